@@ -28,9 +28,10 @@ export interface BorderOptions {
   readonly bevel: readonly [number, number];
 }
 
-export function drawBorder(opts: BorderOptions, shorterSide: number, rng: Rng): Border {
+/** Draws a border whose width is a fraction of the picture's shorter side (scale it once the size is known). */
+export function drawBorder(opts: BorderOptions, rng: Rng): Border {
   if (!rng.chance(opts.probability)) return NO_BORDER;
-  const width = rng.uniform(opts.width[0], opts.width[1]) * shorterSide;
+  const width = rng.uniform(opts.width[0], opts.width[1]);
   const colour: Rgb = opts.palette.length > 0
     ? opts.palette[rng.int(0, opts.palette.length - 1)]
     : [rng.int(0, 255), rng.int(0, 255), rng.int(0, 255)];

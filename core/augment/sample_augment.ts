@@ -1,0 +1,195 @@
+/**
+ * One frame through the recipe: decide clean / mirror / art, choose content, place it, composite it, rewrite
+ * the ground truth of the covered pixels and label them in the mask; optionally add a negative. Pure apart
+ * from reading sources: the same frame, recipe, seed and sources give the same bytes, in any process.
+ *
+ * A pixel belongs to a region when the object covers any of it (the compositor's coverage): the mask and the
+ * rewritten depth then agree pixel for pixel, and every pixel outside the mask keeps its RGB and depth bit for
+ * bit, while inside the RGB still blends smoothly across the edge.
+ */
+import type { RasterU8 } from "../io/raster.ts";
+import { composite, type Footprint } from "./composite.ts";
+import { type DepthFrame, fillDepth, type FillRecord, type Intrinsics, type Region } from "./depth_fill.ts";
+import type { Placement, Point } from "./homography.ts";
+import { place, type Placed } from "./placement.ts";
+import type { Recipe } from "./recipe.ts";
+import { Rng } from "./rng.ts";
+import type { Border } from "./borders.ts";
+import type { Shape } from "./shapes.ts";
+import { chooseArt, type Chosen, flippedCrop, prefilter, type Sources } from "./sources.ts";
+import { shapeSdf } from "./shapes.ts";
+
+export const MASK = { untouched: 0, mirror: 1, art: 2, negative: 3 } as const;
+
+export interface FrameInput {
+  /** Identity hashed with the seed (the RGB path relative to the dataset root). */
+  readonly id: string;
+  /** Position in the whole frame list, so a dataset source never picks the frame itself. */
+  readonly index: number;
+  readonly rgb: RasterU8;
+  /** Planar depth (m) and validity; not modified. */
+  readonly depth: Float32Array;
+  readonly valid: Uint8Array;
+  readonly width: number;
+  readonly height: number;
+  readonly intrinsics: Intrinsics;
+}
+
+export interface RegionRecord {
+  readonly label: "mirror" | "art" | "negative";
+  readonly shape: Shape;
+  readonly border: Border;
+  readonly placement: Placement;
+  readonly corners: Point[];
+  readonly outer: Point[];
+  /** Pixels labelled, as a fraction of the frame. */
+  readonly area: number;
+  /** null for negatives, whose depth is left true. */
+  readonly depth: FillRecord | null;
+  readonly source?: Chosen["source"] | { type: "mirror"; from: "left" | "right"; crop: number[] };
+}
+
+export interface SampleRecord {
+  readonly kind: "clean" | "mirror" | "art";
+  readonly regions: RegionRecord[];
+}
+
+export interface Augmented {
+  readonly rgb: RasterU8;
+  readonly depth: Float32Array;
+  readonly valid: Uint8Array;
+  readonly mask: Uint8Array;
+  readonly record: SampleRecord;
+}
+
+export async function augmentFrame(
+  frame: FrameInput,
+  recipe: Recipe,
+  seed: number,
+  sources: Sources,
+): Promise<Augmented> {
+  const { width, height } = frame;
+  const mask = new Uint8Array(width * height);
+  const decide = Rng.derive(seed, frame.id, "kind");
+  if (decide.chance(recipe.clean)) {
+    return {
+      rgb: frame.rgb,
+      depth: frame.depth,
+      valid: frame.valid,
+      mask,
+      record: { kind: "clean", regions: [] },
+    };
+  }
+  const kind = decide.weighted(recipe.kinds);
+  const rgb = { ...frame.rgb, data: frame.rgb.data.slice() };
+  const out: DepthFrame = {
+    depth: frame.depth.slice(),
+    valid: frame.valid.slice(),
+    width,
+    height,
+    intrinsics: frame.intrinsics,
+  };
+  const geometry = { width, height, focal: frame.intrinsics.fx };
+  const rng = Rng.derive(seed, frame.id, "place");
+
+  let texture: RasterU8, source: RegionRecord["source"], xRange: [number, number];
+  if (kind === "mirror") {
+    // A portion of one half, flipped, shown on the other half: what a mirror there would reflect.
+    const from = rng.chance(0.5) ? "left" : "right";
+    const half = Math.floor(width / 2);
+    const cw = Math.max(2, Math.round(rng.uniform(...recipe.mirror.width) * half));
+    const ch = Math.max(2, Math.round(rng.uniform(...recipe.mirror.height) * height));
+    const x0 = (from === "left" ? 0 : width - half) + rng.int(0, half - cw);
+    const y0 = rng.int(0, height - ch);
+    texture = flippedCrop(frame.rgb, x0, y0, cw, ch);
+    source = { type: "mirror", from, crop: [x0, y0, cw, ch] };
+    xRange = from === "left" ? [half, width - 1] : [0, half - 1];
+  } else {
+    const chosen = await chooseArt(sources, recipe.art, frame.index, Rng.derive(seed, frame.id, "art"));
+    texture = chosen.content.rgb;
+    source = chosen.source;
+    xRange = [0, width - 1];
+  }
+  const placed = place(geometry, recipe, texture.width / texture.height, xRange, rng);
+  texture = prefilter(texture, placed.shape.width, placed.shape.height);
+  const fp = composite(rgb, { ...placed, sdf: shapeSdf(placed.shape), texture });
+  const region = regionOf(fp, placed, width, height);
+  const ring = Math.max(1, Math.round((recipe.depth.ring * width) / 1024));
+  const fill = fillDepth(out, region, recipe.depth.mode, { ring });
+  const label = kind === "mirror" ? MASK.mirror : MASK.art;
+  const regions = [record(kind, placed, region, fill, source, width * height)];
+  labelMask(mask, region, label, width);
+
+  if (recipe.negatives > 0 && Rng.derive(seed, frame.id, "negative?").chance(recipe.negatives)) {
+    const negative = placeNegative(rgb, mask, geometry, recipe, Rng.derive(seed, frame.id, "negative"));
+    if (negative) {
+      labelMask(mask, negative.region, MASK.negative, width);
+      regions.push(record("negative", negative.placed, negative.region, null, undefined, width * height));
+    }
+  }
+  return { rgb, depth: out.depth, valid: out.valid, mask, record: { kind, regions } };
+}
+
+/**
+ * A border around real content (a window frame onto real depth), placed away from the positive region so
+ * that neither hides the other; up to a few tries, else none. Depth is left true.
+ */
+function placeNegative(
+  rgb: RasterU8,
+  mask: Uint8Array,
+  geometry: { width: number; height: number; focal: number },
+  recipe: Recipe,
+  rng: Rng,
+): { placed: Placed; region: Region } | null {
+  const minBorder = Math.max(recipe.border.width[0], 0.02);
+  for (let t = 0; t < 5; t++) {
+    const placed = place(geometry, recipe, rng.uniform(0.6, 1.6), [0, geometry.width - 1], rng, minBorder);
+    if (!overlapsFree(placed.outer, mask, geometry.width, geometry.height)) continue;
+    const fp = composite(rgb, { ...placed, sdf: shapeSdf(placed.shape), texture: null });
+    return { placed, region: regionOf(fp, placed, geometry.width, geometry.height) };
+  }
+  return null;
+}
+
+/** True when the polygon's bounding box (grown by 2 px for the blended edge) holds no labelled pixel. */
+function overlapsFree(outer: Point[], mask: Uint8Array, width: number, height: number): boolean {
+  const xs = outer.map((p) => p[0]), ys = outer.map((p) => p[1]);
+  const x0 = Math.max(0, Math.floor(Math.min(...xs)) - 2),
+    x1 = Math.min(width, Math.ceil(Math.max(...xs)) + 3);
+  const y0 = Math.max(0, Math.floor(Math.min(...ys)) - 2),
+    y1 = Math.min(height, Math.ceil(Math.max(...ys)) + 3);
+  for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) if (mask[y * width + x]) return false;
+  return true;
+}
+
+function regionOf(fp: Footprint, placed: Placed, width: number, height: number): Region {
+  const mask = new Uint8Array(width * height);
+  const bw = fp.x1 - fp.x0;
+  for (let y = fp.y0; y < fp.y1; y++) {
+    for (let x = fp.x0; x < fp.x1; x++) {
+      if (fp.cover[(y - fp.y0) * bw + x - fp.x0] > 0) mask[y * width + x] = 1;
+    }
+  }
+  return { mask, box: [fp.x0, fp.y0, fp.x1, fp.y1], corners: placed.outer };
+}
+
+function labelMask(mask: Uint8Array, region: Region, label: number, width: number): void {
+  const [x0, y0, x1, y1] = region.box;
+  for (let y = y0; y < y1; y++) {
+    for (let x = x0; x < x1; x++) if (region.mask[y * width + x]) mask[y * width + x] = label;
+  }
+}
+
+function record(
+  label: RegionRecord["label"],
+  placed: Placed,
+  region: Region,
+  depth: FillRecord | null,
+  source: RegionRecord["source"],
+  pixels: number,
+): RegionRecord {
+  let n = 0;
+  for (let k = 0; k < region.mask.length; k++) n += region.mask[k];
+  const { shape, border, placement, corners, outer } = placed;
+  return { label, shape, border, placement, corners, outer, area: n / pixels, depth, source };
+}
