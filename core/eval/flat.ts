@@ -1,0 +1,239 @@
+/**
+ * trompe's flat-content metrics (DESIGN.md §Flat-content metrics). A plane seen through a pinhole camera has an
+ * inverse depth that is exactly affine in pixel coordinates (1/Z = a·u + b·v + c), so a model that sees a pasted
+ * mirror or painting as the flat surface it is predicts an inverse depth that an affine fit explains fully.
+ *
+ * - flatness error: RMS over the region of the relative residual (x − fit)/fit of that least-squares fit
+ *   (0 = a perfect plane; 0.02 = the prediction departs from any plane by 2 % of its value, typically);
+ * - fooled: flatness error > threshold (default 0.02) on a pasted region (mask 1 mirror, 2 art);
+ * - region abs_rel: mean |pred − gt| / gt over the region's valid ground truth (metric depth only);
+ * - false-flat rate, for negatives (mask 3: a border around real, non-planar depth): the share of those regions
+ *   the model flattens (error ≤ threshold) although the ground truth is not flat (its own error > threshold);
+ *   negatives whose ground truth is itself flat (a border around a wall) cannot be judged and are left out.
+ *
+ * Regions are the 4-connected components of each mask label, so two pictures in one frame are fitted apart.
+ */
+import { TrompeError } from "../errors.ts";
+
+export const MIRROR = 1;
+export const ART = 2;
+export const NEGATIVE = 3;
+
+export interface FlatOptions {
+  /** Flatness error above which a region counts as not flat (default 0.02). */
+  readonly threshold?: number;
+  /** "depth" (metric head: fitted as 1/pred) or "disparity" (relative head: already ∝ inverse depth). */
+  readonly kind?: "depth" | "disparity";
+  /** Components smaller than this are ignored as specks (default 16). */
+  readonly minPixels?: number;
+}
+
+export interface PlaneFit {
+  /** RMS relative residual; NaN when fewer than 3 usable, non-collinear pixels. */
+  readonly error: number;
+  /** Usable pixels (finite; positive depth for kind "depth"). */
+  readonly pixels: number;
+}
+
+/**
+ * Least-squares fit of `values` (inverse depth at the given pixel indices of a `width`-wide image) by
+ * a·u + b·v + c, and the RMS relative residual. Coordinates are centred and scaled before the 3×3 normal
+ * equations are solved, so large images do not make them ill-conditioned.
+ */
+export function fitInversePlane(
+  values: ArrayLike<number>,
+  indices: ArrayLike<number>,
+  width: number,
+): PlaneFit {
+  const n = indices.length;
+  let mu = 0, mv = 0;
+  for (let k = 0; k < n; k++) {
+    mu += indices[k] % width;
+    mv += Math.floor(indices[k] / width);
+  }
+  mu /= n;
+  mv /= n;
+  let scale = 1;
+  for (let k = 0; k < n; k++) {
+    scale = Math.max(
+      scale,
+      Math.abs((indices[k] % width) - mu),
+      Math.abs(Math.floor(indices[k] / width) - mv),
+    );
+  }
+  // Normal equations M·[a b c] = r for the rows [u v 1].
+  const m = new Float64Array(9);
+  const r = new Float64Array(3);
+  for (let k = 0; k < n; k++) {
+    const row = [((indices[k] % width) - mu) / scale, (Math.floor(indices[k] / width) - mv) / scale, 1];
+    for (let i = 0; i < 3; i++) {
+      r[i] += row[i] * values[k];
+      for (let j = 0; j < 3; j++) m[i * 3 + j] += row[i] * row[j];
+    }
+  }
+  const coef = solve3(m, r);
+  if (coef === null) return { error: NaN, pixels: n };
+  let sq = 0;
+  for (let k = 0; k < n; k++) {
+    const u = ((indices[k] % width) - mu) / scale;
+    const v = (Math.floor(indices[k] / width) - mv) / scale;
+    const fit = coef[0] * u + coef[1] * v + coef[2];
+    const rel = (values[k] - fit) / fit;
+    sq += rel * rel;
+  }
+  return { error: Math.sqrt(sq / n), pixels: n };
+}
+
+/** Gaussian elimination with partial pivoting; null when the system is (near) singular. */
+function solve3(m: Float64Array, r: Float64Array): Float64Array | null {
+  const a = [0, 1, 2].map((i) => [m[i * 3], m[i * 3 + 1], m[i * 3 + 2], r[i]]);
+  const size = Math.max(...m.map(Math.abs));
+  for (let col = 0; col < 3; col++) {
+    let pivot = col;
+    for (let i = col + 1; i < 3; i++) if (Math.abs(a[i][col]) > Math.abs(a[pivot][col])) pivot = i;
+    if (Math.abs(a[pivot][col]) <= 1e-12 * size) return null;
+    [a[col], a[pivot]] = [a[pivot], a[col]];
+    for (let i = col + 1; i < 3; i++) {
+      const f = a[i][col] / a[col][col];
+      for (let j = col; j < 4; j++) a[i][j] -= f * a[col][j];
+    }
+  }
+  const x = new Float64Array(3);
+  for (let i = 2; i >= 0; i--) {
+    let s = a[i][3];
+    for (let j = i + 1; j < 3; j++) s -= a[i][j] * x[j];
+    x[i] = s / a[i][i];
+  }
+  return x;
+}
+
+/** The 4-connected components of each nonzero label, as pixel index lists. */
+export function labelRegions(
+  labels: Uint8Array,
+  width: number,
+  height: number,
+): { label: number; pixels: Int32Array }[] {
+  if (labels.length !== width * height) {
+    throw new TrompeError("shape-mismatch", `labels must be ${width}x${height}`);
+  }
+  const seen = new Uint8Array(labels.length);
+  const stack = new Int32Array(labels.length);
+  const regions: { label: number; pixels: Int32Array }[] = [];
+  for (let start = 0; start < labels.length; start++) {
+    const label = labels[start];
+    if (label === 0 || seen[start]) continue;
+    const pixels: number[] = [];
+    let top = 0;
+    stack[top++] = start;
+    seen[start] = 1;
+    while (top > 0) {
+      const p = stack[--top];
+      pixels.push(p);
+      const x = p % width;
+      const neighbours = [x > 0 ? p - 1 : -1, x < width - 1 ? p + 1 : -1, p - width, p + width];
+      for (const q of neighbours) {
+        if (q >= 0 && q < labels.length && !seen[q] && labels[q] === label) {
+          seen[q] = 1;
+          stack[top++] = q;
+        }
+      }
+    }
+    regions.push({ label, pixels: Int32Array.from(pixels).sort() });
+  }
+  return regions;
+}
+
+export interface RegionResult {
+  readonly label: number;
+  readonly pixels: number;
+  /** Flatness error of the prediction. */
+  readonly flatnessError: number;
+  /** flatnessError > threshold (NaN errors are not fooled). */
+  readonly fooled: boolean;
+  /** Flatness error of the ground truth over its valid pixels (NaN without enough of them). */
+  readonly gtFlatnessError: number;
+  /** Mean |pred − gt| / gt over valid ground truth; null for disparity or without valid pixels. */
+  readonly absRel: number | null;
+}
+
+/**
+ * Per-region flat metrics of one image. `pred` and `gt` are H×W at the same size (resize the prediction first,
+ * as the official evaluation does), `gtValid` 1 where the ground truth is usable, `labels` the augmentation mask.
+ */
+export function flatRegions(
+  pred: ArrayLike<number>,
+  gt: ArrayLike<number>,
+  gtValid: ArrayLike<number>,
+  labels: Uint8Array,
+  width: number,
+  height: number,
+  options: FlatOptions = {},
+): RegionResult[] {
+  const { threshold = 0.02, kind = "depth", minPixels = 16 } = options;
+  const n = width * height;
+  if (pred.length !== n || gt.length !== n || gtValid.length !== n) {
+    throw new TrompeError("shape-mismatch", `pred, gt and gtValid must all be ${width}x${height}`);
+  }
+  const results: RegionResult[] = [];
+  for (const region of labelRegions(labels, width, height)) {
+    if (region.pixels.length < minPixels) continue;
+    const predIdx: number[] = [];
+    const predInv: number[] = [];
+    const gtIdx: number[] = [];
+    const gtInv: number[] = [];
+    let absRel = 0;
+    for (const p of region.pixels) {
+      const x = kind === "depth" ? 1 / pred[p] : pred[p];
+      if (Number.isFinite(x) && (kind === "disparity" || pred[p] > 0)) {
+        predIdx.push(p);
+        predInv.push(x);
+      }
+      if (gtValid[p] === 1 && gt[p] > 0 && Number.isFinite(gt[p])) {
+        gtIdx.push(p);
+        gtInv.push(1 / gt[p]);
+        absRel += Math.abs(pred[p] - gt[p]) / gt[p];
+      }
+    }
+    const fit = predIdx.length >= 3 ? fitInversePlane(predInv, predIdx, width).error : NaN;
+    results.push({
+      label: region.label,
+      pixels: region.pixels.length,
+      flatnessError: fit,
+      fooled: fit > threshold,
+      gtFlatnessError: gtIdx.length >= 3 ? fitInversePlane(gtInv, gtIdx, width).error : NaN,
+      absRel: kind === "depth" && gtIdx.length > 0 ? absRel / gtIdx.length : null,
+    });
+  }
+  return results;
+}
+
+export interface FlatSummary {
+  /** Pasted regions (mirror + art) evaluated, and the share fooled; null rate when there are none. */
+  readonly pasted: number;
+  readonly fooledRate: number | null;
+  readonly meanFlatnessError: number | null;
+  readonly meanAbsRel: number | null;
+  /** Negatives with non-flat ground truth, and the share the model flattened. */
+  readonly negatives: number;
+  readonly falseFlatRate: number | null;
+}
+
+/** Rates over regions gathered from any number of images. */
+export function summarizeFlat(regions: readonly RegionResult[], threshold = 0.02): FlatSummary {
+  const pasted = regions.filter((r) =>
+    (r.label === MIRROR || r.label === ART) && !Number.isNaN(r.flatnessError)
+  );
+  const judged = regions.filter((r) =>
+    r.label === NEGATIVE && !Number.isNaN(r.flatnessError) && r.gtFlatnessError > threshold
+  );
+  const withAbsRel = pasted.filter((r) => r.absRel !== null);
+  const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
+  return {
+    pasted: pasted.length,
+    fooledRate: mean(pasted.map((r) => (r.fooled ? 1 : 0))),
+    meanFlatnessError: mean(pasted.map((r) => r.flatnessError)),
+    meanAbsRel: mean(withAbsRel.map((r) => r.absRel as number)),
+    negatives: judged.length,
+    falseFlatRate: mean(judged.map((r) => (r.flatnessError <= threshold ? 1 : 0))),
+  };
+}
