@@ -29,7 +29,10 @@ export interface TrainWindow {
 export interface TrainItem {
   /** 3×size×size float32, ImageNet-normalised (the network input). */
   readonly image: Float32Array;
-  /** size×size metres; 0 where invalid, as the official loaders write it. */
+  /**
+   * size×size metres; 0 where invalid (Hypersim's official loader writes 0 there, vKITTI2's keeps the sky value:
+   * the loss masks both alike).
+   */
   readonly depth: Float32Array;
   readonly valid: Uint8Array;
   readonly size: number;
