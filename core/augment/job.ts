@@ -1,0 +1,109 @@
+/**
+ * The work for one frame, the same in a worker or in-process: read it, augment it, write the RGB and depth in
+ * the source's format, the mask, and last the record that marks the frame complete.
+ */
+import { join } from "node:path";
+import { readFileNamed, writeFileAtomic, writeTextFileAtomic } from "../io/atomic.ts";
+import { readImageRgb } from "../io/image.ts";
+import { writePng } from "../io/png.ts";
+import { adapterFor, type DatasetName, listPool } from "./datasets.ts";
+import { type FrameRef, maskPath, recordPath, rejectPath } from "./manifest.ts";
+import type { Recipe } from "./recipe.ts";
+import { augmentFrame, type SampleRecord } from "./sample_augment.ts";
+import type { Content, FrameContent, Sources } from "./sources.ts";
+
+export interface JobSettings {
+  readonly dataset: DatasetName;
+  readonly root: string;
+  readonly out: string;
+  readonly recipe: Recipe;
+  readonly seed: number;
+  /** Pool folder of images to paste (`--art`), if any. */
+  readonly art?: string;
+  /** The whole frame list, for dataset sources ("wall paintings" of other frames). */
+  readonly frames: readonly FrameRef[];
+}
+
+export type WorkerRequest = { type: "init"; settings: JobSettings } | { type: "frame"; ref: FrameRef };
+export type WorkerReply =
+  | { type: "done"; index: number; record: ManifestRecord }
+  | { type: "reject"; index: number; reason: string };
+
+/** One line of manifest.jsonl. */
+export interface ManifestRecord extends SampleRecord {
+  readonly id: string;
+  readonly seed: number;
+  readonly source: { readonly rgb: string; readonly depth: string };
+  readonly output: { readonly rgb: string; readonly depth: string; readonly mask: string };
+}
+
+export async function processFrame(settings: JobSettings, ref: FrameRef): Promise<ManifestRecord> {
+  const adapter = adapterFor(settings.dataset);
+  const frame = await adapter.read(settings.root, ref);
+  const augmented = await augmentFrame(
+    { id: ref.rgb, index: ref.index, ...frame },
+    settings.recipe,
+    settings.seed,
+    sourcesFor(settings),
+  );
+  if (augmented.record.kind === "clean") {
+    // Copied, not re-encoded: a clean frame is the source frame, byte for byte.
+    for (const rel of [ref.rgb, ref.depth]) {
+      await writeFileAtomic(join(settings.out, rel), await readFileNamed(join(settings.root, rel)));
+    }
+  } else await adapter.write(settings.out, ref, frame, augmented);
+  const mask = maskPath(ref);
+  await writePng(join(settings.out, mask), {
+    width: frame.width,
+    height: frame.height,
+    channels: 1,
+    data: augmented.mask,
+  });
+  const record: ManifestRecord = {
+    id: ref.rgb,
+    seed: settings.seed,
+    source: { rgb: join(settings.root, ref.rgb), depth: join(settings.root, ref.depth) },
+    output: { rgb: ref.rgb, depth: ref.depth, mask },
+    ...augmented.record,
+  };
+  await Deno.remove(rejectPath(settings.out, ref)).catch(() => {});
+  await writeTextFileAtomic(recordPath(settings.out, ref), JSON.stringify(record) + "\n");
+  return record;
+}
+
+const POOL_CACHE = 16, FRAME_CACHE = 4;
+let cached: { key: string; sources: Sources } | null = null;
+
+/** Sources for these settings, decoded lazily and kept in small caches (most-recently-used). */
+function sourcesFor(settings: JobSettings): Sources {
+  const key = `${settings.dataset}\u0000${settings.root}\u0000${settings.art ?? ""}`;
+  if (cached?.key === key) return cached.sources;
+  const adapter = adapterFor(settings.dataset);
+  const poolFiles = settings.art ? listPool(settings.art) : [];
+  const pool = lru<Content>(
+    POOL_CACHE,
+    async (i) => ({ name: poolFiles[i], rgb: await readImageRgb(join(settings.art!, poolFiles[i])) }),
+  );
+  const frame = lru<FrameContent>(FRAME_CACHE, async (i) => {
+    const ref = settings.frames[i];
+    return { name: ref.rgb, ...(await adapter.read(settings.root, ref)) };
+  });
+  const sources: Sources = { poolSize: poolFiles.length, pool, frameCount: settings.frames.length, frame };
+  cached = { key, sources };
+  return sources;
+}
+
+function lru<T>(limit: number, load: (i: number) => Promise<T>): (i: number) => Promise<T> {
+  const entries = new Map<number, Promise<T>>();
+  return (i) => {
+    let hit = entries.get(i);
+    if (hit) entries.delete(i);
+    else {
+      hit = load(i);
+      hit.catch(() => entries.delete(i));
+    }
+    entries.set(i, hit);
+    if (entries.size > limit) entries.delete(entries.keys().next().value!);
+    return hit;
+  };
+}

@@ -1,0 +1,118 @@
+/**
+ * The bookkeeping of an augmented set. Each finished frame leaves a record file (written last, after its
+ * outputs, so its presence means the frame is complete — what `--resume` checks); each unreadable frame a reject
+ * file. At the end of every run (or shard) the set-level files are rebuilt from them in frame order:
+ * `manifest.jsonl`, `rejects.jsonl`, `splits/{train,val}.txt` and `recipe.json`. Nothing here depends on which
+ * worker or shard made a frame, so the set's bytes do not either.
+ */
+import { join } from "node:path";
+import { writeTextFileAtomic } from "../io/atomic.ts";
+import { hashUnit } from "./rng.ts";
+import type { Recipe } from "./recipe.ts";
+
+export const STATE_DIR = ".trompe";
+
+/** One frame of the source dataset, with paths relative to its root (and so to the output root). */
+export interface FrameRef {
+  /** Position in the canonical (sorted) frame list of the whole dataset or split. */
+  readonly index: number;
+  readonly rgb: string;
+  readonly depth: string;
+}
+
+export function maskPath(ref: FrameRef): string {
+  return join("masks", ref.rgb.replace(/\.[^./]+$/, "") + ".png");
+}
+
+export function recordPath(out: string, ref: FrameRef): string {
+  return join(out, STATE_DIR, "records", ref.rgb + ".json");
+}
+
+export function rejectPath(out: string, ref: FrameRef): string {
+  return join(out, STATE_DIR, "rejects", ref.rgb + ".json");
+}
+
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function readIfExists(path: string): Promise<string | null> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch {
+    return null;
+  }
+}
+
+export interface SetInfo {
+  readonly dataset: string;
+  readonly recipe: Recipe;
+  readonly seed: number;
+  readonly version: string;
+}
+
+export interface Assembled {
+  readonly completed: number;
+  readonly rejected: number;
+  readonly train: number;
+  readonly val: number;
+}
+
+/**
+ * Rebuilds the set-level files from per-frame records. The split is 80/20 by frame: completed frames ordered
+ * by a hash of (seed, frame), the first 80 % train — deterministic, and a frame's side does not depend on the
+ * order frames finished in. Paths in split files are relative to the set's root, as in the source layout.
+ */
+export async function assemble(out: string, frames: readonly FrameRef[], info: SetInfo): Promise<Assembled> {
+  const manifest: string[] = [], rejects: string[] = [];
+  const done: { ref: FrameRef; key: number }[] = [];
+  for (const ref of frames) {
+    const record = await readIfExists(recordPath(out, ref));
+    if (record !== null) {
+      manifest.push(record.trim());
+      done.push({ ref, key: hashUnit(`${info.seed}\u0000split\u0000${ref.rgb}`) });
+      continue;
+    }
+    const reject = await readIfExists(rejectPath(out, ref));
+    if (reject !== null) rejects.push(reject.trim());
+  }
+  const ordered = [...done].sort((a, b) => a.key - b.key || a.ref.index - b.ref.index);
+  const nTrain = Math.round(ordered.length * 0.8);
+  const inTrain = new Set(ordered.slice(0, nTrain).map((d) => d.ref.index));
+  const line = (r: FrameRef) => `${r.rgb} ${r.depth}\n`;
+  const train = done.filter((d) => inTrain.has(d.ref.index)).map((d) => line(d.ref));
+  const val = done.filter((d) => !inTrain.has(d.ref.index)).map((d) => line(d.ref));
+  const text = (lines: string[]) => lines.map((l) => (l.endsWith("\n") ? l : l + "\n")).join("");
+  await writeTextFileAtomic(join(out, "manifest.jsonl"), text(manifest));
+  await writeTextFileAtomic(join(out, "rejects.jsonl"), text(rejects));
+  await writeTextFileAtomic(join(out, "splits", "train.txt"), train.join(""));
+  await writeTextFileAtomic(join(out, "splits", "val.txt"), val.join(""));
+  const recipeJson = { trompe: info.version, dataset: info.dataset, seed: info.seed, recipe: info.recipe };
+  await writeTextFileAtomic(join(out, "recipe.json"), JSON.stringify(recipeJson, null, 2) + "\n");
+  return { completed: done.length, rejected: rejects.length, train: train.length, val: val.length };
+}
+
+/** Removes temporary files a killed run left behind (`name.tmp-PID-N`, from the atomic writer). */
+export async function removeStaleTemporaries(dir: string): Promise<number> {
+  let removed = 0;
+  let entries: Deno.DirEntry[];
+  try {
+    entries = await Array.fromAsync(Deno.readDir(dir));
+  } catch {
+    return 0;
+  }
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory) removed += await removeStaleTemporaries(path);
+    else if (/\.tmp-\d+-\d+$/.test(entry.name)) {
+      await Deno.remove(path);
+      removed++;
+    }
+  }
+  return removed;
+}

@@ -1,0 +1,163 @@
+/**
+ * Dataset-scale augmentation: the frame list is sharded, completed frames are skipped on resume, the rest go
+ * to a pool of Deno workers, one frame in flight per worker plus one queued (bounded memory, busy workers).
+ * Failures become rejects and the run goes on. At the end the set-level files are rebuilt from the per-frame
+ * records, so the set is byte-identical whatever the worker count, the sharding or the interruptions.
+ */
+import { join } from "node:path";
+import { writeTextFileAtomic } from "../io/atomic.ts";
+import type { JobSettings, WorkerReply, WorkerRequest } from "./job.ts";
+import {
+  assemble,
+  type Assembled,
+  exists,
+  type FrameRef,
+  recordPath,
+  rejectPath,
+  removeStaleTemporaries,
+  STATE_DIR,
+} from "./manifest.ts";
+
+export interface RunOptions {
+  readonly workers: number;
+  /** 1-based shard i of n: frames whose index ≡ i − 1 (mod n). */
+  readonly shard: readonly [number, number];
+  readonly resume: boolean;
+  /** Process at most this many frames of the shard (after skipping completed ones). */
+  readonly limit?: number;
+  readonly version: string;
+  readonly onProgress?: (p: Progress) => void;
+}
+
+export interface Progress {
+  readonly done: number;
+  readonly rejected: number;
+  readonly total: number;
+  readonly elapsedS: number;
+}
+
+export interface RunSummary extends Assembled {
+  readonly processed: number;
+  readonly rejectedNow: number;
+  readonly skipped: number;
+  readonly staleRemoved: number;
+  readonly elapsedS: number;
+  readonly framesPerS: number;
+  readonly recordPath: string;
+}
+
+const IN_FLIGHT = 2;
+
+export async function runAugment(settings: JobSettings, opts: RunOptions): Promise<RunSummary> {
+  const started = performance.now();
+  const [i, n] = opts.shard;
+  const staleRemoved = opts.resume ? await removeStaleTemporaries(settings.out) : 0;
+  const mine = settings.frames.filter((f) => f.index % n === i - 1);
+  const todo: FrameRef[] = [];
+  let skipped = 0;
+  for (const ref of mine) {
+    if (opts.limit !== undefined && todo.length >= opts.limit) break;
+    if (opts.resume && await exists(recordPath(settings.out, ref))) skipped++;
+    else todo.push(ref);
+  }
+  const { done, rejected } = await runPool(settings, todo, opts, started);
+  const assembled = await assemble(settings.out, settings.frames, {
+    dataset: settings.dataset,
+    recipe: settings.recipe,
+    seed: settings.seed,
+    version: opts.version,
+  });
+  const elapsedS = (performance.now() - started) / 1000;
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  const runRecord = join(settings.out, STATE_DIR, "runs", `${stamp}-shard-${i}-of-${n}.json`);
+  const summary: RunSummary = {
+    ...assembled,
+    processed: done,
+    rejectedNow: rejected,
+    skipped,
+    staleRemoved,
+    elapsedS,
+    framesPerS: (done + rejected) / Math.max(elapsedS, 1e-9),
+    recordPath: runRecord,
+  };
+  const { frames: _frames, ...inputs } = settings;
+  await writeTextFileAtomic(
+    runRecord,
+    JSON.stringify(
+      {
+        trompe: opts.version,
+        inputs,
+        frames: settings.frames.length,
+        options: { ...opts, onProgress: undefined },
+        summary,
+      },
+      null,
+      2,
+    ) + "\n",
+  );
+  return summary;
+}
+
+async function runPool(
+  settings: JobSettings,
+  todo: readonly FrameRef[],
+  opts: RunOptions,
+  started: number,
+): Promise<{ done: number; rejected: number }> {
+  let next = 0, done = 0, rejected = 0;
+  const total = todo.length;
+  const report = () =>
+    opts.onProgress?.({ done, rejected, total, elapsedS: (performance.now() - started) / 1000 });
+  report();
+  if (total === 0) return { done, rejected };
+  const byIndex = new Map(todo.map((r) => [r.index, r]));
+  const count = Math.max(1, Math.min(opts.workers, total));
+
+  await new Promise<void>((resolve, reject) => {
+    let finished = 0;
+    const settle = async (reply: WorkerReply) => {
+      if (reply.type === "done") {
+        done++;
+        return;
+      }
+      rejected++;
+      const ref = byIndex.get(reply.index)!;
+      const line = { id: ref.rgb, rgb: ref.rgb, depth: ref.depth, reason: reply.reason };
+      await writeTextFileAtomic(rejectPath(settings.out, ref), JSON.stringify(line) + "\n");
+    };
+    const spawn = () => {
+      const worker = new Worker(new URL("./worker.ts", import.meta.url).href, { type: "module" });
+      const inFlight = new Set<number>();
+      const feed = () => {
+        while (inFlight.size < IN_FLIGHT && next < total) {
+          const ref = todo[next++];
+          inFlight.add(ref.index);
+          worker.postMessage({ type: "frame", ref } satisfies WorkerRequest);
+        }
+        if (inFlight.size === 0) {
+          worker.terminate();
+          if (++finished === count) resolve();
+        }
+      };
+      worker.onmessage = (event: MessageEvent<WorkerReply>) => {
+        inFlight.delete(event.data.index);
+        settle(event.data).then(() => (report(), feed()), reject);
+      };
+      // A worker that dies (out of memory, a bug) takes its frames with it as rejects; a fresh one carries on.
+      worker.onerror = (event) => {
+        event.preventDefault();
+        worker.terminate();
+        const lost = [...inFlight].map((index) => ({
+          type: "reject" as const,
+          index,
+          reason: `worker crashed: ${event.message}`,
+        }));
+        Promise.all(lost.map(settle)).then(() => (report(), spawn()), reject);
+      };
+      worker.postMessage({ type: "init", settings } satisfies WorkerRequest);
+      feed();
+    };
+    for (let w = 0; w < count; w++) spawn();
+  });
+  return { done, rejected };
+}

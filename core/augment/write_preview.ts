@@ -1,0 +1,38 @@
+/**
+ * `--preview N`: reads the first N completed frames of a set back (through the same readers a user would)
+ * next to their sources, and writes `preview.png`.
+ */
+import { join } from "node:path";
+import { readPng, writePng } from "../io/png.ts";
+import { adapterFor, type DatasetName } from "./datasets.ts";
+import { exists, type FrameRef, maskPath, recordPath } from "./manifest.ts";
+import { contactSheet, type PreviewRow } from "./preview.ts";
+
+export async function writePreview(
+  dataset: DatasetName,
+  root: string,
+  out: string,
+  frames: readonly FrameRef[],
+  count: number,
+): Promise<string> {
+  const adapter = adapterFor(dataset);
+  const rows: PreviewRow[] = [];
+  for (const ref of frames) {
+    if (rows.length >= count) break;
+    if (!(await exists(recordPath(out, ref)))) continue;
+    const before = await adapter.read(root, ref);
+    const after = await adapter.read(out, ref);
+    const mask = (await readPng(join(out, maskPath(ref)))).data as Uint8Array;
+    rows.push({
+      rgb: after.rgb,
+      before: before.depth,
+      beforeValid: before.valid,
+      after: after.depth,
+      afterValid: after.valid,
+      mask,
+    });
+  }
+  const path = join(out, "preview.png");
+  await writePng(path, contactSheet(rows));
+  return path;
+}
