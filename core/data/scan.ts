@@ -1,0 +1,68 @@
+/**
+ * Directory scans that keep going: a scene tree with an unreadable folder or a broken file still lists
+ * everything else, and says what it skipped and why.
+ */
+import { asTrompeError } from "../errors.ts";
+
+export interface ScanProblem {
+  /** The file or folder at fault. */
+  path: string;
+  problem: string;
+}
+
+/** Names in a folder, sorted; a folder that cannot be read is recorded as a problem and lists as empty. */
+export async function listNames(
+  path: string,
+  problems: ScanProblem[],
+  kind: "file" | "directory",
+): Promise<string[]> {
+  const names: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(path)) {
+      if (kind === "file" ? entry.isFile : entry.isDirectory) names.push(entry.name);
+    }
+  } catch (error) {
+    problems.push({ path, problem: asTrompeError(error, path).message });
+  }
+  return names.sort();
+}
+
+export async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch {
+    return false;
+  }
+}
+
+export interface DepthStats {
+  width: number;
+  height: number;
+  /** Over valid pixels; NaN when none is valid. */
+  min: number;
+  max: number;
+  /** Fraction of pixels not valid. */
+  invalid: number;
+}
+
+export function depthStats(
+  depth: Float32Array,
+  valid: Uint8Array,
+  width: number,
+  height: number,
+): DepthStats {
+  let [min, max, count] = [Infinity, -Infinity, 0];
+  for (let i = 0; i < depth.length; i++) {
+    if (!valid[i]) continue;
+    count++;
+    if (depth[i] < min) min = depth[i];
+    if (depth[i] > max) max = depth[i];
+  }
+  return {
+    width,
+    height,
+    min: count ? min : NaN,
+    max: count ? max : NaN,
+    invalid: depth.length ? 1 - count / depth.length : 0,
+  };
+}
