@@ -1,0 +1,97 @@
+/**
+ * WGSL kernels: the sources in kernels/ are read as text once, specialised by `override` constants, and
+ * their pipelines cached by (file, entry point, constants). Bind group layouts are explicit, declared next to
+ * each kernel's TypeScript side, so a binding the shader happens not to use never breaks the layout.
+ */
+import { TrompeError } from "../errors.ts";
+
+export type BindingKind = "uniform" | "read" | "storage";
+
+export interface KernelSpec {
+  /** File name under kernels/, e.g. "matmul.wgsl". */
+  readonly file: string;
+  readonly entry: string;
+  /** One entry per @binding(i) of @group(0), in order. */
+  readonly bindings: readonly BindingKind[];
+}
+
+export type OverrideConstants = Record<string, number | boolean>;
+
+const sources = new Map<string, string>();
+
+export function kernelSource(file: string): string {
+  let text = sources.get(file);
+  if (text === undefined) {
+    const url = new URL(`../../kernels/${file}`, import.meta.url);
+    try {
+      text = Deno.readTextFileSync(url);
+    } catch (error) {
+      throw new TrompeError("not-found", `kernel source missing`, { subject: url.pathname, cause: error });
+    }
+    sources.set(file, text);
+  }
+  return text;
+}
+
+export interface CompiledKernel {
+  readonly spec: KernelSpec;
+  readonly pipeline: GPUComputePipeline;
+  readonly layout: GPUBindGroupLayout;
+}
+
+export class PipelineCache {
+  private modules = new Map<string, GPUShaderModule>();
+  private pipelines = new Map<string, CompiledKernel>();
+  private layouts = new Map<string, GPUBindGroupLayout>();
+
+  constructor(private readonly device: GPUDevice) {}
+
+  get size(): number {
+    return this.pipelines.size;
+  }
+
+  private module(file: string): GPUShaderModule {
+    let module = this.modules.get(file);
+    if (!module) {
+      module = this.device.createShaderModule({ label: file, code: kernelSource(file) });
+      this.modules.set(file, module);
+    }
+    return module;
+  }
+
+  private layout(bindings: readonly BindingKind[]): GPUBindGroupLayout {
+    const key = bindings.join(",");
+    let layout = this.layouts.get(key);
+    if (!layout) {
+      layout = this.device.createBindGroupLayout({
+        entries: bindings.map((kind, binding) => ({
+          binding,
+          visibility: GPUShaderStage.COMPUTE,
+          buffer: {
+            type: kind === "uniform" ? "uniform" : kind === "read" ? "read-only-storage" : "storage",
+          },
+        })),
+      });
+      this.layouts.set(key, layout);
+    }
+    return layout;
+  }
+
+  get(spec: KernelSpec, constants: OverrideConstants = {}): CompiledKernel {
+    const key = `${spec.file}:${spec.entry}:${JSON.stringify(Object.entries(constants).sort())}`;
+    let compiled = this.pipelines.get(key);
+    if (!compiled) {
+      const layout = this.layout(spec.bindings);
+      const numeric: Record<string, number> = {};
+      for (const [k, v] of Object.entries(constants)) numeric[k] = typeof v === "boolean" ? Number(v) : v;
+      const pipeline = this.device.createComputePipeline({
+        label: key,
+        layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+        compute: { module: this.module(spec.file), entryPoint: spec.entry, constants: numeric },
+      });
+      compiled = { spec, pipeline, layout };
+      this.pipelines.set(key, compiled);
+    }
+    return compiled;
+  }
+}

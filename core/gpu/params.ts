@@ -1,0 +1,31 @@
+/**
+ * Kernel parameters travel in a small uniform buffer. Fields are u32 unless wrapped with `f32(x)`, in the
+ * order of the kernel's `Params` struct (every field 4 bytes, so no padding rules come into play).
+ */
+export interface F32Param {
+  readonly f32: number;
+}
+
+export type Param = number | F32Param;
+
+export function f32(value: number): F32Param {
+  return { f32: value };
+}
+
+export function packParams(fields: readonly Param[]): ArrayBuffer {
+  // Uniform buffers are sized in 16-byte units.
+  const bytes = Math.max(16, Math.ceil((fields.length * 4) / 16) * 16);
+  const buffer = new ArrayBuffer(bytes);
+  const view = new DataView(buffer);
+  fields.forEach((field, i) => {
+    if (typeof field === "number") {
+      if (!Number.isInteger(field) || field < 0 || field > 0xffffffff) {
+        throw new RangeError(`kernel parameter ${i} = ${field} is not a u32 (wrap floats with f32())`);
+      }
+      view.setUint32(i * 4, field, true);
+    } else {
+      view.setFloat32(i * 4, field.f32, true);
+    }
+  });
+  return buffer;
+}

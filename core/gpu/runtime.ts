@@ -1,0 +1,272 @@
+/**
+ * The runtime every op records into: tensors from the pool, pipelines from the cache, many dispatches into
+ * one command encoder, submission, readback, and per-dispatch GPU timing through timestamp queries where the
+ * adapter has them (wall clock otherwise, and `timing.source` says which).
+ */
+import { getGpu, type GpuContext } from "./device.ts";
+import { BufferPool, type PoolBuffer } from "./pool.ts";
+import { type DType, DTYPE_SIZE, numel, Tensor } from "./tensor.ts";
+import { type KernelSpec, type OverrideConstants, PipelineCache } from "./kernels.ts";
+import { packParams, type Param } from "./params.ts";
+import { TrompeError } from "../errors.ts";
+
+export type Binding = Tensor | PoolBuffer;
+
+/** GPU time per dispatch label, in milliseconds. */
+export interface TimingReport {
+  source: "timestamp-query" | "wall-clock";
+  byLabel: Map<string, { ms: number; count: number }>;
+  totalMs: number;
+}
+
+const MAX_TIMED_DISPATCHES = 4096;
+
+export class Runtime {
+  readonly pool: BufferPool;
+  readonly pipelines: PipelineCache;
+  private encoder?: GPUCommandEncoder;
+  private pass?: GPUComputePassEncoder;
+  /** Params buffers of the commands recorded since the last submit, freed once those commands are done. */
+  private pendingParams: PoolBuffer[] = [];
+  private profiling = false;
+  private querySet?: GPUQuerySet;
+  private queryLabels: string[] = [];
+  private timing: TimingReport = { source: "wall-clock", byLabel: new Map(), totalMs: 0 };
+
+  constructor(readonly ctx: GpuContext) {
+    this.pool = new BufferPool(ctx.device);
+    this.pipelines = new PipelineCache(ctx.device);
+  }
+
+  static async create(): Promise<Runtime> {
+    return new Runtime(await getGpu());
+  }
+
+  get device(): GPUDevice {
+    return this.ctx.device;
+  }
+
+  // ---- tensors ----
+
+  private placeholder?: Tensor;
+
+  /** A tiny buffer bound where a kernel's optional input is switched off (a binding cannot be left empty). */
+  get unused(): Tensor {
+    this.placeholder ??= this.tensor("tmp/unused-binding", [4]);
+    return this.placeholder;
+  }
+
+  tensor(name: string, shape: readonly number[], dtype: DType = "f32"): Tensor {
+    return new Tensor(this.pool.alloc(name, numel(shape) * DTYPE_SIZE[dtype]), shape, dtype, name);
+  }
+
+  upload(name: string, shape: readonly number[], data: Float32Array | Uint32Array | Int32Array): Tensor {
+    if (data.length !== numel(shape)) {
+      throw new TrompeError("shape-mismatch", `upload ${name}: ${data.length} values for shape [${shape}]`);
+    }
+    const dtype: DType = data instanceof Float32Array ? "f32" : data instanceof Uint32Array ? "u32" : "i32";
+    const t = this.tensor(name, shape, dtype);
+    this.write(t, data);
+    return t;
+  }
+
+  write(t: Tensor, data: Float32Array | Uint32Array | Int32Array, elementOffset = 0): void {
+    // queue.writeBuffer is ordered before the *next* submit: commands recorded earlier must go first.
+    this.flush();
+    this.device.queue.writeBuffer(t.gpu, elementOffset * 4, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  free(...tensors: Tensor[]): void {
+    for (const t of tensors) this.pool.free(t.buffer);
+  }
+
+  // ---- recording ----
+
+  private currentPass(label: string): GPUComputePassEncoder {
+    this.encoder ??= this.device.createCommandEncoder();
+    if (this.profiling && this.querySet) {
+      // One pass per dispatch so each gets its own begin/end timestamps.
+      this.endPass();
+      if (this.queryLabels.length >= MAX_TIMED_DISPATCHES) this.flush();
+      this.encoder ??= this.device.createCommandEncoder();
+      const index = this.queryLabels.length * 2;
+      this.queryLabels.push(label);
+      this.pass = this.encoder.beginComputePass({
+        timestampWrites: {
+          querySet: this.querySet,
+          beginningOfPassWriteIndex: index,
+          endOfPassWriteIndex: index + 1,
+        },
+      });
+      return this.pass;
+    }
+    this.pass ??= this.encoder.beginComputePass();
+    return this.pass;
+  }
+
+  private endPass(): void {
+    this.pass?.end();
+    this.pass = undefined;
+  }
+
+  /** Records one dispatch of `spec` specialised by `constants`, with `params` as binding 0's uniform. */
+  dispatch(
+    spec: KernelSpec,
+    constants: OverrideConstants,
+    params: readonly Param[] | undefined,
+    bindings: readonly Binding[],
+    workgroups: readonly [number, number?, number?],
+    label = spec.entry,
+  ): void {
+    const kernel = this.pipelines.get(spec, constants);
+    const resources: GPUBuffer[] = [];
+    if (params) {
+      const packed = packParams(params);
+      const buffer = this.pool.alloc(
+        "tmp/params",
+        packed.byteLength,
+        GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+      );
+      this.device.queue.writeBuffer(buffer.gpu!, 0, packed);
+      this.pendingParams.push(buffer);
+      resources.push(buffer.gpu!);
+    }
+    for (const b of bindings) resources.push(b instanceof Tensor ? b.gpu : b.gpu!);
+    if (resources.length !== spec.bindings.length) {
+      throw new TrompeError(
+        "gpu",
+        `${spec.file}:${spec.entry} takes ${spec.bindings.length} bindings, got ${resources.length}`,
+      );
+    }
+    const [x, y = 1, z = 1] = workgroups;
+    const limit = this.ctx.limits.maxComputeWorkgroupsPerDimension;
+    if (x > limit || y > limit || z > limit) {
+      throw new TrompeError(
+        "gpu",
+        `${label}: ${x}×${y}×${z} workgroups exceed the adapter's ${limit} per dimension`,
+      );
+    }
+    if (x === 0 || y === 0 || z === 0) return;
+    const bindGroup = this.device.createBindGroup({
+      layout: kernel.layout,
+      entries: resources.map((buffer, binding) => ({ binding, resource: { buffer } })),
+    });
+    const pass = this.currentPass(label);
+    pass.setPipeline(kernel.pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, y, z);
+  }
+
+  copy(src: Tensor, dst: Tensor, bytes = Math.min(src.bytes, dst.bytes), srcOffset = 0, dstOffset = 0): void {
+    this.endPass();
+    this.encoder ??= this.device.createCommandEncoder();
+    this.encoder.copyBufferToBuffer(src.gpu, srcOffset, dst.gpu, dstOffset, bytes);
+  }
+
+  /** Submits everything recorded so far. */
+  flush(): void {
+    if (!this.encoder) return;
+    this.endPass();
+    let resolve: GPUBuffer | undefined;
+    let readback: PoolBuffer | undefined;
+    const labels = this.queryLabels;
+    if (this.profiling && this.querySet && labels.length > 0) {
+      const bytes = labels.length * 16;
+      resolve = this.device.createBuffer({
+        size: bytes,
+        usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+      });
+      readback = this.pool.alloc("tmp/timestamps", bytes, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
+      this.encoder.resolveQuerySet(this.querySet, 0, labels.length * 2, resolve, 0);
+      this.encoder.copyBufferToBuffer(resolve, 0, readback.gpu!, 0, bytes);
+    }
+    this.device.queue.submit([this.encoder.finish()]);
+    this.encoder = undefined;
+    this.queryLabels = [];
+    const params = this.pendingParams;
+    this.pendingParams = [];
+    // Destroying a buffer after submit is safe in WebGPU: it is freed once the queue is done with it.
+    for (const p of params) this.pool.free(p);
+    if (readback) {
+      const rb = readback;
+      const rs = resolve!;
+      this.pendingTimings.push(
+        rb.gpu!.mapAsync(GPUMapMode.READ).then(() => {
+          const times = new BigUint64Array(rb.gpu!.getMappedRange().slice(0));
+          for (let i = 0; i < labels.length; i++) {
+            const ms = Number(times[2 * i + 1] - times[2 * i]) / 1e6;
+            this.addTiming(labels[i], ms);
+          }
+          rb.gpu!.unmap();
+          this.pool.free(rb);
+          rs.destroy();
+        }),
+      );
+    }
+  }
+
+  private pendingTimings: Promise<void>[] = [];
+
+  private addTiming(label: string, ms: number): void {
+    const entry = this.timing.byLabel.get(label) ?? { ms: 0, count: 0 };
+    entry.ms += ms;
+    entry.count += 1;
+    this.timing.byLabel.set(label, entry);
+    this.timing.totalMs += ms;
+  }
+
+  /** Waits until the GPU has finished everything submitted. */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    await Promise.all(this.pendingTimings);
+    this.pendingTimings = [];
+  }
+
+  /** Reads a tensor back to the CPU (flushing what was recorded before). */
+  async read(t: Tensor): Promise<Float32Array> {
+    const bytes = t.bytes;
+    this.endPass();
+    this.encoder ??= this.device.createCommandEncoder();
+    const staging = this.pool.alloc("tmp/readback", bytes, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
+    this.encoder.copyBufferToBuffer(t.gpu, 0, staging.gpu!, 0, Math.ceil(bytes / 4) * 4);
+    this.flush();
+    try {
+      await staging.gpu!.mapAsync(GPUMapMode.READ);
+      return new Float32Array(staging.gpu!.getMappedRange(0, bytes).slice(0));
+    } finally {
+      this.pool.free(staging);
+    }
+  }
+
+  // ---- timing ----
+
+  /**
+   * Runs `work` with per-dispatch GPU timing: timestamp queries where the adapter has them, else the wall
+   * clock of the whole block (attributed to `label`).
+   */
+  async timed(label: string, work: () => void | Promise<void>): Promise<TimingReport> {
+    await this.sync();
+    this.timing = {
+      source: this.ctx.hasTimestamps ? "timestamp-query" : "wall-clock",
+      byLabel: new Map(),
+      totalMs: 0,
+    };
+    if (this.ctx.hasTimestamps) {
+      this.querySet ??= this.device.createQuerySet({ type: "timestamp", count: MAX_TIMED_DISPATCHES * 2 });
+      this.profiling = true;
+      try {
+        await work();
+        await this.sync();
+      } finally {
+        this.profiling = false;
+      }
+    } else {
+      const start = performance.now();
+      await work();
+      await this.sync();
+      this.addTiming(label, performance.now() - start);
+    }
+    return this.timing;
+  }
+}
