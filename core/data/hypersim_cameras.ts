@@ -59,7 +59,8 @@ export function parseCameraCsv(text: string, source: string): Map<string, Camera
   const table = new Map<string, CameraMatrix>();
   for (let n = 1; n < lines.length; n++) {
     const cells = splitCsvLine(lines[n]);
-    const m = columns.map((c) => Number.parseFloat(cells[c]));
+    // + 0 turns the CSV's -0.0 into 0, as JSON stores it, so the shipped table and a CSV agree exactly
+    const m = columns.map((c) => Number.parseFloat(cells[c]) + 0);
     if (m.some((v) => !Number.isFinite(v))) {
       throw new TrompeError("corrupt", `line ${n + 1}: M_cam_from_uv is not 9 numbers`, { subject: source });
     }
