@@ -73,7 +73,13 @@ export class Runtime {
   write(t: Tensor, data: Float32Array | Uint32Array | Int32Array, elementOffset = 0): void {
     // queue.writeBuffer is ordered before the *next* submit: commands recorded earlier must go first.
     this.flush();
-    this.device.queue.writeBuffer(t.gpu, elementOffset * 4, data.buffer, data.byteOffset, data.byteLength);
+    this.device.queue.writeBuffer(
+      t.gpu,
+      elementOffset * 4,
+      data.buffer as ArrayBuffer,
+      data.byteOffset,
+      data.byteLength,
+    );
   }
 
   free(...tensors: Tensor[]): void {
