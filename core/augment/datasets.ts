@@ -8,6 +8,7 @@
  */
 import { dirname, join, relative, resolve } from "node:path";
 import { TrompeError } from "../errors.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
 import { readHdf5Dataset, writeDepthHdf5 } from "../io/hdf5.ts";
 import { readImageRgb } from "../io/image.ts";
 import { writeJpeg } from "../io/jpeg.ts";
@@ -37,6 +38,8 @@ export interface DatasetAdapter {
   read(root: string, ref: FrameRef): Promise<FrameData>;
   /** Writes RGB (JPEG q95) and depth at the frame's relative paths under `out`. */
   write(out: string, ref: FrameRef, frame: FrameData, augmented: Augmented): Promise<void>;
+  /** Copies files of the layout other than RGB and depth that readers need (vKITTI2 camera files). */
+  copyExtras(root: string, out: string, ref: FrameRef): Promise<void>;
 }
 
 const HYPERSIM_FOCAL_1024 = 886.81;
@@ -78,6 +81,7 @@ const hypersim: DatasetAdapter = {
     await writeJpeg(join(out, ref.rgb), augmented.rgb, 95);
     await writeDepthHdf5(join(out, ref.depth), distance, frame.height, frame.width, { dtype: "f16" });
   },
+  copyExtras: () => Promise.resolve(),
 };
 
 /** The official loader's pinhole: f = 886.81 at 1024 px wide (scaled with the width), centred. */
@@ -124,6 +128,15 @@ const vkitti2: DatasetAdapter = {
     }
     await writeJpeg(join(out, ref.rgb), augmented.rgb, 95);
     await writePng(join(out, ref.depth), { width: frame.width, height: frame.height, channels: 1, data: cm });
+  },
+  // The camera files belong to the layout (readers need intrinsic.txt); every frame of a variation writes the
+  // same bytes, atomically, so concurrent workers cannot tear them.
+  async copyExtras(root, out, ref) {
+    const variation = ref.rgb.replace(/\/frames\/rgb\/.*$/, "");
+    for (const name of ["intrinsic.txt", "extrinsic.txt"]) {
+      const bytes = await Deno.readFile(join(root, variation, name)).catch(() => null);
+      if (bytes) await writeFileAtomic(join(out, variation, name), bytes);
+    }
   },
 };
 

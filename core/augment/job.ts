@@ -52,6 +52,7 @@ export async function processFrame(settings: JobSettings, ref: FrameRef): Promis
       await writeFileAtomic(join(settings.out, rel), await readFileNamed(join(settings.root, rel)));
     }
   } else await adapter.write(settings.out, ref, frame, augmented);
+  await adapter.copyExtras(settings.root, settings.out, ref);
   const mask = maskPath(ref);
   await writePng(join(settings.out, mask), {
     width: frame.width,
