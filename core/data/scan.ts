@@ -3,6 +3,7 @@
  * everything else, and says what it skipped and why.
  */
 import { asTrompeError } from "../errors.ts";
+import type { Sample } from "./sample.ts";
 
 export interface ScanProblem {
   /** The file or folder at fault. */
@@ -65,4 +66,30 @@ export function depthStats(
     max: count ? max : NaN,
     invalid: depth.length ? 1 - count / depth.length : 0,
   };
+}
+
+export interface FrameStats extends DepthStats {
+  id: string;
+}
+
+/**
+ * Reads every frame and summarises its depth; a frame that fails (truncated file, size mismatch) becomes a
+ * problem naming the file at fault and the scan goes on with the rest.
+ */
+export async function scanFrames<F extends { depthPath: string }>(
+  frames: readonly F[],
+  read: (frame: F) => Promise<Sample>,
+  problems: ScanProblem[],
+): Promise<FrameStats[]> {
+  const stats: FrameStats[] = [];
+  for (const frame of frames) {
+    try {
+      const s = await read(frame);
+      stats.push({ id: s.id, ...depthStats(s.depth, s.valid, s.width, s.height) });
+    } catch (error) {
+      const e = asTrompeError(error, frame.depthPath);
+      problems.push({ path: e.subject ?? frame.depthPath, problem: e.message });
+    }
+  }
+  return stats;
 }
