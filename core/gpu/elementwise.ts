@@ -1,0 +1,77 @@
+/** The TypeScript side of kernels/elementwise.wgsl: add/axpy/mul/fill over flat tensors, with broadcast. */
+import type { KernelSpec } from "./kernels.ts";
+import { f32 } from "./params.ts";
+import type { Runtime } from "./runtime.ts";
+import type { Tensor } from "./tensor.ts";
+import { TrompeError } from "../errors.ts";
+
+const WG = 256;
+const MAX_X = 65535;
+
+function spec(entry: string): KernelSpec {
+  return { file: "elementwise.wgsl", entry, bindings: ["uniform", "read", "read", "storage"] };
+}
+
+const ADD = spec("add");
+const AXPY = spec("axpy");
+const MUL = spec("mul");
+const FILL = spec("fill");
+
+/** A grid covering n elements, folded into 2-D past the 65535-workgroups limit. */
+export function grid1d(n: number, wg = WG): [number, number] {
+  const groups = Math.ceil(n / wg);
+  if (groups <= MAX_X) return [Math.max(groups, 1), 1];
+  return [MAX_X, Math.ceil(groups / MAX_X)];
+}
+
+function checkBroadcast(a: Tensor, b: Tensor, period: number, what: string): void {
+  if (a.size % period !== 0 || b.size < period) {
+    throw new TrompeError(
+      "shape-mismatch",
+      `${what}: ${a.name} (${a.size}) with ${b.name} broadcast every ${period}`,
+    );
+  }
+}
+
+/** out = alpha·a + beta·b, where b repeats every `period` elements (default: same size as a). */
+export function add(
+  rt: Runtime,
+  a: Tensor,
+  b: Tensor,
+  out: Tensor,
+  options: { alpha?: number; beta?: number; period?: number; label?: string } = {},
+): void {
+  const period = options.period ?? a.size;
+  checkBroadcast(a, b, period, "add");
+  rt.dispatch(
+    ADD,
+    {},
+    [a.size, period, f32(options.alpha ?? 1), f32(options.beta ?? 1)],
+    [a, b, out],
+    grid1d(a.size),
+    options.label ?? "add",
+  );
+}
+
+/** out += alpha·a (gradient accumulation). */
+export function axpy(rt: Runtime, a: Tensor, out: Tensor, alpha = 1, label = "axpy"): void {
+  if (a.size !== out.size) throw new TrompeError("shape-mismatch", `axpy: ${a.name} vs ${out.name}`);
+  rt.dispatch(AXPY, {}, [a.size, a.size, f32(alpha), f32(0)], [a, rt.unused, out], grid1d(a.size), label);
+}
+
+/** out = a·b, where b repeats every `period` elements. */
+export function mul(rt: Runtime, a: Tensor, b: Tensor, out: Tensor, period = a.size, label = "mul"): void {
+  checkBroadcast(a, b, period, "mul");
+  rt.dispatch(MUL, {}, [a.size, period, f32(1), f32(0)], [a, b, out], grid1d(a.size), label);
+}
+
+export function fill(rt: Runtime, out: Tensor, value: number, label = "fill"): void {
+  rt.dispatch(
+    FILL,
+    {},
+    [out.size, out.size, f32(value), f32(0)],
+    [rt.unused, rt.unused, out],
+    grid1d(out.size),
+    label,
+  );
+}

@@ -1,0 +1,75 @@
+import assert from "node:assert/strict";
+import { Runtime } from "../../core/gpu/runtime.ts";
+import { add, axpy, fill, mul } from "../../core/gpu/elementwise.ts";
+import { sumCols, sumRows } from "../../core/gpu/reduce.ts";
+import { randomArray, relL2 } from "../shared.ts";
+
+const rt = await Runtime.create();
+
+Deno.test("add with broadcast, alpha and beta matches the CPU", async () => {
+  const rows = 37;
+  const cols = 53;
+  const x = randomArray(rows * cols, 1);
+  const bias = randomArray(cols, 2);
+  const a = rt.upload("act/x", [rows, cols], x);
+  const b = rt.upload("weights/b", [cols], bias);
+  const out = rt.tensor("act/out", [rows, cols]);
+  add(rt, a, b, out, { alpha: 0.5, beta: -2, period: cols });
+  const got = await rt.read(out);
+  const want = Float64Array.from(x, (v, i) => 0.5 * v - 2 * bias[i % cols]);
+  assert(relL2(got, want) < 1e-7, `rel_l2 ${relL2(got, want)}`);
+  rt.free(a, b, out);
+});
+
+Deno.test("axpy accumulates, mul broadcasts, fill sets", async () => {
+  const n = 1000;
+  const x = randomArray(n, 3);
+  const y = randomArray(n, 4);
+  const g = randomArray(10, 5);
+  const a = rt.upload("act/a", [n], x);
+  const out = rt.upload("grads/out", [n], y);
+  axpy(rt, a, out, 3);
+  const acc = await rt.read(out);
+  assert(relL2(acc, Float64Array.from(y, (v, i) => v + 3 * x[i])) < 1e-7);
+  const gamma = rt.upload("weights/gamma", [10], g);
+  mul(rt, a, gamma, out, 10);
+  const scaled = await rt.read(out);
+  assert(relL2(scaled, Float64Array.from(x, (v, i) => v * g[i % 10])) < 1e-7);
+  fill(rt, out, 0.25);
+  assert.deepEqual([...new Set(await rt.read(out))], [0.25]);
+  rt.free(a, out, gamma);
+});
+
+Deno.test("elementwise covers tensors past 65535 workgroups in one dimension", async () => {
+  const n = 65535 * 256 + 300;
+  const out = rt.tensor("tmp/big", [n]);
+  fill(rt, out, 7);
+  const got = await rt.read(out);
+  assert.equal(got[0], 7);
+  assert.equal(got[n - 1], 7);
+  rt.free(out);
+});
+
+Deno.test("row and column sums match float64 sums, with accumulate", async () => {
+  for (const [rows, cols] of [[1, 1], [37, 53], [1370, 64], [3, 1024]]) {
+    const x = randomArray(rows * cols, rows + cols);
+    const t = rt.upload("act/x", [rows, cols], x);
+    const colSums = rt.tensor("grads/cols", [cols]);
+    const rowSums = rt.upload("act/rows", [rows], new Float32Array(rows).fill(1));
+    sumRows(rt, t, rows, cols, colSums);
+    sumCols(rt, t, rows, cols, rowSums, { accumulate: true, alpha: 2 });
+    const wantCols = new Float64Array(cols);
+    const wantRows = new Float64Array(rows).fill(1);
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < cols; c++) {
+        wantCols[c] += x[r * cols + c];
+        wantRows[r] += 2 * x[r * cols + c];
+      }
+    }
+    const gotCols = await rt.read(colSums);
+    const gotRows = await rt.read(rowSums);
+    assert(relL2(gotCols, wantCols) < 1e-6, `${rows}×${cols} column sums ${relL2(gotCols, wantCols)}`);
+    assert(relL2(gotRows, wantRows) < 1e-6, `${rows}×${cols} row sums ${relL2(gotRows, wantRows)}`);
+    rt.free(t, colSums, rowSums);
+  }
+});
