@@ -1,0 +1,50 @@
+/**
+ * Depth to colour for previews: inverse depth (near = warm) through Google's Turbo map, here as linear
+ * interpolation between 9 samples of it (close enough for looking at; not a measurement).
+ */
+import type { RasterU8 } from "../io/raster.ts";
+
+const TURBO: readonly (readonly [number, number, number])[] = [
+  [48, 18, 59],
+  [70, 107, 227],
+  [40, 187, 236],
+  [50, 241, 152],
+  [164, 252, 60],
+  [237, 208, 58],
+  [251, 128, 34],
+  [206, 45, 4],
+  [122, 4, 3],
+];
+
+/** Turbo at t in [0, 1] (clamped). */
+export function turbo(t: number): [number, number, number] {
+  const x = Math.min(1, Math.max(0, t)) * (TURBO.length - 1);
+  const i = Math.min(TURBO.length - 2, Math.floor(x));
+  const f = x - i;
+  return [0, 1, 2].map((c) => Math.round(TURBO[i][c] + (TURBO[i + 1][c] - TURBO[i][c]) * f)) as [
+    number,
+    number,
+    number,
+  ];
+}
+
+/** Colours valid pixels by inverse depth between the 2nd and 98th percentiles; invalid pixels are black. */
+export function colorizeDepth(
+  depth: Float32Array,
+  valid: Uint8Array,
+  width: number,
+  height: number,
+): RasterU8 {
+  const inverse: number[] = [];
+  for (let i = 0; i < depth.length; i++) if (valid[i] && depth[i] > 0) inverse.push(1 / depth[i]);
+  inverse.sort((a, b) => a - b);
+  const lo = inverse[Math.floor(inverse.length * 0.02)] ?? 0;
+  const hi = inverse[Math.floor((inverse.length - 1) * 0.98)] ?? 1;
+  const span = hi > lo ? hi - lo : 1;
+  const data = new Uint8Array(width * height * 3);
+  for (let i = 0; i < depth.length; i++) {
+    if (!valid[i] || !(depth[i] > 0)) continue;
+    data.set(turbo((1 / depth[i] - lo) / span), 3 * i);
+  }
+  return { width, height, channels: 3, data };
+}
