@@ -1,0 +1,52 @@
+/** Flag values checked once, with errors that name the flag and say what it takes. */
+import { TrompeError } from "../errors.ts";
+
+export function badFlag(flag: string, message: string, hint?: string): never {
+  throw new TrompeError("bad-argument", message, { subject: flag, hint });
+}
+
+export function requireFlag<T>(value: T | undefined, flag: string, hint?: string): T {
+  if (value === undefined || value === "") badFlag(flag, "is required", hint);
+  return value;
+}
+
+export function intFlag(value: string | undefined, flag: string, fallback: number, min = 0): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) badFlag(flag, `"${value}" is not an integer ≥ ${min}`);
+  return n;
+}
+
+export function floatFlag(value: string | undefined, flag: string, fallback?: number): number | undefined {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n)) badFlag(flag, `"${value}" is not a number`);
+  return n;
+}
+
+export function choiceFlag<T extends string>(
+  value: string | undefined,
+  flag: string,
+  choices: readonly T[],
+  fallback?: T,
+): T {
+  if (value === undefined) {
+    if (fallback === undefined) badFlag(flag, "is required", `one of ${choices.join(", ")}`);
+    return fallback;
+  }
+  if (!(choices as readonly string[]).includes(value)) {
+    badFlag(flag, `"${value}" is not one of ${choices.join(", ")}`);
+  }
+  return value as T;
+}
+
+/** "a,b,c" → ["a","b","c"], each checked against `choices`. */
+export function listFlag<T extends string>(
+  value: string | undefined,
+  flag: string,
+  choices: readonly T[],
+  fallback: readonly T[],
+): T[] {
+  if (value === undefined) return [...fallback];
+  return value.split(",").map((v) => choiceFlag(v.trim(), flag, choices));
+}

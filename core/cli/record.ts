@@ -1,0 +1,28 @@
+/**
+ * The JSON record every writing run leaves beside its outputs: what it read, how it was set, which trompe,
+ * how long it took and what failed.
+ */
+import { join } from "node:path";
+import { writeTextFileAtomic } from "../io/atomic.ts";
+import { TROMPE_VERSION } from "../version.ts";
+
+export interface RunRecord {
+  task: string;
+  inputs: Record<string, unknown>;
+  settings: Record<string, unknown>;
+  results?: Record<string, unknown>;
+  timings?: Record<string, number>;
+  failures?: number;
+}
+
+export async function writeRunRecord(outDir: string, record: RunRecord): Promise<string> {
+  const path = join(outDir, `${record.task}.run.json`);
+  const full = {
+    ...record,
+    trompe: TROMPE_VERSION,
+    deno: Deno.version.deno,
+    finishedAt: new Date().toISOString(),
+  };
+  await writeTextFileAtomic(path, JSON.stringify(full, null, 2) + "\n");
+  return path;
+}
