@@ -19,7 +19,8 @@ export interface TimingReport {
   totalMs: number;
 }
 
-const MAX_TIMED_DISPATCHES = 4096;
+// WebGPU caps a query set at 4096 queries: two per timed dispatch.
+const MAX_TIMED_DISPATCHES = 2048;
 
 export class Runtime {
   readonly pool: BufferPool;
