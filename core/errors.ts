@@ -21,7 +21,11 @@ export class TrompeError extends Error {
   readonly subject?: string;
   readonly hint?: string;
 
-  constructor(code: ErrorCode, message: string, options: { subject?: string; hint?: string; cause?: unknown } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { subject?: string; hint?: string; cause?: unknown } = {},
+  ) {
     super(message, { cause: options.cause });
     this.name = "TrompeError";
     this.code = code;

@@ -180,11 +180,15 @@ export function parseSafetensors(bytes: Uint8Array, source: string): Safetensors
   }
   let header: Record<string, unknown>;
   try {
-    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)));
+    header = JSON.parse(
+      new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)),
+    );
   } catch (error) {
     throw corrupt(`header is not JSON: ${(error as Error).message}`);
   }
-  if (header === null || typeof header !== "object" || Array.isArray(header)) throw corrupt("header is not an object");
+  if (header === null || typeof header !== "object" || Array.isArray(header)) {
+    throw corrupt("header is not an object");
+  }
   const dataStart = 8 + headerLength;
   const dataLength = bytes.byteLength - dataStart;
   const metadata: Record<string, string> = {};
@@ -237,7 +241,10 @@ export function serializeSafetensors(
   for (const t of tensors) {
     const expected = elementCount(t.shape) * DTYPE_BYTES[t.dtype];
     if (t.data.byteLength !== expected) {
-      throw new TrompeError("shape-mismatch", `tensor "${t.name}" has ${t.data.byteLength} bytes, shape needs ${expected}`);
+      throw new TrompeError(
+        "shape-mismatch",
+        `tensor "${t.name}" has ${t.data.byteLength} bytes, shape needs ${expected}`,
+      );
     }
     header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + expected] };
     placed.push({ data: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), offset });
