@@ -29,8 +29,8 @@ sharedTest("official metrics on metrics.safetensors", async () => {
   assert.ok(got !== null);
   const report: string[] = [];
   for (const k of METRIC_NAMES) {
-    const want = ref.float64(`metric/${k}`)[0];
-    const rel = Math.abs(got[k] - want) / Math.abs(want);
+    const want: number = ref.float64(`metric/${k}`)[0];
+    const rel: number = Math.abs(got[k] - want) / Math.abs(want);
     report.push(`${k} ${rel.toExponential(1)}`);
     assert.ok(rel <= 1e-12, `${k}: ${got[k]} vs ${want}`);
   }
