@@ -21,6 +21,7 @@ Ray-casts procedural scenes with exact depth and writes them as real dataset tre
   --frames-per-scene F              frames per scene (default 3)
   --size WxH                        image size (default 256x192 for hypersim, 414x125 for vkitti2)
   --seed S                          non-negative integer (default 0); scene k depends only on (S, k)
+  --workers N                       worker threads (default 1 up to 8 frames, else up to 8 and the cores)
   --out DIR                         output root (required)
   --debug                           print stack traces on error
   --help                            this text
@@ -65,6 +66,7 @@ const FLAGS = {
   "frames-per-scene": { type: "string", default: "3" },
   size: { type: "string" },
   seed: { type: "string", default: "0" },
+  workers: { type: "string" },
   out: { type: "string" },
   debug: { type: "boolean", default: false },
   help: { type: "boolean", default: false },
@@ -101,6 +103,7 @@ async function main(args: string[]): Promise<void> {
       seed: parseCount(values.seed, "--seed"),
       width,
       height,
+      workers: values.workers === undefined ? undefined : parseCount(values.workers, "--workers"),
       onFrame: progress(kind),
     };
     const write = kind === "hypersim" ? writeHypersimFixtures : writeVkitti2Fixtures;

@@ -21,7 +21,8 @@ import {
 } from "../../core/data/fixtures/primitives.ts";
 import { Scene } from "../../core/data/fixtures/raycast.ts";
 import { render } from "../../core/data/fixtures/render.ts";
-import { formatG, writeHypersimFixtures, writeVkitti2Fixtures } from "../../core/data/fixtures/write.ts";
+import { formatG } from "../../core/data/fixtures/frame_write.ts";
+import { writeHypersimFixtures, writeVkitti2Fixtures } from "../../core/data/fixtures/write.ts";
 import { listHypersimFrames, readHypersimSample } from "../../core/data/hypersim.ts";
 import { listVkitti2Frames, readVkitti2Sample } from "../../core/data/vkitti2.ts";
 import { readHdf5Dataset } from "../../core/io/hdf5.ts";
@@ -340,14 +341,14 @@ Deno.test("vKITTI2 tree: metres = round(cm)/100 exactly, sky invalid, intrinsics
   }
 });
 
-Deno.test("same seed, same files: two writes of a set are identical", async () => {
+Deno.test("same seed, same files: two writes of a set are identical, inline or on 3 workers", async () => {
   const [a, b] = [await Deno.makeTempDir(), await Deno.makeTempDir()];
   try {
-    const options = { count: 3, width: 40, height: 30, seed: 9, framesPerScene: 2 };
-    await writeHypersimFixtures(a, options);
-    await writeHypersimFixtures(b, options);
-    await writeVkitti2Fixtures(join(a, "v"), options);
-    await writeVkitti2Fixtures(join(b, "v"), options);
+    const options = { count: 5, width: 40, height: 30, seed: 9, framesPerScene: 2 };
+    await writeHypersimFixtures(a, { ...options, workers: 1 });
+    await writeHypersimFixtures(b, { ...options, workers: 3 });
+    await writeVkitti2Fixtures(join(a, "v"), { ...options, workers: 1 });
+    await writeVkitti2Fixtures(join(b, "v"), { ...options, workers: 3 });
     await assertSameTree(a, b);
   } finally {
     await Deno.remove(a, { recursive: true });
