@@ -5,7 +5,7 @@
  */
 import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { join, relative, resolve } from "node:path";
-import { lookRotation, vkitti2Intrinsics } from "../../core/data/fixtures/camera.ts";
+import { hypersimCamFromUv, lookRotation, vkitti2Intrinsics } from "../../core/data/fixtures/camera.ts";
 import { hypersimFrame, toCentimetres, vkitti2Frame } from "../../core/data/fixtures/frames.ts";
 import { indoorScene } from "../../core/data/fixtures/indoor.ts";
 import { outdoorScene } from "../../core/data/fixtures/outdoor.ts";
@@ -272,6 +272,14 @@ Deno.test("Hypersim tree: the reader's official planar depth is the generator's,
         assertAlmostEquals(sample.depth[i], fromStored, fromStored * 2 ** -23, `${frame.rgbPath} pixel ${i}`);
         assertAlmostEquals(sample.depth[i], want, want * 2 ** -11 * 1.001, `${frame.rgbPath} pixel ${i}`);
         assertEquals(sample.valid[i], 1);
+      }
+      // The "exact" conversion with the fixtures' own M_cam_from_uv agrees with the official one.
+      const cameras = new Map([[frame.scene, hypersimCamFromUv(W, H)]]);
+      const exact = await readHypersimSample(frame, { planar: "exact", cameras });
+      for (let i = 0; i < W * H; i++) {
+        if (!Number.isNaN(exact.depth[i])) {
+          assertAlmostEquals(exact.depth[i], sample.depth[i], 1e-6 * sample.depth[i]);
+        }
       }
       // The JPEG holds the rendered colours up to JPEG loss.
       let err = 0;
