@@ -1,7 +1,11 @@
 /**
- * Hash-derived randomness. Every random choice of the augmenter comes from a stream seeded by hashing
- * (recipe seed, sample identity, purpose), never from a shared generator consumed in call order, so the
- * result for one sample is the same whatever the worker count, the shard or the order samples are run in.
+ * Hash-derived randomness, the one source of it in trompe (augmentation, train/val splits, training crops).
+ * Every random choice comes from hashing (seed, identity strings): the sample, the epoch, the purpose, never
+ * from a shared generator consumed in call order, so the result for one sample is the same whatever the
+ * worker count, the shard or the order samples are run in (DESIGN.md §Determinism).
+ *
+ * A key is the seed and the parts joined by NUL, which no path or id contains, so ("a", "bc") and ("ab", "c")
+ * never collide.
  */
 
 /** 128 bits of hash state from a string: cyrb128 (four interleaved 32-bit multiply-xor lanes). */
@@ -25,9 +29,13 @@ export function hash128(text: string): [number, number, number, number] {
   return [h1 >>> 0, h2 >>> 0, h3 >>> 0, h4 >>> 0];
 }
 
-/** A uniform number in [0, 1) from a string, for decisions that need one draw (e.g. the train/val split). */
-export function hashUnit(text: string): number {
-  return hash128(text)[0] / 4294967296;
+function key(seed: number | string, parts: readonly (string | number)[]): string {
+  return [String(seed), ...parts.map(String)].join("\u0000");
+}
+
+/** One uniform number in [0, 1) for (seed, identity...), for decisions that need a single draw. */
+export function hashUnit(seed: number | string, ...parts: (string | number)[]): number {
+  return hash128(key(seed, parts))[0] / 4294967296;
 }
 
 /** sfc32: small, fast, passes PractRand to 2^40 — plenty for placing pictures. */
@@ -44,8 +52,8 @@ export class Rng {
   }
 
   /** A stream for one purpose of one sample: `derive(seed, sampleId, "placement")`. */
-  static derive(seed: number, ...parts: string[]): Rng {
-    return new Rng(hash128([String(seed), ...parts].join("\u0000")));
+  static derive(seed: number | string, ...parts: (string | number)[]): Rng {
+    return new Rng(hash128(key(seed, parts)));
   }
 
   nextU32(): number {

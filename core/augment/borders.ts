@@ -3,7 +3,7 @@
  * takes the same perspective as the picture. A bevel shades the band as a raised moulding lit from the top
  * left, which is what makes a frame read as a frame rather than a painted outline.
  */
-import type { Rng } from "./rng.ts";
+import type { Rng } from "../rng.ts";
 import type { Sdf } from "./shapes.ts";
 
 export type Rgb = readonly [number, number, number];

@@ -17,7 +17,7 @@
  * Pixel coordinates are pixel indices (pixel (c, r) at u = c, v = r), the convention of the intrinsics.
  */
 import type { Point } from "./homography.ts";
-import { hash128, Rng } from "./rng.ts";
+import { hash128, Rng } from "../rng.ts";
 
 export type DepthMode = "plane" | "seed" | "constant";
 

@@ -7,7 +7,7 @@
  */
 import { join } from "node:path";
 import { writeTextFileAtomic } from "../io/atomic.ts";
-import { hashUnit } from "./rng.ts";
+import { hashUnit } from "../rng.ts";
 import type { Recipe } from "./recipe.ts";
 
 export const STATE_DIR = ".trompe";
@@ -75,7 +75,7 @@ export async function assemble(out: string, frames: readonly FrameRef[], info: S
     const record = await readIfExists(recordPath(out, ref));
     if (record !== null) {
       manifest.push(record.trim());
-      done.push({ ref, key: hashUnit(`${info.seed}\u0000split\u0000${ref.rgb}`) });
+      done.push({ ref, key: hashUnit(info.seed, "split", ref.rgb) });
       continue;
     }
     const reject = await readIfExists(rejectPath(out, ref));

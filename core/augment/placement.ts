@@ -6,7 +6,7 @@
 import { type Border, drawBorder } from "./borders.ts";
 import { type Mat3, type Placement, planeToImage, type Point, projectedCorners } from "./homography.ts";
 import type { Recipe } from "./recipe.ts";
-import type { Rng } from "./rng.ts";
+import type { Rng } from "../rng.ts";
 import { fillFraction, makeShape, type Shape, type ShapeKind } from "./shapes.ts";
 
 export interface Placed {

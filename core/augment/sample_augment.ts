@@ -13,7 +13,7 @@ import { type DepthFrame, fillDepth, type FillRecord, type Intrinsics, type Regi
 import type { Placement, Point } from "./homography.ts";
 import { place, type Placed } from "./placement.ts";
 import type { Recipe } from "./recipe.ts";
-import { Rng } from "./rng.ts";
+import { Rng } from "../rng.ts";
 import type { Border } from "./borders.ts";
 import type { Shape } from "./shapes.ts";
 import { chooseArt, type Chosen, flippedCrop, prefilter, type Sources } from "./sources.ts";

@@ -4,7 +4,7 @@
  * the study's over-fitting to quadrilaterals is answered by mixing ellipses, rounded rectangles and polygons.
  */
 import type { Point } from "./homography.ts";
-import type { Rng } from "./rng.ts";
+import type { Rng } from "../rng.ts";
 
 export type ShapeKind = "quad" | "ellipse" | "roundrect" | "polygon";
 export const SHAPE_KINDS: readonly ShapeKind[] = ["quad", "ellipse", "roundrect", "polygon"];

@@ -6,7 +6,7 @@
  */
 import type { RasterU8 } from "../io/raster.ts";
 import type { Recipe } from "./recipe.ts";
-import type { Rng } from "./rng.ts";
+import type { Rng } from "../rng.ts";
 
 /** Content to paste, named for the manifest. */
 export interface Content {

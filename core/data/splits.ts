@@ -3,10 +3,10 @@
  * relative to a root (or absolute). And trompe's train/val split, decided per item by a hash of (seed,
  * identity), so it never depends on the order items are listed in or on how the work is sharded.
  */
-import { createHash } from "node:crypto";
 import { isAbsolute, relative, resolve } from "node:path";
 import { TrompeError } from "../errors.ts";
 import { readFileNamed, writeTextFileAtomic } from "../io/atomic.ts";
+import { hashUnit } from "../rng.ts";
 import { isFile } from "./scan.ts";
 
 export interface SplitItem {
@@ -77,12 +77,6 @@ export async function writeSplitFile(
   await writeTextFileAtomic(path, items.map((item) => splitLine(item, root) + "\n").join(""));
 }
 
-/** A uniform number in [0, 1) from SHA-256 of the seed and an identity. */
-export function hashUnit(seed: number | string, identity: string): number {
-  const digest = createHash("sha256").update(`${seed}\u0000${identity}`).digest();
-  return digest.readUInt32BE(0) / 4294967296;
-}
-
 export interface TrainValOptions {
   seed: number | string;
   /** Expected share of items (by frame) or scenes (by scene) that go to validation, 0–1. */
@@ -104,7 +98,7 @@ export function splitTrainVal<T extends { id: string; scene: string }>(
   const val: T[] = [];
   for (const item of items) {
     const identity = by === "scene" ? `scene:${item.scene}` : `frame:${item.id}`;
-    (hashUnit(seed, identity) < valFraction ? val : train).push(item);
+    (hashUnit(seed, "split", identity) < valFraction ? val : train).push(item);
   }
   return { train, val };
 }

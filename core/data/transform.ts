@@ -8,6 +8,7 @@
  */
 import { TrompeError } from "../errors.ts";
 import type { RasterU8 } from "../io/raster.ts";
+import { hashUnit } from "../rng.ts";
 import { inputSizeFor, normalizeToCHW, rgbToUnitFloat64 } from "./preprocess.ts";
 import { nearestIndicesOpenCV, resizeCubicOpenCV } from "./resize.ts";
 
@@ -49,18 +50,9 @@ export interface TrainTransformOptions {
   readonly epoch: number;
 }
 
-/** FNV-1a over the UTF-16 code units, then murmur3's finaliser: a well-mixed 32-bit hash of a string. */
-function hash32(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
-}
-
 /** A uniform number in [0, 1) for one named draw of one sample in one epoch. */
 function draw(options: TrainTransformOptions, what: string): number {
-  return hash32(`${options.seed}\u0000${options.id}\u0000${options.epoch}\u0000${what}`) / 4294967296;
+  return hashUnit(options.seed, "train-crop", options.id, options.epoch, what);
 }
 
 /** The crop offset and flip for a resized sample, drawn as the official `Crop` and train loop do. */

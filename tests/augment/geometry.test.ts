@@ -3,7 +3,7 @@ import assert, {
   notDeepStrictEqual as assertNotEquals,
 } from "node:assert/strict";
 import { apply, invert, multiply, planeToImage, projectedCorners } from "../../core/augment/homography.ts";
-import { Rng } from "../../core/augment/rng.ts";
+import { Rng } from "../../core/rng.ts";
 import { makeShape, shapeSdf } from "../../core/augment/shapes.ts";
 import { composite } from "../../core/augment/composite.ts";
 import { NO_BORDER } from "../../core/augment/borders.ts";
