@@ -10,6 +10,10 @@
  * so `writeDepthHdf5` makes an empty, extendible float32 dataset, patches its datatype message to IEEE half
  * (same message length) and its chunk element size to 2, then lets libhdf5 itself extend the dataset and
  * write (and gzip) the float16 bytes. The file uses the earliest format, as Hypersim's files do.
+ *
+ * libhdf5 stamps each dataset with its modification time, and h5wasm cannot turn that off (no
+ * `H5Pset_obj_track_times`), so the writer zeroes the stamp: the same depth then gives the same bytes on any
+ * day, which augmented sets promise (identical output whatever the workers, shards or resumes).
  */
 import * as h5wasm from "h5wasm";
 import { TrompeError } from "../errors.ts";
@@ -257,6 +261,20 @@ function patchToFloat16(bytes: Uint8Array, chunks: [number, number]): void {
   );
 }
 
+/**
+ * Version-1 object headers (the earliest format) hold the time as an "object modification time" message:
+ * type 0x0012, body size 8, flags, 3 reserved bytes, then the body: version 1, 3 reserved bytes, u32 seconds
+ * since the epoch. The header pattern is 12 fixed bytes, which compressed chunk data matches by chance with
+ * probability ~2^-88 per position. The file has no checksums in this format, so nothing else changes.
+ */
+function zeroModificationTimes(bytes: Uint8Array): Uint8Array {
+  const header = [0x12, 0, 8, 0, -1, 0, 0, 0, 1, 0, 0, 0];
+  for (let at = 0; at + 16 <= bytes.length; at++) {
+    if (header.every((b, k) => b < 0 || bytes[at + k] === b)) bytes.fill(0, at + 12, at + 16);
+  }
+  return bytes;
+}
+
 /** Encodes an H×W depth map as an HDF5 file with one chunked, gzip-compressed dataset named `dataset`. */
 export async function encodeDepthHdf5(
   data: Float32Array,
@@ -278,7 +296,7 @@ export async function encodeDepthHdf5(
   if (dtype === "f32") {
     return withFile(null, "w", "(new HDF5 file)", (file, finish) => {
       file.create_dataset({ name: "dataset", data, shape: [height, width], chunks, ...compression });
-      return finish();
+      return zeroModificationTimes(finish());
     });
   }
 
@@ -306,7 +324,7 @@ export async function encodeDepthHdf5(
     } finally {
       module._free(pointer);
     }
-    return finish();
+    return zeroModificationTimes(finish());
   });
 }
 

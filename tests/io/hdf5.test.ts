@@ -34,6 +34,21 @@ Deno.test("float32 depth HDF5 round-trips exactly; gzip level 0 and 9 both read"
   await assert.rejects(() => encodeDepthHdf5(data, 8, 9), { code: "shape-mismatch" });
 });
 
+Deno.test("the same depth encodes to the same bytes at a later second (no modification time)", async () => {
+  const data = depthRamp(50, 300);
+  for (const dtype of ["f16", "f32"] as const) {
+    const first = await encodeDepthHdf5(data, 50, 300, { dtype });
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // libhdf5 stamps whole seconds
+    const second = await encodeDepthHdf5(data, 50, 300, { dtype });
+    assert.deepEqual(second, first, `${dtype}: bytes differ`);
+    const back = await parseHdf5Dataset(second, "mem.h5");
+    assert.deepEqual(
+      Float32Array.from(back.data as Float16Array | Float32Array),
+      dtype === "f16" ? Float32Array.from(Float16Array.from(data)) : data,
+    );
+  }
+});
+
 Deno.test("a truncated HDF5 file is a TrompeError naming it", async () => {
   const bytes = await encodeDepthHdf5(depthRamp(64, 64), 64, 64);
   const dir = await Deno.makeTempDir();
