@@ -1,0 +1,133 @@
+// Pointwise activations, forward and backward. One binding layout for the family: params, the forward
+// input x, the output gradient dy (unused by forward entry points), and the output (y, or dx).
+// Backward entry points recompute what they need from x, so only x is saved.
+//
+// GELU is PyTorch's exact one, x·Φ(x) with Φ(x) = ½·erfc(−x/√2). WGSL has no erf, so:
+//   |x|/√2 < 0.5: erf(z) = z·P(z²), a least-squares fit of erf(z)/z in float64 (relative error 1.3e-11);
+//                 1 ± erf stays above 0.47, so forming Φ = ½(1 + erf) loses at most a bit;
+//   otherwise:    erfc(z) = exp(−x²/2)·R(t), t = 1/(1 + z/2), R a fit of erfc(z)·exp(z²) on z ∈ [0.5, 10]
+//                 (relative error 2.4e-10). Φ comes from erfc directly, never from 1 − erf, so the
+//                 negative tail keeps its relative accuracy where PyTorch's 1 + erf cancels.
+// exp(−x²/2) must not round its argument: an error δ in the exponent is a relative error δ in the result,
+// and x²/2 reaches 72 at |x| = 12. So x²/2 = u + v with u = s²/2 exact (s = x cut to 12 significant bits)
+// and v = (x−s)(x+s)/2 small, and exp(−u−v) = 2⁻ⁿ·exp(−r) with r = u + v − n·ln2 reduced Cody–Waite style
+// (n·LN2_HI is exact, so is u − n·LN2_HI): the exp left to the driver only sees |r| ≤ 0.35, where even a
+// driver whose exp is exp2(x·log2 e) stays within an ulp or two.
+
+struct Params {
+  n: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> dy: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+
+override WG: u32 = 256u;
+
+fn index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+  // 2-D grids lift the 65535-workgroups-per-dimension limit.
+  return gid.y * nwg.x * WG + gid.x;
+}
+
+const SQRT1_2: f32 = 0.70710678118654752;
+const INV_SQRT_2PI: f32 = 0.39894228040143268;
+const LOG2E: f32 = 1.4426950408889634;
+const LN2_HI: f32 = 0.693145751953125; // ln 2 to 15 significant bits
+const LN2_LO: f32 = 1.4286068202862268e-06; // ln 2 − LN2_HI
+
+// exp(−a²/2) for a ≥ 0.
+fn gauss(a: f32) -> f32 {
+  let s = bitcast<f32>(bitcast<u32>(a) & 0xfffff000u);
+  let u = 0.5 * s * s;
+  let v = 0.5 * (a - s) * (a + s);
+  let n = round((u + v) * LOG2E);
+  let r = (u - n * LN2_HI) + v - n * LN2_LO;
+  return ldexp(exp(-r), -i32(n));
+}
+
+// Φ(x), the standard normal CDF.
+fn normal_cdf(v: f32) -> f32 {
+  let a = abs(v);
+  let z = a * SQRT1_2;
+  if (z < 0.5) {
+    let t = z * z;
+    var q = -7.706191973e-04;
+    q = q * t + 5.201192107e-03;
+    q = q * t - 2.686332911e-02;
+    q = q * t + 1.128377616e-01;
+    q = q * t - 3.761263788e-01;
+    q = q * t + 1.128379226e+00;
+    return 0.5 + 0.5 * sign(v) * (z * q);
+  }
+  let t = 1.0 / (1.0 + 0.5 * z);
+  var r = 6.512445956e-02;
+  r = r * t - 3.407494426e-01;
+  r = r * t + 7.164857388e-01;
+  r = r * t - 7.220214009e-01;
+  r = r * t + 3.336820304e-01;
+  r = r * t - 1.589754373e-01;
+  r = r * t + 1.262776107e-01;
+  r = r * t + 1.681974679e-01;
+  r = r * t + 2.478767037e-01;
+  r = r * t + 2.820094824e-01;
+  r = r * t + 2.820987105e-01;
+  r = r * t - 7.340978669e-08;
+  let half_erfc = 0.5 * gauss(a) * r;
+  return select(1.0 - half_erfc, half_erfc, v < 0.0);
+}
+
+// y = x·Φ(x)
+@compute @workgroup_size(WG)
+fn gelu(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = index(gid, nwg);
+  if (i >= p.n) { return; }
+  let v = x[i];
+  out[i] = v * normal_cdf(v);
+}
+
+// dx = dy·(Φ(x) + x·φ(x))
+@compute @workgroup_size(WG)
+fn gelu_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = index(gid, nwg);
+  if (i >= p.n) { return; }
+  let v = x[i];
+  out[i] = dy[i] * (normal_cdf(v) + v * INV_SQRT_2PI * gauss(abs(v)));
+}
+
+// The DPT head's activations. SCALE is the metric head's max_depth (an override constant: one pipeline per
+// checkpoint's value, and the Params layout stays the family's).
+override SCALE: f32 = 1.0;
+
+// y = max(x, 0)
+@compute @workgroup_size(WG)
+fn relu(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = index(gid, nwg);
+  if (i >= p.n) { return; }
+  out[i] = max(x[i], 0.0);
+}
+
+// dx = dy where x > 0 (x may be the ReLU's input or its output: both are positive at the same places)
+@compute @workgroup_size(WG)
+fn relu_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = index(gid, nwg);
+  if (i >= p.n) { return; }
+  out[i] = select(0.0, dy[i], x[i] > 0.0);
+}
+
+// y = SCALE·σ(x); exp(−x) overflowing to +inf for x < −88 gives the correct 0.
+@compute @workgroup_size(WG)
+fn sigmoid(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = index(gid, nwg);
+  if (i >= p.n) { return; }
+  out[i] = SCALE / (1.0 + exp(-x[i]));
+}
+
+// dx = dy·SCALE·σ(x)·(1 − σ(x)), with 1 − σ(x) = σ(−x) formed directly (no cancellation for large x).
+@compute @workgroup_size(WG)
+fn sigmoid_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = index(gid, nwg);
+  if (i >= p.n) { return; }
+  let v = x[i];
+  out[i] = dy[i] * SCALE / ((1.0 + exp(-v)) * (1.0 + exp(v)));
+}
