@@ -1,0 +1,289 @@
+/**
+ * Conv2d (NCHW, PyTorch's [Cout, Cin, kH, kW] weights, one stride and padding for both axes) on
+ * kernels/conv.wgsl: the forward and the backward to the input, the weight and the bias. The kernel's three
+ * modes are exported as `convGemm` because a transposed convolution is the same three products in another
+ * order (conv_transpose.ts).
+ *
+ * Fusions the DPT head wants, each with a backward that needs nothing extra saved:
+ * - `reluIn`: the conv reads relu(x) (a residual unit's pre-activations); x is saved, not relu(x).
+ * - `reluOut`: y = relu(conv(x)); the backward masks dy by y > 0, so y is saved.
+ * - `residual`: y = conv(x) + r (a residual unit's skip); r's gradient is dy itself, left to the caller.
+ * - `tokens`: x (and dx) is ViT tokens [B, H·W, Cin]: a 1×1 projection reads them without a permute.
+ */
+import type { KernelSpec } from "../../gpu/kernels.ts";
+import type { Runtime } from "../../gpu/runtime.ts";
+import type { Tensor } from "../../gpu/tensor.ts";
+import { TrompeError } from "../../errors.ts";
+import { reluBackward } from "./relu.ts";
+
+const BINDINGS = ["uniform", "read", "read", "read", "read", "storage"] as const;
+const CONV_KERNEL: KernelSpec = { file: "conv.wgsl", entry: "main", bindings: BINDINGS };
+const BIAS_GRAD_KERNEL: KernelSpec = { file: "conv.wgsl", entry: "bias_grad", bindings: BINDINGS };
+
+/** The convolution's shapes: x [batch, cin, h, w], w [cout, cin, kh, kw], y [batch, cout, oh, ow]. */
+export interface ConvGeometry {
+  batch: number;
+  cin: number;
+  h: number;
+  w: number;
+  cout: number;
+  kh: number;
+  kw: number;
+  stride: number;
+  pad: number;
+  oh: number;
+  ow: number;
+}
+
+export function convGeometry(
+  g: Omit<ConvGeometry, "oh" | "ow">,
+): ConvGeometry {
+  const oh = Math.floor((g.h + 2 * g.pad - g.kh) / g.stride) + 1;
+  const ow = Math.floor((g.w + 2 * g.pad - g.kw) / g.stride) + 1;
+  if (oh < 1 || ow < 1) {
+    throw new TrompeError("shape-mismatch", `conv ${g.kh}×${g.kw}/s${g.stride} on a ${g.h}×${g.w} input`);
+  }
+  return { ...g, oh, ow };
+}
+
+export const enum ConvMode {
+  Forward = 0,
+  /** The gradient to the input; also a transposed convolution's forward. */
+  InputGrad = 1,
+  WeightGrad = 2,
+}
+
+export interface ConvGemmArgs {
+  mode: ConvMode;
+  geometry: ConvGeometry;
+  /** Forward, InputGrad: the weights; WeightGrad: dy. */
+  a: Tensor;
+  /** Forward, WeightGrad: x; InputGrad: dy. */
+  b: Tensor;
+  out: Tensor;
+  bias?: Tensor;
+  /** Forward: added to y; InputGrad: the gradient is zeroed where it is ≤ 0. */
+  res?: Tensor;
+  reluIn?: boolean;
+  reluOut?: boolean;
+  accumulate?: boolean;
+  tokens?: boolean;
+  label?: string;
+}
+
+/** Workgroup shape for M rows: narrow tiles for the few-channel convs at the end of the head. */
+function tilesFor(m: number): { WG_X: number; WG_Y: number; TILE_K: number } {
+  if (m <= 4) return { WG_X: 64, WG_Y: 1, TILE_K: 8 };
+  if (m <= 16) return { WG_X: 32, WG_Y: 4, TILE_K: 16 };
+  return { WG_X: 16, WG_Y: 16, TILE_K: 16 };
+}
+
+function need(t: Tensor, elements: number, what: string, label: string): void {
+  if (t.size < elements) {
+    throw new TrompeError(
+      "shape-mismatch",
+      `${label}: ${what} ${t.name} has ${t.size} values, needs ${elements}`,
+    );
+  }
+}
+
+export function convGemm(rt: Runtime, args: ConvGemmArgs): void {
+  const g = args.geometry;
+  const label = args.label ?? "conv";
+  const xSize = g.batch * g.cin * g.h * g.w;
+  const ySize = g.batch * g.cout * g.oh * g.ow;
+  const wSize = g.cout * g.cin * g.kh * g.kw;
+  const s = g.stride;
+  let m: number, n: number, z: number, outSize: number;
+  if (args.mode === ConvMode.Forward) {
+    need(args.a, wSize, "weight", label);
+    need(args.b, xSize, "input", label);
+    [m, n, z, outSize] = [g.cout, g.oh * g.ow, g.batch, ySize];
+  } else if (args.mode === ConvMode.InputGrad) {
+    need(args.a, wSize, "weight", label);
+    need(args.b, ySize, "output gradient", label);
+    [m, n, z, outSize] = [g.cin, Math.ceil(g.h / s) * Math.ceil(g.w / s), g.batch * s * s, xSize];
+  } else {
+    need(args.a, ySize, "output gradient", label);
+    need(args.b, xSize, "input", label);
+    [m, n, z, outSize] = [g.cout, g.cin * g.kh * g.kw, 1, wSize];
+  }
+  need(args.out, outSize, "output", label);
+  if (args.res) need(args.res, outSize, "residual", label);
+  if (args.bias) need(args.bias, m, "bias", label);
+  const tiles = tilesFor(m);
+  rt.dispatch(
+    CONV_KERNEL,
+    {
+      ...tiles,
+      MODE: args.mode,
+      HAS_BIAS: args.bias !== undefined,
+      RELU_IN: args.reluIn ?? false,
+      RELU_OUT: args.reluOut ?? false,
+      ADD_RES: args.mode === ConvMode.Forward && args.res !== undefined,
+      MASK_RES: args.mode === ConvMode.InputGrad && args.res !== undefined,
+      ACCUMULATE: args.accumulate ?? false,
+      TOKENS: args.tokens ?? false,
+    },
+    [g.batch, g.cin, g.h, g.w, g.cout, g.oh, g.ow, g.kh, g.kw, g.stride, g.pad],
+    [args.a, args.b, args.bias ?? rt.unused, args.res ?? rt.unused, args.out],
+    [Math.ceil(n / (4 * tiles.WG_X)), Math.ceil(m / (4 * tiles.WG_Y)), z],
+    label,
+  );
+}
+
+/** db[co] (+)= Σ over batch and pixels of dy[b, co, ·]. */
+export function convBiasGrad(
+  rt: Runtime,
+  geometry: ConvGeometry,
+  dy: Tensor,
+  db: Tensor,
+  accumulate = false,
+  label = "conv.bias_grad",
+): void {
+  const g = geometry;
+  need(dy, g.batch * g.cout * g.oh * g.ow, "output gradient", label);
+  need(db, g.cout, "bias gradient", label);
+  rt.dispatch(
+    BIAS_GRAD_KERNEL,
+    { ACCUMULATE: accumulate },
+    [g.batch, g.cin, g.h, g.w, g.cout, g.oh, g.ow, g.kh, g.kw, g.stride, g.pad],
+    [dy, rt.unused, rt.unused, rt.unused, db],
+    [g.cout],
+    label,
+  );
+}
+
+export interface Conv2dOptions {
+  stride?: number;
+  pad?: number;
+  reluIn?: boolean;
+  reluOut?: boolean;
+}
+
+export interface Conv2dInput {
+  x: Tensor;
+  /** Set when x is tokens [B, h·w, Cin] rather than [B, Cin, h, w]. */
+  grid?: readonly [number, number];
+  residual?: Tensor;
+}
+
+export interface Conv2dSaved {
+  x: Tensor;
+  tokens: boolean;
+  geometry: ConvGeometry;
+  /** Only with reluOut: the backward masks by it. */
+  y?: Tensor;
+}
+
+/** Where gradients go; each is written (or added to, with `accumulate`) only when given. */
+export interface Conv2dGradTargets {
+  weight?: Tensor;
+  bias?: Tensor;
+  /** Whether to return dx (false for a first layer). */
+  input?: boolean;
+  /** dx is zeroed where this is ≤ 0: the gradient through a ReLU that produced x (or fed it). */
+  maskInputBy?: Tensor;
+  accumulate?: boolean;
+}
+
+export class Conv2d {
+  readonly stride: number;
+  readonly pad: number;
+
+  /** weight [Cout, Cin, kH, kW]; bias [Cout] or none. */
+  constructor(
+    readonly name: string,
+    readonly weight: Tensor,
+    readonly bias: Tensor | undefined,
+    readonly options: Conv2dOptions = {},
+  ) {
+    if (weight.shape.length !== 4) {
+      throw new TrompeError("shape-mismatch", `${name}: conv weight must be 4-D, got [${weight.shape}]`);
+    }
+    this.stride = options.stride ?? 1;
+    this.pad = options.pad ?? 0;
+  }
+
+  geometry(batch: number, h: number, w: number): ConvGeometry {
+    const [cout, cin, kh, kw] = this.weight.shape;
+    return convGeometry({ batch, cin, h, w, cout, kh, kw, stride: this.stride, pad: this.pad });
+  }
+
+  /** y [B, Cout, OH, OW], pool label `act/<name>`. */
+  forward(rt: Runtime, input: Conv2dInput): { y: Tensor; saved: Conv2dSaved } {
+    const { x, grid } = input;
+    const tokens = grid !== undefined;
+    const [batch, h, w] = tokens ? [x.shape[0], grid[0], grid[1]] : [x.shape[0], x.shape[2], x.shape[3]];
+    const cin = tokens ? x.shape[2] : x.shape[1];
+    const g = this.geometry(batch, h, w);
+    if (cin !== g.cin || x.size !== batch * cin * h * w) {
+      throw new TrompeError(
+        "shape-mismatch",
+        `${this.name}: input [${x.shape}] for weight [${this.weight.shape}]`,
+      );
+    }
+    const y = rt.tensor(`act/${this.name}`, [batch, g.cout, g.oh, g.ow]);
+    convGemm(rt, {
+      mode: ConvMode.Forward,
+      geometry: g,
+      a: this.weight,
+      b: x,
+      out: y,
+      bias: this.bias,
+      res: input.residual,
+      reluIn: this.options.reluIn,
+      reluOut: this.options.reluOut,
+      tokens,
+      label: this.name,
+    });
+    return { y, saved: { x, tokens, geometry: g, y: this.options.reluOut ? y : undefined } };
+  }
+
+  /** Gradients from dy (w.r.t. y); returns dx, laid out as x was, when asked for. */
+  backward(rt: Runtime, saved: Conv2dSaved, dy: Tensor, targets: Conv2dGradTargets): Tensor | undefined {
+    const g = saved.geometry;
+    let grad = dy;
+    if (this.options.reluOut) {
+      grad = rt.tensor(`tmp/${this.name}/dpre`, dy.shape);
+      reluBackward(rt, saved.y!, dy, grad, `${this.name}.relu_out`);
+    }
+    if (targets.weight) {
+      convGemm(rt, {
+        mode: ConvMode.WeightGrad,
+        geometry: g,
+        a: grad,
+        b: saved.x,
+        out: targets.weight,
+        reluIn: this.options.reluIn,
+        tokens: saved.tokens,
+        accumulate: targets.accumulate,
+        label: `${this.name}.dw`,
+      });
+    }
+    if (targets.bias && this.bias) {
+      convBiasGrad(rt, g, grad, targets.bias, targets.accumulate, `${this.name}.db`);
+    }
+    let dx: Tensor | undefined;
+    if (targets.input) {
+      dx = rt.tensor(`grads/act/${this.name}/dx`, saved.x.shape);
+      // With reluIn the gradient passes through relu(x): masked by x itself.
+      const mask = targets.maskInputBy ?? (this.options.reluIn ? saved.x : undefined);
+      if (this.options.reluIn && targets.maskInputBy && targets.maskInputBy !== saved.x) {
+        throw new TrompeError("bad-argument", `${this.name}: two ReLU masks for one input gradient`);
+      }
+      convGemm(rt, {
+        mode: ConvMode.InputGrad,
+        geometry: g,
+        a: this.weight,
+        b: grad,
+        out: dx,
+        res: mask,
+        tokens: saved.tokens,
+        label: `${this.name}.dx`,
+      });
+    }
+    if (grad !== dy) rt.free(grad);
+    return dx;
+  }
+}

@@ -1,0 +1,128 @@
+import assert from "node:assert/strict";
+import { Runtime } from "../../core/gpu/runtime.ts";
+import { Conv2d } from "../../core/nn/ops/conv2d.ts";
+import { randomArray, relL2 } from "../shared.ts";
+import { conv2dBackwardRef, conv2dRef, finiteDifference, type Geom, outSize } from "./ref/dpt_conv.ts";
+
+const rt = await Runtime.create();
+
+// The head's convs in small: 1×1 projection, 3×3 with and without bias, 3×3 stride 2; odd sizes and channel
+// counts that leave partial tiles, and a batch of 2.
+const CASES: (Geom & { bias: boolean })[] = [
+  { batch: 1, cin: 12, h: 5, w: 7, cout: 8, k: 1, stride: 1, pad: 0, bias: true },
+  { batch: 2, cin: 6, h: 9, w: 11, cout: 19, k: 3, stride: 1, pad: 1, bias: true },
+  { batch: 1, cin: 5, h: 8, w: 6, cout: 3, k: 3, stride: 1, pad: 1, bias: false },
+  { batch: 2, cin: 7, h: 5, w: 7, cout: 7, k: 3, stride: 2, pad: 1, bias: true },
+  { batch: 1, cin: 3, h: 12, w: 10, cout: 70, k: 3, stride: 2, pad: 1, bias: true },
+];
+
+function relu64(a: ArrayLike<number>): Float64Array {
+  return Float64Array.from(a, (v) => Math.max(v, 0));
+}
+
+for (const c of CASES) {
+  const name = `${c.k}×${c.k}/s${c.stride} ${c.batch}×${c.cin}×${c.h}×${c.w} → ${c.cout}${
+    c.bias ? "" : " (no bias)"
+  }`;
+  Deno.test(`conv2d ${name}: forward, dx, dw, db match float64`, async () => {
+    const [oh, ow] = outSize(c);
+    const x = randomArray(c.batch * c.cin * c.h * c.w, 1);
+    const w = randomArray(c.cout * c.cin * c.k * c.k, 2);
+    const b = c.bias ? randomArray(c.cout, 3) : undefined;
+    const dy = randomArray(c.batch * c.cout * oh * ow, 4);
+    const xt = rt.upload("act/x", [c.batch, c.cin, c.h, c.w], x);
+    const wt = rt.upload("weights/w", [c.cout, c.cin, c.k, c.k], w);
+    const bt = b ? rt.upload("weights/b", [c.cout], b) : undefined;
+    const dyt = rt.upload("grads/dy", [c.batch, c.cout, oh, ow], dy);
+    const dw = rt.tensor("grads/w", [c.cout, c.cin, c.k, c.k]);
+    const db = rt.tensor("grads/b", [c.cout]);
+    const conv = new Conv2d("conv", wt, bt, { stride: c.stride, pad: c.pad });
+    const { y, saved } = conv.forward(rt, { x: xt });
+    const dx = conv.backward(rt, saved, dyt, { weight: dw, bias: db, input: true })!;
+    const want = conv2dRef(x, w, b, c);
+    const grads = conv2dBackwardRef(x, w, dy, c);
+    const errors = {
+      y: relL2(await rt.read(y), want),
+      dx: relL2(await rt.read(dx), grads.dx),
+      dw: relL2(await rt.read(dw), grads.dw),
+      db: c.bias ? relL2(await rt.read(db), grads.db) : 0,
+    };
+    for (const [k, e] of Object.entries(errors)) assert(e < 1e-6, `${k} rel_l2 ${e}`);
+    rt.free(xt, wt, dyt, dw, db, y, dx, ...(bt ? [bt] : []));
+  });
+}
+
+Deno.test("conv2d fusions: relu(x) in, relu out, residual add, token input, accumulate", async () => {
+  const g: Geom = { batch: 1, cin: 6, h: 5, w: 7, cout: 6, k: 3, stride: 1, pad: 1 };
+  const x = randomArray(6 * 35, 5);
+  const w = randomArray(6 * 6 * 9, 6);
+  const b = randomArray(6, 7);
+  const r = randomArray(6 * 35, 8);
+  const xt = rt.upload("act/x", [1, 6, 5, 7], x);
+  const wt = rt.upload("weights/w", [6, 6, 3, 3], w);
+  const bt = rt.upload("weights/b", [6], b);
+  const rtn = rt.upload("act/r", [1, 6, 5, 7], r);
+  // relu → conv → relu, then + r: every fusion at once against the composed reference.
+  const conv = new Conv2d("c", wt, bt, { pad: 1, reluIn: true, reluOut: true });
+  const { y } = conv.forward(rt, { x: xt, residual: rtn });
+  const want = relu64(conv2dRef(relu64(x), w, b, g)).map((v, i) => v + r[i]);
+  assert(relL2(await rt.read(y), want) < 1e-6);
+
+  // Tokens [1, 35, 6] through a 1×1 conv equal the NCHW permute through it.
+  const tokens = new Float32Array(35 * 6);
+  for (let p = 0; p < 35; p++) for (let ch = 0; ch < 6; ch++) tokens[p * 6 + ch] = x[ch * 35 + p];
+  const tt = rt.upload("act/tokens", [1, 35, 6], tokens);
+  const w1 = rt.upload("weights/w1", [4, 6, 1, 1], w.subarray(0, 24));
+  const proj = new Conv2d("proj", w1, undefined);
+  const { y: yp, saved } = proj.forward(rt, { x: tt, grid: [5, 7] });
+  assert(
+    relL2(await rt.read(yp), conv2dRef(x, w.subarray(0, 24), undefined, { ...g, cout: 4, k: 1, pad: 0 })) <
+      1e-6,
+  );
+  // ... and its input gradient comes back as tokens; weight gradients accumulate.
+  const dy = randomArray(4 * 35, 9);
+  const dyt = rt.upload("grads/dy", [1, 4, 5, 7], dy);
+  const dw = rt.upload("grads/w1", [4, 6, 1, 1], new Float32Array(24).fill(1));
+  const dx = proj.backward(rt, saved, dyt, { weight: dw, input: true, accumulate: true })!;
+  const ref = conv2dBackwardRef(x, w.subarray(0, 24), dy, { ...g, cout: 4, k: 1, pad: 0 });
+  const dxTokens = new Float64Array(35 * 6);
+  for (let p = 0; p < 35; p++) for (let ch = 0; ch < 6; ch++) dxTokens[p * 6 + ch] = ref.dx[ch * 35 + p];
+  assert.deepEqual(dx.shape, [1, 35, 6]);
+  assert(relL2(await rt.read(dx), dxTokens) < 1e-6);
+  assert(relL2(await rt.read(dw), ref.dw.map((v) => v + 1)) < 1e-6);
+  rt.free(xt, wt, bt, rtn, y, tt, w1, yp, dyt, dw, dx);
+});
+
+Deno.test("conv2d reluIn backward: gradients through relu(x) match float64", async () => {
+  const g: Geom = { batch: 1, cin: 4, h: 6, w: 5, cout: 5, k: 3, stride: 1, pad: 1 };
+  const x = randomArray(4 * 30, 10);
+  const w = randomArray(5 * 4 * 9, 11);
+  const dy = randomArray(5 * 30, 12);
+  const xt = rt.upload("act/x", [1, 4, 6, 5], x);
+  const wt = rt.upload("weights/w", [5, 4, 3, 3], w);
+  const dyt = rt.upload("grads/dy", [1, 5, 6, 5], dy);
+  const dw = rt.tensor("grads/w", [5, 4, 3, 3]);
+  const conv = new Conv2d("c", wt, undefined, { pad: 1, reluIn: true });
+  const { y, saved } = conv.forward(rt, { x: xt });
+  const dx = conv.backward(rt, saved, dyt, { weight: dw, input: true })!;
+  const ref = conv2dBackwardRef(relu64(x), w, dy, g);
+  assert(relL2(await rt.read(dx), ref.dx.map((v, i) => (x[i] > 0 ? v : 0))) < 1e-6);
+  assert(relL2(await rt.read(dw), ref.dw) < 1e-6);
+  rt.free(xt, wt, dyt, dw, y, dx);
+});
+
+Deno.test("conv2d float64 reference: backward equals finite differences (stride 2, padding)", () => {
+  const g: Geom = { batch: 2, cin: 3, h: 5, w: 6, cout: 4, k: 3, stride: 2, pad: 1 };
+  const [oh, ow] = outSize(g);
+  const x = Float64Array.from(randomArray(2 * 3 * 30, 13));
+  const w = Float64Array.from(randomArray(4 * 3 * 9, 14));
+  const b = Float64Array.from(randomArray(4, 15));
+  const dy = randomArray(2 * 4 * oh * ow, 16);
+  const grads = conv2dBackwardRef(x, w, dy, g);
+  const forward = () => conv2dRef(x, w, b, g);
+  for (const [param, grad] of [[x, grads.dx], [w, grads.dw], [b, grads.db]] as const) {
+    for (const { index, fd } of finiteDifference(param, dy, forward)) {
+      assert(Math.abs(fd - grad[index]) < 1e-7 * Math.max(1, Math.abs(fd)), `${fd} vs ${grad[index]}`);
+    }
+  }
+});

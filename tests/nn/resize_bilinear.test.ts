@@ -1,0 +1,48 @@
+import assert from "node:assert/strict";
+import { Runtime } from "../../core/gpu/runtime.ts";
+import { ResizeBilinear } from "../../core/nn/ops/resize_bilinear.ts";
+import { bilinearAlignCorners, bilinearAlignCornersBackward } from "../../core/nn/resize_cpu.ts";
+import { randomArray, relL2 } from "../shared.ts";
+
+const rt = await Runtime.create();
+
+// Up by the head's factors (×2 fusions, 40×56 → 70×98), down (infer to a smaller image), to and from 1.
+const CASES: [number, number, number, number, number][] = [
+  [3, 5, 7, 10, 14],
+  [2, 40, 56, 70, 98],
+  [2, 70, 98, 33, 45],
+  [1, 1, 4, 3, 5],
+  [2, 6, 5, 1, 1],
+  [1, 37, 56, 518, 784],
+];
+
+for (const [c, inH, inW, outH, outW] of CASES) {
+  Deno.test(`bilinear align_corners ${c}×${inH}×${inW} → ${outH}×${outW}: forward and adjoint match float64`, async () => {
+    const x = randomArray(c * inH * inW, inH);
+    const dy = randomArray(c * outH * outW, outW);
+    const xt = rt.upload("act/x", [1, c, inH, inW], x);
+    const dyt = rt.upload("grads/dy", [1, c, outH, outW], dy);
+    const op = new ResizeBilinear("resize", outH, outW);
+    const { y, saved } = op.forward(rt, xt);
+    const dx = op.backward(rt, saved, dyt);
+    const ey = relL2(await rt.read(y), bilinearAlignCorners(x, c, inH, inW, outH, outW));
+    const edx = relL2(await rt.read(dx), bilinearAlignCornersBackward(dy, c, inH, inW, outH, outW));
+    assert(ey < 1e-6 && edx < 1e-6, `y ${ey}, dx ${edx}`);
+    rt.free(xt, dyt, y, dx);
+  });
+}
+
+Deno.test("bilinear adjoint accumulates into a given gradient; the CPU adjoint is the transpose", async () => {
+  const x = randomArray(2 * 4 * 6, 1);
+  const dy = randomArray(2 * 9 * 11, 2);
+  // ⟨resize(x), dy⟩ = ⟨x, adjoint(dy)⟩ in float64: the reference backward is the forward's transpose.
+  const lhs = bilinearAlignCorners(x, 2, 4, 6, 9, 11).reduce((s, v, i) => s + v * dy[i], 0);
+  const rhs = bilinearAlignCornersBackward(dy, 2, 4, 6, 9, 11).reduce((s, v, i) => s + v * x[i], 0);
+  assert(Math.abs(lhs - rhs) < 1e-12 * Math.abs(lhs));
+  const dyt = rt.upload("grads/dy", [2, 9, 11], dy);
+  const dx = rt.upload("grads/dx", [2, 4, 6], new Float32Array(48).fill(0.5));
+  new ResizeBilinear("r", 9, 11).backward(rt, { inShape: [2, 4, 6] }, dyt, { dx, accumulate: true });
+  const want = bilinearAlignCornersBackward(dy, 2, 4, 6, 9, 11).map((v) => v + 0.5);
+  assert(relL2(await rt.read(dx), want) < 1e-6);
+  rt.free(dyt, dx);
+});
