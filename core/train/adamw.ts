@@ -1,0 +1,134 @@
+/**
+ * AdamW on the GPU (kernels/adamw.wgsl), stepped one parameter at a time: the trainer calls `update` the
+ * moment a parameter's gradient is complete and frees the gradient right after, so a whole-model gradient
+ * buffer never exists. A parameter gets its moments (`adam/<key>.m`, `adam/<key>.v`) on its first update;
+ * one that never receives a gradient (frozen, or unused like refinenet4.resConfUnit1) never gets state.
+ *
+ * Each parameter counts its own steps, as torch.optim.AdamW does, so bias correction stays right for
+ * parameters that start or stop receiving gradients mid-run.
+ */
+import { grid1d } from "../gpu/elementwise.ts";
+import type { KernelSpec } from "../gpu/kernels.ts";
+import { f32 } from "../gpu/params.ts";
+import type { Runtime } from "../gpu/runtime.ts";
+import type { Tensor } from "../gpu/tensor.ts";
+import { TrompeError } from "../errors.ts";
+
+export interface AdamWOptions {
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+}
+
+/** metric_depth/train.py: AdamW(betas=(0.9, 0.999), weight_decay=0.01), torch's default eps. */
+export const OFFICIAL_ADAMW: Readonly<AdamWOptions> = {
+  beta1: 0.9,
+  beta2: 0.999,
+  eps: 1e-8,
+  weightDecay: 0.01,
+};
+
+const KERNEL: KernelSpec = {
+  file: "adamw.wgsl",
+  entry: "main",
+  bindings: ["uniform", "read", "storage", "storage", "storage"],
+};
+
+export interface AdamWSlot {
+  m: Tensor;
+  v: Tensor;
+  /** Steps taken by this parameter. */
+  step: number;
+}
+
+/** The scalars of step `step` (1-based), in float64: what the kernel receives rounded to f32. */
+export function adamwScalars(o: AdamWOptions, lr: number, step: number) {
+  return {
+    decay: lr * o.weightDecay,
+    lerp: 1 - o.beta1,
+    beta2: o.beta2,
+    oneMinusBeta2: 1 - o.beta2,
+    stepSize: lr / (1 - o.beta1 ** step),
+    bc2Sqrt: Math.sqrt(1 - o.beta2 ** step),
+    eps: o.eps,
+  };
+}
+
+export class AdamW {
+  readonly slots = new Map<string, AdamWSlot>();
+
+  constructor(readonly rt: Runtime, readonly options: AdamWOptions = OFFICIAL_ADAMW) {}
+
+  /** Records one step of parameter `key` (updated in place) with `grad`, which is only read. */
+  update(key: string, param: Tensor, grad: Tensor, lr: number): void {
+    if (param.size !== grad.size) {
+      throw new TrompeError(
+        "shape-mismatch",
+        `AdamW ${key}: parameter [${param.shape}], gradient [${grad.shape}]`,
+      );
+    }
+    const slot = this.slot(key, param);
+    slot.step += 1;
+    const s = adamwScalars(this.options, lr, slot.step);
+    this.rt.dispatch(
+      KERNEL,
+      {},
+      [
+        param.size,
+        f32(s.decay),
+        f32(s.lerp),
+        f32(s.beta2),
+        f32(s.oneMinusBeta2),
+        f32(s.stepSize),
+        f32(s.bc2Sqrt),
+        f32(s.eps),
+      ],
+      [grad, param, slot.m, slot.v],
+      grid1d(param.size),
+      "adamw",
+    );
+  }
+
+  /** The parameter's moments, created zeroed (WebGPU zero-initialises new buffers) on first use. */
+  slot(key: string, param: Tensor): AdamWSlot {
+    let slot = this.slots.get(key);
+    if (!slot) {
+      slot = {
+        m: this.rt.tensor(`adam/${key}.m`, param.shape),
+        v: this.rt.tensor(`adam/${key}.v`, param.shape),
+        step: 0,
+      };
+      this.slots.set(key, slot);
+    }
+    return slot;
+  }
+
+  free(): void {
+    for (const slot of this.slots.values()) this.rt.free(slot.m, slot.v);
+    this.slots.clear();
+  }
+}
+
+/**
+ * The same step in float64 on the CPU, in place: the reference the GPU kernel is tested against, and
+ * torch's `_single_tensor_adamw` line for line.
+ */
+export function adamwStepF64(
+  param: Float64Array,
+  grad: ArrayLike<number>,
+  m: Float64Array,
+  v: Float64Array,
+  step: number,
+  lr: number,
+  o: AdamWOptions = OFFICIAL_ADAMW,
+): void {
+  const s = adamwScalars(o, lr, step);
+  for (let i = 0; i < param.length; i++) {
+    const g = grad[i];
+    param[i] *= 1 - s.decay;
+    m[i] += s.lerp * (g - m[i]);
+    v[i] = s.beta2 * v[i] + s.oneMinusBeta2 * g * g;
+    param[i] -= (s.stepSize * m[i]) / (Math.sqrt(v[i]) / s.bc2Sqrt + s.eps);
+  }
+}

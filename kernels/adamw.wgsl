@@ -1,0 +1,47 @@
+// One AdamW step on one parameter tensor, torch.optim.AdamW's single-tensor algorithm:
+//   p ← p − lr·wd·p                          (decoupled weight decay, before the moments)
+//   m ← m + (1 − β1)·(g − m)                 (torch's lerp_)
+//   v ← β2·v + (1 − β2)·g²
+//   p ← p − (lr / (1 − β1^t)) · m / (√v / √(1 − β2^t) + eps)
+// Every scalar (1 − β1 included) is computed on the CPU in float64 and rounded once, as torch rounds its
+// Python-float scalars; so one pipeline serves every step and every parameter.
+
+struct Params {
+  n: u32,
+  // lr·wd
+  decay: f32,
+  // 1 − β1
+  lerp: f32,
+  beta2: f32,
+  // 1 − β2
+  one_minus_beta2: f32,
+  // lr / (1 − β1^t)
+  step_size: f32,
+  // √(1 − β2^t)
+  bc2_sqrt: f32,
+  eps: f32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> grad: array<f32>;
+@group(0) @binding(2) var<storage, read_write> param: array<f32>;
+@group(0) @binding(3) var<storage, read_write> m: array<f32>;
+@group(0) @binding(4) var<storage, read_write> v: array<f32>;
+
+override WG: u32 = 256u;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  // 2-D grids lift the 65535-workgroups-per-dimension limit for ViT-L's 4M-element weights.
+  let i = gid.y * nwg.x * WG + gid.x;
+  if (i >= p.n) { return; }
+  let g = grad[i];
+  // p − decay·p rather than p·(1 − decay): 1 − 1e-6 is not representable in f32, the product is.
+  var w = param[i] - p.decay * param[i];
+  let mi = m[i] + p.lerp * (g - m[i]);
+  let vi = p.beta2 * v[i] + p.one_minus_beta2 * g * g;
+  m[i] = mi;
+  v[i] = vi;
+  w -= p.step_size * mi / (sqrt(vi) / p.bc2_sqrt + p.eps);
+  param[i] = w;
+}
