@@ -312,7 +312,7 @@ Deno.test("vKITTI2 tree: metres = round(cm)/100 exactly, sky invalid, intrinsics
     let sky = 0;
     for (const frame of frames) {
       const index = Number(frame.scene.slice(5)) - 1;
-      const street = outdoorScene(seed, index, frame.variation as "clone");
+      const street = outdoorScene(seed, index, frame.variation as "clone", Number(frame.frame));
       const made = vkitti2Frame(street, seed, index, Number(frame.frame), W, H);
       const sample = await readVkitti2Sample(frame, { maxDepth: 80 });
       assertEquals(sample.intrinsics, {
