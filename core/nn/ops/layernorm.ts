@@ -1,0 +1,111 @@
+/**
+ * LayerNorm over the channel axis of tokens (eps 1e-6 in DINOv2), on kernels/layernorm.wgsl. The forward
+ * saves each row's mean and 1/std (rows floats each), so the backward never recomputes the statistics.
+ */
+import type { KernelSpec } from "../../gpu/kernels.ts";
+import { f32 } from "../../gpu/params.ts";
+import type { Runtime } from "../../gpu/runtime.ts";
+import type { Tensor } from "../../gpu/tensor.ts";
+import { TrompeError } from "../../errors.ts";
+
+const BINDINGS = ["uniform", "read", "read", "read", "storage", "storage", "storage", "storage"] as const;
+const FORWARD: KernelSpec = { file: "layernorm.wgsl", entry: "forward", bindings: BINDINGS };
+const BACKWARD_INPUT: KernelSpec = { file: "layernorm.wgsl", entry: "backward_input", bindings: BINDINGS };
+const BACKWARD_PARAMS: KernelSpec = { file: "layernorm.wgsl", entry: "backward_params", bindings: BINDINGS };
+/** Columns per workgroup of backward_params (WG_C in the kernel). */
+const PARAM_COLUMNS = 16;
+
+export const DINOV2_EPS = 1e-6;
+
+export interface AffineWeights {
+  weight: Tensor;
+  bias: Tensor;
+}
+
+/** What the backward needs besides x: per-row statistics, [rows] each. */
+export interface LayerNormSaved {
+  mean: Tensor;
+  rstd: Tensor;
+}
+
+function rowsGrid(rows: number): [number, number] {
+  return rows <= 65535 ? [rows, 1] : [65535, Math.ceil(rows / 65535)];
+}
+
+function geometry(x: Tensor, w: AffineWeights): { rows: number; cols: number } {
+  const cols = x.shape[x.shape.length - 1];
+  if (w.weight.size !== cols || w.bias.size !== cols) {
+    throw new TrompeError(
+      "shape-mismatch",
+      `layernorm over ${cols} channels with ${w.weight.name} (${w.weight.size}), ${w.bias.name} (${w.bias.size})`,
+    );
+  }
+  return { rows: x.size / cols, cols };
+}
+
+/** y = LayerNorm(x) over the last axis, into a new tensor `label`; statistics into `label/mean|rstd`. */
+export function layerNormForward(
+  rt: Runtime,
+  x: Tensor,
+  w: AffineWeights,
+  label: string,
+  eps = DINOV2_EPS,
+): { y: Tensor; saved: LayerNormSaved } {
+  const { rows, cols } = geometry(x, w);
+  const y = rt.tensor(label, x.shape);
+  const mean = rt.tensor(`${label}/mean`, [rows]);
+  const rstd = rt.tensor(`${label}/rstd`, [rows]);
+  rt.dispatch(
+    FORWARD,
+    {},
+    [rows, cols, f32(eps)],
+    [x, w.weight, w.bias, mean, rstd, y, rt.unused],
+    rowsGrid(rows),
+    "layernorm",
+  );
+  return { y, saved: { mean, rstd } };
+}
+
+/**
+ * Backward of `layerNormForward`: accumulates dγ, dβ into `grads` (absent for a frozen norm; summed, since a
+ * weight's gradient gathers every use of it) and returns dx; with
+ * `dxInto`, dx is added into that tensor instead (a residual stream's gradient) and it is returned.
+ */
+export function layerNormBackward(
+  rt: Runtime,
+  x: Tensor,
+  w: AffineWeights,
+  saved: LayerNormSaved,
+  dy: Tensor,
+  grads: AffineWeights | undefined,
+  label: string,
+  dxInto?: Tensor,
+): Tensor {
+  const { rows, cols } = geometry(x, w);
+  if (dy.size !== x.size || (dxInto && dxInto.size !== x.size)) {
+    throw new TrompeError(
+      "shape-mismatch",
+      `layernorm backward: dy ${dy.name} [${dy.shape}] vs x [${x.shape}]`,
+    );
+  }
+  if (grads) {
+    rt.dispatch(
+      BACKWARD_PARAMS,
+      { ACCUMULATE: true },
+      [rows, cols, f32(0)],
+      [x, dy, rt.unused, saved.mean, saved.rstd, grads.weight, grads.bias],
+      [Math.ceil(cols / PARAM_COLUMNS)],
+      "layernorm_backward_params",
+    );
+  }
+  const dx = dxInto ?? rt.tensor(label, x.shape);
+  rt.dispatch(
+    BACKWARD_INPUT,
+    { ACCUMULATE: dxInto !== undefined },
+    [rows, cols, f32(0)],
+    [x, dy, w.weight, saved.mean, saved.rstd, dx, rt.unused],
+    rowsGrid(rows),
+    "layernorm_backward_input",
+  );
+  return dx;
+}

@@ -1,0 +1,145 @@
+// LayerNorm over the last axis of a row-major [rows, cols] matrix, y = (x − mean)·rstd·γ + β, with
+// rstd = 1/√(var + eps) and the biased variance, as torch.nn.LayerNorm. Every sum runs in a fixed order
+// (strided per-thread partials, then a fixed tree), so a recompute is bit-identical.
+//
+//   forward:         one workgroup per row; saves mean and rstd per row for the backward.
+//   backward_input:  one workgroup per row; dx = rstd·(g − mean(g) − x̂·mean(g·x̂)), g = dy·γ, x̂ the normalised x.
+//   backward_params: one workgroup per WG_C columns; dγ = Σ_rows dy·x̂, dβ = Σ_rows dy.
+
+override WG: u32 = 128u;
+override ACCUMULATE: bool = false;
+
+struct Params {
+  rows: u32,
+  cols: u32,
+  eps: f32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+// forward: γ; backward: dy
+@group(0) @binding(2) var<storage, read> in2: array<f32>;
+// forward: β; backward: γ (input) or unused (params)
+@group(0) @binding(3) var<storage, read> in3: array<f32>;
+// [rows] each; written by forward, read by the backward entry points
+@group(0) @binding(4) var<storage, read_write> mean: array<f32>;
+@group(0) @binding(5) var<storage, read_write> rstd: array<f32>;
+// forward: y; backward_input: dx; backward_params: dγ
+@group(0) @binding(6) var<storage, read_write> out: array<f32>;
+// backward_params: dβ
+@group(0) @binding(7) var<storage, read_write> out2: array<f32>;
+
+var<workgroup> partial: array<f32, WG>;
+var<workgroup> partial2: array<f32, WG>;
+
+fn row_of(wg: vec3<u32>) -> u32 {
+  return wg.x + wg.y * 65535u;
+}
+
+// Sums partial[] and partial2[] over the workgroup; every invocation gets the totals.
+fn reduce2(lid: u32, a: f32, b: f32) -> vec2<f32> {
+  partial[lid] = a;
+  partial2[lid] = b;
+  workgroupBarrier();
+  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
+    if (lid < stride) {
+      partial[lid] += partial[lid + stride];
+      partial2[lid] += partial2[lid + stride];
+    }
+    workgroupBarrier();
+  }
+  let total = vec2<f32>(partial[0], partial2[0]);
+  workgroupBarrier();
+  return total;
+}
+
+@compute @workgroup_size(WG)
+fn forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
+  let r = row_of(wg);
+  if (r >= p.rows) { return; }
+  let lid = lid3.x;
+  let base = r * p.cols;
+  let n = f32(p.cols);
+  var s = 0.0;
+  for (var c = lid; c < p.cols; c += WG) { s += x[base + c]; }
+  let mu = reduce2(lid, s, 0.0).x / n;
+  // Two passes: Σ(x − mean)² does not cancel the way Σx² − n·mean² does.
+  var q = 0.0;
+  for (var c = lid; c < p.cols; c += WG) {
+    let d = x[base + c] - mu;
+    q += d * d;
+  }
+  let rs = 1.0 / sqrt(reduce2(lid, q, 0.0).x / n + p.eps);
+  for (var c = lid; c < p.cols; c += WG) {
+    out[base + c] = (x[base + c] - mu) * rs * in2[c] + in3[c];
+  }
+  if (lid == 0u) {
+    mean[r] = mu;
+    rstd[r] = rs;
+  }
+}
+
+@compute @workgroup_size(WG)
+fn backward_input(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
+  let r = row_of(wg);
+  if (r >= p.rows) { return; }
+  let lid = lid3.x;
+  let base = r * p.cols;
+  let mu = mean[r];
+  let rs = rstd[r];
+  var sg = 0.0;
+  var sgx = 0.0;
+  for (var c = lid; c < p.cols; c += WG) {
+    let g = in2[base + c] * in3[c];
+    sg += g;
+    sgx += g * (x[base + c] - mu) * rs;
+  }
+  let sums = reduce2(lid, sg, sgx) / f32(p.cols);
+  for (var c = lid; c < p.cols; c += WG) {
+    let g = in2[base + c] * in3[c];
+    let xhat = (x[base + c] - mu) * rs;
+    var v = rs * (g - sums.x - xhat * sums.y);
+    if (ACCUMULATE) { v += out[base + c]; }
+    out[base + c] = v;
+  }
+}
+
+// Workgroup = WG_C columns × (WG / WG_C) row lanes; lanes stride over rows, then a fixed tree over lanes.
+const WG_C: u32 = 16u;
+
+@compute @workgroup_size(WG)
+fn backward_params(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
+  let lid = lid3.x;
+  let lanes = WG / WG_C;
+  let col = wg.x * WG_C + lid % WG_C;
+  let lane = lid / WG_C;
+  var dg = 0.0;
+  var db = 0.0;
+  if (col < p.cols) {
+    for (var r = lane; r < p.rows; r += lanes) {
+      let d = in2[r * p.cols + col];
+      dg += d * (x[r * p.cols + col] - mean[r]) * rstd[r];
+      db += d;
+    }
+  }
+  partial[lid] = dg;
+  partial2[lid] = db;
+  workgroupBarrier();
+  for (var stride = lanes / 2u; stride > 0u; stride /= 2u) {
+    if (lane < stride) {
+      partial[lid] += partial[lid + stride * WG_C];
+      partial2[lid] += partial2[lid + stride * WG_C];
+    }
+    workgroupBarrier();
+  }
+  if (lane == 0u && col < p.cols) {
+    var g = partial[lid];
+    var b = partial2[lid];
+    if (ACCUMULATE) {
+      g += out[col];
+      b += out2[col];
+    }
+    out[col] = g;
+    out2[col] = b;
+  }
+}
