@@ -3,12 +3,16 @@
  */
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { TrompeError } from "../core/errors.ts";
-import { adapterFor, type DatasetName } from "../core/augment/datasets.ts";
+import { adapterFor } from "../core/augment/datasets.ts";
 import { loadRecipe, PRESET_NAMES } from "../core/augment/presets.ts";
-import { type Progress, runAugment } from "../core/augment/runner.ts";
+import { runAugment } from "../core/augment/runner.ts";
 import { writePreview } from "../core/augment/write_preview.ts";
-import denoJson from "../deno.json" with { type: "json" };
+import { badFlag, choiceFlag, intFlag, requireFlag } from "../core/cli/flags.ts";
+import { runTask } from "../core/cli/main.ts";
+import { Progress } from "../core/cli/progress.ts";
+import { writeRunRecord } from "../core/cli/record.ts";
+import { TrompeError } from "../core/errors.ts";
+import { TROMPE_VERSION } from "../core/version.ts";
 
 const HELP =
   `deno task augment --dataset hypersim|vkitti2 --root DIR --out DIR --recipe PRESET|FILE --seed N [options]
@@ -33,145 +37,109 @@ splits/{train,val}.txt (80/20) and recipe.json. Same inputs, recipe and seed →
   --limit N          at most N frames
   --preview N        write preview.png, a contact sheet of the first N frames
   --debug            print stack traces
-  --help             this text`;
+  --help             this text
+
+Writes <out>/augment.run.json (augment.shard-i-of-n.run.json for a shard): inputs, settings, results, timings.
+Exit status: 0 done, 1 error, 2 bad argument, 3 done but some frames were rejected (see rejects.jsonl).`;
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      dataset: { type: "string" },
-      root: { type: "string" },
-      split: { type: "string" },
-      out: { type: "string" },
-      recipe: { type: "string" },
-      seed: { type: "string", default: "0" },
-      art: { type: "string" },
-      workers: { type: "string" },
-      shard: { type: "string", default: "1/1" },
-      resume: { type: "boolean", default: false },
-      limit: { type: "string" },
-      preview: { type: "string" },
-      debug: { type: "boolean", default: false },
-      help: { type: "boolean", default: false },
-    },
-  });
+  let values;
+  try {
+    values = parseArgs({
+      args: Deno.args,
+      options: {
+        dataset: { type: "string" },
+        root: { type: "string" },
+        split: { type: "string" },
+        out: { type: "string" },
+        recipe: { type: "string" },
+        seed: { type: "string" },
+        art: { type: "string" },
+        workers: { type: "string" },
+        shard: { type: "string", default: "1/1" },
+        resume: { type: "boolean", default: false },
+        limit: { type: "string" },
+        preview: { type: "string" },
+        debug: { type: "boolean", default: false },
+        help: { type: "boolean", default: false },
+      },
+    }).values;
+  } catch (error) {
+    throw new TrompeError("bad-argument", (error as Error).message, { hint: "see deno task augment --help" });
+  }
   if (values.help) {
     console.log(HELP);
     return;
   }
-  const dataset = required(values.dataset, "--dataset");
-  if (dataset !== "hypersim" && dataset !== "vkitti2") {
-    bad("--dataset", `unknown dataset "${dataset}"`, "hypersim or vkitti2");
-  }
-  const root = resolve(required(values.root, "--root"));
-  const out = resolve(required(values.out, "--out"));
-  const recipe = await loadRecipe(required(values.recipe, "--recipe"));
-  const seed = integer(values.seed, "--seed", 0);
-  const workers = values.workers === undefined
-    ? navigator.hardwareConcurrency
-    : integer(values.workers, "--workers", 1);
+  const dataset = choiceFlag(values.dataset, "--dataset", ["hypersim", "vkitti2"] as const);
+  const root = resolve(requireFlag(values.root, "--root", "the dataset's root folder"));
+  const out = resolve(requireFlag(values.out, "--out", "where the augmented set goes"));
+  const recipe = await loadRecipe(
+    requireFlag(values.recipe, "--recipe", `a preset (${PRESET_NAMES.join(", ")}) or a file`),
+  );
+  const seed = intFlag(values.seed, "--seed", 0);
+  const workers = intFlag(values.workers, "--workers", navigator.hardwareConcurrency, 1);
   const shardMatch = /^(\d+)\/(\d+)$/.exec(values.shard!);
   const shard = shardMatch ? [Number(shardMatch[1]), Number(shardMatch[2])] as const : null;
   if (!shard || shard[0] < 1 || shard[0] > shard[1]) {
-    bad("--shard", `"${values.shard}" is not i/n with 1 ≤ i ≤ n`, "e.g. --shard 2/8");
+    badFlag("--shard", `"${values.shard}" is not i/n with 1 ≤ i ≤ n`, "e.g. --shard 2/8");
   }
-  const limit = values.limit === undefined ? undefined : integer(values.limit, "--limit", 0);
-  const preview = values.preview === undefined ? 0 : integer(values.preview, "--preview", 1);
+  const limit = values.limit === undefined ? undefined : intFlag(values.limit, "--limit", 0);
+  const preview = intFlag(values.preview, "--preview", 0);
+  const art = values.art && resolve(values.art);
 
-  const frames = await adapterFor(dataset as DatasetName).list(root, values.split);
+  const { frames, problems } = await adapterFor(dataset).list(root, values.split);
   console.log(
-    `augment: ${frames.length} frames in ${root}, recipe ${recipe.name}, seed ${seed}, shard ${shard![0]}/${
-      shard![1]
-    }, ${workers} workers`,
+    `augment: ${frames.length} frames in ${root}, recipe ${recipe.name}, seed ${seed}, ` +
+      `shard ${shard[0]}/${shard[1]}, ${workers} workers`,
   );
+  for (const p of problems) console.log(`  skipped ${p.path}: ${p.problem}`);
+  let progress: Progress | undefined;
   const summary = await runAugment(
-    {
-      dataset: dataset as DatasetName,
-      root,
-      out,
-      recipe,
-      seed,
-      art: values.art && resolve(values.art),
-      frames,
-    },
+    { dataset, root, out, recipe, seed, art, frames },
     {
       workers,
-      shard: shard!,
+      shard,
       resume: values.resume!,
       limit,
-      version: denoJson.version,
-      onProgress: progressPrinter(),
+      version: TROMPE_VERSION,
+      onStart: (total) => (progress = new Progress("augment", total, { unit: "frames" })),
+      onFrame: (rejected) => progress!.tick(1, rejected),
     },
   );
-  if (preview > 0) {
-    console.log(`preview: ${await writePreview(dataset as DatasetName, root, out, frames, preview)}`);
-  }
+  console.log(progress!.finish());
+  const previewPath = preview > 0 ? await writePreview(dataset, root, out, frames, preview) : undefined;
+  // One record per shard, so the shards of an array job do not overwrite each other's.
+  const record = await writeRunRecord(out, {
+    task: shard[1] === 1 ? "augment" : `augment.shard-${shard[0]}-of-${shard[1]}`,
+    inputs: { dataset, root, split: values.split ?? null, art: art ?? null, frames: frames.length },
+    settings: { recipe, seed, workers, shard: `${shard[0]}/${shard[1]}`, resume: values.resume, limit },
+    results: {
+      processed: summary.processed,
+      rejected: summary.rejectedNow,
+      skipped: summary.skipped,
+      staleTemporariesRemoved: summary.staleRemoved,
+      set: {
+        completed: summary.completed,
+        train: summary.train,
+        val: summary.val,
+        rejects: summary.rejected,
+      },
+      listingProblems: problems,
+      preview: previewPath ?? null,
+    },
+    timings: { seconds: summary.elapsedS, framesPerSecond: summary.framesPerS },
+    failures: summary.rejectedNow,
+  });
   console.log(
     `done: ${summary.processed} augmented, ${summary.rejectedNow} rejected, ${summary.skipped} already complete` +
       (summary.staleRemoved ? `, ${summary.staleRemoved} stale temporary files removed` : "") +
-      ` in ${summary.elapsedS.toFixed(1)} s (${summary.framesPerS.toFixed(2)} frames/s)\n` +
-      `set: ${summary.completed} frames (train ${summary.train}, val ${summary.val}), ${summary.rejected} rejects` +
+      `\nset: ${summary.completed} frames (train ${summary.train}, val ${summary.val}), ${summary.rejected} rejects` +
       (summary.rejected ? ` (see ${resolve(out, "rejects.jsonl")})` : "") +
-      `\nrun record: ${summary.recordPath}`,
+      (previewPath ? `\npreview: ${previewPath}` : "") +
+      `\nrun record: ${record}`,
   );
-  if (summary.rejectedNow > 0) Deno.exitCode = 2;
+  if (summary.rejectedNow > 0) Deno.exitCode = 3;
 }
 
-/** A bar with rate and ETA on a terminal; a plain line every 10 s (and at the end) otherwise. */
-function progressPrinter(): (p: Progress) => void {
-  const tty = Deno.stdout.isTerminal();
-  const encoder = new TextEncoder();
-  let lastLine = 0;
-  return (p) => {
-    const finished = p.done + p.rejected;
-    const rate = finished / Math.max(p.elapsedS, 1e-9);
-    const eta = rate > 0 ? (p.total - finished) / rate : Infinity;
-    const text = `${finished}/${p.total} frames, ${p.rejected} rejected, ${rate.toFixed(2)}/s, ETA ${
-      clock(eta)
-    }`;
-    if (tty) {
-      const width = 30, filled = p.total ? Math.round((width * finished) / p.total) : width;
-      const end = finished === p.total ? "\n" : "";
-      Deno.stdout.writeSync(
-        encoder.encode(`\r[${"#".repeat(filled)}${".".repeat(width - filled)}] ${text}\x1b[K${end}`),
-      );
-    } else if (p.elapsedS - lastLine >= 10 || finished === p.total) {
-      lastLine = p.elapsedS;
-      console.log(`progress: ${text}`);
-    }
-  };
-}
-
-function clock(s: number): string {
-  if (!Number.isFinite(s)) return "--:--";
-  const m = Math.floor(s / 60);
-  return m >= 60
-    ? `${Math.floor(m / 60)}h${String(m % 60).padStart(2, "0")}m`
-    : `${m}:${String(Math.round(s % 60)).padStart(2, "0")}`;
-}
-
-function required(value: string | undefined, flag: string): string {
-  if (value === undefined || value === "") bad(flag, "is required", "see --help");
-  return value!;
-}
-
-function integer(value: string | undefined, flag: string, min: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) bad(flag, `"${value}" is not an integer ≥ ${min}`);
-  return n;
-}
-
-function bad(flag: string, message: string, hint?: string): never {
-  throw new TrompeError("bad-argument", message, { subject: flag, hint });
-}
-
-if (import.meta.main) {
-  try {
-    await main();
-  } catch (error) {
-    const debug = Deno.args.includes("--debug");
-    if (error instanceof TrompeError && !debug) console.error(`error: ${error.oneLine()}`);
-    else console.error(error);
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await runTask(main);

@@ -16,17 +16,11 @@
  *
  * Pixel coordinates are pixel indices (pixel (c, r) at u = c, v = r), the convention of the intrinsics.
  */
+import type { Intrinsics } from "../data/sample.ts";
 import type { Point } from "./homography.ts";
 import { hash128, Rng } from "../rng.ts";
 
 export type DepthMode = "plane" | "seed" | "constant";
-
-export interface Intrinsics {
-  readonly fx: number;
-  readonly fy: number;
-  readonly cx: number;
-  readonly cy: number;
-}
 
 /** Planar depth in metres (NaN or invalid where `valid` is 0), edited in place. */
 export interface DepthFrame {

@@ -3,10 +3,11 @@
  * the source's format, the mask, and last the record that marks the frame complete.
  */
 import { join } from "node:path";
+import { TrompeError } from "../errors.ts";
 import { readFileNamed, writeFileAtomic, writeTextFileAtomic } from "../io/atomic.ts";
 import { readImageRgb } from "../io/image.ts";
 import { writePng } from "../io/png.ts";
-import { adapterFor, type DatasetName, listPool } from "./datasets.ts";
+import { adapterFor, type DatasetName } from "./datasets.ts";
 import { type FrameRef, maskPath, recordPath, rejectPath } from "./manifest.ts";
 import type { Recipe } from "./recipe.ts";
 import { augmentFrame, type SampleRecord } from "./sample_augment.ts";
@@ -40,8 +41,10 @@ export interface ManifestRecord extends SampleRecord {
 export async function processFrame(settings: JobSettings, ref: FrameRef): Promise<ManifestRecord> {
   const adapter = adapterFor(settings.dataset);
   const frame = await adapter.read(settings.root, ref);
+  // The identity seeds hash from is the RGB path relative to the root: known before reading, and the same
+  // for a frame found by a directory scan or listed in a split file.
   const augmented = await augmentFrame(
-    { id: ref.rgb, index: ref.index, ...frame },
+    { ...frame, id: ref.rgb, index: ref.index },
     settings.recipe,
     settings.seed,
     sourcesFor(settings),
@@ -51,7 +54,7 @@ export async function processFrame(settings: JobSettings, ref: FrameRef): Promis
     for (const rel of [ref.rgb, ref.depth]) {
       await writeFileAtomic(join(settings.out, rel), await readFileNamed(join(settings.root, rel)));
     }
-  } else await adapter.write(settings.out, ref, frame, augmented);
+  } else await adapter.write(settings.out, ref, augmented);
   await adapter.copyExtras(settings.root, settings.out, ref);
   const mask = maskPath(ref);
   await writePng(join(settings.out, mask), {
@@ -92,6 +95,18 @@ function sourcesFor(settings: JobSettings): Sources {
   const sources: Sources = { poolSize: poolFiles.length, pool, frameCount: settings.frames.length, frame };
   cached = { key, sources };
   return sources;
+}
+
+/** Image files of a pool folder (JPEG/PNG by extension), sorted so indices are stable. */
+function listPool(dir: string): string[] {
+  try {
+    return [...Deno.readDirSync(dir)]
+      .filter((e) => e.isFile && /\.(jpe?g|png)$/i.test(e.name))
+      .map((e) => e.name)
+      .sort();
+  } catch (error) {
+    throw new TrompeError("not-found", "cannot read the art folder", { subject: dir, cause: error });
+  }
 }
 
 function lru<T>(limit: number, load: (i: number) => Promise<T>): (i: number) => Promise<T> {

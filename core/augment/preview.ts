@@ -3,6 +3,7 @@
  * before, depth after (both coloured on the same inverse-depth scale, so a pasted plane that sits wrong shows
  * as a step), and the mask (mirror blue, art orange, negative green).
  */
+import { turbo } from "../eval/colormap.ts";
 import type { RasterU8 } from "../io/raster.ts";
 
 export interface PreviewRow {
@@ -51,14 +52,4 @@ export function contactSheet(rows: readonly PreviewRow[]): RasterU8 {
     }
   });
   return { width: tw * 4, height: Math.max(1, th * rows.length), channels: 3, data: sheet };
-}
-
-/** A compact polynomial fit of Google's Turbo colour map (near = warm), t in [0, 1]. */
-function turbo(t: number): readonly [number, number, number] {
-  const x = Math.min(1, Math.max(0, t));
-  const r = 0.1357 + x * (4.5974 - x * (42.3277 - x * (130.5887 - x * (150.5666 - x * 58.1375))));
-  const g = 0.0914 + x * (2.1856 + x * (4.8052 - x * (14.0195 - x * (4.2109 + x * 2.7747))));
-  const b = 0.1067 + x * (12.5925 - x * (60.1097 - x * (109.0745 - x * (88.5066 - x * 26.8183))));
-  const c = (v: number) => Math.round(255 * Math.min(1, Math.max(0, v)));
-  return [c(r), c(g), c(b)];
 }

@@ -4,7 +4,6 @@
  * Failures become rejects and the run goes on. At the end the set-level files are rebuilt from the per-frame
  * records, so the set is byte-identical whatever the worker count, the sharding or the interruptions.
  */
-import { join } from "node:path";
 import { writeTextFileAtomic } from "../io/atomic.ts";
 import type { JobSettings, WorkerReply, WorkerRequest } from "./job.ts";
 import {
@@ -15,7 +14,6 @@ import {
   recordPath,
   rejectPath,
   removeStaleTemporaries,
-  STATE_DIR,
 } from "./manifest.ts";
 
 export interface RunOptions {
@@ -26,14 +24,9 @@ export interface RunOptions {
   /** Process at most this many frames of the shard (after skipping completed ones). */
   readonly limit?: number;
   readonly version: string;
-  readonly onProgress?: (p: Progress) => void;
-}
-
-export interface Progress {
-  readonly done: number;
-  readonly rejected: number;
-  readonly total: number;
-  readonly elapsedS: number;
+  /** Called once the frames to do are known (after skipping complete ones), then once per finished frame. */
+  readonly onStart?: (total: number) => void;
+  readonly onFrame?: (rejected: boolean) => void;
 }
 
 export interface RunSummary extends Assembled {
@@ -43,7 +36,6 @@ export interface RunSummary extends Assembled {
   readonly staleRemoved: number;
   readonly elapsedS: number;
   readonly framesPerS: number;
-  readonly recordPath: string;
 }
 
 const IN_FLIGHT = 2;
@@ -60,7 +52,8 @@ export async function runAugment(settings: JobSettings, opts: RunOptions): Promi
     if (opts.resume && await exists(recordPath(settings.out, ref))) skipped++;
     else todo.push(ref);
   }
-  const { done, rejected } = await runPool(settings, todo, opts, started);
+  opts.onStart?.(todo.length);
+  const { done, rejected } = await runPool(settings, todo, opts);
   const assembled = await assemble(settings.out, settings.frames, {
     dataset: settings.dataset,
     recipe: settings.recipe,
@@ -68,9 +61,7 @@ export async function runAugment(settings: JobSettings, opts: RunOptions): Promi
     version: opts.version,
   });
   const elapsedS = (performance.now() - started) / 1000;
-  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-  const runRecord = join(settings.out, STATE_DIR, "runs", `${stamp}-shard-${i}-of-${n}.json`);
-  const summary: RunSummary = {
+  return {
     ...assembled,
     processed: done,
     rejectedNow: rejected,
@@ -78,37 +69,16 @@ export async function runAugment(settings: JobSettings, opts: RunOptions): Promi
     staleRemoved,
     elapsedS,
     framesPerS: (done + rejected) / Math.max(elapsedS, 1e-9),
-    recordPath: runRecord,
   };
-  const { frames: _frames, ...inputs } = settings;
-  await writeTextFileAtomic(
-    runRecord,
-    JSON.stringify(
-      {
-        trompe: opts.version,
-        inputs,
-        frames: settings.frames.length,
-        options: { ...opts, onProgress: undefined },
-        summary,
-      },
-      null,
-      2,
-    ) + "\n",
-  );
-  return summary;
 }
 
 async function runPool(
   settings: JobSettings,
   todo: readonly FrameRef[],
   opts: RunOptions,
-  started: number,
 ): Promise<{ done: number; rejected: number }> {
   let next = 0, done = 0, rejected = 0;
   const total = todo.length;
-  const report = () =>
-    opts.onProgress?.({ done, rejected, total, elapsedS: (performance.now() - started) / 1000 });
-  report();
   if (total === 0) return { done, rejected };
   const byIndex = new Map(todo.map((r) => [r.index, r]));
   const count = Math.max(1, Math.min(opts.workers, total));
@@ -116,6 +86,7 @@ async function runPool(
   await new Promise<void>((resolve, reject) => {
     let finished = 0;
     const settle = async (reply: WorkerReply) => {
+      opts.onFrame?.(reply.type === "reject");
       if (reply.type === "done") {
         done++;
         return;
@@ -141,7 +112,7 @@ async function runPool(
       };
       worker.onmessage = (event: MessageEvent<WorkerReply>) => {
         inFlight.delete(event.data.index);
-        settle(event.data).then(() => (report(), feed()), reject);
+        settle(event.data).then(feed, reject);
       };
       // A worker that dies (out of memory, a bug) takes its frames with it as rejects; a fresh one carries on.
       worker.onerror = (event) => {
@@ -152,7 +123,7 @@ async function runPool(
           index,
           reason: `worker crashed: ${event.message}`,
         }));
-        Promise.all(lost.map(settle)).then(() => (report(), spawn()), reject);
+        Promise.all(lost.map(settle)).then(spawn, reject);
       };
       worker.postMessage({ type: "init", settings } satisfies WorkerRequest);
       feed();

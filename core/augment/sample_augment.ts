@@ -9,7 +9,8 @@
  */
 import type { RasterU8 } from "../io/raster.ts";
 import { composite, type Footprint } from "./composite.ts";
-import { type DepthFrame, fillDepth, type FillRecord, type Intrinsics, type Region } from "./depth_fill.ts";
+import type { Intrinsics } from "../data/sample.ts";
+import { type DepthFrame, fillDepth, type FillRecord, type Region } from "./depth_fill.ts";
 import type { Placement, Point } from "./homography.ts";
 import { place, type Placed } from "./placement.ts";
 import type { Recipe } from "./recipe.ts";

@@ -2,6 +2,9 @@ import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { join, relative } from "node:path";
 import { FORMATS_DIR, sharedTest } from "../shared.ts";
 import { adapterFor, type DatasetName } from "../../core/augment/datasets.ts";
+import { listHypersimFrames, readHypersimSample } from "../../core/data/hypersim.ts";
+import type { Sample } from "../../core/data/sample.ts";
+import { listVkitti2Frames, readVkitti2Sample } from "../../core/data/vkitti2.ts";
 import { runAugment } from "../../core/augment/runner.ts";
 import { preset } from "../../core/augment/presets.ts";
 import { augmentFrame, MASK } from "../../core/augment/sample_augment.ts";
@@ -16,7 +19,8 @@ async function settings(
   root = join(FORMATS_DIR, dataset),
 ): Promise<JobSettings> {
   const recipe = dataset === "hypersim" ? preset("trompe") : preset("seed-vkitti-art");
-  return { dataset, root, out, recipe, seed: 5, art: ART, frames: await adapterFor(dataset).list(root) };
+  const { frames } = await adapterFor(dataset).list(root);
+  return { dataset, root, out, recipe, seed: 5, art: ART, frames };
 }
 
 const run = (s: JobSettings, workers: number, shard: [number, number] = [1, 1], resume = false) =>
@@ -44,53 +48,59 @@ function assertSameSet(a: Map<string, Uint8Array>, b: Map<string, Uint8Array>): 
   }
 }
 
-sharedTest("augment: --workers 1 and 2, and shards 1/2 + 2/2, give identical bytes", async () => {
-  const tmp = await Deno.makeTempDir();
-  try {
-    const one = await settings("vkitti2", join(tmp, "one"));
-    const summary = await run(one, 1);
-    assertEquals(summary.completed, one.frames.length);
-    const two = await settings("vkitti2", join(tmp, "two"));
-    await run(two, 2);
-    const sharded = await settings("vkitti2", join(tmp, "sharded"));
-    await run(sharded, 1, [2, 2]);
-    await run(sharded, 2, [1, 2]);
-    const reference = await snapshot(one.out);
-    assert(
-      reference.has("manifest.jsonl") && reference.has("splits/train.txt") && reference.has("recipe.json"),
-    );
-    assertSameSet(reference, await snapshot(two.out));
-    assertSameSet(reference, await snapshot(sharded.out));
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
-});
+for (const dataset of ["hypersim", "vkitti2"] as const) {
+  sharedTest(
+    `augment ${dataset}: --workers 1 and 2, and shards 1/2 + 2/2, give identical bytes`,
+    async () => {
+      const tmp = await Deno.makeTempDir();
+      try {
+        const one = await settings(dataset, join(tmp, "one"));
+        const summary = await run(one, 1);
+        assertEquals(summary.completed, one.frames.length);
+        const two = await settings(dataset, join(tmp, "two"));
+        await run(two, 2);
+        const sharded = await settings(dataset, join(tmp, "sharded"));
+        await run(sharded, 1, [2, 2]);
+        await run(sharded, 2, [1, 2]);
+        const reference = await snapshot(one.out);
+        assert(
+          reference.has("manifest.jsonl") && reference.has("splits/train.txt") &&
+            reference.has("recipe.json"),
+        );
+        assertSameSet(reference, await snapshot(two.out));
+        assertSameSet(reference, await snapshot(sharded.out));
+      } finally {
+        await Deno.remove(tmp, { recursive: true });
+      }
+    },
+  );
 
-sharedTest("augment: a killed run resumed equals an uninterrupted one", async () => {
-  const tmp = await Deno.makeTempDir();
-  try {
-    // vKITTI2: core/io/hdf5.ts currently stamps a modification time into HDF5 files, so Hypersim depth
-    // bytes differ between runs made at different seconds (reported to its owner).
-    const full = await settings("vkitti2", join(tmp, "full"));
-    await run(full, 1);
-    const killed = await settings("vkitti2", join(tmp, "killed"));
-    await run(killed, 1);
-    // A kill mid-frame: the frame's record and depth are gone, a half-written temporary is left behind.
-    const victim = killed.frames[1];
-    await Deno.remove(join(killed.out, ".trompe", "records", victim.rgb + ".json"));
-    await Deno.remove(join(killed.out, victim.depth));
-    await Deno.writeFile(join(killed.out, victim.depth + ".tmp-999-1"), new Uint8Array(10));
-    const summary = await run(killed, 2, [1, 1], true);
-    assertEquals([summary.processed, summary.skipped, summary.staleRemoved], [
-      1,
-      killed.frames.length - 1,
-      1,
-    ]);
-    assertSameSet(await snapshot(full.out), await snapshot(killed.out));
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
-});
+  sharedTest(`augment ${dataset}: a killed run resumed equals an uninterrupted one`, async () => {
+    const tmp = await Deno.makeTempDir();
+    try {
+      const full = await settings(dataset, join(tmp, "full"));
+      await run(full, 1);
+      const killed = await settings(dataset, join(tmp, "killed"));
+      await run(killed, 1);
+      // A kill mid-frame: the frame's record and depth are gone, a half-written temporary is left behind.
+      // Resumed more than a second later, so a time stamped into any file would show.
+      const victim = killed.frames[1];
+      await Deno.remove(join(killed.out, ".trompe", "records", victim.rgb + ".json"));
+      await Deno.remove(join(killed.out, victim.depth));
+      await Deno.writeFile(join(killed.out, victim.depth + ".tmp-999-1"), new Uint8Array(10));
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      const summary = await run(killed, 2, [1, 1], true);
+      assertEquals([summary.processed, summary.skipped, summary.staleRemoved], [
+        1,
+        killed.frames.length - 1,
+        1,
+      ]);
+      assertSameSet(await snapshot(full.out), await snapshot(killed.out));
+    } finally {
+      await Deno.remove(tmp, { recursive: true });
+    }
+  });
+}
 
 sharedTest("augment: a corrupt input lands in rejects.jsonl and the run goes on", async () => {
   const tmp = await Deno.makeTempDir();
@@ -137,25 +147,35 @@ const poolOf = async (): Promise<Sources> => {
   };
 };
 
+/** The frame of `root` whose RGB path ends in `rgb`, read by core/data's own listing and reader. */
+async function readBack(dataset: DatasetName, root: string, rgb: string): Promise<Sample> {
+  if (dataset === "hypersim") {
+    const frame = (await listHypersimFrames(root)).frames.find((f) => f.rgbPath === join(root, rgb))!;
+    return readHypersimSample(frame, { planar: "official" });
+  }
+  const frame = (await listVkitti2Frames(root)).frames.find((f) => f.rgbPath === join(root, rgb))!;
+  return readVkitti2Sample(frame);
+}
+
 for (const dataset of ["hypersim", "vkitti2"] as const) {
   sharedTest(
-    `augment: ${dataset} outputs read back with the depth written (format quantisation only)`,
+    `augment: ${dataset} outputs read back through core/data with the depth written (format quantisation only)`,
     async () => {
       const tmp = await Deno.makeTempDir();
       try {
         const adapter = adapterFor(dataset);
         const root = join(FORMATS_DIR, dataset);
-        const ref = (await adapter.list(root))[0];
-        const frame = await adapter.read(root, ref);
+        const ref = (await adapter.list(root)).frames[0];
+        const frame = await readBack(dataset, root, ref.rgb);
         const recipe = { ...preset("trompe"), clean: 0 };
-        const aug = await augmentFrame({ id: ref.rgb, index: 0, ...frame }, recipe, 2, await poolOf());
-        await adapter.write(tmp, ref, frame, aug);
+        const aug = await augmentFrame({ ...frame, id: ref.rgb, index: 0 }, recipe, 2, await poolOf());
+        await adapter.write(tmp, ref, aug);
         await adapter.copyExtras(root, tmp, ref);
-        const back = await adapter.read(tmp, ref);
+        const back = await readBack(dataset, tmp, ref.rgb);
         let inside = 0;
         for (let k = 0; k < aug.mask.length; k++) {
           if (aug.mask[k] === MASK.untouched || aug.mask[k] === MASK.negative) {
-            // Stored values copied: bit-identical after reading (NaN stays NaN).
+            // Stored values round-trip: bit-identical after reading (NaN stays NaN).
             assert(Object.is(back.depth[k], frame.depth[k]), `outside mask at ${k}`);
             continue;
           }
