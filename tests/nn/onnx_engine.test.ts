@@ -1,0 +1,39 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { readSafetensors } from "../../core/io/safetensors.ts";
+import { externalDataLocations, OnnxEngine } from "../../core/nn/onnx_engine.ts";
+import { REFERENCE_DIR, relL2, sharedTest } from "../shared.ts";
+
+sharedTest("ONNX engine: tiny-a/model.onnx on the golden input matches depth_f64ref", async () => {
+  const engine = await OnnxEngine.open(join(REFERENCE_DIR, "tiny-a/model.onnx"), { numThreads: 1 });
+  assert.equal(engine.inputName, "image");
+  assert.equal(engine.outputName, "depth");
+  assert.deepEqual(engine.fixedInput, { height: 70, width: 98 });
+  const golden = await readSafetensors(join(REFERENCE_DIR, "tiny-a/golden.safetensors"));
+  const depth = await engine.forward(golden.float32("input"), 70, 98);
+  const error = relL2(depth, golden.float64("depth_f64ref"));
+  console.log(`tiny-a ONNX depth rel_l2 vs depth_f64ref: ${error.toExponential(2)}`);
+  assert(error < 1e-5, `rel_l2 ${error}`);
+  engine.dispose();
+});
+
+sharedTest("ONNX engine: vits-518 finds its external weights by location and runs", async () => {
+  const path = join(REFERENCE_DIR, "vits-518/model.onnx");
+  assert.deepEqual(externalDataLocations(await Deno.readFile(path)), ["weights.safetensors"]);
+  const engine = await OnnxEngine.open(path, { numThreads: 2 });
+  assert.deepEqual(engine.fixedInput, { height: 518, width: 518 });
+  const depth = await engine.forward(new Float32Array(3 * 518 * 518), 518, 518);
+  assert.equal(depth.length, 518 * 518);
+  assert(depth.every((v) => Number.isFinite(v) && v >= 0 && v <= 20));
+  engine.dispose();
+});
+
+Deno.test("ONNX engine: a file that is not a model is a clear error", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".onnx" });
+  await Deno.writeTextFile(path, "not a protobuf");
+  await assert.rejects(
+    OnnxEngine.open(path),
+    (e: Error) => e.name === "TrompeError" && /cannot load/.test(e.message),
+  );
+  await Deno.remove(path);
+});
