@@ -87,6 +87,10 @@ async function main(): Promise<void> {
   const limit = values.limit === undefined ? undefined : intFlag(values.limit, "--limit", 0);
   const preview = intFlag(values.preview, "--preview", 0);
   const art = values.art && resolve(values.art);
+  // Every art frame would be rejected for the same reason: say it once, before any work.
+  if (!art && recipe.kinds.art > 0 && recipe.art.source === "pool") {
+    badFlag("--art", `recipe ${recipe.name} pastes pool art`, "pass --art DIR (a folder of JPEG/PNG images)");
+  }
 
   const { frames, problems } = await adapterFor(dataset).list(root, values.split);
   console.log(

@@ -3,11 +3,13 @@
  * what is wrong with it, optionally with a contact sheet of RGB and colourised depth.
  */
 import { parseArgs } from "node:util";
+import { choiceFlag, floatFlag, intFlag, requireFlag } from "../core/cli/flags.ts";
+import { runTask } from "../core/cli/main.ts";
 import { listHypersimFrames, readHypersimSample } from "../core/data/hypersim.ts";
 import type { Sample } from "../core/data/sample.ts";
 import { type FrameStats, scanFrames, type ScanProblem } from "../core/data/scan.ts";
 import { listVkitti2Frames, readVkitti2Sample } from "../core/data/vkitti2.ts";
-import { asTrompeError, TrompeError } from "../core/errors.ts";
+import { TrompeError } from "../core/errors.ts";
 import { colorizeDepth } from "../core/eval/colormap.ts";
 import { writePng } from "../core/io/png.ts";
 import type { RasterU8 } from "../core/io/raster.ts";
@@ -29,19 +31,18 @@ without stopping at the first.
   --help            this text
 `;
 
-async function openDataset(name: string, root: string, planar: "official" | "exact", maxDepth: number) {
+async function openDataset(
+  name: "hypersim" | "vkitti2",
+  root: string,
+  planar: "official" | "exact",
+  maxDepth: number,
+) {
   if (name === "hypersim") {
     const { frames, problems } = await listHypersimFrames(root);
     return { frames, problems, read: (f: (typeof frames)[number]) => readHypersimSample(f, { planar }) };
   }
-  if (name === "vkitti2") {
-    const { frames, problems } = await listVkitti2Frames(root);
-    return { frames, problems, read: (f: (typeof frames)[number]) => readVkitti2Sample(f, { maxDepth }) };
-  }
-  throw new TrompeError("bad-argument", `unknown dataset '${name}'`, {
-    subject: "--dataset",
-    hint: "hypersim | vkitti2",
-  });
+  const { frames, problems } = await listVkitti2Frames(root);
+  return { frames, problems, read: (f: (typeof frames)[number]) => readVkitti2Sample(f, { maxDepth }) };
 }
 
 /** Rows of [RGB | depth], each frame scaled to the first frame's width by nearest neighbour. */
@@ -95,81 +96,58 @@ function report(
   for (const p of problems) console.log(`  ${p.path}: ${p.problem}`);
 }
 
-async function main(): Promise<number> {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      dataset: { type: "string" },
-      root: { type: "string" },
-      planar: { type: "string", default: "official" },
-      "max-depth": { type: "string", default: "80" },
-      preview: { type: "string" },
-      out: { type: "string" },
-      debug: { type: "boolean", default: false },
-      help: { type: "boolean", default: false },
-    },
-  });
+async function main(): Promise<void> {
+  let values;
+  try {
+    values = parseArgs({
+      args: Deno.args,
+      options: {
+        dataset: { type: "string" },
+        root: { type: "string" },
+        planar: { type: "string" },
+        "max-depth": { type: "string" },
+        preview: { type: "string" },
+        out: { type: "string" },
+        debug: { type: "boolean", default: false },
+        help: { type: "boolean", default: false },
+      },
+    }).values;
+  } catch (error) {
+    throw new TrompeError("bad-argument", (error as Error).message, { hint: "see deno task data --help" });
+  }
   if (values.help) {
     console.log(HELP);
-    return 0;
+    return;
   }
-  try {
-    if (!values.dataset) {
-      throw new TrompeError("bad-argument", "missing", { subject: "--dataset", hint: "see --help" });
-    }
-    if (!values.root) {
-      throw new TrompeError("bad-argument", "missing", { subject: "--root", hint: "see --help" });
-    }
-    if (values.planar !== "official" && values.planar !== "exact") {
-      throw new TrompeError("bad-argument", `'${values.planar}'`, {
-        subject: "--planar",
-        hint: "official | exact",
-      });
-    }
-    const maxDepth = Number(values["max-depth"]);
-    if (!(maxDepth > 0)) {
-      throw new TrompeError("bad-argument", "must be a positive number", { subject: "--max-depth" });
-    }
-    const preview = values.preview === undefined ? 0 : Number(values.preview);
-    if (!Number.isInteger(preview) || preview < 0) {
-      throw new TrompeError("bad-argument", "must be a whole number", { subject: "--preview" });
-    }
-    if (preview > 0 && !values.out) {
-      throw new TrompeError("bad-argument", "needed with --preview", { subject: "--out" });
-    }
+  const dataset = choiceFlag(values.dataset, "--dataset", ["hypersim", "vkitti2"] as const);
+  const root = requireFlag(values.root, "--root", "the dataset's root folder");
+  const planar = choiceFlag(values.planar, "--planar", ["official", "exact"] as const, "official");
+  const maxDepth = floatFlag(values["max-depth"], "--max-depth", 80)!;
+  if (!(maxDepth > 0)) throw new TrompeError("bad-argument", "must be positive", { subject: "--max-depth" });
+  const preview = intFlag(values.preview, "--preview", 0);
+  if (preview > 0) requireFlag(values.out, "--out", "needed with --preview");
 
-    const { frames, problems, read } = await openDataset(
-      values.dataset,
-      values.root,
-      values.planar,
-      maxDepth,
-    );
-    const readAny = read as (f: (typeof frames)[number]) => Promise<Sample>;
-    const stats = await scanFrames(frames, readAny, problems);
-    report(values.dataset, frames, stats, problems);
+  const { frames, problems, read } = await openDataset(dataset, root, planar, maxDepth);
+  const readAny = read as (f: (typeof frames)[number]) => Promise<Sample>;
+  const stats = await scanFrames(frames, readAny, problems);
+  report(dataset, frames, stats, problems);
 
-    if (preview > 0) {
-      const samples: Sample[] = [];
-      for (const frame of frames) {
-        if (samples.length === preview) break;
-        try {
-          samples.push(await readAny(frame));
-        } catch {
-          // already listed among the problems
-        }
+  if (preview > 0) {
+    const samples: Sample[] = [];
+    for (const frame of frames) {
+      if (samples.length === preview) break;
+      try {
+        samples.push(await readAny(frame));
+      } catch {
+        // already listed among the problems
       }
-      if (samples.length === 0) {
-        throw new TrompeError("not-found", "no readable frame to preview", { subject: values.root });
-      }
-      await writePng(values.out!, contactSheet(samples));
-      console.log(`preview of ${samples.length} frames: ${values.out}`);
     }
-    return 0;
-  } catch (error) {
-    const e = asTrompeError(error, values.root ?? "data");
-    console.error(values.debug ? e.stack : e.oneLine());
-    return 1;
+    if (samples.length === 0) {
+      throw new TrompeError("not-found", "no readable frame to preview", { subject: root });
+    }
+    await writePng(values.out!, contactSheet(samples));
+    console.log(`preview of ${samples.length} frames: ${values.out}`);
   }
 }
 
-Deno.exit(await main());
+if (import.meta.main) await runTask(main);
