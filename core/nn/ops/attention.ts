@@ -1,0 +1,253 @@
+/**
+ * DINOv2's multi-head self-attention: qkv = x·Wqkvᵀ + b laid out [B, T, 3, H, D]; per head
+ * P = softmax(Q·Kᵀ/√D) in float32; ctx = P·V laid out [B, T, H, D]; y = ctx·Wprojᵀ + b.
+ *
+ * Scores are materialised, a few heads at a time: matmul reads Q, K, V in place from the qkv buffer
+ * through its two-level batch strides, so no head is ever copied out. A chunk of heads is as many as fit
+ * one storage binding (16 × 1370² floats = 120 MB for ViT-L at 518², under lavapipe's 128 MiB).
+ * The backward saves only qkv and ctx and recomputes P chunk by chunk with the same kernels, so it is
+ * bit-identical to the forward's and the T×T probabilities never outlive their chunk.
+ */
+import type { KernelSpec } from "../../gpu/kernels.ts";
+import { matmul } from "../../gpu/matmul.ts";
+import type { Runtime } from "../../gpu/runtime.ts";
+import type { Tensor } from "../../gpu/tensor.ts";
+import { TrompeError } from "../../errors.ts";
+import { linearBackward, linearForward, type LinearWeights } from "./linear.ts";
+import { release } from "./release.ts";
+
+const BINDINGS = ["uniform", "read", "storage"] as const;
+const SOFTMAX: KernelSpec = { file: "attention.wgsl", entry: "softmax", bindings: BINDINGS };
+const SOFTMAX_BACKWARD: KernelSpec = {
+  file: "attention.wgsl",
+  entry: "softmax_backward",
+  bindings: BINDINGS,
+};
+
+export interface AttentionWeights {
+  qkv: LinearWeights;
+  proj: LinearWeights;
+}
+
+/** What the backward needs besides the block's normalised input x. */
+export interface AttentionSaved {
+  /** [B, T, 3C] */
+  qkv: Tensor;
+  /** [B, T, C] */
+  ctx: Tensor;
+}
+
+export interface AttentionOptions {
+  heads: number;
+  /** Largest scores buffer per chunk of heads; default: the device's storage binding limit. */
+  maxScoreBytes?: number;
+}
+
+interface Geometry {
+  batch: number;
+  tokens: number;
+  channels: number;
+  heads: number;
+  headDim: number;
+  /** Heads per chunk. */
+  chunk: number;
+}
+
+function geometry(rt: Runtime, x: Tensor, o: AttentionOptions): Geometry {
+  if (x.shape.length !== 3 || x.shape[2] % o.heads !== 0) {
+    throw new TrompeError(
+      "shape-mismatch",
+      `attention: x ${x.name} [${x.shape}] is not [B, T, C] with ${o.heads} heads`,
+    );
+  }
+  const [batch, tokens, channels] = x.shape;
+  const limit = o.maxScoreBytes ?? rt.ctx.limits.maxStorageBufferBindingSize;
+  const chunk = Math.min(o.heads, Math.floor(limit / (tokens * tokens * 4)));
+  if (chunk < 1) {
+    throw new TrompeError(
+      "adapter-limits",
+      `attention over ${tokens} tokens needs ${
+        tokens * tokens * 4
+      } bytes of scores per head; the limit is ${limit}`,
+      { hint: "use a smaller input size" },
+    );
+  }
+  return { batch, tokens, channels, heads: o.heads, headDim: channels / o.heads, chunk };
+}
+
+/** The (batch item, first head, head count) of every chunk, in order. */
+function chunks(g: Geometry): [number, number, number][] {
+  const out: [number, number, number][] = [];
+  for (let b = 0; b < g.batch; b++) {
+    for (let h0 = 0; h0 < g.heads; h0 += g.chunk) out.push([b, h0, Math.min(g.chunk, g.heads - h0)]);
+  }
+  return out;
+}
+
+function rowsGrid(rows: number): [number, number] {
+  return rows <= 65535 ? [rows, 1] : [65535, Math.ceil(rows / 65535)];
+}
+
+/** P = softmax(Q·Kᵀ/√D) for heads h0..h0+hc of batch item b, into `scores` [hc, T, T]. */
+function probabilities(
+  rt: Runtime,
+  g: Geometry,
+  qkv: Tensor,
+  scores: Tensor,
+  b: number,
+  h0: number,
+  hc: number,
+) {
+  const { tokens: T, channels: C, headDim: D } = g;
+  const base = b * T * 3 * C + h0 * D;
+  matmul(rt, {
+    a: qkv,
+    b: qkv,
+    c: scores,
+    m: T,
+    n: T,
+    k: D,
+    transB: true,
+    alpha: 1 / Math.sqrt(D),
+    lda: 3 * C,
+    ldb: 3 * C,
+    offA: base,
+    offB: base + C,
+    batch: hc,
+    strideA: [0, D],
+    strideB: [0, D],
+    strideC: [0, T * T],
+    label: "attention_scores",
+  });
+  rt.dispatch(SOFTMAX, {}, [hc * T, T], [rt.unused, scores], rowsGrid(hc * T), "softmax");
+}
+
+/** y = Attention(x) for x [B, T, C]; the result and the saved tensors are labelled under `label`. */
+export function attentionForward(
+  rt: Runtime,
+  x: Tensor,
+  w: AttentionWeights,
+  options: AttentionOptions,
+  label: string,
+): { y: Tensor; saved: AttentionSaved } {
+  const g = geometry(rt, x, options);
+  const { tokens: T, channels: C, headDim: D } = g;
+  const qkv = linearForward(rt, x, w.qkv, `${label}/qkv`);
+  const ctx = rt.tensor(`${label}/ctx`, x.shape);
+  const scores = rt.tensor(`${label}/scores`, [g.chunk, T, T]);
+  for (const [b, h0, hc] of chunks(g)) {
+    probabilities(rt, g, qkv, scores, b, h0, hc);
+    matmul(rt, {
+      a: scores,
+      b: qkv,
+      c: ctx,
+      m: T,
+      n: D,
+      k: T,
+      ldb: 3 * C,
+      ldc: C,
+      offB: b * T * 3 * C + 2 * C + h0 * D,
+      offC: b * T * C + h0 * D,
+      batch: hc,
+      strideA: [0, T * T],
+      strideB: [0, D],
+      strideC: [0, D],
+      label: "attention_values",
+    });
+  }
+  release(rt, scores);
+  const y = linearForward(rt, ctx, w.proj, `${label}/out`);
+  return { y, saved: { qkv, ctx } };
+}
+
+/**
+ * Backward of `attentionForward`: accumulates the qkv and proj weight gradients into `grads` (absent when
+ * frozen) and returns dx [B, T, C] (or adds it into `dxInto`).
+ */
+export function attentionBackward(
+  rt: Runtime,
+  x: Tensor,
+  w: AttentionWeights,
+  saved: AttentionSaved,
+  dy: Tensor,
+  grads: AttentionWeights | undefined,
+  options: AttentionOptions,
+  label: string,
+  dxInto?: Tensor,
+): Tensor {
+  const g = geometry(rt, x, options);
+  const { tokens: T, channels: C, headDim: D } = g;
+  const alpha = 1 / Math.sqrt(D);
+  const dCtx = linearBackward(rt, saved.ctx, w.proj, dy, grads?.proj, `${label}/dctx`)!;
+  const dQkv = rt.tensor(`${label}/dqkv`, saved.qkv.shape);
+  const probs = rt.tensor(`${label}/scores`, [g.chunk, T, T]);
+  const dScores = rt.tensor(`${label}/dscores`, [g.chunk, T, T]);
+  const qkv = saved.qkv;
+  for (const [b, h0, hc] of chunks(g)) {
+    const base = b * T * 3 * C + h0 * D;
+    const ctxBase = b * T * C + h0 * D;
+    probabilities(rt, g, qkv, probs, b, h0, hc);
+    const heads = { batch: hc, label: `${label}/attention_backward` };
+    // dP = dctx·Vᵀ
+    matmul(rt, {
+      ...heads,
+      a: dCtx,
+      b: qkv,
+      c: dScores,
+      m: T,
+      n: T,
+      k: D,
+      transB: true,
+      lda: C,
+      ldb: 3 * C,
+      offA: ctxBase,
+      offB: base + 2 * C,
+      strideA: [0, D],
+      strideB: [0, D],
+      strideC: [0, T * T],
+    });
+    // dV = Pᵀ·dctx
+    matmul(rt, {
+      ...heads,
+      a: probs,
+      b: dCtx,
+      c: dQkv,
+      m: T,
+      n: D,
+      k: T,
+      transA: true,
+      ldb: C,
+      ldc: 3 * C,
+      offB: ctxBase,
+      offC: base + 2 * C,
+      strideA: [0, T * T],
+      strideB: [0, D],
+      strideC: [0, D],
+    });
+    rt.dispatch(SOFTMAX_BACKWARD, {}, [hc * T, T], [probs, dScores], rowsGrid(hc * T), "softmax_backward");
+    // dQ = α·dS·K and dK = α·dSᵀ·Q
+    for (const [transA, from, to] of [[false, C, 0], [true, 0, C]] as const) {
+      matmul(rt, {
+        ...heads,
+        a: dScores,
+        b: qkv,
+        c: dQkv,
+        m: T,
+        n: D,
+        k: T,
+        transA,
+        alpha,
+        ldb: 3 * C,
+        ldc: 3 * C,
+        offB: base + from,
+        offC: base + to,
+        strideA: [0, T * T],
+        strideB: [0, D],
+        strideC: [0, D],
+      });
+    }
+  }
+  const dx = linearBackward(rt, x, w.qkv, dQkv, grads?.qkv, `${label}/dx`, { dxInto })!;
+  release(rt, probs, dScores, dCtx, dQkv);
+  return dx;
+}
