@@ -1,5 +1,6 @@
-// Pointwise activations, forward and backward. One binding layout for the family: params, the forward
-// input x, the output gradient dy (unused by forward entry points), and the output (y, or dx).
+// Pointwise activations, forward and backward (GELU, SwiGLU's gate for ViT-g, the DPT head's ReLU and
+// Sigmoid). One binding layout for the family: params, the forward input x, the output gradient dy (unused
+// by forward entry points), and the output (y, or dx).
 // Backward entry points recompute what they need from x, so only x is saved.
 //
 // GELU is PyTorch's exact one, x·Φ(x) with Φ(x) = ½·erfc(−x/√2). WGSL has no erf, so:
@@ -16,6 +17,8 @@
 
 struct Params {
   n: u32,
+  // swiglu: the hidden width H (x is [rows, 2H], out [rows, H]); unused elsewhere
+  width: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -117,7 +120,7 @@ fn relu_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
 
 // y = SCALE·σ(x); exp(−x) overflowing to +inf for x < −88 gives the correct 0.
 @compute @workgroup_size(WG)
-fn sigmoid(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+fn sigmoid_scaled(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = index(gid, nwg);
   if (i >= p.n) { return; }
   out[i] = SCALE / (1.0 + exp(-x[i]));
@@ -125,9 +128,36 @@ fn sigmoid(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
 
 // dx = dy·SCALE·σ(x)·(1 − σ(x)), with 1 − σ(x) = σ(−x) formed directly (no cancellation for large x).
 @compute @workgroup_size(WG)
-fn sigmoid_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+fn sigmoid_scaled_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = index(gid, nwg);
   if (i >= p.n) { return; }
   let v = x[i];
   out[i] = dy[i] * SCALE / ((1.0 + exp(-v)) * (1.0 + exp(v)));
+}
+
+fn logistic(v: f32) -> f32 {
+  return 1.0 / (1.0 + exp(-v));
+}
+
+// DINOv2's SwiGLUFFNFused gate: x = [a | b] per row (w12's output chunked in two), out = silu(a)·b.
+@compute @workgroup_size(WG)
+fn swiglu(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = index(gid, nwg);
+  if (i >= p.n) { return; }
+  let at = (i / p.width) * 2u * p.width + i % p.width;
+  let a = x[at];
+  out[i] = a * logistic(a) * x[at + p.width];
+}
+
+// dx = [dy·b·silu'(a) | dy·silu(a)], silu'(a) = σ(a)·(1 + a·(1 − σ(a))); one invocation per (row, j).
+@compute @workgroup_size(WG)
+fn swiglu_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = index(gid, nwg);
+  if (i >= p.n) { return; }
+  let at = (i / p.width) * 2u * p.width + i % p.width;
+  let a = x[at];
+  let b = x[at + p.width];
+  let sa = logistic(a);
+  out[at] = dy[i] * b * sa * (1.0 + a * (1.0 - sa));
+  out[at + p.width] = dy[i] * a * sa;
 }

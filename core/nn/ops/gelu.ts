@@ -15,7 +15,7 @@ const GELU_BACKWARD: KernelSpec = { file: "activation.wgsl", entry: "gelu_backwa
 /** y = gelu(x) into a new tensor labelled `label`. */
 export function geluForward(rt: Runtime, x: Tensor, label: string): Tensor {
   const y = rt.tensor(label, x.shape);
-  rt.dispatch(GELU, {}, [x.size], [x, rt.unused, y], grid1d(x.size), "gelu");
+  rt.dispatch(GELU, {}, [x.size, 0], [x, rt.unused, y], grid1d(x.size), "gelu");
   return y;
 }
 
@@ -25,6 +25,6 @@ export function geluBackward(rt: Runtime, x: Tensor, dy: Tensor, label: string):
     throw new TrompeError("shape-mismatch", `gelu backward: dy ${dy.name} [${dy.shape}] vs x [${x.shape}]`);
   }
   const dx = rt.tensor(label, x.shape);
-  rt.dispatch(GELU_BACKWARD, {}, [x.size], [x, dy, dx], grid1d(x.size), "gelu_backward");
+  rt.dispatch(GELU_BACKWARD, {}, [x.size, 0], [x, dy, dx], grid1d(x.size), "gelu_backward");
   return dx;
 }
