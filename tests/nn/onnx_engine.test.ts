@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { readSafetensors } from "../../core/io/safetensors.ts";
+import { DepthAnythingV2 } from "../../core/nn/model/depth_anything.ts";
 import { externalDataLocations, OnnxEngine } from "../../core/nn/onnx_engine.ts";
 import { REFERENCE_DIR, relL2, sharedTest } from "../shared.ts";
 
@@ -36,4 +37,20 @@ Deno.test("ONNX engine: a file that is not a model is a clear error", async () =
     (e: Error) => e.name === "TrompeError" && /cannot load/.test(e.message),
   );
   await Deno.remove(path);
+});
+
+sharedTest("ONNX engine and the WGSL model agree on tiny-a's golden input", async () => {
+  const dir = join(REFERENCE_DIR, "tiny-a");
+  const onnx = await OnnxEngine.open(join(dir, "model.onnx"), { numThreads: 1 });
+  const wgsl = await DepthAnythingV2.load(join(dir, "weights.safetensors"), {
+    configFile: join(dir, "config.json"),
+  });
+  const input = (await readSafetensors(join(dir, "golden.safetensors"))).float32("input");
+  const a = await onnx.forward(input, 70, 98);
+  const b = await wgsl.forward(input, 70, 98);
+  const error = relL2(b, a);
+  console.log(`tiny-a WGSL vs ONNX depth rel_l2: ${error.toExponential(2)}`);
+  assert(error <= 1e-4, `rel_l2 ${error}`);
+  onnx.dispose();
+  wgsl.dispose();
 });

@@ -17,6 +17,7 @@ import { TrompeError } from "../../errors.ts";
 import { Conv2d } from "../ops/conv2d.ts";
 import { ConvTranspose2d } from "../ops/conv_transpose.ts";
 import { reluForward } from "../ops/relu.ts";
+import { release } from "../ops/release.ts";
 import { ResizeBilinear } from "../ops/resize_bilinear.ts";
 import { sigmoidForward } from "../ops/sigmoid.ts";
 import { PATCH_SIZE } from "./config.ts";
@@ -32,15 +33,6 @@ export type WeightLookup = (name: string) => Tensor;
 export type Tap = (name: string, t: Tensor) => void | Promise<void>;
 
 const HEAD = "depth_head";
-
-/**
- * Frees tensors whose last reader has been recorded. The pool destroys a buffer at once, and WebGPU refuses
- * a submit that uses a destroyed buffer, so what is recorded is submitted first.
- */
-export function release(rt: Runtime, ...tensors: Tensor[]): void {
-  rt.flush();
-  rt.free(...tensors);
-}
 
 function conv(
   w: WeightLookup,

@@ -9,10 +9,10 @@ import type { Tensor } from "../../gpu/tensor.ts";
 import { TrompeError } from "../../errors.ts";
 
 const BINDINGS = ["uniform", "read", "read", "storage"] as const;
-const SIGMOID: KernelSpec = { file: "activation.wgsl", entry: "sigmoid", bindings: BINDINGS };
+const SIGMOID: KernelSpec = { file: "activation.wgsl", entry: "sigmoid_scaled", bindings: BINDINGS };
 const SIGMOID_BACKWARD: KernelSpec = {
   file: "activation.wgsl",
-  entry: "sigmoid_backward",
+  entry: "sigmoid_scaled_backward",
   bindings: BINDINGS,
 };
 

@@ -1,0 +1,92 @@
+/**
+ * Depth Anything V2 on WGSL: the checkpoint's weights on the GPU (pool label `weights/<official key>`), the
+ * DINOv2 encoder, the DPT head. `forward` maps a network input to depth; as a DepthEngine it plugs into the
+ * shared inference path (core/nn/predict.ts: image2tensor → forward → align_corners resize to the image).
+ */
+import { Runtime } from "../../gpu/runtime.ts";
+import type { Tensor } from "../../gpu/tensor.ts";
+import { TrompeError } from "../../errors.ts";
+import type { RasterU8 } from "../../io/raster.ts";
+import { type DepthEngine, type DepthResult, inferDepth } from "../predict.ts";
+import { type CheckpointOverrides, loadCheckpoint, type StateDict } from "./checkpoint.ts";
+import { PATCH_SIZE } from "./config.ts";
+import type { ModelConfig } from "./config.ts";
+import { release } from "../ops/release.ts";
+import { DptHead, type DptOutput, type Tap } from "./dpt.ts";
+import { vitForward } from "./vit.ts";
+import { freeWeights, type GpuWeights, uploadWeights } from "./weights.ts";
+
+export class DepthAnythingV2 implements DepthEngine {
+  readonly kind = "webgpu";
+  private readonly head: DptHead;
+
+  constructor(
+    readonly rt: Runtime,
+    readonly config: ModelConfig,
+    readonly weights: GpuWeights,
+    /** What loading assumed or took from where (for the user to see). */
+    readonly notes: string[] = [],
+  ) {
+    this.head = new DptHead(config, (name) => weights.get(name));
+  }
+
+  static fromStateDict(
+    rt: Runtime,
+    config: ModelConfig,
+    stateDict: StateDict,
+    notes: string[] = [],
+  ): DepthAnythingV2 {
+    return new DepthAnythingV2(rt, config, uploadWeights(rt, stateDict), notes);
+  }
+
+  /** Reads a checkpoint (config resolved as loadCheckpoint does, with its notes) onto the process's GPU. */
+  static async load(
+    path: string,
+    overrides: CheckpointOverrides = {},
+    rt?: Runtime,
+  ): Promise<DepthAnythingV2> {
+    const { config, stateDict, notes } = await loadCheckpoint(path, overrides);
+    return DepthAnythingV2.fromStateDict(rt ?? await Runtime.create(), config, stateDict, notes);
+  }
+
+  /**
+   * image [B, 3, h, w] (h, w multiples of 14) → logits [B, 1, h, w] and depth [B, h, w]. The caller frees
+   * the two outputs; every intermediate is freed as soon as its last reader is recorded.
+   */
+  async forwardTensor(image: Tensor, tap?: Tap): Promise<DptOutput> {
+    const [, , h, w] = image.shape;
+    if (image.shape.length !== 4 || h % PATCH_SIZE || w % PATCH_SIZE) {
+      throw new TrompeError(
+        "shape-mismatch",
+        `the network input must be [B, 3, 14·m, 14·n], got [${image.shape}]`,
+      );
+    }
+    const encoded = vitForward(this.rt, this.config, this.weights, image);
+    // use_clstoken is False in Depth Anything V2: the class tokens go unread.
+    release(this.rt, ...encoded.layers.map((l) => l.cls));
+    const features = encoded.layers.map((l) => l.patches);
+    for (let i = 0; i < 4; i++) if (tap) await tap(`feat${i}`, features[i]);
+    const out = await this.head.forward(this.rt, features, encoded.h, encoded.w, tap);
+    release(this.rt, ...features, ...encoded.kept.values());
+    return out;
+  }
+
+  /** DepthEngine: a 1×3×h×w input → h×w depth on the CPU. */
+  async forward(input: Float32Array, height: number, width: number): Promise<Float32Array> {
+    const image = this.rt.upload("act/input", [1, 3, height, width], input);
+    const { logits, depth } = await this.forwardTensor(image);
+    release(this.rt, image, logits);
+    const data = await this.rt.read(depth);
+    this.rt.free(depth);
+    return data;
+  }
+
+  /** The official `infer_image`: depth at the image's size. */
+  infer(rgb: RasterU8, inputSize = 518): Promise<DepthResult> {
+    return inferDepth(this, rgb, inputSize);
+  }
+
+  dispose(): void {
+    freeWeights(this.rt, this.weights);
+  }
+}

@@ -1,0 +1,241 @@
+/**
+ * `deno task predict`: depth for an image, a folder or a split file, on the WGSL model or an ONNX model.
+ */
+import { basename, dirname, extname, join, relative, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { badFlag, choiceFlag, floatFlag, intFlag, listFlag, requireFlag } from "../core/cli/flags.ts";
+import { runTask } from "../core/cli/main.ts";
+import { Progress } from "../core/cli/progress.ts";
+import { writeRunRecord } from "../core/cli/record.ts";
+import { readSplitFile } from "../core/data/splits.ts";
+import { asTrompeError, TrompeError } from "../core/errors.ts";
+import { writeTextFileAtomic } from "../core/io/atomic.ts";
+import { readImageRgb } from "../core/io/image.ts";
+import type { HeadKind } from "../core/nn/model/config.ts";
+import { DepthAnythingV2 } from "../core/nn/model/depth_anything.ts";
+import { OnnxEngine } from "../core/nn/onnx_engine.ts";
+import { type DepthEngine, inferDepth } from "../core/nn/predict.ts";
+import { type Intrinsics, SAVE_KINDS, saveOutputs } from "../core/nn/predict_outputs.ts";
+
+const HELP = `deno task predict --weights FILE --input PATH --out DIR [options]
+deno task predict --engine onnx --model FILE.onnx --input PATH --out DIR [options]
+
+Runs Depth Anything V2 on images: the official preprocessing (lower-bound resize to --input-size, a
+multiple of 14, INTER_CUBIC, ImageNet normalisation), the network, and a bilinear align_corners resize of the
+depth back to the image size (what the official infer_image returns).
+
+  --weights FILE     checkpoint: .safetensors (trompe's record their config, head and max depth) or an
+                     official .pth (plain state_dict or train.py's {model: ...} with module. prefixes)
+  --input PATH       an image (JPEG/PNG), a folder (searched recursively), or a split file
+                     ('<rgb> <depth>' lines; relative paths from the current directory)
+  --out DIR          where outputs go, mirroring the input folder's layout
+  --input-size N     network input size (default 518)
+  --head KIND        metric | relative: required for official checkpoints whose name does not say
+  --max-depth M      metres for a metric head (20 indoor/Hypersim, 80 outdoor/vKITTI)
+  --config FILE      model config JSON (embedDim, depth, heads, mlpRatio, features, outChannels, layers,
+                     head, maxDepth) for custom sizes; official sizes are inferred from the weights
+  --save LIST        any of npy (float32 H×W, default), png16 (uint16 mm), color (preview PNG with a
+                     scale bar), ply (coloured point cloud, metric models)
+  --fx --fy --cx --cy  pinhole intrinsics in pixels for ply (default: the official depth_to_pointcloud.py
+                     camera, f = 470.4 px at 518 px, scaled to the image; centred principal point)
+  --engine E         webgpu (default) | onnx
+  --model FILE       the ONNX model for --engine onnx (external weights are read from beside it)
+  --threads N        wasm threads for --engine onnx (default 1)
+  --debug            print stack traces
+  --help             this text
+
+Writes <out>/predict.run.json (inputs, settings, resolved config, per-image results, timings) and
+<out>/rejects.jsonl for images that failed (the batch goes on). Exit status: 0 done, 1 error,
+2 bad argument, 3 done but some images failed.`;
+
+const IMAGE_EXTENSIONS = new Set([".jpg", ".jpeg", ".png"]);
+
+interface Item {
+  path: string;
+  /** Output base name relative to --out, without extension. */
+  name: string;
+}
+
+async function listImages(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory) found.push(...await listImages(path));
+    else if (IMAGE_EXTENSIONS.has(extname(entry.name).toLowerCase())) found.push(path);
+  }
+  return found.sort();
+}
+
+/** Every image to run, with an output name that keeps folder structure (so equal file names never clash). */
+async function listInputs(input: string): Promise<Item[]> {
+  let stat: Deno.FileInfo;
+  try {
+    stat = await Deno.stat(input);
+  } catch (error) {
+    throw asTrompeError(error, input);
+  }
+  const strip = (p: string) => p.slice(0, p.length - extname(p).length);
+  if (stat.isDirectory) {
+    return (await listImages(input)).map((path) => ({ path, name: strip(relative(input, path)) }));
+  }
+  if (IMAGE_EXTENSIONS.has(extname(input).toLowerCase())) {
+    return [{ path: input, name: strip(basename(input)) }];
+  }
+  const lines = await readSplitFile(input, { check: false });
+  return lines.map((l) => ({
+    path: l.rgbPath,
+    name: strip(relative(resolve("."), l.rgbPath)).replaceAll("..", "_"),
+  }));
+}
+
+function intrinsicsFrom(values: Partial<Record<"fx" | "fy" | "cx" | "cy", string>>): Intrinsics | undefined {
+  const given = (["fx", "fy", "cx", "cy"] as const).map((k) => floatFlag(values[k], `--${k}`));
+  if (given.every((v) => v === undefined)) return undefined;
+  if (given.some((v) => v === undefined)) badFlag("--fx", "give all of --fx --fy --cx --cy, or none");
+  const [fx, fy, cx, cy] = given as number[];
+  return { fx, fy, cx, cy };
+}
+
+async function main(): Promise<void> {
+  let values;
+  try {
+    values = parseArgs({
+      args: Deno.args,
+      options: {
+        weights: { type: "string" },
+        input: { type: "string" },
+        out: { type: "string" },
+        "input-size": { type: "string" },
+        head: { type: "string" },
+        "max-depth": { type: "string" },
+        config: { type: "string" },
+        save: { type: "string" },
+        fx: { type: "string" },
+        fy: { type: "string" },
+        cx: { type: "string" },
+        cy: { type: "string" },
+        engine: { type: "string" },
+        model: { type: "string" },
+        threads: { type: "string" },
+        debug: { type: "boolean", default: false },
+        help: { type: "boolean", default: false },
+      },
+    }).values;
+  } catch (error) {
+    throw new TrompeError("bad-argument", (error as Error).message, { hint: "see deno task predict --help" });
+  }
+  if (values.help) {
+    console.log(HELP);
+    return;
+  }
+  const engineKind = choiceFlag(values.engine, "--engine", ["webgpu", "onnx"] as const, "webgpu");
+  const input = resolve(requireFlag(values.input, "--input", "an image, a folder or a split file"));
+  const out = resolve(requireFlag(values.out, "--out", "the output folder"));
+  const inputSize = intFlag(values["input-size"], "--input-size", 518, 14);
+  const save = listFlag(values.save, "--save", SAVE_KINDS, ["npy"]);
+  const headFlag = values.head === undefined
+    ? undefined
+    : choiceFlag(values.head, "--head", ["metric", "relative"] as const);
+  const maxDepth = floatFlag(values["max-depth"], "--max-depth");
+  const intrinsics = intrinsicsFrom(values);
+
+  const started = performance.now();
+  let engine: DepthEngine;
+  let head: HeadKind;
+  const settings: Record<string, unknown> = {
+    engine: engineKind,
+    inputSize,
+    save,
+    intrinsics: intrinsics ?? "default",
+  };
+  if (engineKind === "webgpu") {
+    const weights = resolve(requireFlag(values.weights, "--weights", "a .safetensors or .pth checkpoint"));
+    const loaded = await DepthAnythingV2.load(weights, {
+      configFile: values.config && resolve(values.config),
+      head: headFlag,
+      maxDepth,
+    });
+    engine = loaded;
+    head = loaded.config.head;
+    const c = loaded.config;
+    console.log(
+      `model: ${weights}\n  encoder embed ${c.embedDim}, depth ${c.depth}, heads ${c.heads}, layers [${c.layers}]; ` +
+        `features ${c.features}, out channels [${c.outChannels}]; ` +
+        (c.head === "metric" ? `metric head, max depth ${c.maxDepth} m` : "relative head (disparity)"),
+    );
+    for (const note of loaded.notes) console.log(`  ${note}`);
+    Object.assign(settings, { weights, config: c, notes: loaded.notes });
+  } else {
+    const model = resolve(requireFlag(values.model, "--model", "the .onnx file to run"));
+    const onnx = await OnnxEngine.open(model, { numThreads: intFlag(values.threads, "--threads", 1, 1) });
+    engine = onnx;
+    head = headFlag ?? "metric";
+    console.log(`model: ${model} (onnxruntime-web, input ${onnx.inputName}, output ${onnx.outputName})`);
+    if (onnx.fixedInput) {
+      console.log(
+        `  the model takes ${onnx.fixedInput.height}×${onnx.fixedInput.width} only: images are resized to it (aspect not kept)`,
+      );
+    }
+    if (!headFlag) {
+      console.log("  assumed its output is metric depth in metres (--head relative if disparity)");
+    }
+    Object.assign(settings, { model, head, fixedInput: onnx.fixedInput ?? null });
+  }
+  if (save.includes("ply") && head === "relative") {
+    badFlag("--save", "ply needs metric depth; this model's output is relative disparity");
+  }
+
+  const items = await listInputs(input);
+  if (items.length === 0) {
+    throw new TrompeError("not-found", "no JPEG or PNG images found", { subject: input });
+  }
+  console.log(`predict: ${items.length} image${items.length === 1 ? "" : "s"} from ${input} → ${out}`);
+  await Deno.mkdir(out, { recursive: true });
+  const progress = new Progress("predict", items.length, { unit: "images" });
+  const results: Record<string, unknown>[] = [];
+  const rejects: string[] = [];
+  let forwardMs = 0;
+  for (const item of items) {
+    try {
+      const rgb = await readImageRgb(item.path);
+      const t0 = performance.now();
+      const result = await inferDepth(engine, rgb, inputSize);
+      const ms = performance.now() - t0;
+      forwardMs += ms;
+      await Deno.mkdir(dirname(join(out, item.name)), { recursive: true });
+      const saved = await saveOutputs(join(out, item.name), result.depth, rgb, save, head, intrinsics);
+      results.push({
+        input: item.path,
+        size: [rgb.width, rgb.height],
+        network: [result.network.width, result.network.height],
+        ms: Math.round(ms),
+        files: saved.files.map((f) => relative(out, f)),
+        ...(saved.colorRange ? { colorRange: saved.colorRange } : {}),
+      });
+      progress.tick();
+    } catch (error) {
+      const e = asTrompeError(error, item.path);
+      rejects.push(JSON.stringify({ input: item.path, code: e.code, error: e.oneLine() }));
+      progress.tick(1, true);
+    }
+  }
+  engine.dispose();
+  console.log(progress.finish());
+  const rejectsPath = join(out, "rejects.jsonl");
+  await writeTextFileAtomic(rejectsPath, rejects.map((l) => l + "\n").join(""));
+  const record = await writeRunRecord(out, {
+    task: "predict",
+    inputs: { input, images: items.length },
+    settings,
+    results: { done: results.length, failed: rejects.length, images: results },
+    timings: { seconds: (performance.now() - started) / 1000, inferenceMs: Math.round(forwardMs) },
+    failures: rejects.length,
+  });
+  console.log(
+    `done: ${results.length} predicted, ${rejects.length} failed` +
+      (rejects.length ? ` (see ${rejectsPath})` : "") + `\nrun record: ${record}`,
+  );
+  if (rejects.length > 0) Deno.exitCode = 3;
+}
+
+if (import.meta.main) await runTask(main);
