@@ -10,7 +10,9 @@ import type { Tensor } from "../../core/gpu/tensor.ts";
 import { readSafetensors } from "../../core/io/safetensors.ts";
 import { loadCheckpoint } from "../../core/nn/model/checkpoint.ts";
 import { DptHead } from "../../core/nn/model/dpt.ts";
-import { REFERENCE_DIR, relL2, sharedTest } from "../shared.ts";
+import { reluBackward, reluForward } from "../../core/nn/ops/relu.ts";
+import { sigmoidBackward, sigmoidForward } from "../../core/nn/ops/sigmoid.ts";
+import { randomArray, REFERENCE_DIR, relL2, sharedTest } from "../shared.ts";
 
 const rt = await Runtime.create();
 
@@ -51,3 +53,29 @@ for (const model of ["tiny-a", "tiny-b"]) {
     },
   );
 }
+
+Deno.test("head activations: max_depth·σ and ReLU, forward and backward, match float64", async () => {
+  const n = 1000;
+  const x = randomArray(n, 1).map((v) => v * 12);
+  const dy = randomArray(n, 2);
+  const xt = rt.upload("act/logits", [n], x);
+  const dyt = rt.upload("grads/depth", [n], dy);
+  const y = rt.tensor("act/depth", [n]);
+  const dx = rt.tensor("grads/logits", [n]);
+  const s = (v: number) => 1 / (1 + Math.exp(-v));
+  sigmoidForward(rt, xt, y, 20);
+  sigmoidBackward(rt, xt, dyt, dx, 20);
+  assert(relL2(await rt.read(y), Float64Array.from(x, (v) => 20 * s(v))) < 1e-6);
+  const want = Float64Array.from(x, (v, i) => dy[i] * 20 * s(v) * (1 - s(v)));
+  assert(relL2(await rt.read(dx), want) < 1e-6);
+  // The float64 derivative used above is the finite difference of the forward.
+  for (const v of [-9, -1, 0.3, 4]) {
+    const fd = (20 * s(v + 1e-6) - 20 * s(v - 1e-6)) / 2e-6;
+    assert(Math.abs(fd - 20 * s(v) * (1 - s(v))) < 1e-7);
+  }
+  reluForward(rt, xt, y);
+  reluBackward(rt, xt, dyt, dx);
+  assert.deepEqual(await rt.read(y), Float32Array.from(x, (v) => Math.max(v, 0)));
+  assert.deepEqual(await rt.read(dx), Float32Array.from(x, (v, i) => (v > 0 ? dy[i] : 0)));
+  rt.free(xt, dyt, y, dx);
+});
