@@ -187,7 +187,7 @@ export function attentionBackward(
     const base = b * T * 3 * C + h0 * D;
     const ctxBase = b * T * C + h0 * D;
     probabilities(rt, g, qkv, probs, b, h0, hc);
-    const heads = { batch: hc, label: `${label}/attention_backward` };
+    const heads = { batch: hc, label: "attention_backward" };
     // dP = dctx·Vᵀ
     matmul(rt, {
       ...heads,

@@ -26,11 +26,26 @@ function dims(x: Tensor, w: LinearWeights): { rows: number; inF: number; outF: n
   return { rows: x.size / inF, inF, outF };
 }
 
+/** Timing label: the op and the layer's own name (`act/block3/attn/qkv` → `linear/qkv`), not its path. */
+function opLabel(label: string, suffix = ""): string {
+  return `linear${suffix}/${label.slice(label.lastIndexOf("/") + 1)}`;
+}
+
 /** y [rows, out] = x [rows, in]·Wᵀ + b, into a new tensor `label`. */
 export function linearForward(rt: Runtime, x: Tensor, w: LinearWeights, label: string): Tensor {
   const { rows, inF, outF } = dims(x, w);
   const y = rt.tensor(label, [...x.shape.slice(0, -1), outF]);
-  matmul(rt, { a: x, b: w.weight, c: y, m: rows, n: outF, k: inF, transB: true, bias: w.bias, label });
+  matmul(rt, {
+    a: x,
+    b: w.weight,
+    c: y,
+    m: rows,
+    n: outF,
+    k: inF,
+    transB: true,
+    bias: w.bias,
+    label: opLabel(label),
+  });
   return y;
 }
 
@@ -65,9 +80,11 @@ export function linearBackward(
       k: rows,
       transA: true,
       accumulate: true,
-      label: `${label}/dW`,
+      label: opLabel(label, "_backward_dW"),
     });
-    if (grads.bias) sumRows(rt, dy, rows, outF, grads.bias, { accumulate: true, label: `${label}/db` });
+    if (grads.bias) {
+      sumRows(rt, dy, rows, outF, grads.bias, { accumulate: true, label: opLabel(label, "_backward_db") });
+    }
   }
   if (options.needInput === false) return undefined;
   const dx = options.dxInto ?? rt.tensor(label, x.shape);
@@ -79,7 +96,7 @@ export function linearBackward(
     n: inF,
     k: outF,
     accumulate: options.dxInto !== undefined,
-    label: `${label}/dx`,
+    label: opLabel(label, "_backward_dx"),
   });
   return dx;
 }
