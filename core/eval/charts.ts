@@ -37,12 +37,50 @@ interface Frame {
   height?: number;
   /** Integer text magnification (default 2). */
   textScale?: number;
+  /** Draw the series legend (default: when there are two series or more). */
+  legend?: boolean;
+}
+
+/** Colour squares and names in rows centred across the canvas from `top`; returns the y below them. */
+function drawLegend(canvas: Canvas, names: readonly string[], top: number, s: number): number {
+  const line = FONT.lineHeight * s;
+  const box = FONT.ascent * s;
+  const widths = names.map((name) => box + 4 * s + textWidth(name, s) + 6 * s);
+  const rows: number[][] = [[]];
+  let used = 0;
+  widths.forEach((w, i) => {
+    if (used + w > canvas.width - 8 && rows[rows.length - 1].length > 0) {
+      rows.push([]);
+      used = 0;
+    }
+    rows[rows.length - 1].push(i);
+    used += w;
+  });
+  rows.forEach((row, r) => {
+    let x = Math.max(4, Math.round((canvas.width - row.reduce((a, i) => a + widths[i], 0)) / 2));
+    for (const i of row) {
+      canvas.fillRect(x, top + r * line, box, box, seriesColor(i));
+      canvas.text(names[i], x + box + 3 * s, top + r * line, BLACK, { scale: s });
+      x += widths[i];
+    }
+  });
+  return top + rows.length * line;
+}
+
+/** A strip holding only the legend, to head a grid of panels drawn without their own. */
+export function legendStrip(names: readonly string[], width: number, textScale = 2): RasterU8 {
+  const probe = new Canvas(width, 1000);
+  const bottom = drawLegend(probe, names, 4, textScale);
+  const canvas = new Canvas(width, bottom + 4);
+  drawLegend(canvas, names, 4, textScale);
+  return canvas.toRaster();
 }
 
 /** Round numbers spanning [lo, hi], about `target` of them: steps of 1, 2, 2.5 or 5 × 10^k. */
 export function niceTicks(lo: number, hi: number, target = 5): { ticks: number[]; step: number } {
   if (!(hi > lo)) {
-    const pad = lo === 0 ? 1 : Math.abs(lo) * 0.1;
+    if (lo === 0) return niceTicks(0, 1, target);
+    const pad = Math.abs(lo) * 0.1;
     return niceTicks(lo - pad, hi + pad, target);
   }
   const raw = (hi - lo) / target;
@@ -90,21 +128,8 @@ function frame(f: Frame, legend: readonly string[], defaults: [number, number]):
     canvas.text(f.title, canvas.width / 2, top, BLACK, { scale: s, align: "center" });
     top += line + Math.round(line * 0.3);
   }
-  if (legend.length > 1) {
-    const box = FONT.ascent * s;
-    const widths = legend.map((name) => box + 4 * s + textWidth(name, s) + 6 * s);
-    let x = Math.max(4, Math.round((canvas.width - widths.reduce((a, b) => a + b, 0)) / 2));
-    let y = top;
-    legend.forEach((name, i) => {
-      if (x + widths[i] > canvas.width - 4 && x > 4 + widths[0]) {
-        x = 4;
-        y += line;
-      }
-      canvas.fillRect(x, y, box, box, seriesColor(i));
-      canvas.text(name, x + box + 3 * s, y, BLACK, { scale: s });
-      x += widths[i];
-    });
-    top = y + line + Math.round(line * 0.3);
+  if (legend.length > 1 && f.legend !== false) {
+    top = drawLegend(canvas, legend, top, s) + Math.round(line * 0.3);
   }
   let bottom = canvas.height - Math.round(line * 0.4);
   if (f.xLabel) {
@@ -127,15 +152,16 @@ function yAxis(
   hi: number,
   xTickSpace: number,
   title?: string,
+  headroom = 0,
 ): { rect: Rect; y: (v: number) => number; ticks: number[] } {
   const { canvas, s } = layout;
-  const { ticks, step } = niceTicks(lo, hi, Math.max(2, Math.round((area.y1 - area.y0) / (40 * s))));
+  const { ticks, step } = niceTicks(lo, hi, Math.max(4, Math.round((area.y1 - area.y0) / (40 * s))));
   const labels = ticks.map((t) => formatTick(t, step));
   const gutter = Math.max(...labels.map((l) => textWidth(l, s))) + 5 * s;
   const titleH = title ? FONT.lineHeight * s : 0;
   const rect = {
     x0: area.x0 + gutter,
-    y0: area.y0 + titleH + FONT.ascent * s,
+    y0: area.y0 + titleH + FONT.ascent * s + headroom,
     x1: area.x1,
     y1: area.y1 - xTickSpace,
   };
@@ -207,14 +233,22 @@ export function barChart(options: BarChartOptions): ChartImage {
   const values = series.flatMap((se) => se.values.filter((v): v is number => v !== null && isFinite(v)));
   if (options.reference) values.push(options.reference.value);
   const lo = options.yMin ?? Math.min(0, ...values);
-  const hi = options.yMax ?? Math.max(0, ...values) * (options.valueLabels ? 1.08 : 1);
+  const hi = options.yMax ?? Math.max(0, ...values);
   // Category labels: at the text scale when they fit side by side, else smaller, else running upwards.
   const slotGuess = (body.x1 - body.x0 - 40 * s) / Math.max(1, categories.length) - 4 * s;
   const widest = Math.max(...categories.map((c) => textWidth(c, 1)));
   const catScale = widest * s <= slotGuess ? s : widest <= slotGuess ? 1 : s;
   const vertical = widest * catScale > slotGuess;
   const tickSpace = vertical ? widest * s + 6 * s : FONT.lineHeight * catScale + 4 * s;
-  const axis = yAxis(layout, body, lo, hi, tickSpace);
+  const axis = yAxis(
+    layout,
+    body,
+    lo,
+    hi,
+    tickSpace,
+    undefined,
+    options.valueLabels ? FONT.lineHeight * s : 0,
+  );
   const { rect, y } = axis;
   const slot = (rect.x1 - rect.x0) / Math.max(1, categories.length);
   const groupW = slot * 0.8;
