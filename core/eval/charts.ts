@@ -121,7 +121,9 @@ interface Layout {
 /** Title, legend row and x/y axis labels around a body area. */
 function frame(f: Frame, legend: readonly string[], defaults: [number, number]): Layout {
   const s = f.textScale ?? 2;
-  const canvas = new Canvas(f.width ?? defaults[0], f.height ?? defaults[1]);
+  // Never narrower than the title.
+  const width = Math.max(f.width ?? defaults[0], f.title ? textWidth(f.title, s) + 16 * s : 0);
+  const canvas = new Canvas(width, f.height ?? defaults[1]);
   const line = FONT.lineHeight * s;
   let top = Math.round(line * 0.6);
   if (f.title) {

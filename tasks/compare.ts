@@ -1,0 +1,92 @@
+/**
+ * `deno task compare A B`: how far each parameter tensor and each block moved between two checkpoints.
+ */
+import { basename, join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { runTask } from "../core/cli/main.ts";
+import { intFlag } from "../core/cli/flags.ts";
+import { writeRunRecord } from "../core/cli/record.ts";
+import { TrompeError } from "../core/errors.ts";
+import {
+  compareParameters,
+  comparisonChart,
+  comparisonMarkdown,
+  readParameters,
+} from "../core/eval/compare.ts";
+import { writeTextFileAtomic } from "../core/io/atomic.ts";
+import { writePng } from "../core/io/png.ts";
+
+const HELP = `deno task compare A B [--out DIR] [--top N]
+
+Compares two checkpoints (.pth, official or train.py's, or .safetensors) key by key: the norm of each tensor in
+A and B and its relative change ‖B − A‖ / ‖A‖, then the same per block (pretrained.blocks.i, the head's parts)
+— the "norms of keys" check that shows whether fine-tuning moved the encoder, the decoder, or one block too far.
+Needs no config, head or max depth.
+
+Writes DIR/compare.md (the tables), DIR/compare.png (relative change by block) and DIR/compare.json, and prints
+the block table.
+
+  --out DIR   where the files go (default: compare-<A>-vs-<B> in the current folder)
+  --top N     tensors listed in the "changed most" table (default 20)
+  --debug     print stack traces
+  --help      this text`;
+
+async function main(): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: Deno.args,
+      allowPositionals: true,
+      options: {
+        out: { type: "string" },
+        top: { type: "string" },
+        debug: { type: "boolean", default: false },
+        help: { type: "boolean", default: false },
+      },
+    });
+  } catch (error) {
+    throw new TrompeError("bad-argument", (error as Error).message, { hint: "see deno task compare --help" });
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    console.log(HELP);
+    return;
+  }
+  if (positionals.length !== 2) {
+    throw new TrompeError("bad-argument", `expected two checkpoints, got ${positionals.length}`, {
+      hint: "deno task compare A.pth B.safetensors",
+    });
+  }
+  const top = intFlag(values.top, "--top", 20, 1);
+  const [pathA, pathB] = positionals.map((p) => resolve(p));
+  const [nameA, nameB] = [pathA, pathB].map((p) => basename(p));
+  const stem = (n: string) => n.replace(/\.[^.]+$/, "");
+  const out = resolve(values.out ?? `compare-${stem(nameA)}-vs-${stem(nameB)}`);
+
+  const start = performance.now();
+  const comparison = compareParameters(await readParameters(pathA), await readParameters(pathB));
+  if (comparison.keys.length === 0) {
+    throw new TrompeError("bad-argument", "the two checkpoints share no key of the same shape", {
+      subject: pathB,
+      hint: "are they the same architecture?",
+    });
+  }
+  const markdown = comparisonMarkdown(comparison, nameA, nameB, top);
+  await writeTextFileAtomic(join(out, "compare.md"), markdown);
+  await writePng(join(out, "compare.png"), comparisonChart(comparison, nameA, nameB));
+  await writeTextFileAtomic(join(out, "compare.json"), JSON.stringify(comparison, null, 2) + "\n");
+  await writeRunRecord(out, {
+    task: "compare",
+    inputs: { a: pathA, b: pathB },
+    settings: { top },
+    results: { tensors: comparison.keys.length, blocks: comparison.groups.length },
+    timings: { seconds: (performance.now() - start) / 1000 },
+  });
+  // The block table, which is the part to read first.
+  console.log(markdown.slice(0, markdown.indexOf("\n## ")).trim());
+  const mismatched = comparison.onlyInA.length + comparison.onlyInB.length + comparison.shapeMismatch.length;
+  if (mismatched) console.log(`\n${mismatched} keys do not match: see compare.md`);
+  console.log(`\nwrote ${join(out, "compare.md")}, compare.png, compare.json`);
+}
+
+if (import.meta.main) await runTask(main);

@@ -1,0 +1,53 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { decodePng } from "../../core/io/png.ts";
+import { REFERENCE_DIR, sharedTest } from "../shared.ts";
+
+const TASK = join(import.meta.dirname!, "../../tasks/compare.ts");
+const CONFIG = join(import.meta.dirname!, "../../deno.json");
+
+async function run(args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--config", CONFIG, TASK, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+  };
+}
+
+sharedTest("deno task compare: writes the tables, the chart and a run record", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const tiny = join(REFERENCE_DIR, "tiny-a");
+    const r = await run([
+      join(tiny, "weights.pth"),
+      join(tiny, "after_step.safetensors"),
+      "--out",
+      dir,
+      "--top",
+      "5",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /\| pretrained\.blocks\.3 \| 14 \|/);
+    const md = await Deno.readTextFile(join(dir, "compare.md"));
+    assert.match(md, /## The 5 tensors that changed most/);
+    const png = decodePng(await Deno.readFile(join(dir, "compare.png")), "compare.png");
+    assert.equal(png.height, 560);
+    const json = JSON.parse(await Deno.readTextFile(join(dir, "compare.json")));
+    assert.equal(json.keys.length, 127);
+    assert.equal(JSON.parse(await Deno.readTextFile(join(dir, "compare.run.json"))).task, "compare");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("deno task compare: one checkpoint is a usage error, not a crash", async () => {
+  const r = await run(["only-one.pth"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^error: bad-argument: expected two checkpoints, got 1/);
+  assert(!r.stderr.includes("    at "), "no stack trace");
+});
