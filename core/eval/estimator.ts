@@ -5,6 +5,8 @@
  */
 import { TrompeError } from "../errors.ts";
 import type { RasterU8 } from "../io/raster.ts";
+import type { HeadKind } from "../nn/model/config.ts";
+import { type DepthEngine, inferDepth } from "../nn/predict.ts";
 import { bilinearAlignCorners } from "../nn/resize_cpu.ts";
 
 export interface DepthPrediction {
@@ -64,4 +66,25 @@ export function alignDisparity(
     const aligned = s * d + t;
     return aligned > 0 ? 1 / aligned : Infinity;
   });
+}
+
+/**
+ * A model on one of trompe's engines (the WGSL model, an ONNX export) as an estimator: the official inference
+ * path (image2tensor at `inputSize`, forward, align_corners back to the image size).
+ */
+export function engineEstimator(
+  name: string,
+  engine: DepthEngine,
+  head: HeadKind,
+  inputSize: number,
+): DepthEstimator {
+  return {
+    name,
+    kind: head === "metric" ? "depth" : "disparity",
+    async predict(rgb) {
+      const { depth, width, height } = await inferDepth(engine, rgb, inputSize);
+      return { data: depth, width, height };
+    },
+    dispose: () => engine.dispose(),
+  };
 }

@@ -1,0 +1,227 @@
+/**
+ * `deno task eval`: models side by side on a Hypersim or vKITTI2 set — official metrics, background, flat
+ * content — with a report, figures, the worst-region sheet and point clouds.
+ */
+import { basename, dirname, join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { badFlag, choiceFlag, floatFlag, intFlag, requireFlag } from "../core/cli/flags.ts";
+import { runTask } from "../core/cli/main.ts";
+import { writeRunRecord } from "../core/cli/record.ts";
+import { TrompeError } from "../core/errors.ts";
+import { type DepthEstimator, engineEstimator } from "../core/eval/estimator.ts";
+import { num, pct } from "../core/eval/report.ts";
+import { runEvaluation } from "../core/eval/run.ts";
+import { Runtime } from "../core/gpu/runtime.ts";
+import { DepthAnythingV2 } from "../core/nn/model/depth_anything.ts";
+import { OnnxEngine } from "../core/nn/onnx_engine.ts";
+
+const HELP =
+  `deno task eval --weights A [--weights B ...] --dataset hypersim|vkitti2 --root DIR --out DIR [options]
+deno task eval --engine onnx --model A.onnx [--model B.onnx ...] --dataset ... --root DIR --out DIR [options]
+
+Runs every model on every frame of a dataset (or a split of it) and compares them: the official metrics as
+metric_depth/train.py computes them, and on augmented sets (those with masks/ and manifest.jsonl from
+deno task augment) the flat-content metrics — flatness error and fooled rate of pasted mirrors and art, region
+abs_rel, false-flat rate on negatives, and the official metrics on the background outside every mask. The first
+model is the baseline every other is compared with (pretrained first, fine-tuned after).
+
+  --weights FILE       a checkpoint (.safetensors or .pth); repeat for more models
+  --engine E           webgpu (default) | onnx
+  --model FILE         with --engine onnx: an ONNX model; repeat for more
+  --names LIST         comma-separated model names for the report (default: the file names)
+  --dataset NAME       hypersim | vkitti2
+  --root DIR           the dataset's (or augmented set's) root folder
+  --split FILE         only the frames this split file lists (e.g. DIR/splits/val.txt)
+  --out DIR            where the results go
+  --input-size N       network input size (default 518)
+  --config FILE        model config JSON, for checkpoints that do not record theirs
+  --head KIND          metric | relative, for official checkpoints whose name does not say
+  --max-depth M        the metric head's max depth (20 Hypersim, 80 vKITTI); never guessed
+  --limit N            only the first N frames
+  --flat-threshold T   flatness error above which a pasted region fools the model (default 0.02)
+  --sheet N            rows of the worst-region contact sheet (default 12; 0: none)
+  --ply N              point clouds for the first N frames (default 0)
+  --threads N          wasm threads for --engine onnx (default 1)
+  --debug              print stack traces
+  --help               this text
+
+Writes per_image.jsonl, rejects.jsonl, summary.json, report.md, charts/*.png, worst_regions.png, ply/ and
+eval.run.json into --out. Relative models are aligned to the ground truth by scale and shift in disparity
+before the metrics. Exit status: 0 done, 1 error, 2 bad argument, 3 done but some frames failed.`;
+
+/** Names from the files, made unique by their folder (two runs' "best.safetensors") or, failing that, a number. */
+export function modelNames(paths: readonly string[]): string[] {
+  const stem = (p: string) => basename(p).replace(/\.[^.]+$/, "");
+  let names = paths.map(stem);
+  if (new Set(names).size < names.length) names = paths.map((p) => `${basename(dirname(p))}/${stem(p)}`);
+  if (new Set(names).size < names.length) names = names.map((n, i) => `${n}#${i + 1}`);
+  return names;
+}
+
+async function main(): Promise<void> {
+  let values;
+  try {
+    values = parseArgs({
+      args: Deno.args,
+      options: {
+        weights: { type: "string", multiple: true },
+        engine: { type: "string" },
+        model: { type: "string", multiple: true },
+        names: { type: "string" },
+        dataset: { type: "string" },
+        root: { type: "string" },
+        split: { type: "string" },
+        out: { type: "string" },
+        "input-size": { type: "string" },
+        config: { type: "string" },
+        head: { type: "string" },
+        "max-depth": { type: "string" },
+        limit: { type: "string" },
+        "flat-threshold": { type: "string" },
+        sheet: { type: "string" },
+        ply: { type: "string" },
+        threads: { type: "string" },
+        debug: { type: "boolean", default: false },
+        help: { type: "boolean", default: false },
+      },
+    }).values;
+  } catch (error) {
+    throw new TrompeError("bad-argument", (error as Error).message, { hint: "see deno task eval --help" });
+  }
+  if (values.help) {
+    console.log(HELP);
+    return;
+  }
+  const engineKind = choiceFlag(values.engine, "--engine", ["webgpu", "onnx"] as const, "webgpu");
+  const dataset = choiceFlag(values.dataset, "--dataset", ["hypersim", "vkitti2"] as const);
+  const root = resolve(requireFlag(values.root, "--root", "the dataset's root folder"));
+  const out = resolve(requireFlag(values.out, "--out", "the output folder"));
+  const split = values.split && resolve(values.split);
+  const inputSize = intFlag(values["input-size"], "--input-size", 518, 14);
+  const head = values.head === undefined
+    ? undefined
+    : choiceFlag(values.head, "--head", ["metric", "relative"] as const);
+  const maxDepth = floatFlag(values["max-depth"], "--max-depth");
+  const threshold = floatFlag(values["flat-threshold"], "--flat-threshold", 0.02)!;
+  if (!(threshold > 0)) badFlag("--flat-threshold", "must be positive");
+  const limit = values.limit === undefined ? undefined : intFlag(values.limit, "--limit", 0, 1);
+  const sheet = intFlag(values.sheet, "--sheet", 12);
+  const ply = intFlag(values.ply, "--ply", 0);
+
+  const sources = (engineKind === "webgpu" ? values.weights : values.model)?.map((p) => resolve(p)) ?? [];
+  if (sources.length === 0) {
+    badFlag(
+      engineKind === "webgpu" ? "--weights" : "--model",
+      "is required",
+      engineKind === "webgpu" ? "a checkpoint per model to evaluate" : "an .onnx file per model",
+    );
+  }
+  const other = engineKind === "webgpu" ? values.model : values.weights;
+  if (other?.length) {
+    badFlag(
+      engineKind === "webgpu" ? "--model" : "--weights",
+      `does not apply to --engine ${engineKind}`,
+      engineKind === "webgpu" ? "add --engine onnx to evaluate ONNX models" : "use --model for ONNX files",
+    );
+  }
+  const names = values.names?.split(",").map((n) => n.trim()) ?? modelNames(sources);
+  if (names.length !== sources.length || names.some((n) => n === "")) {
+    badFlag("--names", `gives ${names.length} names for ${sources.length} models`);
+  }
+
+  const started = performance.now();
+  const estimators: DepthEstimator[] = [];
+  const models: Record<string, unknown>[] = [];
+  try {
+    if (engineKind === "webgpu") {
+      const rt = await Runtime.create();
+      for (const [i, path] of sources.entries()) {
+        const model = await DepthAnythingV2.load(path, {
+          configFile: values.config && resolve(values.config),
+          head,
+          maxDepth,
+        }, rt);
+        const c = model.config;
+        console.log(
+          `${names[i]}: ${path}\n  ${
+            c.head === "metric" ? `metric head, max depth ${c.maxDepth} m` : "relative head"
+          }`,
+        );
+        for (const note of model.notes) console.log(`  ${note}`);
+        estimators.push(engineEstimator(names[i], model, c.head, inputSize));
+        models.push({ name: names[i], weights: path, config: c, notes: model.notes });
+      }
+    } else {
+      const numThreads = intFlag(values.threads, "--threads", 1, 1);
+      for (const [i, path] of sources.entries()) {
+        const onnx = await OnnxEngine.open(path, { numThreads });
+        const kind = head ?? "metric";
+        console.log(
+          `${names[i]}: ${path} (onnxruntime-web${
+            onnx.fixedInput ? `, fixed input ${onnx.fixedInput.height}×${onnx.fixedInput.width}` : ""
+          })`,
+        );
+        if (!head) {
+          console.log("  assumed its output is metric depth in metres (--head relative if disparity)");
+        }
+        estimators.push(engineEstimator(names[i], onnx, kind, inputSize));
+        models.push({ name: names[i], model: path, head: kind, fixedInput: onnx.fixedInput ?? null });
+      }
+    }
+
+    console.log(
+      `eval: ${estimators.length} model${estimators.length > 1 ? "s" : ""} on ${dataset} ${
+        split ?? root
+      } → ${out}`,
+    );
+    const summary = await runEvaluation({
+      dataset,
+      root,
+      split,
+      out,
+      estimators,
+      sources,
+      threshold,
+      limit,
+      sheet,
+      ply,
+    });
+    const { images } = summary;
+    for (const m of summary.models) {
+      const flat = images.withMask > 0
+        ? `, fooled ${pct(m.flat.fooledRate)} of ${m.flat.pasted} regions, background abs_rel ${
+          num(m.background.mean?.abs_rel)
+        }`
+        : "";
+      console.log(
+        `  ${m.name}: abs_rel ${num(m.official.mean?.abs_rel)}, d1 ${num(m.official.mean?.d1)}${flat}`,
+      );
+    }
+    const record = await writeRunRecord(out, {
+      task: "eval",
+      inputs: { dataset, root, split: split ?? null, models },
+      settings: {
+        engine: engineKind,
+        inputSize,
+        threshold,
+        limit: limit ?? null,
+        sheet,
+        ply,
+        range: summary.range,
+      },
+      results: { images },
+      timings: { seconds: (performance.now() - started) / 1000 },
+      failures: images.failed,
+    });
+    console.log(
+      `done: ${images.evaluated} of ${images.listed} frames evaluated, ${images.failed} failed` +
+        (images.failed ? ` (see ${join(out, "rejects.jsonl")})` : "") +
+        `\nreport: ${join(out, "report.md")}\nrun record: ${record}`,
+    );
+    if (images.failed > 0) Deno.exitCode = 3;
+  } finally {
+    for (const e of estimators) e.dispose?.();
+  }
+}
+
+if (import.meta.main) await runTask(main);
