@@ -60,6 +60,8 @@ export function composite(image: RasterU8, paste: Paste): Footprint {
   let above = new Uint8Array(bwid + 1), below = new Uint8Array(bwid + 1);
   for (let i = 0; i <= bwid; i++) above[i] = part(x0 + i - 0.5, y0 - 0.5);
   const data = image.data;
+  const tex = paste.texture;
+  const taps = new Float64Array(5);
   for (let j = 0; j < bhei; j++) {
     const y = y0 + j;
     for (let i = 0; i <= bwid; i++) below[i] = part(x0 + i - 0.5, y + 0.5);
@@ -85,17 +87,18 @@ export function composite(image: RasterU8, paste: Paste): Footprint {
       const k = j * bwid + i;
       cover[k] = aIn + aBorder;
       inner[k] = aIn;
-      const [px, py] = apply(hi, x, y);
+      // The plane point and everything derived from it are computed once per pixel, not once per channel.
+      const w = hi[6] * x + hi[7] * y + hi[8];
+      const px = (hi[0] * x + hi[1] * y + hi[2]) / w, py = (hi[3] * x + hi[4] * y + hi[5]) / w;
       const p = (y * image.width + x) * 3;
+      if (aIn > 0 && tex) bilinearTaps(tex, shape, px, py, taps);
+      const shade = aBorder > 0
+        ? bevelShade(border, sdf, px, py, Math.min(Math.max(sdf(px, py), 0), bw * 0.999))
+        : 0;
       for (let ch = 0; ch < 3; ch++) {
         let value = data[p + ch] * (1 - aIn - aBorder);
-        if (aIn > 0) {
-          value += aIn * (paste.texture ? sampleBilinear(paste.texture, shape, px, py, ch) : data[p + ch]);
-        }
-        if (aBorder > 0) {
-          const d = Math.min(Math.max(sdf(px, py), 0), bw * 0.999);
-          value += aBorder * border.colour[ch] * bevelShade(border, sdf, px, py, d);
-        }
+        if (aIn > 0) value += aIn * (tex ? sampleTaps(tex.data, taps, ch) : data[p + ch]);
+        if (aBorder > 0) value += aBorder * border.colour[ch] * shade;
         data[p + ch] = Math.min(255, Math.max(0, Math.round(value)));
       }
     }
@@ -117,17 +120,27 @@ function boundingBox(h: Mat3, a: number, b: number, image: RasterU8): [number, n
 }
 
 /**
- * Bilinear sample of channel `ch` at plane point (x, y); texel centres sit at (k + ½) / size of the shape's
- * bounding rectangle, and samples clamp to the edge texels.
+ * Bilinear taps at plane point (x, y): texel centres sit at (k + ½) / size of the shape's bounding rectangle,
+ * and samples clamp to the edge texels. Writes [top-left index, right offset, down offset, fs, ft] into `out`
+ * (indices in bytes of the texture's data).
  */
-function sampleBilinear(tex: RasterU8, shape: Shape, x: number, y: number, ch: number): number {
+function bilinearTaps(tex: RasterU8, shape: Shape, x: number, y: number, out: Float64Array): void {
   const s = Math.min(Math.max(((x + shape.width / 2) / shape.width) * tex.width - 0.5, 0), tex.width - 1);
   const t = Math.min(Math.max(((y + shape.height / 2) / shape.height) * tex.height - 0.5, 0), tex.height - 1);
   const s0 = Math.floor(s), t0 = Math.floor(t);
   const s1 = Math.min(s0 + 1, tex.width - 1), t1 = Math.min(t0 + 1, tex.height - 1);
-  const fs = s - s0, ft = t - t0;
-  const c = tex.channels, d = tex.data;
-  const top = d[(t0 * tex.width + s0) * c + ch] * (1 - fs) + d[(t0 * tex.width + s1) * c + ch] * fs;
-  const bottom = d[(t1 * tex.width + s0) * c + ch] * (1 - fs) + d[(t1 * tex.width + s1) * c + ch] * fs;
+  const c = tex.channels;
+  out[0] = (t0 * tex.width + s0) * c;
+  out[1] = (s1 - s0) * c;
+  out[2] = (t1 - t0) * tex.width * c;
+  out[3] = s - s0;
+  out[4] = t - t0;
+}
+
+/** Channel `ch` of the bilinear sample whose taps `bilinearTaps` computed. */
+function sampleTaps(d: Uint8Array, taps: Float64Array, ch: number): number {
+  const i = taps[0] + ch, right = taps[1], down = taps[2], fs = taps[3], ft = taps[4];
+  const top = d[i] * (1 - fs) + d[i + right] * fs;
+  const bottom = d[i + down] * (1 - fs) + d[i + down + right] * fs;
   return top * (1 - ft) + bottom * ft;
 }

@@ -99,8 +99,30 @@ export async function readHypersimDistance(
  * a pinhole of focal f = 886.81·W/1024, so z = d·f/√(x² + y² + f²). Exact: the pixel centre in NDC,
  * u = (c + ½)/W·2 − 1, v = 1 − (r + ½)/H·2, gives the ray M·[u, v, 1]ᵀ and z = d·(−ray_z)/|ray|.
  * Computed in float64, as the reference conversions are.
+ *
+ * The table is cached per (size, camera) — a dataset is mostly one size and one camera per scene, so reading
+ * and writing frames would otherwise redo ~800k square roots each time — and shared: do not modify it.
  */
 export function planarFactors(width: number, height: number, camera: HypersimCamera): Float64Array {
+  const key = camera === "official"
+    ? `${width}x${height} official`
+    : `${width}x${height} ${camera.M_cam_from_uv.join(",")}`;
+  let factors = factorCache.get(key);
+  if (factors) {
+    factorCache.delete(key); // most recently used goes last
+  } else {
+    factors = computePlanarFactors(width, height, camera);
+    if (factorCache.size >= FACTOR_CACHE) factorCache.delete(factorCache.keys().next().value!);
+  }
+  factorCache.set(key, factors);
+  return factors;
+}
+
+/** A few tables (6 MB each at 1024×768): the official camera, and the current scenes' exact ones. */
+const FACTOR_CACHE = 4;
+const factorCache = new Map<string, Float64Array>();
+
+function computePlanarFactors(width: number, height: number, camera: HypersimCamera): Float64Array {
   const factors = new Float64Array(width * height);
   if (camera === "official") {
     const f = (OFFICIAL_FOCAL_1024 * width) / 1024;
@@ -138,21 +160,30 @@ export function distanceToPlanar(
     throw new TrompeError("shape-mismatch", `${distance.length} distances for ${width}×${height}`);
   }
   const factors = planarFactors(width, height, camera);
-  return Float32Array.from(distance, (d, i) => d * factors[i]);
+  const planar = new Float32Array(distance.length);
+  for (let i = 0; i < planar.length; i++) planar[i] = distance[i] * factors[i];
+  return planar;
 }
 
-/** The inverse of `distanceToPlanar` with the same convention (float32 result, before float16 storage). */
-export function planarToDistance(
+/**
+ * The inverse of `distanceToPlanar` with the same convention: z / factor rounded to float32 (the value before
+ * storage), written into `into` when given — a Float16Array rounds that float32 once more, to what Hypersim
+ * stores, with no float32 array in between.
+ */
+export function planarToDistance<T extends Float32Array | Float16Array = Float32Array>(
   planar: Float32Array,
   width: number,
   height: number,
   camera: HypersimCamera,
-) {
-  if (planar.length !== width * height) {
+  into?: T,
+): T {
+  if (planar.length !== width * height || (into && into.length !== planar.length)) {
     throw new TrompeError("shape-mismatch", `${planar.length} depths for ${width}×${height}`);
   }
   const factors = planarFactors(width, height, camera);
-  return Float32Array.from(planar, (z, i) => z / factors[i]);
+  const distance = into ?? new Float32Array(planar.length);
+  for (let i = 0; i < planar.length; i++) distance[i] = Math.fround(planar[i] / factors[i]);
+  return distance as T;
 }
 
 /** Pinhole intrinsics of a camera at this size (official: f scaled with the width, centred). */
@@ -273,12 +304,14 @@ export async function readHypersimSample(
     );
   }
   const depth = distanceToPlanar(distance, width, height, camera);
+  const valid = new Uint8Array(depth.length);
+  for (let i = 0; i < depth.length; i++) valid[i] = depth[i] === depth[i] ? 1 : 0; // NaN ≠ NaN
   return {
     id: hypersimId(frame),
     dataset: "hypersim",
     rgb,
     depth,
-    valid: Uint8Array.from(depth, (z) => (Number.isNaN(z) ? 0 : 1)),
+    valid,
     width,
     height,
     intrinsics: hypersimIntrinsics(width, height, camera),
