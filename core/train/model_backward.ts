@@ -87,9 +87,21 @@ class BlockStage {
   readonly prefix: string;
   readonly act: string;
 
-  constructor(readonly w: GpuWeights, readonly index: number, readonly heads: number) {
+  constructor(
+    readonly w: GpuWeights,
+    readonly index: number,
+    readonly heads: number,
+    readonly scoreBudget: number,
+  ) {
     this.prefix = `pretrained.blocks.${index}`;
     this.act = `act/blocks.${index}`;
+  }
+
+  /** Head chunks within the budget, but at least one head and at most the binding limit. */
+  private attention(rt: Runtime, tokens: number) {
+    const oneHead = tokens * tokens * 4;
+    const limit = rt.ctx.limits.maxStorageBufferBindingSize;
+    return { heads: this.heads, maxScoreBytes: Math.min(limit, Math.max(this.scoreBudget, oneHead)) };
   }
 
   private attnWeights() {
@@ -103,7 +115,7 @@ class BlockStage {
       rt,
       n1,
       this.attnWeights(),
-      { heads: this.heads },
+      this.attention(rt, x.shape[1]),
       `${this.act}/attn`,
     );
     const x1 = layerScaleResidual(rt, x, a, this.w.get(`${p}.ls1.gamma`), `${this.act}/x1`);
@@ -174,7 +186,7 @@ class BlockStage {
       s.attn,
       da,
       attnGrads,
-      { heads: this.heads },
+      this.attention(rt, x.shape[1]),
       `${d}/attn`,
     );
     done("attn.qkv.weight", "attn.qkv.bias", "attn.proj.weight", "attn.proj.bias");
@@ -306,25 +318,56 @@ function conv(w: GpuWeights, name: string, options: Conv2dOptions = {}, bias = t
   return new Conv2d(name, w.get(`${name}.weight`), bias ? w.get(`${name}.bias`) : undefined, options);
 }
 
-/** Conv gradient targets for `conv`, from the sink. */
-function convTargets(sink: GradientSink, c: { name: string; bias?: Tensor }, input: boolean) {
-  return {
-    weight: sink.grad(`${c.name}.weight`),
-    bias: c.bias ? sink.grad(`${c.name}.bias`) : undefined,
-    input,
-  };
+/** Conv2d and ConvTranspose2d as the backward uses them. */
+interface ConvLike<S> {
+  readonly name: string;
+  readonly bias?: Tensor;
+  backward(
+    rt: Runtime,
+    saved: S,
+    dy: Tensor,
+    targets: { weight?: Tensor; bias?: Tensor; input?: boolean; maskInputBy?: Tensor },
+  ): Tensor | undefined;
 }
 
-function convDone(sink: GradientSink, c: { name: string; bias?: Tensor }): void {
+/**
+ * A conv's backward in two passes: the weight and bias gradients, then — once `freeBetween` (tensors only
+ * the weight gradient reads, typically the conv's input) is freed — the input gradient, so an input and the
+ * gradient that replaces it are never live together. Completion comes last: the input gradient reads the
+ * weight.
+ */
+function convBackward<S>(
+  rt: Runtime,
+  c: ConvLike<S>,
+  saved: S,
+  dy: Tensor,
+  sink: GradientSink,
+  needInput: boolean,
+  freeBetween: readonly Tensor[] = [],
+  /** Zero the input gradient where this is ≤ 0: a ReLU that produced the conv's input. */
+  maskInputBy?: Tensor,
+): Tensor | undefined {
+  const weight = sink.grad(`${c.name}.weight`);
+  const bias = c.bias ? sink.grad(`${c.name}.bias`) : undefined;
+  if (weight || bias) c.backward(rt, saved, dy, { weight, bias, input: false });
+  if (freeBetween.length > 0) release(rt, ...new Set(freeBetween));
+  const dx = needInput ? c.backward(rt, saved, dy, { input: true, maskInputBy }) : undefined;
   sink.complete(`${c.name}.weight`);
   if (c.bias) sink.complete(`${c.name}.bias`);
+  return dx;
 }
 
 interface BranchSaved {
   sProject: Conv2dSaved;
   sResize?: Conv2dSaved | ConvTransposeSaved;
   sRn: Conv2dSaved;
-  owned: Tensor[];
+  projected: Tensor;
+  /** The same tensor as `projected` for branch 2 (no resampling). */
+  resized: Tensor;
+}
+
+function branchOwned(s: BranchSaved): Tensor[] {
+  return [s.projected, s.resized];
 }
 
 /** Branch i: projects[i] (1×1 on tokens) → resize_layers[i] → layer{i+1}_rn. */
@@ -356,49 +399,35 @@ class BranchStage {
     if (this.up) ({ y: resized, saved: sResize } = this.up.forward(rt, projected));
     if (this.down) ({ y: resized, saved: sResize } = this.down.forward(rt, { x: projected }));
     const { y: rn, saved: sRn } = this.rn.forward(rt, { x: resized });
-    return { rn, saved: { sProject, sResize, sRn, owned: [projected, resized] } };
+    return { rn, saved: { sProject, sResize, sRn, projected, resized } };
   }
 
-  /** Consumes dRn; returns the feature's gradient [B, N, C] when asked for. */
+  /** Consumes dRn, the saved tensors and the feature; returns the feature's gradient when asked for. */
   backward(
     rt: Runtime,
     s: BranchSaved,
+    feat: Tensor,
     dRn: Tensor,
     sink: GradientSink,
     needFeat: boolean,
   ): Tensor | undefined {
-    const dResized = this.rn.backward(rt, s.sRn, dRn, convTargets(sink, this.rn, true))!;
-    convDone(sink, this.rn);
+    const resampled = s.resized !== s.projected;
+    const dResized = convBackward(rt, this.rn, s.sRn, dRn, sink, true, resampled ? [s.resized] : [])!;
     release(rt, dRn);
     let dProjected = dResized;
     if (this.up) {
-      dProjected = this.up.backward(
-        rt,
-        s.sResize as ConvTransposeSaved,
-        dResized,
-        convTargets(sink, this.up, true),
-      )!;
+      dProjected = convBackward(rt, this.up, s.sResize as ConvTransposeSaved, dResized, sink, true, [
+        s.projected,
+      ])!;
     }
     if (this.down) {
-      dProjected = this.down.backward(
-        rt,
-        s.sResize as Conv2dSaved,
-        dResized,
-        convTargets(sink, this.down, true),
-      )!;
+      dProjected = convBackward(rt, this.down, s.sResize as Conv2dSaved, dResized, sink, true, [
+        s.projected,
+      ])!;
     }
-    const resize = this.up ?? this.down;
-    if (resize) {
-      convDone(sink, resize);
-      release(rt, dResized);
-    }
-    const dFeat = this.project.backward(
-      rt,
-      s.sProject,
-      dProjected,
-      convTargets(sink, this.project, needFeat),
-    );
-    convDone(sink, this.project);
+    if (resampled) release(rt, dResized);
+    else release(rt, s.projected);
+    const dFeat = convBackward(rt, this.project, s.sProject, dProjected, sink, needFeat, [feat]);
     release(rt, dProjected);
     return dFeat;
   }
@@ -412,7 +441,16 @@ interface FusionSaved {
   sOut: Conv2dSaved;
   resize: ResizeBilinear;
   sResize: ResizeSaved;
-  owned: Tensor[];
+  /** rcu1's hidden map and output (only with a coarser input). */
+  h1?: Tensor;
+  x?: Tensor;
+  /** rcu2's hidden map and output. */
+  h2: Tensor;
+  y: Tensor;
+}
+
+function fusionOwned(s: FusionSaved): Tensor[] {
+  return [s.h1, s.x, s.h2, s.y].filter((t): t is Tensor => t !== undefined);
 }
 
 /**
@@ -433,17 +471,16 @@ class FusionStage {
     size: readonly [number, number],
   ): { out: Tensor; saved: FusionSaved } {
     const b = this.block;
-    const owned: Tensor[] = [];
     let x = skip;
-    let sIn1: Conv2dSaved | undefined, sIn2: Conv2dSaved | undefined;
+    let rcu1: { sIn1: Conv2dSaved; sIn2: Conv2dSaved; h1: Tensor; x: Tensor } | undefined;
     if (prev) {
       const sum = rt.tensor(`act/${b.name}/sum`, skip.shape);
       add(rt, skip, prev, sum, { label: `${b.name}.sum` });
       const c1 = b.rcu1.conv1.forward(rt, { x: skip });
       const c2 = b.rcu1.conv2.forward(rt, { x: c1.y, residual: sum });
       release(rt, sum);
-      [sIn1, sIn2, x] = [c1.saved, c2.saved, c2.y];
-      owned.push(c1.y, c2.y);
+      x = c2.y;
+      rcu1 = { sIn1: c1.saved, sIn2: c2.saved, h1: c1.y, x };
     }
     const m1 = b.rcu2.conv1.forward(rt, { x });
     const m2 = b.rcu2.conv2.forward(rt, { x: m1.y, residual: x });
@@ -452,34 +489,40 @@ class FusionStage {
     const r = resize.forward(rt, o.y);
     // The resize's backward needs only shapes: out_conv's output goes now.
     release(rt, o.y);
-    owned.push(m1.y, m2.y);
     return {
       out: r.y,
-      saved: { sIn1, sIn2, sMid1: m1.saved, sMid2: m2.saved, sOut: o.saved, resize, sResize: r.saved, owned },
+      saved: {
+        ...rcu1,
+        sMid1: m1.saved,
+        sMid2: m2.saved,
+        sOut: o.saved,
+        resize,
+        sResize: r.saved,
+        h2: m1.y,
+        y: m2.y,
+      },
     };
   }
 
-  /** Consumes dOut; returns the gradients of skip and (when the block has one) prev. */
+  /** Consumes dOut and the saved tensors; returns the gradients of skip and (when there is one) prev. */
   backward(rt: Runtime, s: FusionSaved, dOut: Tensor, sink: GradientSink): { dSkip: Tensor; dPrev?: Tensor } {
     const b = this.block;
     const dz = s.resize.backward(rt, s.sResize, dOut);
     release(rt, dOut);
-    const dy = b.outConv.backward(rt, s.sOut, dz, convTargets(sink, b.outConv, true))!;
-    convDone(sink, b.outConv);
+    const dy = convBackward(rt, b.outConv, s.sOut, dz, sink, true, [s.y])!;
     release(rt, dz);
-    // rcu2: y = conv2(relu(conv1(relu(x)))) + x, so dx = dy + the conv path's gradient.
-    const dh2 = b.rcu2.conv2.backward(rt, s.sMid2, dy, convTargets(sink, b.rcu2.conv2, true))!;
-    convDone(sink, b.rcu2.conv2);
-    const dxConv = b.rcu2.conv1.backward(rt, s.sMid1, dh2, convTargets(sink, b.rcu2.conv1, true))!;
-    convDone(sink, b.rcu2.conv1);
+    // rcu2: y = conv2(relu(h2)) + x with h2 = conv1(relu(x)), so dx = dy + the conv path's gradient.
+    const dh2 = convBackward(rt, b.rcu2.conv2, s.sMid2, dy, sink, true)!;
+    release(rt, s.h2);
+    const dxConv = convBackward(rt, b.rcu2.conv1, s.sMid1, dh2, sink, true)!;
     axpy(rt, dxConv, dy, 1, `${b.name}.rcu2.skip_grad`);
     release(rt, dh2, dxConv);
     if (!s.sIn1) return { dSkip: dy };
-    // rcu1: x = conv2(relu(conv1(relu(skip)))) + skip + prev: prev's gradient is dx, skip's adds the path.
-    const dh1 = b.rcu1.conv2.backward(rt, s.sIn2!, dy, convTargets(sink, b.rcu1.conv2, true))!;
-    convDone(sink, b.rcu1.conv2);
-    const dSkip = b.rcu1.conv1.backward(rt, s.sIn1, dh1, convTargets(sink, b.rcu1.conv1, true))!;
-    convDone(sink, b.rcu1.conv1);
+    release(rt, s.x!);
+    // rcu1: x = conv2(relu(h1)) + skip + prev: prev's gradient is dx, skip's adds the conv path's.
+    const dh1 = convBackward(rt, b.rcu1.conv2, s.sIn2!, dy, sink, true)!;
+    release(rt, s.h1!);
+    const dSkip = convBackward(rt, b.rcu1.conv1, s.sIn1, dh1, sink, true)!;
     axpy(rt, dy, dSkip, 1, `${b.name}.rcu1.skip_grad`);
     release(rt, dh1);
     return { dSkip, dPrev: dy };
@@ -492,8 +535,13 @@ interface OutputSaved {
   sUp: ResizeSaved;
   sHidden: Conv2dSaved;
   sLogits: Conv2dSaved;
+  up: Tensor;
+  hidden: Tensor;
   logits: Tensor;
-  owned: Tensor[];
+}
+
+function outputOwned(s: OutputSaved): Tensor[] {
+  return [s.up, s.hidden, s.logits];
 }
 
 /** output_conv1 → bilinear to 14·patches → output_conv2 (3×3, ReLU, 1×1) → σ·max_depth or ReLU. */
@@ -504,8 +552,8 @@ class OutputStage {
 
   constructor(w: GpuWeights, readonly config: ModelConfig) {
     this.conv1 = conv(w, `${HEAD}.scratch.output_conv1`, { pad: 1 });
-    // The ReLU runs on its own rather than fused (reluOut): the same values, and its backward mask is
-    // applied here, where the gradient's lifetime is managed.
+    // The ReLU runs on its own rather than fused (reluOut): the same values, and the two-pass conv
+    // backward can then free the 518² input before the input gradient exists.
     this.conv2a = conv(w, `${HEAD}.scratch.output_conv2.0`, { pad: 1 });
     this.conv2b = conv(w, `${HEAD}.scratch.output_conv2.2`);
   }
@@ -516,10 +564,10 @@ class OutputStage {
     const up = upsample.forward(rt, c1.y);
     release(rt, c1.y);
     const pre = this.conv2a.forward(rt, { x: up.y });
-    const hidden = { y: rt.tensor(`act/${HEAD}.scratch.output_conv2.1`, pre.y.shape), saved: pre.saved };
-    reluForward(rt, pre.y, hidden.y, `${HEAD}.output_conv2.relu`);
+    const hidden = rt.tensor(`act/${HEAD}.scratch.output_conv2.1`, pre.y.shape);
+    reluForward(rt, pre.y, hidden, `${HEAD}.output_conv2.relu`);
     release(rt, pre.y);
-    const logits = this.conv2b.forward(rt, { x: hidden.y });
+    const logits = this.conv2b.forward(rt, { x: hidden });
     const batch = logits.y.shape[0];
     const depth = rt.tensor("act/depth", [batch, h, w]);
     if (this.config.head === "metric") {
@@ -533,35 +581,32 @@ class OutputStage {
         sConv1: c1.saved,
         upsample,
         sUp: up.saved,
-        sHidden: hidden.saved,
+        sHidden: pre.saved,
         sLogits: logits.saved,
+        up: up.y,
+        hidden,
         logits: logits.y,
-        owned: [up.y, hidden.y, logits.y],
       },
     };
   }
 
-  /** dDepth is the caller's; returns the gradient of the fusion path. */
-  backward(rt: Runtime, s: OutputSaved, dDepth: Tensor, sink: GradientSink): Tensor {
+  /** dDepth stays the caller's; consumes the saved tensors and `path`; returns the path's gradient. */
+  backward(rt: Runtime, s: OutputSaved, path: Tensor, dDepth: Tensor, sink: GradientSink): Tensor {
     const dLogits = rt.tensor(`grads/act/${HEAD}/logits`, s.logits.shape);
     if (this.config.head === "metric") {
       sigmoidBackward(rt, s.logits, dDepth, dLogits, this.config.maxDepth!, `${HEAD}.sigmoid_backward`);
     } else {
       reluBackward(rt, s.logits, dDepth, dLogits, `${HEAD}.relu_backward`);
     }
-    const dHidden = this.conv2b.backward(rt, s.sLogits, dLogits, convTargets(sink, this.conv2b, true))!;
-    convDone(sink, this.conv2b);
-    release(rt, dLogits);
-    const dPre = rt.tensor(`grads/act/${HEAD}/output_conv2.0`, dHidden.shape);
-    reluBackward(rt, s.sLogits.x, dHidden, dPre, `${HEAD}.output_conv2.relu_backward`);
-    release(rt, dHidden);
-    const dUp = this.conv2a.backward(rt, s.sHidden, dPre, convTargets(sink, this.conv2a, true))!;
-    convDone(sink, this.conv2a);
+    release(rt, s.logits);
+    // The ReLU's backward rides in conv2b's input gradient as a mask by its output.
+    const dPre = convBackward(rt, this.conv2b, s.sLogits, dLogits, sink, true, [], s.hidden)!;
+    release(rt, dLogits, s.hidden);
+    const dUp = convBackward(rt, this.conv2a, s.sHidden, dPre, sink, true, [s.up])!;
     release(rt, dPre);
     const dOut1 = s.upsample.backward(rt, s.sUp, dUp);
     release(rt, dUp);
-    const dPath = this.conv1.backward(rt, s.sConv1, dOut1, convTargets(sink, this.conv1, true))!;
-    convDone(sink, this.conv1);
+    const dPath = convBackward(rt, this.conv1, s.sConv1, dOut1, sink, true, [path])!;
     release(rt, dOut1);
     return dPath;
   }
@@ -588,8 +633,17 @@ export interface ForwardState {
   output?: OutputSaved;
 }
 
+/**
+ * Attention's largest scores buffer in training: the backward holds two (probabilities and their gradient),
+ * so ViT-L's 16 heads at 1370 tokens in one chunk would be 2 × 115 MiB; 4-head chunks keep that to 58 MiB
+ * at the price of more, still large, dispatches.
+ */
+export const TRAIN_SCORE_BYTES = 32 * 1024 * 1024;
+
 export interface TrainGraphOptions {
   checkpoint: CheckpointPolicy;
+  /** Largest attention scores buffer (default TRAIN_SCORE_BYTES; the binding limit caps it anyway). */
+  maxScoreBytes?: number;
   /** Whether a parameter trains (the backward stops where nothing below it does). */
   trainable: (key: string) => boolean;
 }
@@ -622,7 +676,7 @@ export class TrainGraph {
     this.lastBlock = Math.max(...config.layers);
     this.blocks = Array.from(
       { length: this.lastBlock + 1 },
-      (_, i) => new BlockStage(weights, i, config.heads),
+      (_, i) => new BlockStage(weights, i, config.heads, options.maxScoreBytes ?? TRAIN_SCORE_BYTES),
     );
     this.branches = [0, 1, 2, 3].map((i) => new BranchStage(weights, i));
     this.fusions = [0, 1, 2, 3].map((i) => new FusionStage(weights, i));
@@ -662,7 +716,7 @@ export class TrainGraph {
     for (let i = 0; i < 4; i++) {
       const r = this.branches[i].forward(rt, feats[i].feat, [grid.h, grid.w]);
       rn[i] = r.rn;
-      if (recomputeHead) freeOwned(rt, r.saved.owned);
+      if (recomputeHead) freeOwned(rt, branchOwned(r.saved));
       else branches[i] = r.saved;
     }
     const paths: Tensor[] = [];
@@ -670,11 +724,11 @@ export class TrainGraph {
     for (let i = 3; i >= 0; i--) {
       const f = this.fusions[i].forward(rt, paths[i + 1], rn[i], fusionSize(rn, i));
       paths[i] = f.out;
-      if (recomputeHead) freeOwned(rt, f.saved.owned);
+      if (recomputeHead) freeOwned(rt, fusionOwned(f.saved));
       else fusions[i] = f.saved;
     }
     const { depth, saved } = this.output.forward(rt, paths[0], grid.h * PATCH_SIZE, grid.w * PATCH_SIZE);
-    if (recomputeHead) freeOwned(rt, saved.owned);
+    if (recomputeHead) freeOwned(rt, outputOwned(saved));
     return {
       depth,
       grid,
@@ -703,9 +757,9 @@ export class TrainGraph {
       release(rt, again.depth);
       output = again.saved;
     }
-    let dPath: Tensor | undefined = this.output.backward(rt, output, dDepth, sink);
-    freeOwned(rt, output.owned);
-    // Fusion blocks fine to coarse, each followed by its branch, so each rn gradient dies at once.
+    let dPath: Tensor | undefined = this.output.backward(rt, output, s.paths[0], dDepth, sink);
+    // Fusion blocks fine to coarse, each followed by its branch, so each rn gradient dies at once; every
+    // stage frees what it saved as its backward goes.
     const needFeat = this.encoderBackward;
     const dFeats: (Tensor | undefined)[] = [];
     for (let i = 0; i < 4; i++) {
@@ -716,7 +770,7 @@ export class TrainGraph {
         fusion = again.saved;
       }
       const { dSkip, dPrev } = this.fusions[i].backward(rt, fusion, dPath!, sink);
-      freeOwned(rt, [...fusion.owned, s.paths[i]]);
+      freeOwned(rt, [s.paths[i + 1], s.rn[i]]);
       dPath = dPrev;
       let branch = s.branches[i];
       if (!branch) {
@@ -724,10 +778,8 @@ export class TrainGraph {
         release(rt, again.rn);
         branch = again.saved;
       }
-      dFeats[i] = this.branches[i].backward(rt, branch, dSkip, sink, needFeat);
-      freeOwned(rt, [...branch.owned, s.rn[i]]);
+      dFeats[i] = this.branches[i].backward(rt, branch, s.feats[i].feat, dSkip, sink, needFeat);
     }
-    release(rt, ...s.feats.map((f) => f.feat));
     this.encoderBackwardPass(rt, s, dFeats, sink);
   }
 

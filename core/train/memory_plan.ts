@@ -1,0 +1,175 @@
+/**
+ * Plans a training step's memory without a GPU: the real training graph (model_backward.ts), AdamW and the
+ * loss run against a Runtime whose pool is in accounting-only mode — every buffer the step would allocate
+ * is counted with its label, nothing is dispatched — so the planned peak and its breakdown are what the
+ * same code measures on a GPU (kernel parameter uniforms and readback staging aside, a few KiB).
+ */
+import type { GpuContext } from "../gpu/device.ts";
+import { REQUIRED_LIMITS } from "../gpu/device.ts";
+import type { KernelSpec, OverrideConstants } from "../gpu/kernels.ts";
+import type { Param } from "../gpu/params.ts";
+import type { PoolBuffer, PoolStats } from "../gpu/pool.ts";
+import { type Binding, Runtime } from "../gpu/runtime.ts";
+import type { Tensor } from "../gpu/tensor.ts";
+import { expectedShapes } from "../nn/model/checkpoint.ts";
+import type { ModelConfig } from "../nn/model/config.ts";
+import { GpuWeights } from "../nn/model/weights.ts";
+import { release } from "../nn/ops/release.ts";
+import { AdamW } from "./adamw.ts";
+import type { CheckpointPolicy } from "./checkpointing.ts";
+import { type FreezePolicy, isTrainable } from "./freeze.ts";
+import { type GradientSink, TrainGraph } from "./model_backward.ts";
+import { silogBackward, silogForward } from "./silog.ts";
+
+/** A Runtime that records allocations only: dispatches, copies and uploads are no-ops. */
+export class AccountingRuntime extends Runtime {
+  constructor(maxStorageBufferBindingSize: number) {
+    // Only the limits are read by the ops (attention sizes its head chunks by the binding limit); with no
+    // device the pool counts bytes and creates nothing.
+    super({
+      device: undefined,
+      adapterName: "accounting-only",
+      backend: "none",
+      features: new Set(),
+      limits: { ...REQUIRED_LIMITS, maxStorageBufferBindingSize },
+      hasTimestamps: false,
+      hasF16: false,
+    } as unknown as GpuContext);
+  }
+
+  /** The live buffers (label, bytes) at the moment of the peak, largest first: where the peak comes from. */
+  peakLive: { label: string; bytes: number }[] = [];
+  private peakSeen = 0;
+  private live = new Set<PoolBuffer>();
+
+  override tensor(name: string, shape: readonly number[], dtype?: Tensor["dtype"]): Tensor {
+    const t = super.tensor(name, shape, dtype);
+    this.live.add(t.buffer);
+    const { liveBytes } = this.pool.stats();
+    if (liveBytes > this.peakSeen) {
+      this.peakSeen = liveBytes;
+      this.peakLive = [...this.live].map(({ label, bytes }) => ({ label, bytes })).sort((x, y) =>
+        y.bytes - x.bytes
+      );
+    }
+    return t;
+  }
+
+  override free(...tensors: Tensor[]): void {
+    super.free(...tensors);
+    for (const t of tensors) this.live.delete(t.buffer);
+  }
+
+  resetPeak(): void {
+    this.pool.resetPeak();
+    this.peakSeen = this.pool.stats().liveBytes;
+    this.peakLive = [];
+  }
+
+  override dispatch(
+    _spec: KernelSpec,
+    _constants: OverrideConstants,
+    _params: readonly Param[] | undefined,
+    _bindings: readonly Binding[],
+    _workgroups: readonly [number, number?, number?],
+  ): void {}
+
+  override write(): void {}
+
+  override copy(): void {}
+
+  override flush(): void {}
+
+  override sync(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  override read(t: Tensor): Promise<Float32Array> {
+    return Promise.resolve(new Float32Array(t.size));
+  }
+}
+
+export interface StepPlanOptions {
+  config: ModelConfig;
+  batch: number;
+  height: number;
+  width: number;
+  checkpoint: CheckpointPolicy;
+  freeze: FreezePolicy;
+  /**
+   * true: each parameter's AdamW step runs as soon as its gradient is complete and the gradient is freed;
+   * false: all gradients are kept until the backward ends, then the optimizer steps (PyTorch's default).
+   */
+  updateInBackward: boolean;
+  /** The device's storage binding limit (sets attention's head chunk); default 2 GiB − 4, as on NVIDIA. */
+  maxStorageBufferBindingSize?: number;
+}
+
+export interface StepPlan {
+  /** The pool's peak during one steady-state step (weights and AdamW moments already exist). */
+  stats: PoolStats;
+  /** The largest buffers live at the peak. */
+  peakLive: { label: string; bytes: number }[];
+  parameters: number;
+  trainable: number;
+}
+
+export function planTrainingStep(o: StepPlanOptions): StepPlan {
+  const rt = new AccountingRuntime(o.maxStorageBufferBindingSize ?? 2 ** 31 - 4);
+  const shapes = expectedShapes(o.config);
+  const tensors = new Map<string, Tensor>();
+  for (const [key, shape] of shapes) tensors.set(key, rt.tensor(`weights/${key}`, shape));
+  const weights = new GpuWeights(tensors);
+  const trainable = (key: string) => isTrainable(key, o.freeze);
+  const graph = new TrainGraph(o.config, weights, { checkpoint: o.checkpoint, trainable });
+  const adam = new AdamW(rt);
+  // Steady state: every parameter that receives gradients has its moments from earlier steps.
+  const receives = new Set<string>();
+  const grads = new Map<string, Tensor>();
+  const sink: GradientSink = {
+    grad(key) {
+      if (!trainable(key)) return undefined;
+      let g = grads.get(key);
+      if (!g) grads.set(key, g = rt.tensor(`grads/${key}`, weights.get(key).shape));
+      return g;
+    },
+    complete(key) {
+      const g = grads.get(key);
+      if (!g) return;
+      receives.add(key);
+      if (!o.updateInBackward) return;
+      adam.update(key, weights.get(key), g, 0);
+      grads.delete(key);
+      release(rt, g);
+    },
+  };
+  // A first pass finds which parameters receive gradients (refinenet4.resConfUnit1 never does) and gives
+  // them their moments; the second pass is the step that is measured.
+  for (const measured of [false, true]) {
+    if (measured) {
+      for (const key of receives) adam.slot(key, weights.get(key));
+      rt.resetPeak();
+    }
+    const image = rt.tensor("act/image", [o.batch, 3, o.height, o.width]);
+    const target = rt.tensor("act/target", [o.batch, o.height, o.width]);
+    const valid = rt.tensor("act/valid", [o.batch, o.height, o.width], "u32");
+    const state = graph.forward(rt, image);
+    const inputs = { pred: state.depth, target, valid };
+    const loss = silogForward(rt, inputs);
+    const dDepth = silogBackward(rt, inputs, loss);
+    release(rt, image);
+    graph.backward(rt, state, dDepth, sink);
+    release(rt, dDepth, state.depth, target, valid, loss.scratch);
+    for (const [key, g] of grads) {
+      if (measured) adam.update(key, weights.get(key), g, 0);
+      release(rt, g);
+    }
+    grads.clear();
+  }
+  let parameters = 0, trainableCount = 0;
+  for (const [key, t] of tensors) {
+    parameters += t.size;
+    if (trainable(key)) trainableCount += t.size;
+  }
+  return { stats: rt.pool.stats(), peakLive: rt.peakLive, parameters, trainable: trainableCount };
+}
