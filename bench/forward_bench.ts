@@ -1,53 +1,75 @@
 /**
- * Forward latency of the vits encoder at 518×518 (../shared/reference/vits-518 weights), plus, printed once
- * before the runs, where its GPU time goes (per dispatch label, from timestamp queries where the adapter has
- * them) and the pool's peak memory with its breakdown.
+ * Depth Anything V2 ViT-S forward at 518×518 (../shared/reference/vits-518: the official weights' layout, the
+ * ONNX export of the same weights): trompe's WGSL model on this adapter next to onnxruntime-web's wasm backend
+ * (2 threads) in the same process, as a ratio; where trompe's GPU time goes (per dispatch label, timestamp
+ * queries where the adapter has them) and the pool's peak memory with its breakdown.
  */
 import { join } from "node:path";
 import { describePeak, formatBytes } from "../core/gpu/pool.ts";
 import { Runtime } from "../core/gpu/runtime.ts";
-import { loadCheckpoint } from "../core/nn/model/checkpoint.ts";
-import { freeVitFeatures, vitForward } from "../core/nn/model/vit.ts";
-import { uploadWeights } from "../core/nn/model/weights.ts";
+import { DepthAnythingV2 } from "../core/nn/model/depth_anything.ts";
+import { OnnxEngine } from "../core/nn/onnx_engine.ts";
 import { HAS_SHARED, randomArray, REFERENCE_DIR } from "../tests/shared.ts";
+import { type BenchOptions, type BenchSection, median, timeRuns } from "./lib.ts";
 
 const SIZE = 518;
+const WEIGHTS = join(REFERENCE_DIR, "vits-518/weights.safetensors");
+const CONFIG = join(REFERENCE_DIR, "vits/config.json");
+const ONNX = join(REFERENCE_DIR, "vits-518/model.onnx");
 
-async function setup() {
-  const rt = await Runtime.create();
-  const { config, stateDict } = await loadCheckpoint(join(REFERENCE_DIR, "vits-518/weights.safetensors"), {
-    configFile: join(REFERENCE_DIR, "vits/config.json"),
-  });
-  const weights = uploadWeights(rt, stateDict, (k) => k.startsWith("pretrained."));
-  const input = rt.upload("act/input", [1, 3, SIZE, SIZE], randomArray(3 * SIZE * SIZE, 1));
-  const forward = async () => {
-    const features = vitForward(rt, config, weights, input);
-    await rt.read(features.layers[3].cls);
-    freeVitFeatures(rt, features);
-  };
+async function loadModel(): Promise<DepthAnythingV2> {
+  return DepthAnythingV2.load(WEIGHTS, { configFile: CONFIG }, await Runtime.create());
+}
+
+export async function measure(options: BenchOptions): Promise<BenchSection> {
+  const repeats = options.quick ? 1 : 3;
+  const input = randomArray(3 * SIZE * SIZE, 1);
+  const model = await loadModel();
+  const rt = model.rt;
+  const forward = () => model.forward(input, SIZE, SIZE);
   await forward(); // compiles every pipeline
   rt.pool.resetPeak();
-  const timing = await rt.timed("vit forward", forward);
-  const rows = [...timing.byLabel].sort((a, b) => b[1].ms - a[1].ms);
-  console.log(
-    `vits encoder ${SIZE}×${SIZE} on ${rt.ctx.adapterName}: ${
-      timing.totalMs.toFixed(0)
-    } ms GPU (${timing.source})\n` +
-      rows.map(([label, t]) =>
-        `  ${label.padEnd(28)} ${t.ms.toFixed(1).padStart(8)} ms ${
+  const timing = await rt.timed("forward", async () => void await forward());
+  const peak = rt.pool.stats();
+  const trompeMs = median(await timeRuns(forward, repeats, 0));
+  model.dispose();
+
+  const onnx = await OnnxEngine.open(ONNX, { numThreads: 2 });
+  const ortMs = median(await timeRuns(() => onnx.forward(input, SIZE, SIZE), repeats));
+
+  const ops = [...timing.byLabel].sort((a, b) => b[1].ms - a[1].ms).slice(0, 14);
+  return {
+    title: `Forward: Depth Anything V2 ViT-S, 1×3×${SIZE}×${SIZE}, on ${rt.ctx.adapterName}`,
+    rows: [{
+      case: `vits forward ${SIZE}² (median of ${repeats})`,
+      trompe: `${trompeMs.toFixed(0)} ms`,
+      peer: `${ortMs.toFixed(0)} ms onnxruntime-web wasm, 2 threads (anchor: 2438 ms)`,
+      ratio: ortMs / trompeMs,
+      note: `pool peak ${formatBytes(peak.peakBytes)}`,
+    }],
+    details: [
+      `GPU time of one forward: ${timing.totalMs.toFixed(0)} ms (${timing.source}); largest labels:`,
+      ...ops.map(([label, t]) =>
+        `  ${label.padEnd(36)} ${t.ms.toFixed(1).padStart(8)} ms ${
           (100 * t.ms / timing.totalMs).toFixed(1).padStart(5)
         } %  ×${t.count}`
-      ).join("\n") +
-      `\n  ${describePeak(rt.pool.stats())}; weights ${
-        formatBytes(rt.pool.stats().liveByCategory.weights ?? 0)
-      }`,
-  );
-  return forward;
+      ),
+      `peak: ${describePeak(peak)}`,
+    ],
+  };
 }
 
 if (HAS_SHARED) {
-  const forward = await setup();
-  Deno.bench({ name: `vits encoder forward ${SIZE}×${SIZE}`, n: 3, warmup: 1, fn: forward });
-} else {
-  console.log(`skipping the encoder bench: ${REFERENCE_DIR} is absent`);
+  // Loaded on the first (warm-up) call: importing this module from bench/run.ts must not load a model.
+  let model: DepthAnythingV2 | undefined;
+  const input = randomArray(3 * SIZE * SIZE, 1);
+  Deno.bench({
+    name: `vits forward ${SIZE}×${SIZE}`,
+    n: 3,
+    warmup: 1,
+    fn: async () => {
+      model ??= await loadModel();
+      await model.forward(input, SIZE, SIZE);
+    },
+  });
 }
