@@ -8,13 +8,15 @@ import { z } from "zod";
 import { readFileNamed } from "../../io/atomic.ts";
 import { TrompeError } from "../../errors.ts";
 import type { StateDict } from "../../io/pth.ts";
+import { PATCH_SIZE } from "../../data/preprocess.ts";
+
+export { PATCH_SIZE };
 
 export type HeadKind = "metric" | "relative";
 /** DINOv2's feed-forward: a GELU MLP (fc1/fc2), or the SwiGLU of ViT-g (w12/w3). */
 export type FfnKind = "mlp" | "swiglufused";
 export type Four = [number, number, number, number];
 
-export const PATCH_SIZE = 14;
 /** The DPT head's last hidden width (`head_features_2` in the official dpt.py). */
 export const HEAD_HIDDEN = 32;
 
