@@ -8,6 +8,7 @@
 import { basename, extname } from "node:path";
 import { crc32 } from "node:zlib";
 import { TrompeError } from "../errors.ts";
+import { type DType, DTYPE_BYTES, toFloat32 } from "./dtype.ts";
 import { type GlobalFactory, unpickle } from "./pickle.ts";
 import { PickleWriter, SETITEMS_BATCH } from "./pickle_writer.ts";
 import { writeZipFile, ZipReader } from "./zip.ts";
@@ -21,23 +22,8 @@ export interface NamedTensor {
 /** Tensors by their state_dict key, in file order. */
 export type StateDict = Map<string, NamedTensor>;
 
-type StorageDType = "F64" | "F32" | "F16" | "BF16" | "I64" | "I32" | "I16" | "I8" | "U8" | "BOOL";
-
-const ELEMENT_BYTES: Record<StorageDType, number> = {
-  F64: 8,
-  F32: 4,
-  F16: 2,
-  BF16: 2,
-  I64: 8,
-  I32: 4,
-  I16: 2,
-  I8: 1,
-  U8: 1,
-  BOOL: 1,
-};
-
 /** torch's typed storage classes, as data.pkl names them in each storage's persistent id. */
-const STORAGE_TYPES = new Map<string, StorageDType>([
+const STORAGE_TYPES = new Map<string, DType>([
   ["torch.DoubleStorage", "F64"],
   ["torch.FloatStorage", "F32"],
   ["torch.HalfStorage", "F16"],
@@ -52,7 +38,7 @@ const STORAGE_TYPES = new Map<string, StorageDType>([
 
 interface StorageRef {
   readonly key: string;
-  readonly dtype: StorageDType;
+  readonly dtype: DType;
   readonly numel: number;
 }
 
@@ -120,43 +106,6 @@ function storageFromPersistentId(pid: unknown, source: string): StorageRef {
   return { key, dtype, numel: numel as number };
 }
 
-/** The storage's elements as float32 (F16/BF16 exactly; F64 and 64-bit ints rounded). */
-function storageToFloat32(bytes: Uint8Array, dtype: StorageDType, numel: number): Float32Array {
-  const size = ELEMENT_BYTES[dtype];
-  const aligned = bytes.byteOffset % size === 0 ? bytes : bytes.slice();
-  const { buffer, byteOffset } = aligned;
-  switch (dtype) {
-    case "F32":
-      return new Float32Array(buffer, byteOffset, numel);
-    case "F64":
-      return Float32Array.from(new Float64Array(buffer, byteOffset, numel));
-    case "F16":
-      return Float32Array.from(new Float16Array(buffer, byteOffset, numel));
-    case "BF16": {
-      // bfloat16 is the top half of a float32's bits.
-      const bits = new Uint16Array(buffer, byteOffset, numel);
-      const out = new Uint32Array(numel);
-      for (let i = 0; i < numel; i++) out[i] = bits[i] << 16;
-      return new Float32Array(out.buffer);
-    }
-    case "I64": {
-      const ints = new BigInt64Array(buffer, byteOffset, numel);
-      const out = new Float32Array(numel);
-      for (let i = 0; i < numel; i++) out[i] = Number(ints[i]);
-      return out;
-    }
-    case "I32":
-      return Float32Array.from(new Int32Array(buffer, byteOffset, numel));
-    case "I16":
-      return Float32Array.from(new Int16Array(buffer, byteOffset, numel));
-    case "I8":
-      return Float32Array.from(new Int8Array(buffer, byteOffset, numel));
-    case "U8":
-    case "BOOL":
-      return Float32Array.from(new Uint8Array(buffer, byteOffset, numel));
-  }
-}
-
 /** Copies a strided view (any offset, any non-negative strides) into a contiguous row-major array. */
 function gather(src: Float32Array, t: TensorRef): Float32Array {
   const n = t.shape.reduce((a, b) => a * b, 1);
@@ -196,7 +145,7 @@ class StorageCache {
     let values = this.loaded.get(key);
     if (!values) {
       const bytes = await this.zip.read(`${this.archive}/data/${key}`);
-      if (bytes.byteLength < numel * ELEMENT_BYTES[dtype]) {
+      if (bytes.byteLength < numel * DTYPE_BYTES[dtype]) {
         throw new TrompeError(
           "corrupt",
           `storage ${key} has ${bytes.byteLength} bytes for ${numel} ${dtype}`,
@@ -205,7 +154,7 @@ class StorageCache {
           },
         );
       }
-      values = storageToFloat32(bytes, dtype, numel);
+      values = toFloat32(dtype, bytes.subarray(0, numel * DTYPE_BYTES[dtype]));
       this.loaded.set(key, values);
     }
     const n = t.shape.reduce((a, b) => a * b, 1);

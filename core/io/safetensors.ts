@@ -6,32 +6,10 @@
  */
 import { TrompeError } from "../errors.ts";
 import { readFileNamed, writeFileAtomic } from "./atomic.ts";
+import { type DType, DTYPE_BYTES, type TensorData, toFloat32, typedView } from "./dtype.ts";
 
-export type SafetensorsDType = "F64" | "F32" | "F16" | "BF16" | "I64" | "I32" | "I16" | "I8" | "U8" | "BOOL";
-
-export const DTYPE_BYTES: Record<SafetensorsDType, number> = {
-  F64: 8,
-  F32: 4,
-  F16: 2,
-  BF16: 2,
-  I64: 8,
-  I32: 4,
-  I16: 2,
-  I8: 1,
-  U8: 1,
-  BOOL: 1,
-};
-
-export type TensorData =
-  | Float64Array
-  | Float32Array
-  | Float16Array
-  | BigInt64Array
-  | Int32Array
-  | Int16Array
-  | Int8Array
-  | Uint8Array
-  | Uint16Array;
+export { DTYPE_BYTES, type TensorData };
+export type SafetensorsDType = DType;
 
 export interface StoredTensor {
   readonly name: string;
@@ -50,35 +28,6 @@ export interface TensorToWrite {
 
 function elementCount(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
-}
-
-/** A view of `bytes` as the dtype's typed array; copies only when the offset is misaligned. */
-function typedView(dtype: SafetensorsDType, bytes: Uint8Array): TensorData {
-  const size = DTYPE_BYTES[dtype];
-  const aligned = bytes.byteOffset % size === 0 ? bytes : bytes.slice();
-  const { buffer, byteOffset } = aligned;
-  const n = aligned.byteLength / size;
-  switch (dtype) {
-    case "F64":
-      return new Float64Array(buffer, byteOffset, n);
-    case "F32":
-      return new Float32Array(buffer, byteOffset, n);
-    case "F16":
-      return new Float16Array(buffer, byteOffset, n);
-    case "BF16":
-      return new Uint16Array(buffer, byteOffset, n);
-    case "I64":
-      return new BigInt64Array(buffer, byteOffset, n);
-    case "I32":
-      return new Int32Array(buffer, byteOffset, n);
-    case "I16":
-      return new Int16Array(buffer, byteOffset, n);
-    case "I8":
-      return new Int8Array(buffer, byteOffset, n);
-    case "U8":
-    case "BOOL":
-      return new Uint8Array(buffer, byteOffset, n);
-  }
 }
 
 export class SafetensorsFile {
@@ -115,44 +64,15 @@ export class SafetensorsFile {
 
   /** Any floating or integer tensor as float32 (F16/BF16 upcast exactly; F64 rounded). */
   float32(name: string): Float32Array {
-    return toFloat32(this.entry(name), this.source);
+    const t = this.entry(name);
+    return toFloat32(t.dtype, t.bytes);
   }
 
   /** Any floating or integer tensor as float64 (exact for every stored float type). */
   float64(name: string): Float64Array {
     const t = this.entry(name);
     if (t.dtype === "F64") return typedView("F64", t.bytes) as Float64Array;
-    return Float64Array.from(toFloat32(t, this.source));
-  }
-}
-
-function toFloat32(t: StoredTensor, source: string): Float32Array {
-  const view = typedView(t.dtype, t.bytes);
-  switch (t.dtype) {
-    case "F32":
-      return view as Float32Array;
-    case "BF16": {
-      const bits = view as Uint16Array;
-      const out = new Uint32Array(bits.length);
-      for (let i = 0; i < bits.length; i++) out[i] = bits[i] << 16;
-      return new Float32Array(out.buffer);
-    }
-    case "I64": {
-      const ints = view as BigInt64Array;
-      const out = new Float32Array(ints.length);
-      for (let i = 0; i < ints.length; i++) out[i] = Number(ints[i]);
-      return out;
-    }
-    case "F64":
-    case "F16":
-    case "I32":
-    case "I16":
-    case "I8":
-    case "U8":
-    case "BOOL":
-      return Float32Array.from(view as ArrayLike<number>);
-    default:
-      throw new TrompeError("unsupported", `tensor ${t.name} has dtype ${t.dtype}`, { subject: source });
+    return Float64Array.from(toFloat32(t.dtype, t.bytes));
   }
 }
 
