@@ -10,7 +10,7 @@ import type { Sample } from "../core/data/sample.ts";
 import { type FrameStats, scanFrames, type ScanProblem } from "../core/data/scan.ts";
 import { listVkitti2Frames, readVkitti2Sample } from "../core/data/vkitti2.ts";
 import { TrompeError } from "../core/errors.ts";
-import { colorizeDepth } from "../core/eval/colormap.ts";
+import { colorizeDepth } from "../core/io/colormap.ts";
 import { writePng } from "../core/io/png.ts";
 import type { RasterU8 } from "../core/io/raster.ts";
 

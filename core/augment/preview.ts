@@ -3,7 +3,7 @@
  * before, depth after (both coloured on the same inverse-depth scale, so a pasted plane that sits wrong shows
  * as a step), and the mask (mirror blue, art orange, negative green).
  */
-import { turbo } from "../eval/colormap.ts";
+import { turbo } from "../io/colormap.ts";
 import type { RasterU8 } from "../io/raster.ts";
 
 export interface PreviewRow {

@@ -9,7 +9,7 @@
  * dataset size, and no prediction has to be kept or recomputed.
  */
 import type { RasterU8 } from "../io/raster.ts";
-import { turbo } from "./colormap.ts";
+import { turbo } from "../io/colormap.ts";
 import type { EvalFrame, MaskRegion, RegionEval } from "./evaluate.ts";
 import { ART, MIRROR, NEGATIVE } from "./flat.ts";
 import { FONT, textWidth } from "./font.ts";

@@ -10,7 +10,7 @@ import type { RasterU8 } from "../io/raster.ts";
 import { writeNpy } from "../io/npy.ts";
 import { writePng } from "../io/png.ts";
 import { writePly } from "../io/ply.ts";
-import { colorizeDepth, turbo } from "../eval/colormap.ts";
+import { colorizeDepth, turbo } from "../io/colormap.ts";
 import type { HeadKind } from "./model/config.ts";
 
 export const SAVE_KINDS = ["npy", "png16", "color", "ply"] as const;

@@ -2,7 +2,7 @@
  * Depth to colour for previews: inverse depth (near = warm) through Google's Turbo map, here as linear
  * interpolation between 9 samples of it (close enough for looking at; not a measurement).
  */
-import type { RasterU8 } from "../io/raster.ts";
+import type { RasterU8 } from "./raster.ts";
 
 const TURBO: readonly (readonly [number, number, number])[] = [
   [48, 18, 59],
