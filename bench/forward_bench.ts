@@ -7,8 +7,13 @@
 import { join } from "node:path";
 import { describePeak, formatBytes } from "../core/gpu/pool.ts";
 import { Runtime } from "../core/gpu/runtime.ts";
+import type { Tensor } from "../core/gpu/tensor.ts";
 import { DepthAnythingV2 } from "../core/nn/model/depth_anything.ts";
+import { expectedShapes } from "../core/nn/model/checkpoint.ts";
+import { PRESETS } from "../core/nn/model/config.ts";
+import { GpuWeights } from "../core/nn/model/weights.ts";
 import { OnnxEngine } from "../core/nn/onnx_engine.ts";
+import { AccountingRuntime } from "../core/train/memory_plan.ts";
 import { HAS_SHARED, randomArray, REFERENCE_DIR } from "../tests/shared.ts";
 import { type BenchOptions, type BenchSection, median, timeRuns } from "./lib.ts";
 
@@ -19,6 +24,22 @@ const ONNX = join(REFERENCE_DIR, "vits-518/model.onnx");
 
 async function loadModel(): Promise<DepthAnythingV2> {
   return DepthAnythingV2.load(WEIGHTS, { configFile: CONFIG }, await Runtime.create());
+}
+
+/**
+ * ViT-L's inference peak at 518², planned: the same forward code against a pool in accounting-only mode (every
+ * buffer counted with its label, nothing dispatched), so it is known on any machine.
+ */
+async function plannedVitlPeak() {
+  const config = { ...PRESETS.vitl, head: "relative" as const };
+  const rt = new AccountingRuntime(2 ** 31 - 4);
+  const tensors = new Map<string, Tensor>();
+  for (const [key, shape] of expectedShapes(config)) tensors.set(key, rt.tensor(`weights/${key}`, shape));
+  const model = new DepthAnythingV2(rt, config, new GpuWeights(tensors));
+  const image = rt.tensor("act/input", [1, 3, SIZE, SIZE]);
+  const { logits, depth } = await model.forwardTensor(image);
+  rt.free(image, logits, depth);
+  return rt.pool.stats();
 }
 
 export async function measure(options: BenchOptions): Promise<BenchSection> {
@@ -37,6 +58,7 @@ export async function measure(options: BenchOptions): Promise<BenchSection> {
   const onnx = await OnnxEngine.open(ONNX, { numThreads: 2 });
   const ortMs = median(await timeRuns(() => onnx.forward(input, SIZE, SIZE), repeats));
 
+  const vitl = await plannedVitlPeak();
   const ops = [...timing.byLabel].sort((a, b) => b[1].ms - a[1].ms).slice(0, 14);
   return {
     title: `Forward: Depth Anything V2 ViT-S, 1×3×${SIZE}×${SIZE}, on ${rt.ctx.adapterName}`,
@@ -46,6 +68,10 @@ export async function measure(options: BenchOptions): Promise<BenchSection> {
       peer: `${ortMs.toFixed(0)} ms onnxruntime-web wasm, 2 threads (anchor: 2438 ms)`,
       ratio: ortMs / trompeMs,
       note: `pool peak ${formatBytes(peak.peakBytes)}`,
+    }, {
+      case: `vitl forward ${SIZE}² peak memory (planned, accounting mode)`,
+      trompe: formatBytes(vitl.peakBytes),
+      note: describePeak(vitl),
     }],
     details: [
       `GPU time of one forward: ${timing.totalMs.toFixed(0)} ms (${timing.source}); largest labels:`,
