@@ -28,6 +28,8 @@ export class Progress {
   private readonly write: (text: string) => void;
   private readonly interval: number;
   private readonly unit: string;
+  /** A short note shown in the line after the ETA, e.g. the current loss. */
+  status = "";
 
   constructor(readonly label: string, readonly total: number, options: ProgressOptions = {}) {
     const encoder = new TextEncoder();
@@ -70,8 +72,9 @@ export class Progress {
     const filled = Math.round(fraction * width);
     const bar = this.tty ? `[${"#".repeat(filled)}${"-".repeat(width - filled)}] ` : "";
     const failed = this.failed > 0 ? `, ${this.failed} failed` : "";
+    const status = this.status ? `, ${this.status}` : "";
     return `${this.label} ${bar}${this.done}/${this.total} ${this.unit} ` +
-      `(${rate.toFixed(2)}/s, ETA ${formatDuration(eta)}${failed})`;
+      `(${rate.toFixed(2)}/s, ETA ${formatDuration(eta)}${failed}${status})`;
   }
 
   /** Ends the bar and returns the summary line. */
