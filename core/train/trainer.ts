@@ -32,7 +32,7 @@ import { freeWeights, type GpuWeights, uploadWeights } from "../nn/model/weights
 import { AdamW } from "./adamw.ts";
 import type { CheckpointPolicy } from "./checkpointing.ts";
 import { epochOrder, type FrameRef, listTrainVal, type LoadedItem, SampleLoader } from "./data_loader.ts";
-import { describeFreeze, type FreezePolicy, isTrainable } from "./freeze.ts";
+import { describeFreeze, type FreezePolicy, isTrainable, parseFreeze } from "./freeze.ts";
 import { type GradientSink, TrainGraph } from "./model_backward.ts";
 import { groupLr } from "./param_groups.ts";
 import { polyLr } from "./schedule.ts";
@@ -220,6 +220,8 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
   });
   const config = loaded.config;
   checkEncoder(config, options.encoder, options.weights);
+  // A block range can only be checked against the model once its depth is known.
+  parseFreeze(describeFreeze(o.freeze), config.depth);
   notes.push(...loaded.notes);
   const frames = await listTrainVal(options.dataset, root, split, valSplit, o.seed);
   if (frames.val.length === 0) {
