@@ -147,13 +147,18 @@ export async function readVkitti2Sample(
       },
     );
   }
-  const depth = Float32Array.from(cm, (v) => v / 100);
+  const depth = new Float32Array(cm.length);
+  const valid = new Uint8Array(cm.length);
+  for (let i = 0; i < cm.length; i++) {
+    depth[i] = cm[i] / 100;
+    valid[i] = cm[i] !== SKY_CM && depth[i] <= maxDepth ? 1 : 0;
+  }
   return {
     id: vkitti2Id(frame),
     dataset: "vkitti2",
     rgb,
     depth,
-    valid: Uint8Array.from(cm, (v, i) => (v !== SKY_CM && depth[i] <= maxDepth ? 1 : 0)),
+    valid,
     width,
     height,
     intrinsics,
@@ -162,12 +167,18 @@ export async function readVkitti2Sample(
   };
 }
 
-/** Metres → the uint16 centimetre PNG vKITTI2 stores (rounded; NaN, ≤ 0 or ≥ 655.35 m → 65535, "no depth"). */
+/**
+ * Metres → the uint16 centimetres vKITTI2 stores, rounded. 0 cm is a depth like any other (the reader keeps it
+ * valid), so only what is not a depth — NaN, negative, or beyond 655.34 m — becomes 65535, "no depth" (sky).
+ */
 export function metresToCentimetres(metres: Float32Array): Uint16Array {
-  return Uint16Array.from(metres, (m) => {
-    const cm = Math.round(m * 100);
-    return Number.isNaN(cm) || cm <= 0 || cm >= SKY_CM ? SKY_CM : cm;
-  });
+  const cm = new Uint16Array(metres.length);
+  for (let i = 0; i < metres.length; i++) {
+    const value = Math.round(metres[i] * 100);
+    // NaN fails both comparisons, so it lands on SKY_CM too; −0 (from −0.004 m) is 0 cm.
+    cm[i] = value >= 0 && value < SKY_CM ? value : SKY_CM;
+  }
+  return cm;
 }
 
 export async function writeVkitti2Depth(path: string, metres: Float32Array, width: number, height: number) {

@@ -193,3 +193,35 @@ for (const dataset of ["hypersim", "vkitti2"] as const) {
     },
   );
 }
+
+sharedTest("augment vkitti2: a 0 cm depth outside the mask is written back as 0 cm, not as sky", async () => {
+  const tmp = await Deno.makeTempDir();
+  try {
+    const adapter = adapterFor("vkitti2");
+    const root = join(FORMATS_DIR, "vkitti2");
+    const ref = (await adapter.list(root)).frames[0];
+    const frame = await readBack("vkitti2", root, ref.rgb);
+    // Something touching the lens: every 97th pixel at 0 cm, valid as the reader makes it.
+    const depth = frame.depth.slice(), valid = frame.valid.slice();
+    for (let k = 0; k < depth.length; k += 97) (depth[k] = 0), (valid[k] = 1);
+    const recipe = { ...preset("trompe"), clean: 0 };
+    const aug = await augmentFrame(
+      { ...frame, depth, valid, id: ref.rgb, index: 0 },
+      recipe,
+      2,
+      await poolOf(),
+    );
+    await adapter.write(tmp, ref, aug);
+    await adapter.copyExtras(root, tmp, ref);
+    const back = await readBack("vkitti2", tmp, ref.rgb);
+    let zeros = 0;
+    for (let k = 0; k < depth.length; k += 97) {
+      if (aug.mask[k] !== MASK.untouched) continue;
+      assertEquals([back.depth[k], back.valid[k]], [0, 1], `pixel ${k}`);
+      zeros++;
+    }
+    assert(zeros > 1000, `${zeros} zero-depth pixels checked`);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});

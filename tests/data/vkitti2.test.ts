@@ -79,6 +79,14 @@ Deno.test("maxDepth narrows the valid mask; writeVkitti2Depth writes 65535 for n
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("metres to centimetres: 0 cm stays a depth; only NaN, negative and out-of-range depths become sky", () => {
+  const metres = new Float32Array([0, 0.004, -0.004, 0.01, 1.234, 655.34, 655.35, 700, -1, Infinity, NaN]);
+  assert.deepEqual(
+    Array.from(metresToCentimetres(metres)),
+    [0, 0, 0, 1, 123, 65534, 65535, 65535, 65535, 65535, 65535],
+  );
+});
+
 Deno.test("parseIntrinsics names the file and line of a bad row", () => {
   const text = "frame cameraID K[0,0] K[1,1] K[0,2] K[1,2]\n0 0 725 725 620.5 187\n1 0 725 oops\n";
   assert.throws(() => parseIntrinsics(text, "intrinsic.txt"), {
