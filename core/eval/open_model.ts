@@ -1,0 +1,65 @@
+/**
+ * Opening one depth model for the tasks that probe or evaluate it outside `deno task eval` (probe, demo): a
+ * checkpoint on the WGSL model, or an ONNX export on onnxruntime-web, as an estimator, with the lines that
+ * tell the user what was loaded and what was assumed.
+ */
+import type { HeadKind } from "../nn/model/config.ts";
+import { DepthAnythingV2 } from "../nn/model/depth_anything.ts";
+import { OnnxEngine } from "../nn/onnx_engine.ts";
+import type { Runtime } from "../gpu/runtime.ts";
+import { type DepthEstimator, engineEstimator } from "./estimator.ts";
+
+export interface ModelSource {
+  readonly engine: "webgpu" | "onnx";
+  /** A checkpoint (.safetensors, .pth) for webgpu; an .onnx file for onnx. */
+  readonly path: string;
+  readonly name: string;
+  readonly inputSize: number;
+  readonly configFile?: string;
+  readonly head?: HeadKind;
+  readonly maxDepth?: number;
+  /** wasm threads for onnx. */
+  readonly threads?: number;
+}
+
+export interface OpenedModel {
+  readonly estimator: DepthEstimator;
+  /** What was loaded and assumed, one line each, for the console and the run record. */
+  readonly notes: string[];
+  readonly head: HeadKind;
+  readonly maxDepth: number | null;
+}
+
+export async function openEstimator(source: ModelSource, rt?: Runtime): Promise<OpenedModel> {
+  if (source.engine === "webgpu") {
+    const model = await DepthAnythingV2.load(source.path, {
+      configFile: source.configFile,
+      head: source.head,
+      maxDepth: source.maxDepth,
+    }, rt);
+    const c = model.config;
+    return {
+      estimator: engineEstimator(source.name, model, c.head, source.inputSize),
+      notes: [
+        c.head === "metric" ? `metric head, max depth ${c.maxDepth} m` : "relative head",
+        ...model.notes,
+      ],
+      head: c.head,
+      maxDepth: c.maxDepth ?? null,
+    };
+  }
+  const onnx = await OnnxEngine.open(source.path, { numThreads: source.threads ?? 1 });
+  const head = source.head ?? "metric";
+  const notes = [
+    `onnxruntime-web${
+      onnx.fixedInput ? `, fixed input ${onnx.fixedInput.height}×${onnx.fixedInput.width}` : ""
+    }`,
+  ];
+  if (!source.head) notes.push("assumed its output is metric depth in metres (--head relative if disparity)");
+  return {
+    estimator: engineEstimator(source.name, onnx, head, source.inputSize),
+    notes,
+    head,
+    maxDepth: source.maxDepth ?? null,
+  };
+}

@@ -1,0 +1,199 @@
+/**
+ * `deno task probe`: pastes art of increasing size and depth range into frames and measures when the model
+ * starts seeing depth in it (core/eval/probe.ts).
+ */
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { badFlag, choiceFlag, floatFlag, intFlag, requireFlag } from "../core/cli/flags.ts";
+import { runTask } from "../core/cli/main.ts";
+import { writeRunRecord } from "../core/cli/record.ts";
+import { TrompeError } from "../core/errors.ts";
+import { openEstimator } from "../core/eval/open_model.ts";
+import { DEFAULT_SIZES, loadArt, runProbe } from "../core/eval/probe.ts";
+import { num, pct } from "../core/eval/report.ts";
+import { modelNames } from "./eval.ts";
+
+const HELP = `deno task probe --weights A --root DIR --art DIR [options]
+deno task probe --engine onnx --model A.onnx --root DIR --art DIR [options]
+
+Pastes art into frames at increasing sizes and depth-range levels, runs the model on every pasted frame, and
+measures each paste with the flat-content metric: the flatness error of the predicted inverse depth over the
+pasted region; a paste fools the model when that error exceeds --flat-threshold. Plots the fooled rate and the
+mean flatness error against the pasted area, one line per level.
+
+The depth-range axis is the art's own content: each piece is scored by the p95/p5 ratio of its own depth
+(ground truth for dataset frames, else the model's depth of the picture alone) and the pieces are split by it
+into --levels equal groups, flattest-looking first. Pastes use deno task augment's geometry and compositing.
+
+  --weights FILE       the checkpoint to probe (.safetensors or .pth)
+  --engine E           webgpu (default) | onnx
+  --model FILE         with --engine onnx: the ONNX model
+  --name NAME          the model's name in the report (default: the file name)
+  --root DIR           the frames to paste into (a Hypersim or vKITTI2 tree)
+  --dataset NAME       hypersim (default) | vkitti2
+  --split FILE         only the frames this split file lists
+  --art DIR            a folder of JPEG/PNG pictures, or a Hypersim/vKITTI2 tree whose frames are pasted
+  --out DIR            where the results go (default out/probe)
+  --sizes LIST         pasted areas as shares of the frame (default ${DEFAULT_SIZES.join(",")})
+  --levels N           depth-range levels (default 3; the art needs at least N pieces)
+  --repeats N          pastes per frame, size and level, each with its own pose and art (default 1)
+  --limit N            only the first N frames
+  --seed N             seed for poses and art choice (default 0)
+  --flat-threshold T   flatness error above which a paste fools the model (default 0.02)
+  --input-size N       network input size (default 518)
+  --config FILE        model config JSON, for checkpoints that do not record theirs
+  --head KIND          metric | relative, for official checkpoints whose name does not say
+  --max-depth M        the metric head's max depth; never guessed
+  --threads N          wasm threads for --engine onnx (default 1)
+  --debug              print stack traces
+  --help               this text
+
+Writes probe.jsonl (one line per paste), rejects.jsonl, summary.json, report.md, probe.png and
+probe.run.json into --out. Exit status: 0 done, 1 error, 2 bad argument, 3 done but some frames failed.`;
+
+async function main(): Promise<void> {
+  let values;
+  try {
+    values = parseArgs({
+      args: Deno.args,
+      options: {
+        weights: { type: "string" },
+        engine: { type: "string" },
+        model: { type: "string" },
+        name: { type: "string" },
+        root: { type: "string" },
+        dataset: { type: "string" },
+        split: { type: "string" },
+        art: { type: "string" },
+        out: { type: "string" },
+        sizes: { type: "string" },
+        levels: { type: "string" },
+        repeats: { type: "string" },
+        limit: { type: "string" },
+        seed: { type: "string" },
+        "flat-threshold": { type: "string" },
+        "input-size": { type: "string" },
+        config: { type: "string" },
+        head: { type: "string" },
+        "max-depth": { type: "string" },
+        threads: { type: "string" },
+        debug: { type: "boolean", default: false },
+        help: { type: "boolean", default: false },
+      },
+    }).values;
+  } catch (error) {
+    throw new TrompeError("bad-argument", (error as Error).message, { hint: "see deno task probe --help" });
+  }
+  if (values.help) {
+    console.log(HELP);
+    return;
+  }
+  const engine = choiceFlag(values.engine, "--engine", ["webgpu", "onnx"] as const, "webgpu");
+  const modelFlag = engine === "webgpu" ? "--weights" : "--model";
+  const otherFlag = engine === "webgpu" ? "--model" : "--weights";
+  if ((engine === "webgpu" ? values.model : values.weights) !== undefined) {
+    badFlag(otherFlag, `does not apply to --engine ${engine}`);
+  }
+  const modelPath = resolve(
+    requireFlag(engine === "webgpu" ? values.weights : values.model, modelFlag, "the model to probe"),
+  );
+  const root = resolve(requireFlag(values.root, "--root", "the frames to paste into"));
+  const artDir = resolve(requireFlag(values.art, "--art", "a folder of pictures or a dataset tree"));
+  const dataset = choiceFlag(values.dataset, "--dataset", ["hypersim", "vkitti2"] as const, "hypersim");
+  const split = values.split && resolve(values.split);
+  const out = resolve(values.out ?? "out/probe");
+  const sizes = values.sizes === undefined ? [...DEFAULT_SIZES] : values.sizes.split(",").map((s) => {
+    const size = Number(s.trim());
+    if (s.trim() === "" || !(size >= 0.001 && size <= 0.9)) {
+      badFlag("--sizes", `"${s.trim()}" is not a share of the frame between 0.001 and 0.9`);
+    }
+    return size;
+  });
+  const levels = intFlag(values.levels, "--levels", 3, 1);
+  const repeats = intFlag(values.repeats, "--repeats", 1, 1);
+  const limit = values.limit === undefined ? undefined : intFlag(values.limit, "--limit", 0, 1);
+  const seed = intFlag(values.seed, "--seed", 0);
+  const threshold = floatFlag(values["flat-threshold"], "--flat-threshold", 0.02)!;
+  if (!(threshold > 0)) badFlag("--flat-threshold", "must be positive");
+  const inputSize = intFlag(values["input-size"], "--input-size", 518, 14);
+  const head = values.head === undefined
+    ? undefined
+    : choiceFlag(values.head, "--head", ["metric", "relative"] as const);
+  const maxDepth = floatFlag(values["max-depth"], "--max-depth");
+  const threads = intFlag(values.threads, "--threads", 1, 1);
+  const name = values.name ?? modelNames([modelPath])[0];
+
+  const started = performance.now();
+  const opened = await openEstimator({
+    engine,
+    path: modelPath,
+    name,
+    inputSize,
+    configFile: values.config && resolve(values.config),
+    head,
+    maxDepth,
+    threads,
+  });
+  try {
+    console.log(`${name}: ${modelPath}`);
+    for (const note of opened.notes) console.log(`  ${note}`);
+    const art = await loadArt(artDir, opened.estimator);
+    console.log(
+      `art: ${art.pieces.length} pieces from ${artDir} (${
+        art.kind === "pool" ? "pictures" : `${art.kind} frames`
+      })`,
+    );
+    console.log(`probe: ${sizes.length} sizes × ${levels} levels on ${dataset} ${split ?? root} → ${out}`);
+    const summary = await runProbe({
+      dataset,
+      root,
+      split,
+      art,
+      estimator: opened.estimator,
+      out,
+      sizes,
+      levels,
+      repeats,
+      limit,
+      seed,
+      threshold,
+    });
+    for (const level of summary.levels) {
+      const cells = summary.cells.filter((c) => c.level === level.index);
+      console.log(
+        `  ${level.name}: fooled ${cells.map((c) => `${pct(c.fooledRate)} @ ${pct(c.size)}`).join(", ")}` +
+          ` (mean flatness error ${cells.map((c) => num(c.meanFlatnessError, 3)).join(", ")})`,
+      );
+    }
+    const record = await writeRunRecord(out, {
+      task: "probe",
+      inputs: { model: modelPath, engine, dataset, root, split: split ?? null, art: artDir },
+      settings: {
+        name,
+        sizes,
+        levels,
+        repeats,
+        limit: limit ?? null,
+        seed,
+        threshold,
+        inputSize,
+        notes: opened.notes,
+      },
+      results: { frames: summary.frames, trials: summary.trials, cells: summary.cells },
+      timings: { seconds: (performance.now() - started) / 1000 },
+      failures: summary.frames.failed,
+    });
+    console.log(
+      `done: ${summary.trials} pastes on ${summary.frames.probed} of ${summary.frames.listed} frames` +
+        (summary.frames.failed
+          ? `, ${summary.frames.failed} with failures (see ${join(out, "rejects.jsonl")})`
+          : "") +
+        `\nreport: ${join(out, "report.md")}\nchart: ${join(out, "probe.png")}\nrun record: ${record}`,
+    );
+    if (summary.frames.failed > 0) Deno.exitCode = 3;
+  } finally {
+    opened.estimator.dispose?.();
+  }
+}
+
+if (import.meta.main) await runTask(main);

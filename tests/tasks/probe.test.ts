@@ -1,0 +1,118 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { PROBE_CHART, type ProbeSummary } from "../../core/eval/probe.ts";
+import { decodePng } from "../../core/io/png.ts";
+import { FIXTURES } from "../eval/helpers.ts";
+import { FORMATS_DIR, REFERENCE_DIR, sharedTest } from "../shared.ts";
+
+const TASK = join(import.meta.dirname!, "../../tasks/probe.ts");
+const CONFIG = join(import.meta.dirname!, "../../deno.json");
+const TINY = join(REFERENCE_DIR, "tiny-a");
+const ART = join(FORMATS_DIR, "art");
+
+async function run(args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--config", CONFIG, TASK, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+  };
+}
+
+const model = [
+  "--weights",
+  join(TINY, "weights.safetensors"),
+  "--config",
+  join(TINY, "config.json"),
+  "--input-size",
+  "70",
+];
+
+sharedTest(
+  "deno task probe: tiny-a on fixture rooms with the shared pictures writes every output",
+  async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const out = join(dir, "probe");
+      const args = [
+        ...model,
+        "--root",
+        join(FIXTURES, "hypersim"),
+        "--art",
+        ART,
+        "--sizes",
+        "0.02,0.1,0.3",
+        "--levels",
+        "2",
+        "--limit",
+        "2",
+        "--seed",
+        "4",
+      ];
+      const result = await run([...args, "--out", out]);
+      assert.equal(result.code, 0, result.stderr);
+      const summary: ProbeSummary = JSON.parse(await Deno.readTextFile(join(out, "summary.json")));
+      assert.equal(summary.trials, 2 * 3 * 2);
+      assert.equal(summary.art.kind, "pool");
+      assert.deepEqual(summary.levels.map((l) => l.pieces.length), [4, 4]);
+      // The pictures were ranked by the model's own depth of each, flattest-looking level first.
+      assert.ok(summary.levels[0].depthRatio[1] <= summary.levels[1].depthRatio[0]);
+      const lines = (await Deno.readTextFile(join(out, "probe.jsonl"))).trim().split("\n").map((l) =>
+        JSON.parse(l)
+      );
+      assert.equal(lines.length, summary.trials);
+      for (const size of [0.02, 0.1, 0.3]) {
+        const cell = summary.cells.find((c) => c.level === 0 && c.size === size)!;
+        assert.ok(Math.abs(cell.meanArea! - size) < 0.3 * size, `asked ${size}, measured ${cell.meanArea}`);
+      }
+      const chart = decodePng(await Deno.readFile(join(out, "probe.png")), "probe.png");
+      assert.deepEqual([chart.width, chart.height], [
+        2 * PROBE_CHART.width + PROBE_CHART.gap,
+        PROBE_CHART.height,
+      ]);
+      const record = JSON.parse(await Deno.readTextFile(join(out, "probe.run.json")));
+      assert.equal(record.task, "probe");
+      assert.match(await Deno.readTextFile(join(out, "report.md")), /# trompe probe: weights/);
+      assert.match(result.stdout, /report: .*report\.md/);
+
+      const again = await run([...args, "--out", join(dir, "again")]);
+      assert.equal(again.code, 0, again.stderr);
+      const strip = (t: string) => t.replace(/"seconds":[^,}]+/g, "");
+      assert.equal(
+        strip(await Deno.readTextFile(join(dir, "again", "probe.jsonl"))),
+        strip(await Deno.readTextFile(join(out, "probe.jsonl"))),
+        "the same seed gives the same pastes and the same scores",
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+sharedTest("deno task probe: bad flags and paths exit with one line naming them", async () => {
+  const root = ["--root", join(FIXTURES, "hypersim")];
+  const noArt = await run([...model, ...root]);
+  assert.equal(noArt.code, 2);
+  assert.match(noArt.stderr, /--art: is required/);
+  const badSize = await run([...model, ...root, "--art", ART, "--sizes", "0.1,2"]);
+  assert.equal(badSize.code, 2);
+  assert.match(badSize.stderr, /--sizes: "2" is not a share/);
+  const missing = join(FIXTURES, "no-such-art");
+  const gone = await run([...model, ...root, "--art", missing]);
+  assert.equal(gone.code, 1);
+  assert.ok(gone.stderr.includes(missing), gone.stderr);
+  const tooMany = await run([...model, ...root, "--art", ART, "--levels", "9"]);
+  assert.equal(tooMany.code, 2);
+  assert.ok(
+    tooMany.stderr.includes(`${ART}: holds 8 pieces of art, fewer than the 9 levels`),
+    tooMany.stderr,
+  );
+  const noModel = await run([...root, "--art", ART]);
+  assert.equal(noModel.code, 2);
+  assert.match(noModel.stderr, /--weights: is required/);
+  assert.ok(!/\n\s+at /.test(noModel.stderr), "no stack trace without --debug");
+});
