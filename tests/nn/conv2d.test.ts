@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Runtime } from "../../core/gpu/runtime.ts";
 import { Conv2d } from "../../core/nn/ops/conv2d.ts";
+import { generate as generateConvCpu } from "../../kernels/conv_cpu.gen.ts";
 import { randomArray, relL2 } from "../shared.ts";
 import { conv2dBackwardRef, conv2dRef, finiteDifference, type Geom, outSize } from "./ref/dpt_conv.ts";
 
@@ -14,6 +15,9 @@ const CASES: (Geom & { bias: boolean })[] = [
   { batch: 1, cin: 5, h: 8, w: 6, cout: 3, k: 3, stride: 1, pad: 1, bias: false },
   { batch: 2, cin: 7, h: 5, w: 7, cout: 7, k: 3, stride: 2, pad: 1, bias: true },
   { batch: 1, cin: 3, h: 12, w: 10, cout: 70, k: 3, stride: 2, pad: 1, bias: true },
+  // Rows of several 16-pixel segments and a partial 16-channel group (the CPU kernel's blocks).
+  { batch: 2, cin: 5, h: 4, w: 37, cout: 33, k: 3, stride: 1, pad: 1, bias: true },
+  { batch: 1, cin: 9, h: 3, w: 40, cout: 17, k: 1, stride: 1, pad: 0, bias: true },
 ];
 
 function relu64(a: ArrayLike<number>): Float64Array {
@@ -125,4 +129,9 @@ Deno.test("conv2d float64 reference: backward equals finite differences (stride 
       assert(Math.abs(fd - grad[index]) < 1e-7 * Math.max(1, Math.abs(fd)), `${fd} vs ${grad[index]}`);
     }
   }
+});
+
+Deno.test("the committed kernels/conv_cpu.wgsl is what kernels/conv_cpu.gen.ts generates", async () => {
+  const committed = await Deno.readTextFile(new URL("../../kernels/conv_cpu.wgsl", import.meta.url));
+  assert.equal(committed, generateConvCpu());
 });

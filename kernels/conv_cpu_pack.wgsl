@@ -1,0 +1,56 @@
+// The operands of conv_cpu.wgsl, packed so that its loads need no bounds checks.
+//
+// pack_input: x [B, Cin, H, W] (or ViT tokens [B, H·W, Cin]) → X [B, Cin, H + 2·pad, 4·rowVec4], zero outside
+// the image, shifted by the padding; read through ReLU when RELU_IN (a residual unit's pre-activation).
+// pack_weights: w [Cout, Cin, KH, KW] → W [Cin·KH·KW, 4·coutVec4], zero past Cout.
+
+override TOKENS: bool = false;
+override RELU_IN: bool = false;
+
+struct Params {
+  batch: u32, cin: u32, h: u32, w: u32,
+  cout: u32, kh: u32, kw: u32, pad: u32,
+  hp: u32, rowVec4: u32, coutVec4: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> src: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dst: array<vec4<f32>>;
+
+fn x_at(b: u32, ci: u32, iy: i32, ix: i32) -> f32 {
+  if (iy < 0 || ix < 0 || iy >= i32(p.h) || ix >= i32(p.w)) { return 0.0; }
+  var v: f32;
+  if (TOKENS) {
+    v = src[(b * p.h * p.w + u32(iy) * p.w + u32(ix)) * p.cin + ci];
+  } else {
+    v = src[((b * p.cin + ci) * p.h + u32(iy)) * p.w + u32(ix)];
+  }
+  if (RELU_IN) { v = max(v, 0.0); }
+  return v;
+}
+
+// gid.x: vec4 within a packed row; gid.y: packed row; gid.z: b·Cin + ci.
+@compute @workgroup_size(64, 1, 1)
+fn pack_input(@builtin(global_invocation_id) gid: vec3<u32>) {
+  if (gid.x >= p.rowVec4 || gid.y >= p.hp || gid.z >= p.batch * p.cin) { return; }
+  let b = gid.z / p.cin;
+  let ci = gid.z % p.cin;
+  let iy = i32(gid.y) - i32(p.pad);
+  let ix = i32(gid.x * 4u) - i32(p.pad);
+  let v = vec4<f32>(x_at(b, ci, iy, ix), x_at(b, ci, iy, ix + 1), x_at(b, ci, iy, ix + 2), x_at(b, ci, iy, ix + 3));
+  dst[(gid.z * p.hp + gid.y) * p.rowVec4 + gid.x] = v;
+}
+
+// gid.x: vec4 of output channels; gid.y: tap (ci·KH + ky)·KW + kx.
+@compute @workgroup_size(64, 1, 1)
+fn pack_weights(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let taps = p.cin * p.kh * p.kw;
+  if (gid.x >= p.coutVec4 || gid.y >= taps) { return; }
+  let kk = p.kh * p.kw;
+  var v = vec4<f32>(0.0);
+  for (var j = 0u; j < 4u; j++) {
+    let co = gid.x * 4u + j;
+    if (co < p.cout) { v[j] = src[co * taps + gid.y]; }
+  }
+  dst[gid.y * p.coutVec4 + gid.x] = v;
+}
