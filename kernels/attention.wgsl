@@ -5,6 +5,10 @@
 //   softmax:          s ← exp(s − max) / Σ exp(s − max), in float32, one workgroup per row.
 //   softmax_backward: dP ← P ⊙ (dP − Σ_j dP·P), the gradient to the scores, in place over dP.
 // Sums and maxima run in a fixed order, so a recompute (activation checkpointing) is bit-identical.
+//
+// softmax_rows / softmax_backward_rows are the same for CPU adapters (lavapipe/llvmpipe), one invocation per
+// row: there a workgroup is one thread running its invocations as SIMD lanes, and the barriers of the
+// tree reductions above turn the shader into coroutines that cost more than the arithmetic.
 
 override WG: u32 = 128u;
 
@@ -77,4 +81,38 @@ fn softmax_backward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocat
   for (var c = lid; c < p.cols; c += WG) { dot += s[base + c] * probs[base + c]; }
   dot = reduce_sum(lid, dot);
   for (var c = lid; c < p.cols; c += WG) { s[base + c] = probs[base + c] * (s[base + c] - dot); }
+}
+
+// Rows for the one-invocation-per-row entry points: gid.x + gid.y·(65535·ROW_WG), see rowsGrid.
+const ROW_WG = 8u;
+
+fn row_of_invocation(gid: vec3<u32>) -> u32 {
+  return gid.x + gid.y * 65535u * ROW_WG;
+}
+
+@compute @workgroup_size(ROW_WG)
+fn softmax_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let r = row_of_invocation(gid);
+  if (r >= p.rows) { return; }
+  let base = r * p.cols;
+  var m = -3.4028235e38;
+  for (var c = 0u; c < p.cols; c++) { m = max(m, s[base + c]); }
+  var sum = 0.0;
+  for (var c = 0u; c < p.cols; c++) {
+    let e = exp(s[base + c] - m);
+    s[base + c] = e;
+    sum += e;
+  }
+  let inv = 1.0 / sum;
+  for (var c = 0u; c < p.cols; c++) { s[base + c] *= inv; }
+}
+
+@compute @workgroup_size(ROW_WG)
+fn softmax_backward_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let r = row_of_invocation(gid);
+  if (r >= p.rows) { return; }
+  let base = r * p.cols;
+  var dot = 0.0;
+  for (var c = 0u; c < p.cols; c++) { dot += s[base + c] * probs[base + c]; }
+  for (var c = 0u; c < p.cols; c++) { s[base + c] = probs[base + c] * (s[base + c] - dot); }
 }

@@ -23,6 +23,29 @@ const SOFTMAX_BACKWARD: KernelSpec = {
   entry: "softmax_backward",
   bindings: BINDINGS,
 };
+/** The same on CPU adapters: one invocation per row, 8 rows per workgroup (attention.wgsl's ROW_WG). */
+const SOFTMAX_ROWS: KernelSpec = { ...SOFTMAX, entry: "softmax_rows" };
+const SOFTMAX_BACKWARD_ROWS: KernelSpec = { ...SOFTMAX, entry: "softmax_backward_rows" };
+const ROW_WG = 8;
+
+/** Softmax (or its backward) over `rows` rows: a workgroup per row on a GPU, an invocation per row on a CPU. */
+function dispatchSoftmax(
+  rt: Runtime,
+  backward: boolean,
+  rows: number,
+  cols: number,
+  probs: Tensor,
+  s: Tensor,
+) {
+  const cpu = rt.ctx.isCpu;
+  const spec = cpu
+    ? (backward ? SOFTMAX_BACKWARD_ROWS : SOFTMAX_ROWS)
+    : backward
+    ? SOFTMAX_BACKWARD
+    : SOFTMAX;
+  const grid = rowsGrid(cpu ? Math.ceil(rows / ROW_WG) : rows);
+  rt.dispatch(spec, {}, [rows, cols], [probs, s], grid, backward ? "softmax_backward" : "softmax");
+}
 
 export interface AttentionWeights {
   qkv: LinearWeights;
@@ -119,7 +142,7 @@ function probabilities(
     strideC: [0, T * T],
     label: "attention_scores",
   });
-  rt.dispatch(SOFTMAX, {}, [hc * T, T], [rt.unused, scores], rowsGrid(hc * T), "softmax");
+  dispatchSoftmax(rt, false, hc * T, T, rt.unused, scores);
 }
 
 /** y = Attention(x) for x [B, T, C]; the result and the saved tensors are labelled under `label`. */
@@ -224,7 +247,7 @@ export function attentionBackward(
       strideB: [0, D],
       strideC: [0, D],
     });
-    rt.dispatch(SOFTMAX_BACKWARD, {}, [hc * T, T], [probs, dScores], rowsGrid(hc * T), "softmax_backward");
+    dispatchSoftmax(rt, true, hc * T, T, probs, dScores);
     // dQ = α·dS·K and dK = α·dSᵀ·Q
     for (const [transA, from, to] of [[false, C, 0], [true, 0, C]] as const) {
       matmul(rt, {
