@@ -61,13 +61,21 @@ export function composite(image: RasterU8, paste: Paste): Footprint {
   for (let i = 0; i <= bwid; i++) above[i] = part(x0 + i - 0.5, y0 - 0.5);
   const data = image.data;
   const tex = paste.texture;
-  const taps = new Float64Array(5);
+  const texData = tex?.data,
+    texWidth = tex?.width ?? 0,
+    texHeight = tex?.height ?? 0,
+    texChannels = tex?.channels ?? 0;
   for (let j = 0; j < bhei; j++) {
     const y = y0 + j;
     for (let i = 0; i <= bwid; i++) below[i] = part(x0 + i - 0.5, y + 0.5);
     for (let i = 0; i < bwid; i++) {
       const x = x0 + i;
-      const c = part(x, y);
+      // The pixel centre's plane point: classifies the centre (as `part` would) and places the texture sample.
+      const w = hi[6] * x + hi[7] * y + hi[8];
+      const px = (hi[0] * x + hi[1] * y + hi[2]) / w, py = (hi[3] * x + hi[4] * y + hi[5]) / w;
+      const facing = w * wSign > 0;
+      const dCentre = facing ? sdf(px, py) : NaN;
+      const c = !facing ? OUTSIDE : dCentre < 0 ? INSIDE : dCentre < bw ? BORDER : OUTSIDE;
       let nIn = 0, nBorder = 0;
       if (c === above[i] && c === above[i + 1] && c === below[i] && c === below[i + 1]) {
         if (c === OUTSIDE) continue;
@@ -87,17 +95,39 @@ export function composite(image: RasterU8, paste: Paste): Footprint {
       const k = j * bwid + i;
       cover[k] = aIn + aBorder;
       inner[k] = aIn;
-      // The plane point and everything derived from it are computed once per pixel, not once per channel.
-      const w = hi[6] * x + hi[7] * y + hi[8];
-      const px = (hi[0] * x + hi[1] * y + hi[2]) / w, py = (hi[3] * x + hi[4] * y + hi[5]) / w;
       const p = (y * image.width + x) * 3;
-      if (aIn > 0 && tex) bilinearTaps(tex, shape, px, py, taps);
+      // Bilinear taps at the plane point: texel centres sit at (k + ½) / size of the shape's bounding
+      // rectangle, samples clamp to the edge texels.
+      let tap = 0, right = 0, down = 0, fs = 0, ft = 0;
+      if (aIn > 0 && texData) {
+        const s = Math.min(
+          Math.max(((px + shape.width / 2) / shape.width) * texWidth - 0.5, 0),
+          texWidth - 1,
+        );
+        const t = Math.min(
+          Math.max(((py + shape.height / 2) / shape.height) * texHeight - 0.5, 0),
+          texHeight - 1,
+        );
+        const s0 = Math.floor(s), t0 = Math.floor(t);
+        tap = (t0 * texWidth + s0) * texChannels;
+        right = (Math.min(s0 + 1, texWidth - 1) - s0) * texChannels;
+        down = (Math.min(t0 + 1, texHeight - 1) - t0) * texWidth * texChannels;
+        fs = s - s0;
+        ft = t - t0;
+      }
       const shade = aBorder > 0
-        ? bevelShade(border, sdf, px, py, Math.min(Math.max(sdf(px, py), 0), bw * 0.999))
+        ? bevelShade(border, sdf, px, py, Math.min(Math.max(facing ? dCentre : sdf(px, py), 0), bw * 0.999))
         : 0;
       for (let ch = 0; ch < 3; ch++) {
         let value = data[p + ch] * (1 - aIn - aBorder);
-        if (aIn > 0) value += aIn * (tex ? sampleTaps(tex.data, taps, ch) : data[p + ch]);
+        if (aIn > 0) {
+          if (texData) {
+            const at = tap + ch;
+            const top = texData[at] * (1 - fs) + texData[at + right] * fs;
+            const bottom = texData[at + down] * (1 - fs) + texData[at + down + right] * fs;
+            value += aIn * (top * (1 - ft) + bottom * ft);
+          } else value += aIn * data[p + ch];
+        }
         if (aBorder > 0) value += aBorder * border.colour[ch] * shade;
         data[p + ch] = Math.min(255, Math.max(0, Math.round(value)));
       }
@@ -117,30 +147,4 @@ function boundingBox(h: Mat3, a: number, b: number, image: RasterU8): [number, n
     Math.min(image.width, Math.ceil(Math.max(...xs)) + 2),
     Math.min(image.height, Math.ceil(Math.max(...ys)) + 2),
   ];
-}
-
-/**
- * Bilinear taps at plane point (x, y): texel centres sit at (k + ½) / size of the shape's bounding rectangle,
- * and samples clamp to the edge texels. Writes [top-left index, right offset, down offset, fs, ft] into `out`
- * (indices in bytes of the texture's data).
- */
-function bilinearTaps(tex: RasterU8, shape: Shape, x: number, y: number, out: Float64Array): void {
-  const s = Math.min(Math.max(((x + shape.width / 2) / shape.width) * tex.width - 0.5, 0), tex.width - 1);
-  const t = Math.min(Math.max(((y + shape.height / 2) / shape.height) * tex.height - 0.5, 0), tex.height - 1);
-  const s0 = Math.floor(s), t0 = Math.floor(t);
-  const s1 = Math.min(s0 + 1, tex.width - 1), t1 = Math.min(t0 + 1, tex.height - 1);
-  const c = tex.channels;
-  out[0] = (t0 * tex.width + s0) * c;
-  out[1] = (s1 - s0) * c;
-  out[2] = (t1 - t0) * tex.width * c;
-  out[3] = s - s0;
-  out[4] = t - t0;
-}
-
-/** Channel `ch` of the bilinear sample whose taps `bilinearTaps` computed. */
-function sampleTaps(d: Uint8Array, taps: Float64Array, ch: number): number {
-  const i = taps[0] + ch, right = taps[1], down = taps[2], fs = taps[3], ft = taps[4];
-  const top = d[i] * (1 - fs) + d[i + right] * fs;
-  const bottom = d[i + down] * (1 - fs) + d[i + down + right] * fs;
-  return top * (1 - ft) + bottom * ft;
 }

@@ -62,7 +62,7 @@ export async function processFrame(settings: JobSettings, ref: FrameRef): Promis
     height: frame.height,
     channels: 1,
     data: augmented.mask,
-  });
+  }, { filter: "none" });
   const record: ManifestRecord = {
     id: ref.rgb,
     seed: settings.seed,

@@ -18,6 +18,7 @@
 import * as h5wasm from "h5wasm";
 import { TrompeError } from "../errors.ts";
 import { readFileNamed, writeFileAtomic } from "./atomic.ts";
+import { floatToHalfBits } from "./float16.ts";
 
 export type Hdf5DType = "f16" | "f32" | "f64" | "i8" | "u8" | "i16" | "u16" | "i32" | "u32" | "i64" | "u64";
 
@@ -270,6 +271,7 @@ function patchToFloat16(bytes: Uint8Array, chunks: [number, number]): void {
 function zeroModificationTimes(bytes: Uint8Array): Uint8Array {
   const header = [0x12, 0, 8, 0, -1, 0, 0, 0, 1, 0, 0, 0];
   for (let at = 0; at + 16 <= bytes.length; at++) {
+    if (bytes[at] !== 0x12) continue; // the first byte alone rules out almost every position
     if (header.every((b, k) => b < 0 || bytes[at + k] === b)) bytes.fill(0, at + 12, at + 16);
   }
   return bytes;
@@ -312,7 +314,7 @@ export async function encodeDepthHdf5(
     return finish();
   });
   patchToFloat16(template, chunks);
-  const half = Float16Array.from(data);
+  const half = floatToHalfBits(data);
   return withFile(template, "a", "(float16 template)", (file, finish) => {
     module.resize_dataset(file.file_id, "/dataset", [BigInt(height), BigInt(width)]);
     const bytes = new Uint8Array(half.buffer);

@@ -4,6 +4,7 @@
  * as raw values in a RasterU16 (vKITTI2 depth is centimetres: it must never be rescaled to 8 bits).
  */
 import { Buffer } from "node:buffer";
+import { constants as zlibConstants, crc32, deflateSync } from "node:zlib";
 import { PNG } from "pngjs";
 import { TrompeError } from "../errors.ts";
 import { readFileNamed, writeFileAtomic } from "./atomic.ts";
@@ -73,7 +74,16 @@ export async function readPng(path: string): Promise<RasterU8 | RasterU16> {
 
 const COLOR_TYPE = { 1: 0, 3: 2, 4: 6 } as const;
 
-export function encodePng(image: RasterU8 | RasterU16): Uint8Array {
+export interface EncodePngOptions {
+  /**
+   * "adaptive" (default): pngjs tries every row filter and keeps the smallest, the best compression for
+   * photographs and depth. "none": rows stored as they are, which deflate's run-length strategy alone packs
+   * as tightly for label images (masks); written here, ~10× faster than pngjs, whose filtering runs in JS.
+   */
+  readonly filter?: "adaptive" | "none";
+}
+
+export function encodePng(image: RasterU8 | RasterU16, options: EncodePngOptions = {}): Uint8Array {
   const { width, height, channels } = image;
   if (image.data.length !== width * height * channels) {
     throw new TrompeError(
@@ -81,6 +91,7 @@ export function encodePng(image: RasterU8 | RasterU16): Uint8Array {
       `PNG: ${image.data.length} values for ${width}×${height}×${channels}`,
     );
   }
+  if (options.filter === "none") return encodeUnfiltered(image);
   const sixteen = image.data instanceof Uint16Array;
   // pngjs reinterprets 16-bit input as `new Uint16Array(data.buffer)`, ignoring byteOffset: hand it a copy
   // that starts at offset 0 (8-bit data it only indexes, which respects the view).
@@ -93,6 +104,59 @@ export function encodePng(image: RasterU8 | RasterU16): Uint8Array {
   return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
 
-export async function writePng(path: string, image: RasterU8 | RasterU16): Promise<void> {
-  await writeFileAtomic(path, encodePng(image));
+export async function writePng(
+  path: string,
+  image: RasterU8 | RasterU16,
+  options: EncodePngOptions = {},
+): Promise<void> {
+  await writeFileAtomic(path, encodePng(image, options));
+}
+
+/**
+ * The bytes pngjs writes with filter type 0 (the same IHDR, one IDAT deflated at pngjs's level 9 with the
+ * run-length strategy, IEND), built directly: a filter byte of 0 before each row, 16-bit samples big-endian.
+ */
+function encodeUnfiltered(image: RasterU8 | RasterU16): Uint8Array {
+  const { width, height, channels, data } = image;
+  const sixteen = data instanceof Uint16Array;
+  const rowValues = width * channels, stride = 1 + rowValues * (sixteen ? 2 : 1);
+  const raw = new Uint8Array(stride * height);
+  for (let y = 0; y < height; y++) {
+    const row = data.subarray(y * rowValues, (y + 1) * rowValues);
+    if (!sixteen) raw.set(row, y * stride + 1);
+    else {
+      for (let i = 0, at = y * stride + 1; i < rowValues; i++, at += 2) {
+        raw[at] = row[i] >> 8;
+        raw[at + 1] = row[i] & 0xff;
+      }
+    }
+  }
+  const header = new Uint8Array(13);
+  const view = new DataView(header.buffer);
+  view.setUint32(0, width);
+  view.setUint32(4, height);
+  header[8] = sixteen ? 16 : 8;
+  header[9] = COLOR_TYPE[channels];
+  const idat = deflateSync(raw, { level: 9, strategy: zlibConstants.Z_RLE });
+  const parts = [
+    Uint8Array.from(SIGNATURE),
+    chunk("IHDR", header),
+    chunk("IDAT", new Uint8Array(idat.buffer, idat.byteOffset, idat.byteLength)),
+    chunk("IEND", new Uint8Array(0)),
+  ];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) (out.set(part, at)), (at += part.length);
+  return out;
+}
+
+/** length, type, data, CRC-32 of type + data. */
+function chunk(type: string, body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(12 + body.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, body.length);
+  for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
+  out.set(body, 8);
+  view.setUint32(8 + body.length, crc32(out.subarray(4, 8 + body.length)));
+  return out;
 }

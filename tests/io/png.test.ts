@@ -89,3 +89,38 @@ sharedTest("vKITTI2 depth PNGs decode to exactly the centimetres that were writt
     assert.deepEqual(png.data, truth.data);
   }
 });
+
+Deno.test("unfiltered PNGs are the bytes pngjs writes with filter type 0, and decode to the same values", async () => {
+  const { PNG } = await import("pngjs");
+  const width = 53, height = 17;
+  const images: (RasterU8 | RasterU16)[] = [
+    { width, height, channels: 1, data: ramp16(width, height) },
+    ...([1, 3, 4] as const).map((channels) => ({
+      width,
+      height,
+      channels,
+      data: new Uint8Array(width * height * channels).map((_, i) => (i * 37) % 256),
+    })),
+  ];
+  for (const image of images) {
+    const sixteen = image.data instanceof Uint16Array;
+    const colorType = ({ 1: 0, 3: 2, 4: 6 } as const)[image.channels];
+    const pngjs = PNG.sync.write(
+      { width, height, data: image.data.slice() } as unknown as InstanceType<typeof PNG>,
+      {
+        colorType,
+        inputColorType: colorType,
+        inputHasAlpha: image.channels === 4,
+        bitDepth: sixteen ? 16 : 8,
+        filterType: 0,
+      },
+    );
+    const mine = encodePng(image, { filter: "none" });
+    assert.deepEqual(
+      mine,
+      new Uint8Array(pngjs.buffer, pngjs.byteOffset, pngjs.byteLength),
+      `${image.channels} ch`,
+    );
+    assert.deepEqual(decodePng(mine, "mem.png").data, image.data);
+  }
+});
