@@ -1,0 +1,73 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import type { EvalSummary } from "../../core/eval/run.ts";
+import { decodePng } from "../../core/io/png.ts";
+
+const TASK = join(import.meta.dirname!, "../../tasks/demo.ts");
+const CONFIG = join(import.meta.dirname!, "../../deno.json");
+
+async function run(args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--config", CONFIG, TASK, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+  };
+}
+
+Deno.test("deno task demo --quick: scenes to report, with both evaluations and figures that decode", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const result = await run(["--quick", "--out", dir]);
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.match(result.stdout, /adapter: /);
+    assert.match(result.stdout, /matmul: .* GFLOP\/s/);
+
+    const report = await Deno.readTextFile(join(dir, "report.md"));
+    assert.ok(report.includes("(eval_before/report.md)"), "links the evaluation before fine-tuning");
+    assert.ok(report.includes("(eval/report.md)"), "links the side-by-side evaluation");
+    assert.match(report, /\| \| start \| fine-tuned \| change \|/);
+    assert.match(report, /\| fooled rate of pasted regions ↓ \| [\d.]+ % \| [\d.]+ % \|/);
+
+    const before: EvalSummary = JSON.parse(await Deno.readTextFile(join(dir, "eval_before", "summary.json")));
+    const after: EvalSummary = JSON.parse(await Deno.readTextFile(join(dir, "eval", "summary.json")));
+    assert.deepEqual(before.models.map((m) => m.name), ["start"]);
+    assert.deepEqual(after.models.map((m) => m.name), ["start", "fine-tuned"]);
+    assert.ok(after.images.evaluated > 0 && after.images.evaluated === before.images.evaluated);
+    // The starting model's column is the same evaluation before and after: its predictions are reused.
+    assert.deepEqual(after.models[0].official, before.models[0].official);
+    assert.notDeepEqual(after.models[1].official, after.models[0].official, "fine-tuning changed the model");
+
+    const figures = [...report.matchAll(/!\[[^\]]*\]\(([^)]+\.png)\)/g)].map((m) => m[1]);
+    assert.ok(figures.includes("eval/charts/metrics.png") && figures.includes("eval/worst_regions.png"));
+    for (const figure of figures) {
+      const png = decodePng(await Deno.readFile(join(dir, figure)), figure);
+      assert.ok(png.width >= 200 && png.height >= 100, `${figure}: ${png.width}×${png.height}`);
+    }
+    for (const curve of ["start/loss_curve.png", "finetune/loss_curve.png"]) {
+      assert.ok(report.includes(`(${curve})`));
+      decodePng(await Deno.readFile(join(dir, curve)), curve);
+    }
+    const numbers = JSON.parse(await Deno.readTextFile(join(dir, "demo.json")));
+    assert.equal(numbers.after.length, 2);
+    assert.ok(numbers.totalSeconds > 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("deno task demo: bad flags exit 2 with one line naming the flag", async () => {
+  const size = await run(["--input-size", "50"]);
+  assert.equal(size.code, 2);
+  assert.match(size.stderr, /--input-size: 50 is not a multiple of the patch size 14/);
+  const config = await run(["--config", "model.json"]);
+  assert.equal(config.code, 2);
+  assert.match(config.stderr, /--config: applies to --weights only/);
+  const missing = await run(["--weights", "/no/such/start.safetensors", "--quick", "--steps", "0"]);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /--steps: "0" is not an integer ≥ 1/);
+});
