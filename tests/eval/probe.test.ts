@@ -140,6 +140,45 @@ Deno.test("probe: flat truth is never fooled, the picture's own depth is, and ru
   }
 });
 
+Deno.test("probe: a frame that cannot be read is a reject and the others go on", async () => {
+  const art = await loadArt(ART, unused);
+  const known = await pastes(artLevels(art, 3), 2);
+  const dir = await Deno.makeTempDir();
+  try {
+    const [first] = await frames();
+    const missing = "ai_900_009/images/scene_cam_00_final_preview/frame.0000.tonemap.jpg";
+    const split = join(dir, "split.txt");
+    await Deno.writeTextFile(
+      split,
+      `${first.ref.rgb} ${first.ref.depth}\n${missing} ${
+        missing.replace("final_preview", "geometry_hdf5")
+      }\n`,
+    );
+    const summary = await runProbe({
+      dataset: "hypersim",
+      root: ROOT,
+      split,
+      art,
+      estimator: standIn("flat", known, truth),
+      out: dir,
+      sizes: SIZES,
+      levels: 3,
+      seed: 2,
+      progress: quiet,
+    });
+    assert.deepEqual(summary.frames, { listed: 2, probed: 1, failed: 1 });
+    assert.equal(summary.trials, 3 * SIZES.length);
+    const rejects = (await Deno.readTextFile(join(dir, "rejects.jsonl"))).trim().split("\n").map((l) =>
+      JSON.parse(l)
+    );
+    assert.equal(rejects.length, 1);
+    assert.equal(rejects[0].id, missing);
+    assert.equal(rejects[0].stage, "read");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("probe: bad art folders and settings are refused naming what is wrong", async () => {
   const dir = await Deno.makeTempDir();
   try {
