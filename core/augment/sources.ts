@@ -37,18 +37,19 @@ export interface Screening {
 }
 
 export function screen(content: FrameContent, art: Recipe["art"]): Screening {
-  const zs: number[] = [];
-  let near = 0;
+  const all = new Float32Array(content.depth.length);
+  let n = 0, near = 0;
   for (let k = 0; k < content.depth.length; k++) {
     if (!content.valid[k]) continue;
-    zs.push(content.depth[k]);
+    all[n++] = content.depth[k];
     if (content.depth[k] < art.nearDepth) near++;
   }
-  if (zs.length === 0) return { depthRatio: 0, nearFraction: 0, passed: false };
-  zs.sort((a, b) => a - b);
+  if (n === 0) return { depthRatio: 0, nearFraction: 0, passed: false };
+  // A typed array sorts numerically, natively, without a comparator call per comparison.
+  const zs = all.subarray(0, n).sort();
   const p5 = zs[Math.floor(0.05 * (zs.length - 1))], p95 = zs[Math.floor(0.95 * (zs.length - 1))];
   const depthRatio = p5 > 0 ? p95 / p5 : 0;
-  const nearFraction = near / zs.length;
+  const nearFraction = near / n;
   return {
     depthRatio,
     nearFraction,
@@ -78,22 +79,39 @@ export async function chooseArt(
     return { content, source: { type: "pool", name: content.name } };
   }
   if (sources.frameCount < 2) throw new Error("dataset art needs at least two frames");
-  let best: { content: FrameContent; screening: Screening } | null = null;
+  const known = screenings(sources, art);
+  let best: { index: number; screening: Screening } | null = null;
   for (let t = 1; t <= art.tries; t++) {
     // Any frame but this one: draw from n − 1 and skip over self.
     let index = rng.int(0, sources.frameCount - 2);
     if (index >= self) index++;
-    const content = await sources.frame(index);
-    const screening = screen(content, art);
+    let screening = known.get(index);
+    if (!screening) known.set(index, screening = screen(await sources.frame(index), art));
     if (screening.passed) {
+      const content = await sources.frame(index);
       return { content, source: { type: "frame", name: content.name, screening, tried: t } };
     }
-    if (!best || screening.depthRatio > best.screening.depthRatio) best = { content, screening };
+    if (!best || screening.depthRatio > best.screening.depthRatio) best = { index, screening };
   }
+  const content = await sources.frame(best!.index);
   return {
-    content: best!.content,
-    source: { type: "frame", name: best!.content.name, screening: best!.screening, tried: art.tries },
+    content,
+    source: { type: "frame", name: content.name, screening: best!.screening, tried: art.tries },
   };
+}
+
+/**
+ * Screenings already made, per sources and recipe: a frame's screening depends on nothing else, and most
+ * candidates fail, so a frame drawn again is not read and decoded again only to fail once more.
+ */
+const screened = new WeakMap<Sources, WeakMap<Recipe["art"], Map<number, Screening>>>();
+
+function screenings(sources: Sources, art: Recipe["art"]): Map<number, Screening> {
+  let byArt = screened.get(sources);
+  if (!byArt) screened.set(sources, byArt = new WeakMap());
+  let known = byArt.get(art);
+  if (!known) byArt.set(art, known = new Map());
+  return known;
 }
 
 /** A rectangle of an image, flipped left↔right: what a mirror shows of the other half of the room. */

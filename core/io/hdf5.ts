@@ -277,6 +277,12 @@ function zeroModificationTimes(bytes: Uint8Array): Uint8Array {
   return bytes;
 }
 
+/**
+ * Empty float16 files by chunk shape and gzip level, made once: a dataset's frames share one size, and the
+ * template (~2 KB, read but never modified by a write) would otherwise be built and patched for every file.
+ */
+const float16Templates = new Map<string, Uint8Array>();
+
 /** Encodes an H×W depth map as an HDF5 file with one chunked, gzip-compressed dataset named `dataset`. */
 export async function encodeDepthHdf5(
   data: Float32Array,
@@ -302,18 +308,23 @@ export async function encodeDepthHdf5(
     });
   }
 
-  const template = await withFile(null, "w", "(float16 template)", (file, finish) => {
-    file.create_dataset({
-      name: "dataset",
-      data: new Float32Array(0),
-      shape: [0, 0],
-      maxshape: [null, null],
-      chunks,
-      ...compression,
+  const templateKey = `${chunks} ${gzip}`;
+  let template = float16Templates.get(templateKey);
+  if (!template) {
+    template = await withFile(null, "w", "(float16 template)", (file, finish) => {
+      file.create_dataset({
+        name: "dataset",
+        data: new Float32Array(0),
+        shape: [0, 0],
+        maxshape: [null, null],
+        chunks,
+        ...compression,
+      });
+      return finish();
     });
-    return finish();
-  });
-  patchToFloat16(template, chunks);
+    patchToFloat16(template, chunks);
+    float16Templates.set(templateKey, template);
+  }
   const half = floatToHalfBits(data);
   return withFile(template, "a", "(float16 template)", (file, finish) => {
     module.resize_dataset(file.file_id, "/dataset", [BigInt(height), BigInt(width)]);
