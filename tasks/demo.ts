@@ -18,6 +18,7 @@ import { writeHypersimFixtures } from "../core/data/fixtures/write.ts";
 import { TrompeError } from "../core/errors.ts";
 import type { DepthEstimator, DepthPrediction } from "../core/eval/estimator.ts";
 import { openEstimator } from "../core/eval/open_model.ts";
+import { loadArt, type ProbeSummary, runProbe } from "../core/eval/probe.ts";
 import { num, pct, signed } from "../core/eval/report.ts";
 import { type EvalSummary, type ModelEntry, runEvaluation } from "../core/eval/run.ts";
 import { getGpu } from "../core/gpu/device.ts";
@@ -41,7 +42,9 @@ Runs the whole study on procedural fixture scenes, in a few minutes on a CPU:
   5. evaluates the starting model on the augmented validation scenes;
   6. fine-tunes it briefly on the augmented training scenes;
   7. evaluates the starting and fine-tuned models side by side (official, background and flat-content
-     metrics, charts, worst-region sheet) and writes one report.
+     metrics, charts, worst-region sheet);
+  8. probes both (deno task probe: other scenes' frames pasted at growing area, two depth-range levels)
+     and writes one report.
 
   --weights FILE       starting checkpoint (default: train a small one first)
   --config FILE        model config JSON, for a checkpoint that does not record it
@@ -59,8 +62,8 @@ Runs the whole study on procedural fixture scenes, in a few minutes on a CPU:
   --help               this text
 
 Writes into --out: report.md (the demo's report), demo.json (its numbers), demo.run.json, scenes/,
-start/ (the small model's training run, when trained here), augmented/, eval_before/, finetune/ and eval/
-(the side-by-side evaluation whose figures the report shows).`;
+start/ (the small model's training run, when trained here), augmented/, eval_before/, finetune/, eval/
+(the side-by-side evaluation whose figures the report shows), probe_start/ and probe_finetuned/.`;
 
 /** The small starting model: tiny-a's shape with a wider decoder, quick to train on a CPU. */
 const SMALL_MODEL = {
@@ -77,7 +80,17 @@ const SMALL_MODEL = {
 };
 const PRETRAIN_LR = 3e-4;
 const SCENE_SIZE = { width: 256, height: 192 };
-const SUBFOLDERS = ["scenes", "start", "augmented", "eval_before", "finetune", "eval"] as const;
+const SUBFOLDERS = [
+  "scenes",
+  "start",
+  "augmented",
+  "eval_before",
+  "finetune",
+  "eval",
+  "probe_start",
+  "probe_finetuned",
+] as const;
+const PROBE_SIZES = [0.02, 0.05, 0.1, 0.2, 0.35];
 
 interface Stage {
   readonly name: string;
@@ -295,8 +308,9 @@ async function main(): Promise<void> {
       { engine: "webgpu", path: tunedPath, name: "fine-tuned", inputSize },
       rt,
     );
-    const after = await stage("evaluate starting and fine-tuned models side by side", async () => {
-      try {
+    let after: EvalSummary, probes: ProbeSummary[];
+    try {
+      after = await stage("evaluate starting and fine-tuned models side by side", async () => {
         const summary = await runEvaluation({
           ...evalCommon,
           out: join(out, "eval"),
@@ -306,10 +320,34 @@ async function main(): Promise<void> {
         });
         for (const m of summary.models) log(evalLine(m));
         return summary;
-      } finally {
-        tuned.estimator.dispose?.();
-      }
-    });
+      });
+      probes = await stage("probe: fooled rate against pasted area, both models", async () => {
+        // Other scenes' frames as wall paintings, ranked by their ground-truth depth range.
+        const art = await loadArt(scenes, start);
+        const summaries: ProbeSummary[] = [];
+        for (
+          const [estimator, folder] of [[start, "probe_start"], [tuned.estimator, "probe_finetuned"]] as const
+        ) {
+          const summary = await runProbe({
+            dataset: "hypersim",
+            root: scenes,
+            split: valSplit,
+            art,
+            estimator,
+            out: join(out, folder),
+            sizes: quick ? [0.05, 0.3] : PROBE_SIZES,
+            levels: 2,
+            seed,
+            progress,
+          });
+          log(`${estimator.name}: ${probeLine(summary)}`);
+          summaries.push(summary);
+        }
+        return summaries;
+      });
+    } finally {
+      tuned.estimator.dispose?.();
+    }
 
     const totalSeconds = (performance.now() - started) / 1000;
     const report = demoReport({
@@ -328,6 +366,7 @@ async function main(): Promise<void> {
       before,
       finetune,
       after,
+      probes,
       stages,
       totalSeconds,
       inputSize,
@@ -342,6 +381,7 @@ async function main(): Promise<void> {
       fineTuned: tunedPath,
       before: before.models[0],
       after: after.models,
+      probe: probes.map((p) => ({ model: p.model, levels: p.levels, cells: p.cells })),
       stages,
       totalSeconds,
     };
@@ -378,6 +418,13 @@ function evalLine(m: ModelEntry): string {
   } of ${m.flat.pasted} pasted regions, false-flat ${pct(m.flat.falseFlatRate)}`;
 }
 
+/** Fooled rate at each size for the deepest-looking level, where the probe expects the most fooling. */
+function probeLine(p: ProbeSummary): string {
+  const deepest = p.levels[p.levels.length - 1];
+  const cells = p.cells.filter((c) => c.level === deepest.index);
+  return `${deepest.name}: fooled ${cells.map((c) => `${pct(c.fooledRate)} at ${pct(c.size)}`).join(", ")}`;
+}
+
 interface DemoFacts {
   readonly out: string;
   readonly quick: boolean;
@@ -389,6 +436,7 @@ interface DemoFacts {
   readonly before: EvalSummary;
   readonly finetune: TrainResult;
   readonly after: EvalSummary;
+  readonly probes: readonly ProbeSummary[];
   readonly stages: readonly Stage[];
   readonly totalSeconds: number;
   readonly inputSize: number;
@@ -467,6 +515,34 @@ function demoReport(f: DemoFacts): string {
       "Worst regions (RGB, ground truth, each model's depth, error):",
       "",
       `![worst regions](eval/${f.after.files.sheet})`,
+      "",
+    );
+  }
+  out.push(
+    "## Probe: fooled rate against pasted area",
+    "",
+    "Frames of other scenes pasted as pictures into the validation scenes at growing area, in two levels of " +
+      "the pictures' own depth range (deno task probe). Fooled rate (mean flatness error) per size:",
+    "",
+    `| model | pictures | ${f.probes[0].sizes.map((size) => pct(size)).join(" | ")} |`,
+    `|---|---|${f.probes[0].sizes.map(() => "---:|").join("")}`,
+  );
+  for (const p of f.probes) {
+    for (const level of p.levels) {
+      const cells = p.cells.filter((c) => c.level === level.index);
+      out.push(
+        `| ${p.model} | ${level.name} | ${
+          cells.map((c) => `${pct(c.fooledRate)} (${num(c.meanFlatnessError, 3)})`).join(" | ")
+        } |`,
+      );
+    }
+  }
+  out.push("");
+  for (const [p, folder] of [[f.probes[0], "probe_start"], [f.probes[1], "probe_finetuned"]] as const) {
+    out.push(
+      `${p.model}: [${folder}/report.md](${folder}/report.md)`,
+      "",
+      `![probe of ${p.model}](${folder}/probe.png)`,
       "",
     );
   }

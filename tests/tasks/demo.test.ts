@@ -19,7 +19,7 @@ async function run(args: string[]) {
   };
 }
 
-Deno.test("deno task demo --quick: scenes to report, with both evaluations and figures that decode", async () => {
+Deno.test("deno task demo --quick: scenes to report, with both evaluations, both probes and figures that decode", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const result = await run(["--quick", "--out", dir]);
@@ -43,7 +43,13 @@ Deno.test("deno task demo --quick: scenes to report, with both evaluations and f
     assert.notDeepEqual(after.models[1].official, after.models[0].official, "fine-tuning changed the model");
 
     const figures = [...report.matchAll(/!\[[^\]]*\]\(([^)]+\.png)\)/g)].map((m) => m[1]);
-    assert.ok(figures.includes("eval/charts/metrics.png") && figures.includes("eval/worst_regions.png"));
+    for (const expected of ["eval/charts/metrics.png", "eval/worst_regions.png", "probe_start/probe.png"]) {
+      assert.ok(figures.includes(expected), `the report shows ${expected}`);
+    }
+    assert.ok(figures.includes("probe_finetuned/probe.png"));
+    const probe = JSON.parse(await Deno.readTextFile(join(dir, "probe_finetuned", "summary.json")));
+    assert.equal(probe.model, "fine-tuned");
+    assert.ok(probe.trials > 0);
     for (const figure of figures) {
       const png = decodePng(await Deno.readFile(join(dir, figure)), figure);
       assert.ok(png.width >= 200 && png.height >= 100, `${figure}: ${png.width}×${png.height}`);
