@@ -56,6 +56,11 @@ export interface FillRecord {
 export interface FillOptions {
   /** Ring width in pixels around the region used to fit the wall. */
   readonly ring: number;
+  /**
+   * plane: the wall's inverse depth (a, b, c) when already fitted — placement fits it around the outline to
+   * choose where to hang the picture, and the fill must use that same wall, not a refit on the final region.
+   */
+  readonly wall?: readonly [number, number, number];
 }
 
 const MIN_RING_POINTS = 30;
@@ -63,14 +68,49 @@ const MIN_RING_POINTS = 30;
 export function fillDepth(frame: DepthFrame, region: Region, mode: DepthMode, opts: FillOptions): FillRecord {
   if (mode === "seed") return fillSeed(frame, region) ?? fillConstant(frame, region, opts, "no valid corner");
   if (mode === "constant") return fillConstant(frame, region, opts);
-  const ring = ringPoints(frame, region, opts.ring);
-  if (ring.length / 3 < MIN_RING_POINTS) {
-    return fillConstant(frame, region, opts, "too few valid ring pixels");
+  let inv = opts.wall;
+  if (!inv) {
+    const ring = ringPoints(frame, region, opts.ring);
+    if (ring.length / 3 < MIN_RING_POINTS) {
+      return fillConstant(frame, region, opts, "too few valid ring pixels");
+    }
+    inv = fitInversePlane(ring, frame.intrinsics) ?? undefined;
+    if (!inv) return fillConstant(frame, region, opts, "degenerate plane fit");
   }
-  const inv = fitInversePlane(ring, frame.intrinsics);
-  if (!inv) return fillConstant(frame, region, opts, "degenerate plane fit");
+  let push = planePush(frame, region, inv);
+  if (push === null) return fillConstant(frame, region, opts, "plane passes behind the camera");
+  // A hair more than needed so float32 rounding of the plane depth can never land behind the content.
+  if (push > 1) push *= 1 + 1e-6;
   const [a, b, c] = inv;
-  // Largest ratio plane depth / covered depth = largest (1/Zgt) / (1/Zplane) over the region.
+  const plane: [number, number, number] = [a * push, b * push, c * push];
+  forRegion(region, frame.width, (k, u, v) => {
+    frame.depth[k] = 1 / (plane[0] * u + plane[1] * v + plane[2]);
+    frame.valid[k] = 1;
+  });
+  return { mode, plane, pushed: push };
+}
+
+/**
+ * The wall behind a region — the plane fitted to the ring around it, as inverse depth (a, b, c) — and how far
+ * it would have to come forward to be in front of everything the region covers: the largest (plane depth /
+ * covered depth) over the region, at least 1. Null when no wall can be fitted (too few ring pixels, a
+ * degenerate fit, a plane behind the camera). Placement uses it to hang pictures where they cover nothing
+ * nearer than their wall.
+ */
+export function fitWall(
+  frame: DepthFrame,
+  region: Region,
+  ring: number,
+): { plane: [number, number, number]; push: number } | null {
+  const points = ringPoints(frame, region, ring);
+  if (points.length / 3 < MIN_RING_POINTS) return null;
+  const plane = fitInversePlane(points, frame.intrinsics);
+  const push = plane && planePush(frame, region, plane);
+  return plane && push !== null ? { plane, push } : null;
+}
+
+/** Largest ratio plane depth / covered depth = largest (1/Zgt) / (1/Zplane), at least 1; null if not in front. */
+function planePush(frame: DepthFrame, region: Region, [a, b, c]: readonly number[]): number | null {
   let push = 1;
   let positive = true;
   forRegion(region, frame.width, (k, u, v) => {
@@ -78,15 +118,7 @@ export function fillDepth(frame: DepthFrame, region: Region, mode: DepthMode, op
     if (!(ip > 0)) positive = false;
     else if (frame.valid[k]) push = Math.max(push, 1 / frame.depth[k] / ip);
   });
-  if (!positive) return fillConstant(frame, region, opts, "plane passes behind the camera");
-  // A hair more than needed so float32 rounding of the plane depth can never land behind the content.
-  if (push > 1) push *= 1 + 1e-6;
-  const plane: [number, number, number] = [a * push, b * push, c * push];
-  forRegion(region, frame.width, (k, u, v) => {
-    frame.depth[k] = 1 / (plane[0] * u + plane[1] * v + plane[2]);
-    frame.valid[k] = 1;
-  });
-  return { mode, plane, pushed: push };
+  return positive ? push : null;
 }
 
 function forRegion(region: Region, width: number, fn: (k: number, u: number, v: number) => void): void {

@@ -10,7 +10,7 @@
 import type { RasterU8 } from "../io/raster.ts";
 import { composite, type Footprint } from "./composite.ts";
 import type { Intrinsics } from "../data/sample.ts";
-import { type DepthFrame, fillDepth, type FillRecord, type Region } from "./depth_fill.ts";
+import { type DepthFrame, fillDepth, type FillRecord, fitWall, type Region } from "./depth_fill.ts";
 import type { Placement, Point } from "./homography.ts";
 import { place, type Placed } from "./placement.ts";
 import type { Recipe } from "./recipe.ts";
@@ -111,12 +111,15 @@ export async function augmentFrame(
     source = chosen.source;
     xRange = [0, width - 1];
   }
-  const placed = place(geometry, recipe, texture.width / texture.height, xRange, rng);
+  const ring = Math.max(1, Math.round((recipe.depth.ring * width) / 1024));
+  const aspect = texture.width / texture.height;
+  const { placed, wall } = recipe.depth.mode === "plane"
+    ? placeOnWall(out, geometry, recipe, aspect, xRange, rng, ring)
+    : { placed: place(geometry, recipe, aspect, xRange, rng), wall: undefined };
   texture = prefilter(texture, placed.shape.width, placed.shape.height);
   const fp = composite(rgb, { ...placed, sdf: shapeSdf(placed.shape), texture });
   const region = regionOf(fp, placed, width, height);
-  const ring = Math.max(1, Math.round((recipe.depth.ring * width) / 1024));
-  const fill = fillDepth(out, region, recipe.depth.mode, { ring });
+  const fill = fillDepth(out, region, recipe.depth.mode, { ring, wall });
   const label = kind === "mirror" ? MASK.mirror : MASK.art;
   const regions = [record(kind, placed, region, fill, source, width * height)];
   labelMask(mask, region, label, width);
@@ -129,6 +132,71 @@ export async function augmentFrame(
     }
   }
   return { rgb, depth: out.depth, valid: out.valid, mask, record: { kind, regions } };
+}
+
+/** Placements drawn, in plane mode, looking for a spot where the picture covers nothing nearer than its wall. */
+const WALL_TRIES = 16;
+/** Covered content up to this much nearer than the fitted wall still counts as the wall (relief, fit noise). */
+const WALL_TOLERANCE = 1.05;
+
+/**
+ * A picture or mirror hangs on a wall, so it cannot occlude a chair standing in front of that wall: placements
+ * are drawn until the wall fitted around one is in front of everything it would cover (give or take
+ * WALL_TOLERANCE), else the one needing the wall moved least is kept (the fill then moves the plane forward, so
+ * it is still never behind what it covers). The test region is the outer polygon grown by half a pixel's
+ * diagonal, every pixel the compositor could touch.
+ */
+function placeOnWall(
+  frame: DepthFrame,
+  geometry: { width: number; height: number; focal: number },
+  recipe: Recipe,
+  aspect: number,
+  xRange: [number, number],
+  rng: Rng,
+  ring: number,
+): { placed: Placed; wall?: [number, number, number] } {
+  const scratch = new Uint8Array(geometry.width * geometry.height);
+  let best: { placed: Placed; wall?: [number, number, number] } | null = null, bestPush = Infinity;
+  for (let t = 0; t < WALL_TRIES; t++) {
+    const placed = place(geometry, recipe, aspect, xRange, rng);
+    const fit = fitWall(frame, polygonRegion(placed.outer, scratch, geometry.width, geometry.height), ring);
+    if (fit && fit.push <= WALL_TOLERANCE) return { placed, wall: fit.plane };
+    // A placement with no wall to fit keeps the fill's own fallbacks (a plane fitted to the final region,
+    // else constant depth), and is kept only if no try found a wall.
+    if (!best || (fit && fit.push < bestPush)) {
+      best = { placed, wall: fit?.plane };
+      bestPush = fit?.push ?? Infinity;
+    }
+  }
+  return best!;
+}
+
+/** Pixels whose centre lies within √½ px of a convex polygon, written into `mask` (cleared first). */
+function polygonRegion(polygon: readonly Point[], mask: Uint8Array, width: number, height: number): Region {
+  mask.fill(0);
+  const grow = Math.SQRT1_2;
+  const xs = polygon.map((p) => p[0]), ys = polygon.map((p) => p[1]);
+  const x0 = Math.max(0, Math.floor(Math.min(...xs) - grow)),
+    x1 = Math.min(width, Math.ceil(Math.max(...xs) + grow) + 1);
+  const y0 = Math.max(0, Math.floor(Math.min(...ys) - grow)),
+    y1 = Math.min(height, Math.ceil(Math.max(...ys) + grow) + 1);
+  // Outward unit normals whichever way the polygon winds (the sign of its area says which).
+  let area = 0;
+  for (let i = 0; i < polygon.length; i++) {
+    const [ax, ay] = polygon[i], [bx, by] = polygon[(i + 1) % polygon.length];
+    area += ax * by - bx * ay;
+  }
+  const edges = polygon.map(([ax, ay], i) => {
+    const [bx, by] = polygon[(i + 1) % polygon.length];
+    const len = Math.hypot(bx - ax, by - ay) || 1, sign = area > 0 ? 1 : -1;
+    return { ax, ay, nx: (sign * (by - ay)) / len, ny: (-sign * (bx - ax)) / len };
+  });
+  for (let y = y0; y < y1; y++) {
+    for (let x = x0; x < x1; x++) {
+      if (edges.every((e) => e.nx * (x - e.ax) + e.ny * (y - e.ay) <= grow)) mask[y * width + x] = 1;
+    }
+  }
+  return { mask, box: [x0, y0, x1, y1], corners: polygon };
 }
 
 /**

@@ -175,3 +175,27 @@ Deno.test("recipes are validated and name the field at fault", () => {
   assert.throws(() => parseRecipe({ colour: 1 }, "r.json"), /invalid recipe/);
   assertEquals(parseRecipe({}, "r.json").depth.mode, "plane");
 });
+
+Deno.test("plane mode hangs pictures on the wall: they avoid covering furniture rather than float at its depth", async () => {
+  // A wall with a cabinet (2 m, the wall is 5–8 m behind it) filling the lower right third of the frame.
+  const input = frame();
+  for (let v = 0; v < H; v++) {
+    for (let u = 0; u < W; u++) if (u > 120 && v > 50) input.depth[v * W + u] = 2;
+  }
+  const recipe = parseRecipe({ kinds: { mirror: 1, art: 1 }, area: [0.05, 0.12] }, "test");
+  for (let s = 0; s < 16; s++) {
+    const out = await augmentFrame({ ...input, depth: input.depth.slice() }, recipe, s, pool);
+    const fill = out.record.regions[0].depth!;
+    assertEquals(fill.mode, "plane");
+    // The plane is the surface it hangs on (the wall, or the cabinet's front), not one pulled forward to
+    // clear a cabinet standing in front of the wall.
+    assert(
+      fill.pushed! <= 1.05,
+      `seed ${s}: plane pulled ${fill.pushed}× towards the camera onto the cabinet`,
+    );
+    // And, moved forward or not, never behind what it covers.
+    for (let k = 0; k < W * H; k++) {
+      if (out.mask[k] !== MASK.untouched) assert(out.depth[k] <= input.depth[k], `seed ${s}: behind at ${k}`);
+    }
+  }
+});
