@@ -3,10 +3,10 @@
  * synthetic frames written in the real formats, and the Python peer (../shared/anchors/peer_augment.py: the
  * seed recipe in OpenCV + h5py, one process) measured in the same run, as a ratio per core.
  *
- *   deno run -A bench/augment_bench.ts [--frames N] [--workers 1,2] [--save]
+ *   deno run -A bench/augment_bench.ts [--frames N] [--workers 1,2] [--quick] [--save]
  *
- * A sample is the whole job: read RGB + depth, augment, write JPEG q95 + depth + mask + record. `--save`
- * writes bench/results/augment-<date>.{json,md}.
+ * or through `deno task bench`, which imports `measure`. A sample is the whole job: read RGB + depth, augment,
+ * write JPEG q95 + depth + mask + record. `--save` writes bench/results/augment-<date>.{json,md}.
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -19,6 +19,7 @@ import { writeJpeg } from "../core/io/jpeg.ts";
 import { writePng } from "../core/io/png.ts";
 import { TROMPE_VERSION } from "../core/version.ts";
 import { FORMATS_DIR, SHARED_DIR } from "../tests/shared.ts";
+import { type BenchOptions, type BenchRow, type BenchSection, sectionMarkdown } from "./lib.ts";
 
 const SIZES = { hypersim: [1024, 768], vkitti2: [1242, 375] } as const;
 
@@ -84,80 +85,102 @@ async function peer(frames: number): Promise<{ samplesPerS: number; python: stri
   return { skipped: "no python3 with cv2 and h5py (apt-get install python3-opencv python3-h5py)" };
 }
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    frames: { type: "string", default: "16" },
-    workers: { type: "string", default: "1,2" },
-    save: { type: "boolean" },
-  },
-});
-const frames = Number(values.frames);
-const workerCounts = values.workers!.split(",").map(Number);
-const recipe = { ...preset("seed-hypersim-art"), name: "bench" };
-const tmp = await Deno.makeTempDir({ prefix: "trompe-augment-bench-" });
-const rows: {
-  dataset: DatasetName;
-  size: string;
-  workers: number;
-  samplesPerS: number;
-  msPerSample: number;
-}[] = [];
-try {
-  for (const dataset of ["hypersim", "vkitti2"] as const) {
-    const root = join(tmp, dataset);
-    await makeSet(dataset, root, frames);
-    const { frames: refs } = await adapterFor(dataset).list(root);
-    for (const workers of workerCounts) {
-      const out = join(tmp, `out-${dataset}-${workers}`);
-      const settings = { dataset, root, out, recipe, seed: 0, art: join(FORMATS_DIR, "art"), frames: refs };
-      // Worker start-up (module load, wasm compile) is part of a run, as for a user; the set is large enough
-      // that it is a small share.
-      const summary = await runAugment(settings, { workers, shard: [1, 1], resume: false, version: "bench" });
-      const samplesPerS = summary.processed / summary.elapsedS;
-      rows.push({
-        dataset,
-        size: SIZES[dataset].join("×"),
-        workers,
-        samplesPerS,
-        msPerSample: (1000 * workers) / samplesPerS,
-      });
-      await Deno.remove(out, { recursive: true });
-    }
-  }
-} finally {
-  await Deno.remove(tmp, { recursive: true });
+/** One run of the runner over a set: samples/s, worker start-up included (as a user's run has it). */
+async function runSet(
+  dataset: DatasetName,
+  root: string,
+  out: string,
+  workers: number,
+): Promise<number> {
+  const { frames: refs } = await adapterFor(dataset).list(root);
+  const recipe = { ...preset("seed-hypersim-art"), name: "bench" };
+  const settings = { dataset, root, out, recipe, seed: 0, art: join(FORMATS_DIR, "art"), frames: refs };
+  const summary = await runAugment(settings, { workers, shard: [1, 1], resume: false, version: "bench" });
+  await Deno.remove(out, { recursive: true });
+  return summary.processed / summary.elapsedS;
 }
-const peerResult = await peer(frames);
-const peerRate = "samplesPerS" in peerResult ? peerResult.samplesPerS : undefined;
 
-const lines = [
-  `augment throughput, trompe ${TROMPE_VERSION}, ${frames} frames per set, ${navigator.hardwareConcurrency} CPUs, ` +
-  `${new Date().toISOString().slice(0, 10)}`,
-  "",
-  "| set | size | workers | samples/s | ms/sample/worker | per core vs peer |",
-  "|---|---|---|---|---|---|",
-  ...rows.map((r) =>
-    `| ${r.dataset} | ${r.size} | ${r.workers} | ${r.samplesPerS.toFixed(2)} | ${
-      r.msPerSample.toFixed(0)
-    } | ${peerRate ? `${(r.samplesPerS / r.workers / peerRate).toFixed(2)}×` : "–"} |`
-  ),
-  "",
-  peerRate
-    ? `peer (peer_augment.py, Python + OpenCV + h5py, 1 process, 1024×768): ${peerRate.toFixed(2)} samples/s`
-    : `peer not measured: ${"skipped" in peerResult ? peerResult.skipped : ""}`,
-];
-console.log(lines.join("\n"));
-if (values.save) {
-  const stem = join(import.meta.dirname!, "results", `augment-${new Date().toISOString().slice(0, 10)}`);
-  await writeTextFileAtomic(`${stem}.md`, lines.join("\n") + "\n");
-  await writeTextFileAtomic(
-    `${stem}.json`,
-    JSON.stringify(
-      { trompe: TROMPE_VERSION, frames, cpus: navigator.hardwareConcurrency, rows, peer: peerResult },
-      null,
-      2,
-    ) +
-      "\n",
-  );
+export interface AugmentBenchOptions extends BenchOptions {
+  /** Frames per set (default 48, 8 when quick). */
+  readonly frames?: number;
+  /** Worker counts to measure (default 1 and 2). */
+  readonly workers?: readonly number[];
+}
+
+/**
+ * Samples/s per set and worker count, and the peer (one process, 1024×768) measured after them in the same
+ * run. The ratio is per core: trompe's samples/s ÷ workers ÷ the peer's; the peer only does 1024×768, so the
+ * 1242×375 rows have no ratio.
+ */
+export async function measure(options: AugmentBenchOptions): Promise<BenchSection> {
+  const frames = options.frames ?? (options.quick ? 8 : 48);
+  const workerCounts = options.workers ?? [1, 2];
+  const load = Deno.loadavg()[0];
+  const tmp = await Deno.makeTempDir({ prefix: "trompe-augment-bench-" });
+  const measured: { dataset: DatasetName; workers: number; samplesPerS: number }[] = [];
+  try {
+    for (const dataset of ["hypersim", "vkitti2"] as const) {
+      const root = join(tmp, dataset);
+      await makeSet(dataset, root, frames);
+      for (const workers of workerCounts) {
+        const samplesPerS = await runSet(dataset, root, join(tmp, `out-${dataset}-${workers}`), workers);
+        measured.push({ dataset, workers, samplesPerS });
+      }
+    }
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+  const peerResult = await peer(frames);
+  const peerRate = "samplesPerS" in peerResult ? peerResult.samplesPerS : undefined;
+  const rows: BenchRow[] = measured.map(({ dataset, workers, samplesPerS }) => {
+    const comparable = dataset === "hypersim" && peerRate !== undefined;
+    return {
+      case: `augment ${dataset} ${SIZES[dataset].join("×")}, ${workers} worker${workers > 1 ? "s" : ""}`,
+      trompe: `${samplesPerS.toFixed(2)} samples/s`,
+      peer: comparable ? `${peerRate.toFixed(2)} samples/s (peer_augment.py, 1 process)` : undefined,
+      ratio: comparable ? samplesPerS / workers / peerRate : undefined,
+      note: `${frames} frames, ${(1000 * workers / samplesPerS).toFixed(0)} ms/sample/worker` +
+        (dataset === "vkitti2" ? "; the peer only does 1024×768" : ""),
+    };
+  });
+  return {
+    title: "Augmentation throughput (seed-hypersim-art: read, paste, write JPEG q95 + depth + mask + record)",
+    rows,
+    details: [
+      `${navigator.hardwareConcurrency} CPUs, 1-minute load average ${load.toFixed(2)} at the start` +
+      " (other processes on the machine slow both trompe and the peer)",
+      "ratio = trompe samples/s ÷ workers ÷ peer samples/s (per core; > 1: trompe faster)",
+      peerRate !== undefined
+        ? `peer: ${"python" in peerResult ? peerResult.python : ""} ${join("anchors", "peer_augment.py")}, ` +
+          `Python + OpenCV + h5py, gzip 9 HDF5 (trompe writes gzip 4, h5py's default)`
+        : `peer not measured: ${"skipped" in peerResult ? peerResult.skipped : ""}`,
+    ],
+  };
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      frames: { type: "string" },
+      workers: { type: "string", default: "1,2" },
+      quick: { type: "boolean", default: false },
+      save: { type: "boolean" },
+    },
+  });
+  const section = await measure({
+    quick: values.quick,
+    frames: values.frames ? Number(values.frames) : undefined,
+    workers: values.workers!.split(",").map(Number),
+  });
+  const markdown = sectionMarkdown(section);
+  console.log(markdown);
+  if (values.save) {
+    const stem = join(import.meta.dirname!, "results", `augment-${new Date().toISOString().slice(0, 10)}`);
+    await writeTextFileAtomic(`${stem}.md`, `# trompe ${TROMPE_VERSION}\n\n${markdown}\n`);
+    await writeTextFileAtomic(
+      `${stem}.json`,
+      JSON.stringify({ trompe: TROMPE_VERSION, ...section }, null, 2) + "\n",
+    );
+  }
 }
