@@ -27,8 +27,6 @@ export interface Footprint {
   readonly y1: number;
   /** Coverage by picture + border, 0..1. */
   readonly cover: Float32Array;
-  /** Coverage by the picture alone. */
-  readonly inner: Float32Array;
 }
 
 const OUTSIDE = 0, BORDER = 1, INSIDE = 2;
@@ -44,8 +42,7 @@ export function composite(image: RasterU8, paste: Paste): Footprint {
   const [x0, y0, x1, y1] = boundingBox(h, shape.width / 2 + bw, shape.height / 2 + bw, image);
   const bwid = x1 - x0, bhei = y1 - y0;
   const cover = new Float32Array(Math.max(bwid * bhei, 0));
-  const inner = new Float32Array(cover.length);
-  if (bwid <= 0 || bhei <= 0) return { x0, y0, x1, y1, cover, inner };
+  if (bwid <= 0 || bhei <= 0) return { x0, y0, x1, y1, cover };
   // Image points beyond the plane's vanishing line map to the plane's far side: reject by the sign of w.
   const wSign = Math.sign(hi[6] * h[2] / h[8] + hi[7] * h[5] / h[8] + hi[8]);
 
@@ -94,7 +91,6 @@ export function composite(image: RasterU8, paste: Paste): Footprint {
       const aIn = nIn / (SUB * SUB), aBorder = nBorder / (SUB * SUB);
       const k = j * bwid + i;
       cover[k] = aIn + aBorder;
-      inner[k] = aIn;
       const p = (y * image.width + x) * 3;
       // Bilinear taps at the plane point: texel centres sit at (k + ½) / size of the shape's bounding
       // rectangle, samples clamp to the edge texels.
@@ -134,7 +130,7 @@ export function composite(image: RasterU8, paste: Paste): Footprint {
     }
     [above, below] = [below, above];
   }
-  return { x0, y0, x1, y1, cover, inner };
+  return { x0, y0, x1, y1, cover };
 }
 
 /** Image-space box (clamped, exclusive end) holding the projected rectangle [−a, a] × [−b, b]. */

@@ -48,6 +48,7 @@ export async function processFrame(settings: JobSettings, ref: FrameRef): Promis
     settings.recipe,
     settings.seed,
     sourcesFor(settings),
+    { inPlace: true }, // the frame was read for this alone
   );
   if (augmented.record.kind === "clean") {
     // Copied, not re-encoded: a clean frame is the source frame, byte for byte.

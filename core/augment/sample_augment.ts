@@ -63,11 +63,20 @@ export interface Augmented {
   readonly record: SampleRecord;
 }
 
+export interface AugmentOptions {
+  /**
+   * Edit the frame's RGB, depth and validity where they are instead of copies (the result is the same): for a
+   * caller that reads a frame only to augment it, saving ~6 MB of fresh memory per 1024×768 frame.
+   */
+  readonly inPlace?: boolean;
+}
+
 export async function augmentFrame(
   frame: FrameInput,
   recipe: Recipe,
   seed: number,
   sources: Sources,
+  options: AugmentOptions = {},
 ): Promise<Augmented> {
   const { width, height } = frame;
   const mask = new Uint8Array(width * height);
@@ -82,10 +91,11 @@ export async function augmentFrame(
     };
   }
   const kind = decide.weighted(recipe.kinds);
-  const rgb = { ...frame.rgb, data: frame.rgb.data.slice() };
+  const copy = !options.inPlace;
+  const rgb = copy ? { ...frame.rgb, data: frame.rgb.data.slice() } : frame.rgb;
   const out: DepthFrame = {
-    depth: frame.depth.slice(),
-    valid: frame.valid.slice(),
+    depth: copy ? frame.depth.slice() : frame.depth,
+    valid: copy ? frame.valid.slice() : frame.valid,
     width,
     height,
     intrinsics: frame.intrinsics,

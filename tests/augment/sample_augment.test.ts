@@ -199,3 +199,16 @@ Deno.test("plane mode hangs pictures on the wall: they avoid covering furniture 
     }
   }
 });
+
+Deno.test("augmenting in place gives what augmenting copies gives, and leaves the caller's frame as the result", async () => {
+  const recipe = { ...preset("trompe"), clean: 0, negatives: 1 };
+  for (let s = 0; s < 6; s++) {
+    const copied = await augmentFrame(frame(), recipe, s, pool);
+    const input = frame();
+    const inPlace = await augmentFrame(input, recipe, s, pool, { inPlace: true });
+    assertEquals(inPlace, copied);
+    assert(
+      inPlace.rgb.data === input.rgb.data && inPlace.depth === input.depth && inPlace.valid === input.valid,
+    );
+  }
+});
