@@ -13,6 +13,9 @@ export const REQUIRED_LIMITS = {
   maxComputeInvocationsPerWorkgroup: 256,
   maxComputeWorkgroupSizeX: 256,
   maxComputeWorkgroupsPerDimension: 65535,
+  // WebGPU's defaults; the CPU matmul keeps its operand copies in textures and checks their sizes.
+  maxTextureDimension2D: 8192,
+  maxTextureArrayLayers: 256,
 } as const;
 
 export type LimitName = keyof typeof REQUIRED_LIMITS;
@@ -29,6 +32,12 @@ export interface GpuContext {
   readonly limits: Readonly<Record<LimitName, number>>;
   readonly hasTimestamps: boolean;
   readonly hasF16: boolean;
+  /**
+   * The adapter is a CPU rasteriser (Mesa's lavapipe/llvmpipe, SwiftShader): workgroups run as SIMD on CPU
+   * threads, so kernels tuned for GPUs (workgroup memory, barriers) are slow there and some ops pick
+   * CPU-shaped kernels instead.
+   */
+  readonly isCpu: boolean;
 }
 
 /**
@@ -46,6 +55,12 @@ export function describeAdapter(adapter: GPUAdapter): string {
   const info = adapter.info;
   const name = info.description || info.device || info.vendor || "unknown adapter";
   return info.isFallbackAdapter ? `${name} (software fallback)` : name;
+}
+
+/** Whether an adapter is a CPU implementation of WebGPU (see `GpuContext.isCpu`). */
+export function isCpuAdapter(info: GPUAdapterInfo): boolean {
+  const names = `${info.description} ${info.device} ${info.vendor} ${info.architecture}`;
+  return info.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader|software/i.test(names);
 }
 
 export function backendName(): string {
@@ -119,5 +134,6 @@ export async function acquireGpu(): Promise<GpuContext> {
     limits,
     hasTimestamps: device.features.has("timestamp-query"),
     hasF16: device.features.has("shader-f16"),
+    isCpu: isCpuAdapter(adapter.info),
   };
 }

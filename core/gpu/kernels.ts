@@ -5,7 +5,35 @@
  */
 import { TrompeError } from "../errors.ts";
 
-export type BindingKind = "uniform" | "read" | "storage";
+/**
+ * Buffers ("uniform", "read" = read-only storage, "storage"), or rgba32float 2D array textures read with
+ * textureLoad ("texture") or written with textureStore ("storage-texture").
+ */
+export type BindingKind = "uniform" | "read" | "storage" | "texture" | "storage-texture";
+
+function layoutEntry(kind: BindingKind, binding: number): GPUBindGroupLayoutEntry {
+  const visibility = GPUShaderStage.COMPUTE;
+  switch (kind) {
+    case "texture":
+      return {
+        binding,
+        visibility,
+        texture: { sampleType: "unfilterable-float", viewDimension: "2d-array" },
+      };
+    case "storage-texture":
+      return {
+        binding,
+        visibility,
+        storageTexture: { access: "write-only", format: "rgba32float", viewDimension: "2d-array" },
+      };
+    default:
+      return {
+        binding,
+        visibility,
+        buffer: { type: kind === "uniform" ? "uniform" : kind === "read" ? "read-only-storage" : "storage" },
+      };
+  }
+}
 
 export interface KernelSpec {
   /** File name under kernels/, e.g. "matmul.wgsl". */
@@ -63,15 +91,7 @@ export class PipelineCache {
     const key = bindings.join(",");
     let layout = this.layouts.get(key);
     if (!layout) {
-      layout = this.device.createBindGroupLayout({
-        entries: bindings.map((kind, binding) => ({
-          binding,
-          visibility: GPUShaderStage.COMPUTE,
-          buffer: {
-            type: kind === "uniform" ? "uniform" : kind === "read" ? "read-only-storage" : "storage",
-          },
-        })),
-      });
+      layout = this.device.createBindGroupLayout({ entries: bindings.map(layoutEntry) });
       this.layouts.set(key, layout);
     }
     return layout;

@@ -1,13 +1,16 @@
 /**
- * The TypeScript side of kernels/matmul.wgsl: C = alpha · op(A) · op(B) (+ bias) (+ C), batched.
- * The three products of a linear layer are A·B (forward with stored [in, out] weights), A·Bᵀ (forward with
- * PyTorch's [out, in] weights; backward to the input) and Aᵀ·B (backward to the weights).
+ * C = alpha · op(A) · op(B) (+ bias) (+ C), batched: the TypeScript side of kernels/matmul.wgsl and
+ * kernels/matmul_vec4.wgsl (GPUs: tile sizes are override constants) and of kernels/matmul_cpu.wgsl (CPU
+ * adapters, core/gpu/matmul_cpu.ts). The three products of a linear layer are A·B (forward with stored
+ * [in, out] weights), A·Bᵀ (forward with PyTorch's [out, in] weights; backward to the input) and Aᵀ·B
+ * (backward to the weights).
  */
 import type { KernelSpec } from "./kernels.ts";
 import { f32 } from "./params.ts";
 import type { Runtime } from "./runtime.ts";
 import type { Tensor } from "./tensor.ts";
 import { TrompeError } from "../errors.ts";
+import { cpuPathFits, matmulCpu } from "./matmul_cpu.ts";
 
 export const MATMUL_KERNEL: KernelSpec = {
   file: "matmul.wgsl",
@@ -54,9 +57,39 @@ export interface MatmulArgs {
   strideB?: BatchStride;
   strideC?: BatchStride;
   tiles?: MatmulTiles;
-  /** "auto": the vec4 kernel when every dimension, offset and stride allows it. */
-  variant?: "auto" | "tiled" | "vec4";
+  /**
+   * "auto": on a CPU adapter the CPU kernel (unless its packed copies would not fit a binding), else the
+   * vec4 kernel when every dimension, offset and stride allows it, else the tiled one.
+   */
+  variant?: "auto" | "tiled" | "vec4" | "cpu";
   label?: string;
+}
+
+/** Every argument resolved: what the kernel paths receive. */
+export interface MatmulProblem {
+  a: Tensor;
+  b: Tensor;
+  c: Tensor;
+  m: number;
+  n: number;
+  k: number;
+  transA: boolean;
+  transB: boolean;
+  bias?: Tensor;
+  accumulate: boolean;
+  alpha: number;
+  lda: number;
+  ldb: number;
+  ldc: number;
+  offA: number;
+  offB: number;
+  offC: number;
+  batch: number;
+  inner: number;
+  strideA: BatchStride;
+  strideB: BatchStride;
+  strideC: BatchStride;
+  label: string;
 }
 
 /** Whether the vec4 kernel can run: every address it forms must be a multiple of 4 elements. */
@@ -78,64 +111,94 @@ function lastIndex(
   return off + outerLast * stride[0] + innerLast * stride[1] + (rows - 1) * ld + (cols - 1);
 }
 
-export function matmul(rt: Runtime, args: MatmulArgs): void {
-  const { a, b, c, m, n, k } = args;
+/** Fills in the defaults: dense row-major operands, batch items one after another. */
+function resolve(args: MatmulArgs): MatmulProblem {
+  const { m, n, k } = args;
   const transA = args.transA ?? false;
   const transB = args.transB ?? false;
-  const lda = args.lda ?? (transA ? m : k);
-  const ldb = args.ldb ?? (transB ? k : n);
-  const ldc = args.ldc ?? n;
   const batch = args.batch ?? 1;
   const inner = args.inner ?? batch;
-  const strideA = args.strideA ?? [m * k * inner, m * k];
-  const strideB = args.strideB ?? [k * n * inner, k * n];
-  const strideC = args.strideC ?? [m * n * inner, m * n];
-  const offA = args.offA ?? 0;
-  const offB = args.offB ?? 0;
-  const offC = args.offC ?? 0;
-  const tiles = args.tiles ?? DEFAULT_TILES;
-  if (m <= 0 || n <= 0 || k <= 0 || batch <= 0) {
-    throw new TrompeError("shape-mismatch", `matmul with an empty dimension: ${m}×${n}×${k}, batch ${batch}`);
+  return {
+    a: args.a,
+    b: args.b,
+    c: args.c,
+    m,
+    n,
+    k,
+    transA,
+    transB,
+    bias: args.bias,
+    accumulate: args.accumulate ?? false,
+    alpha: args.alpha ?? 1,
+    lda: args.lda ?? (transA ? m : k),
+    ldb: args.ldb ?? (transB ? k : n),
+    ldc: args.ldc ?? n,
+    offA: args.offA ?? 0,
+    offB: args.offB ?? 0,
+    offC: args.offC ?? 0,
+    batch,
+    inner,
+    strideA: args.strideA ?? [m * k * inner, m * k],
+    strideB: args.strideB ?? [k * n * inner, k * n],
+    strideC: args.strideC ?? [m * n * inner, m * n],
+    label: args.label ?? "matmul",
+  };
+}
+
+/** Bounds are checked here, once, so that a wrong stride is an error rather than silent garbage. */
+function checkShapes(p: MatmulProblem): void {
+  const { m, n, k, batch, inner } = p;
+  if (m <= 0 || n <= 0 || k <= 0 || batch <= 0 || inner <= 0) {
+    throw new TrompeError(
+      "shape-mismatch",
+      `matmul ${p.label} with an empty dimension: ${m}×${n}×${k}, batch ${batch}, inner ${inner}`,
+    );
   }
-  // Bounds are checked here, once, so that a wrong stride is an error rather than silent garbage.
   const checks: [Tensor, number, string][] = [
-    [a, lastIndex(transA ? k : m, transA ? m : k, lda, offA, batch, inner, strideA), "A"],
-    [b, lastIndex(transB ? n : k, transB ? k : n, ldb, offB, batch, inner, strideB), "B"],
-    [c, lastIndex(m, n, ldc, offC, batch, inner, strideC), "C"],
+    [p.a, lastIndex(p.transA ? k : m, p.transA ? m : k, p.lda, p.offA, batch, inner, p.strideA), "A"],
+    [p.b, lastIndex(p.transB ? n : k, p.transB ? k : n, p.ldb, p.offB, batch, inner, p.strideB), "B"],
+    [p.c, lastIndex(m, n, p.ldc, p.offC, batch, inner, p.strideC), "C"],
   ];
   for (const [t, last, which] of checks) {
     if (last >= t.size) {
       throw new TrompeError(
         "shape-mismatch",
-        `matmul ${args.label ?? ""} reads ${which} (${t.name}, ${t.size} elements) up to element ${last}`,
+        `matmul ${p.label} reads ${which} (${t.name}, ${t.size} elements) up to element ${last}`,
       );
     }
   }
-  if (args.bias && args.bias.size < n) {
-    throw new TrompeError(
-      "shape-mismatch",
-      `bias ${args.bias.name} has ${args.bias.size} values for ${n} columns`,
-    );
+  if (p.bias && p.bias.size < n) {
+    throw new TrompeError("shape-mismatch", `bias ${p.bias.name} has ${p.bias.size} values for ${n} columns`);
+  }
+}
+
+export function matmul(rt: Runtime, args: MatmulArgs): void {
+  const p = resolve(args);
+  checkShapes(p);
+  const variant = args.variant ?? "auto";
+  if (variant === "cpu" || (variant === "auto" && rt.ctx.isCpu && cpuPathFits(rt, p))) {
+    matmulCpu(rt, p);
+    return;
   }
   const aligned = vec4Compatible([
-    k,
-    n,
-    transA ? m : 0,
-    lda,
-    ldb,
-    ldc,
-    offA,
-    offB,
-    offC,
-    ...strideA,
-    ...strideB,
-    ...strideC,
+    p.k,
+    p.n,
+    p.transA ? p.m : 0,
+    p.lda,
+    p.ldb,
+    p.ldc,
+    p.offA,
+    p.offB,
+    p.offC,
+    ...p.strideA,
+    ...p.strideB,
+    ...p.strideC,
   ]);
-  const variant = args.variant ?? "auto";
   if (variant === "vec4" && !aligned) {
-    throw new TrompeError("bad-argument", `matmul ${args.label ?? ""}: shape or strides not multiples of 4`);
+    throw new TrompeError("bad-argument", `matmul ${p.label}: shape or strides not multiples of 4`);
   }
   const useVec4 = variant === "vec4" || (variant === "auto" && aligned);
+  const tiles = args.tiles ?? DEFAULT_TILES;
   const q = useVec4 ? 4 : 1; // the vec4 kernel counts addresses in vec4s
   const tileM = tiles.wgY * 4;
   const tileN = tiles.wgX * 4;
@@ -145,32 +208,32 @@ export function matmul(rt: Runtime, args: MatmulArgs): void {
       WG_X: tiles.wgX,
       WG_Y: tiles.wgY,
       ...(useVec4 ? {} : { TILE_K: tiles.tileK }),
-      TRANS_A: transA,
-      TRANS_B: transB,
-      HAS_BIAS: args.bias !== undefined,
-      ACCUMULATE: args.accumulate ?? false,
+      TRANS_A: p.transA,
+      TRANS_B: p.transB,
+      HAS_BIAS: p.bias !== undefined,
+      ACCUMULATE: p.accumulate,
     },
     [
-      m,
-      n,
-      k,
-      lda / q,
-      ldb / q,
-      ldc / q,
-      offA / q,
-      offB / q,
-      offC / q,
-      inner,
-      strideA[0] / q,
-      strideA[1] / q,
-      strideB[0] / q,
-      strideB[1] / q,
-      strideC[0] / q,
-      strideC[1] / q,
-      f32(args.alpha ?? 1),
+      p.m,
+      p.n,
+      p.k,
+      p.lda / q,
+      p.ldb / q,
+      p.ldc / q,
+      p.offA / q,
+      p.offB / q,
+      p.offC / q,
+      p.inner,
+      p.strideA[0] / q,
+      p.strideA[1] / q,
+      p.strideB[0] / q,
+      p.strideB[1] / q,
+      p.strideC[0] / q,
+      p.strideC[1] / q,
+      f32(p.alpha),
     ],
-    [a, b, args.bias ?? rt.unused, c],
-    [Math.ceil(n / tileN), Math.ceil(m / tileM), batch],
-    args.label ?? "matmul",
+    [p.a, p.b, p.bias ?? rt.unused, p.c],
+    [Math.ceil(p.n / tileN), Math.ceil(p.m / tileM), p.batch],
+    p.label,
   );
 }

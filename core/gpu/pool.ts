@@ -11,9 +11,14 @@ import { TrompeError } from "../errors.ts";
 export interface PoolBuffer {
   readonly label: string;
   readonly bytes: number;
-  /** Absent in accounting-only mode. */
+  /** Absent in accounting-only mode, and for textures. */
   readonly gpu?: GPUBuffer;
+  /** Set for an `allocTexture` allocation (absent in accounting-only mode). */
+  readonly texture?: GPUTexture;
 }
+
+/** Bytes per texel of the one texture format trompe uses (operand copies for the CPU matmul). */
+export const RGBA32F_TEXEL_BYTES = 16;
 
 export interface PoolStats {
   liveBytes: number;
@@ -57,7 +62,30 @@ export class BufferPool {
     // WebGPU needs sizes in multiples of 4 and refuses empty bindings.
     const size = Math.max(4, Math.ceil(bytes / 4) * 4);
     const gpu = this.device?.createBuffer({ label, size, usage });
-    const buffer: PoolBuffer = { label, bytes: size, gpu };
+    return this.count({ label, bytes: size, gpu });
+  }
+
+  /**
+   * An rgba32float 2D array texture of `width`×`height` texels and `layers` layers, counted like a buffer of
+   * the same size.
+   */
+  allocTexture(label: string, width: number, height: number, layers: number, usage: number): PoolBuffer {
+    for (const [name, v] of [["width", width], ["height", height], ["layers", layers]] as const) {
+      if (!Number.isInteger(v) || v < 1) {
+        throw new TrompeError("bad-argument", `texture "${label}" asked for ${name} ${v}`);
+      }
+    }
+    const texture = this.device?.createTexture({
+      label,
+      size: [width, height, layers],
+      format: "rgba32float",
+      usage,
+    });
+    return this.count({ label, bytes: width * height * layers * RGBA32F_TEXEL_BYTES, texture });
+  }
+
+  private count(buffer: PoolBuffer): PoolBuffer {
+    const { label, bytes: size } = buffer;
     this.live.add(buffer);
     this.allocations += 1;
     this.liveBytes += size;
@@ -79,6 +107,7 @@ export class BufferPool {
       throw new TrompeError("gpu", `buffer "${buffer.label}" freed twice or not from this pool`);
     }
     buffer.gpu?.destroy();
+    buffer.texture?.destroy();
     this.liveBytes -= buffer.bytes;
     const category = categoryOf(buffer.label);
     this.liveByCategory.set(category, (this.liveByCategory.get(category) ?? 0) - buffer.bytes);

@@ -126,7 +126,7 @@ export class Runtime {
     label = spec.entry,
   ): void {
     const kernel = this.pipelines.get(spec, constants);
-    const resources: GPUBuffer[] = [];
+    const resources: GPUBindingResource[] = [];
     if (params) {
       const packed = packParams(params);
       const buffer = this.pool.alloc(
@@ -136,9 +136,12 @@ export class Runtime {
       );
       this.device.queue.writeBuffer(buffer.gpu!, 0, packed);
       this.pendingParams.push(buffer);
-      resources.push(buffer.gpu!);
+      resources.push({ buffer: buffer.gpu! });
     }
-    for (const b of bindings) resources.push(b instanceof Tensor ? b.gpu : b.gpu!);
+    for (const b of bindings) {
+      if (b instanceof Tensor) resources.push({ buffer: b.gpu });
+      else resources.push(b.texture ? b.texture.createView({ dimension: "2d-array" }) : { buffer: b.gpu! });
+    }
     if (resources.length !== spec.bindings.length) {
       throw new TrompeError(
         "gpu",
@@ -156,7 +159,7 @@ export class Runtime {
     if (x === 0 || y === 0 || z === 0) return;
     const bindGroup = this.device.createBindGroup({
       layout: kernel.layout,
-      entries: resources.map((buffer, binding) => ({ binding, resource: { buffer } })),
+      entries: resources.map((resource, binding) => ({ binding, resource })),
     });
     const pass = this.currentPass(label);
     pass.setPipeline(kernel.pipeline);

@@ -1,0 +1,141 @@
+/**
+ * f32 matmul at the shapes of a ViT at 518² (1370 tokens), for the three products a linear layer runs
+ * (forward A·Bᵀ with PyTorch's [out, in] weights, backward dx = A·B and dW = Aᵀ·B): trompe's `matmul()` on
+ * this adapter (on a CPU adapter its texture path, operand copies included) next to onnxruntime-web's wasm
+ * backend (2 threads) running a one-node ONNX model of the same product in the same process, as a ratio.
+ * Each row also gives GFLOP per CPU-second of the whole process: on a machine shared with other work, wall
+ * time says how busy the machine was as much as how fast the code is.
+ */
+import process from "node:process";
+import * as ort from "onnxruntime-web";
+import { matmul } from "../core/gpu/matmul.ts";
+import { Runtime } from "../core/gpu/runtime.ts";
+import { randomArray } from "../tests/shared.ts";
+import { type BenchOptions, type BenchRow, type BenchSection, median, sectionMarkdown } from "./lib.ts";
+import { matmulModel, type MatmulModelShape } from "./onnx_matmul_model.ts";
+
+const TOKENS = 1370; // 37×37 patches + the class token at 518²
+
+interface BenchShape extends MatmulModelShape {
+  name: string;
+}
+
+const product = (s: MatmulModelShape) => (s.transA ? "Aᵀ·B" : s.transB ? "A·Bᵀ" : "A·B");
+
+export const SHAPES: readonly BenchShape[] = [
+  { name: "ViT-L fc1", m: TOKENS, n: 4096, k: 1024, transB: true },
+  { name: "ViT-L fc2", m: TOKENS, n: 1024, k: 4096, transB: true },
+  { name: "ViT-L qkv", m: TOKENS, n: 3072, k: 1024, transB: true },
+  { name: "ViT-L proj", m: TOKENS, n: 1024, k: 1024, transB: true },
+  { name: "ViT-L fc1 dx", m: TOKENS, n: 1024, k: 4096 },
+  { name: "ViT-L fc1 dW", m: 4096, n: 1024, k: TOKENS, transA: true },
+  { name: "ViT-S fc1", m: TOKENS, n: 1536, k: 384, transB: true },
+  { name: "ViT-S fc2", m: TOKENS, n: 384, k: 1536, transB: true },
+  { name: "ViT-S qkv", m: TOKENS, n: 1152, k: 384, transB: true },
+];
+
+const QUICK_SHAPES = [SHAPES[0], SHAPES[6]];
+
+const gflop = (s: MatmulModelShape) => (2 * s.m * s.n * s.k) / 1e9;
+
+/** Median wall ms and process CPU ms per run of `work`, after one warm-up run. */
+async function timeWithCpu(
+  work: () => Promise<unknown>,
+  repeats: number,
+): Promise<{ ms: number; cpuMs: number }> {
+  await work();
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    await work();
+    wall.push(performance.now() - t0);
+    const used = process.cpuUsage(cpu0);
+    cpu.push((used.user + used.system) / 1000);
+  }
+  return { ms: median(wall), cpuMs: median(cpu) };
+}
+
+async function timeTrompe(rt: Runtime, s: BenchShape, repeats: number) {
+  const a = rt.upload("bench/a", [s.m * s.k], randomArray(s.m * s.k, 1));
+  const b = rt.upload("bench/b", [s.k * s.n], randomArray(s.k * s.n, 2));
+  const c = rt.tensor("bench/c", [s.m, s.n]);
+  const args = { a, b, c, m: s.m, n: s.n, k: s.k, transA: s.transA, transB: s.transB, label: s.name };
+  try {
+    return await timeWithCpu(async () => {
+      matmul(rt, args);
+      await rt.sync();
+    }, repeats);
+  } finally {
+    rt.free(a, b, c);
+  }
+}
+
+async function timeOrt(s: BenchShape, repeats: number) {
+  const session = await ort.InferenceSession.create(matmulModel(s));
+  const a = new ort.Tensor("float32", randomArray(s.m * s.k, 1), s.transA ? [s.k, s.m] : [s.m, s.k]);
+  const b = new ort.Tensor("float32", randomArray(s.k * s.n, 2), s.transB ? [s.n, s.k] : [s.k, s.n]);
+  try {
+    return await timeWithCpu(() => session.run({ a, b }), repeats);
+  } finally {
+    await session.release();
+  }
+}
+
+export async function measure(options: BenchOptions): Promise<BenchSection> {
+  const repeats = options.quick ? 1 : 3;
+  const rt = await Runtime.create();
+  ort.env.wasm.numThreads = 2;
+  const rows: BenchRow[] = [];
+  for (const s of options.quick ? QUICK_SHAPES : SHAPES) {
+    const trompe = await timeTrompe(rt, s, repeats);
+    const peer = await timeOrt(s, repeats);
+    const rate = (ms: number) => gflop(s) / (ms / 1000);
+    rows.push({
+      case: `${s.name} ${product(s)} ${s.m}×${s.n}×${s.k}`,
+      trompe: `${rate(trompe.ms).toFixed(1)} GFLOP/s`,
+      peer: `${rate(peer.ms).toFixed(1)} GFLOP/s (onnxruntime-web wasm, 2 threads)`,
+      ratio: rate(trompe.ms) / rate(peer.ms),
+      note:
+        `per CPU-second: trompe ${rate(trompe.cpuMs).toFixed(1)}, peer ${
+          rate(peer.cpuMs).toFixed(1)
+        } GFLOP; ` +
+        `median of ${repeats}`,
+    });
+  }
+  return {
+    title: `matmul (f32, ${rt.ctx.adapterName})`,
+    rows,
+    details: [
+      `adapter ${rt.ctx.adapterName}${rt.ctx.isCpu ? " (CPU path: texture operands)" : ""}, ` +
+      `${navigator.hardwareConcurrency} CPU threads; M×N×K, FLOPs = 2·M·N·K`,
+    ],
+  };
+}
+
+const BENCH_SHAPE = SHAPES[0];
+
+Deno.bench(
+  `matmul ${BENCH_SHAPE.name} ${BENCH_SHAPE.m}×${BENCH_SHAPE.n}×${BENCH_SHAPE.k} (trompe)`,
+  async (b) => {
+    const rt = await Runtime.create();
+    const s = BENCH_SHAPE;
+    const a = rt.upload("bench/a", [s.m * s.k], randomArray(s.m * s.k, 1));
+    const w = rt.upload("bench/b", [s.k * s.n], randomArray(s.k * s.n, 2));
+    const c = rt.tensor("bench/c", [s.m, s.n]);
+    const args = { a, b: w, c, m: s.m, n: s.n, k: s.k, transB: s.transB };
+    matmul(rt, args);
+    await rt.sync(); // compiles the pipelines outside the timed part
+    b.start();
+    matmul(rt, args);
+    await rt.sync();
+    b.end();
+    rt.free(a, w, c);
+  },
+);
+
+// `deno run -A bench/matmul_bench.ts [--quick]` prints this section alone.
+if (import.meta.main) {
+  console.log(sectionMarkdown(await measure({ quick: Deno.args.includes("--quick") })));
+}
