@@ -5,18 +5,33 @@
 import { parseArgs } from "node:util";
 import { getGpu } from "../core/gpu/device.ts";
 import { Runtime } from "../core/gpu/runtime.ts";
-import { adapterLines, matmulLine, matmulSpeed } from "../core/cli/gpu_info.ts";
+import { adapterLines, matmulLine, type MatmulShape, matmulSpeed, VIT_L_FC1 } from "../core/cli/gpu_info.ts";
+import { TrompeError } from "../core/errors.ts";
 import { runTask } from "../core/cli/main.ts";
 
-const HELP = `deno task info [--size N] [--debug]
+const HELP = `deno task info [--shape MxNxK] [--debug]
 
 Prints the WebGPU adapter trompe gets, the backend (DENO_WEBGPU_BACKEND: vulkan, gl, metal, dx12; unset =
-the platform default), its features, the limits trompe uses, and a quick f32 matmul speed (N×N×N, default 512).`;
+the platform default), its features, the limits trompe uses, and a quick f32 matmul speed: C = A·Bᵀ as in a
+linear layer, through the path the models take (on a CPU adapter such as lavapipe, its texture path), by
+default at ${VIT_L_FC1.m}x${VIT_L_FC1.n}x${VIT_L_FC1.k} (ViT-L's fc1 at 518²).`;
+
+/** "1370x4096x1024" → { m: 1370, n: 4096, k: 1024 }. */
+function parseShape(text: string): MatmulShape {
+  const dims = text.split(/[x×]/).map(Number);
+  if (dims.length !== 3 || !dims.every((d) => Number.isInteger(d) && d > 0)) {
+    throw new TrompeError("bad-argument", `expected MxNxK, e.g. 1370x4096x1024, got "${text}"`, {
+      subject: "--shape",
+    });
+  }
+  const [m, n, k] = dims;
+  return { m, n, k };
+}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      size: { type: "string", default: "512" },
+      shape: { type: "string" },
       debug: { type: "boolean" },
       help: { type: "boolean" },
     },
@@ -24,7 +39,8 @@ async function main(): Promise<void> {
   if (values.help) return console.log(HELP);
   const ctx = await getGpu();
   for (const line of adapterLines(ctx)) console.log(line);
-  console.log(matmulLine(await matmulSpeed(new Runtime(ctx), Number(values.size))));
+  const shape = values.shape === undefined ? VIT_L_FC1 : parseShape(values.shape);
+  console.log(matmulLine(await matmulSpeed(new Runtime(ctx), shape)));
 }
 
 await runTask(main);

@@ -31,35 +31,54 @@ export function adapterLines(ctx: GpuContext): string[] {
   return lines;
 }
 
-export interface MatmulSpeed {
+/** A matmul shape: C [m, n] = A [m, k]·Bᵀ, B stored [n, k] as a linear layer's weight. */
+export interface MatmulShape {
+  readonly m: number;
   readonly n: number;
+  readonly k: number;
+}
+
+/** ViT-L's fc1 at 518² (1370 tokens × 1024 → 4096): the shape `deno task info` times by default. */
+export const VIT_L_FC1: MatmulShape = { m: 1370, n: 4096, k: 1024 };
+
+export interface MatmulSpeed extends MatmulShape {
   readonly ms: number;
   readonly gflops: number;
   /** "timestamp-query" or "wall-clock". */
   readonly source: string;
+  /** Which matmul path ran: CPU adapters take the texture path (core/gpu/matmul_cpu.ts). */
+  readonly path: "CPU path" | "GPU kernels";
 }
 
-/** N×N×N f32 matmul: one warm-up (compiles the pipeline), then the mean of three timed runs. */
-export async function matmulSpeed(rt: Runtime, n: number): Promise<MatmulSpeed> {
-  const data = new Float32Array(n * n).map((_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
-  const a = rt.upload("tmp/info-a", [n, n], data);
-  const b = rt.upload("tmp/info-b", [n, n], data);
-  const c = rt.tensor("tmp/info-c", [n, n]);
+/**
+ * f32 C = A·Bᵀ through `matmul()` (the path the models take) for `shape`, or N×N×N for a number: one
+ * warm-up (compiles the pipeline), then the mean of three timed runs.
+ */
+export async function matmulSpeed(rt: Runtime, shape: MatmulShape | number): Promise<MatmulSpeed> {
+  const { m, n, k } = typeof shape === "number" ? { m: shape, n: shape, k: shape } : shape;
+  const fill = (size: number) => new Float32Array(size).map((_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
+  const a = rt.upload("tmp/info-a", [m, k], fill(m * k));
+  const b = rt.upload("tmp/info-b", [n, k], fill(n * k));
+  const c = rt.tensor("tmp/info-c", [m, n]);
+  const product = () => matmul(rt, { a, b, c, m, n, k, transB: true, label: "matmul" });
   try {
-    matmul(rt, { a, b, c, m: n, n, k: n });
+    product();
     await rt.sync();
     const reps = 3;
     const report = await rt.timed("matmul", () => {
-      for (let i = 0; i < reps; i++) matmul(rt, { a, b, c, m: n, n, k: n });
+      for (let i = 0; i < reps; i++) product();
     });
     const ms = report.totalMs / reps;
-    return { n, ms, gflops: (2 * n ** 3) / (ms * 1e6), source: report.source };
+    const path = rt.ctx.isCpu ? "CPU path" : "GPU kernels";
+    return { m, n, k, ms, gflops: (2 * m * n * k) / (ms * 1e6), source: report.source, path };
   } finally {
     rt.free(a, b, c);
   }
 }
 
 export function matmulLine(speed: MatmulSpeed): string {
-  const { n, ms, gflops, source } = speed;
-  return `matmul:   ${n}×${n}×${n} f32 ${ms.toFixed(2)} ms, ${gflops.toFixed(1)} GFLOP/s (${source})`;
+  const { m, n, k, ms, gflops, source, path } = speed;
+  return `matmul:   ${m}×${n}×${k} A·Bᵀ f32 ${ms.toFixed(2)} ms, ${
+    gflops.toFixed(1)
+  } GFLOP/s (${path}, ${source})`;
 }
