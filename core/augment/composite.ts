@@ -25,8 +25,11 @@ export interface Footprint {
   readonly y0: number;
   readonly x1: number;
   readonly y1: number;
-  /** Coverage by picture + border, 0..1. */
-  readonly cover: Float32Array;
+  /**
+   * Coverage by picture + border in sixteenths of the pixel (0–16, the 4×4 supersampling's count): bytes,
+   * because the box can span most of the frame and fresh memory is what a paste costs most.
+   */
+  readonly cover: Uint8Array;
 }
 
 const OUTSIDE = 0, BORDER = 1, INSIDE = 2;
@@ -41,7 +44,7 @@ export function composite(image: RasterU8, paste: Paste): Footprint {
   const bw = border.width;
   const [x0, y0, x1, y1] = boundingBox(h, shape.width / 2 + bw, shape.height / 2 + bw, image);
   const bwid = x1 - x0, bhei = y1 - y0;
-  const cover = new Float32Array(Math.max(bwid * bhei, 0));
+  const cover = new Uint8Array(Math.max(bwid * bhei, 0));
   if (bwid <= 0 || bhei <= 0) return { x0, y0, x1, y1, cover };
   // Image points beyond the plane's vanishing line map to the plane's far side: reject by the sign of w.
   const wSign = Math.sign(hi[6] * h[2] / h[8] + hi[7] * h[5] / h[8] + hi[8]);
@@ -90,7 +93,7 @@ export function composite(image: RasterU8, paste: Paste): Footprint {
       }
       const aIn = nIn / (SUB * SUB), aBorder = nBorder / (SUB * SUB);
       const k = j * bwid + i;
-      cover[k] = aIn + aBorder;
+      cover[k] = nIn + nBorder;
       const p = (y * image.width + x) * 3;
       // Bilinear taps at the plane point: texel centres sit at (k + ½) / size of the shape's bounding
       // rectangle, samples clamp to the edge texels.

@@ -78,8 +78,8 @@ Deno.test("compositing: fractional coverage at edges, whole pixels inside, nothi
   assertEquals(at(9, 10), 0);
   assertEquals(at(15, 2), 0);
   const cover = (x: number, y: number) => fp.cover[(y - fp.y0) * (fp.x1 - fp.x0) + x - fp.x0];
-  assertEquals(cover(10, 10), 0.25);
-  assertEquals(cover(20, 10), 1);
+  assertEquals(cover(10, 10), 4); // sixteenths
+  assertEquals(cover(20, 10), 16);
 });
 
 Deno.test("a border surrounds the picture in the picture's perspective", () => {
