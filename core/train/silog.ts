@@ -95,6 +95,12 @@ export function silogBackward(
 export interface SilogValue {
   /** NaN when no pixel counts, as the official loss. */
   loss: number;
+  /**
+   * Mean log-ratio of the counted pixels. The loss clamps its radicand at 0 and WGSL's max may turn a NaN
+   * into that 0, so a diverged model (depth 0, infinite or NaN) shows as a non-finite mean, not always as a
+   * non-finite loss.
+   */
+  meanLogRatio: number;
   count: number;
 }
 
@@ -103,5 +109,5 @@ export async function readSilog(rt: Runtime, forward: SilogForward): Promise<Sil
   const all = await rt.read(forward.scratch);
   const at = forward.statsOffset;
   const count = all[at + 2];
-  return { loss: count > 0 ? all[at] : NaN, count };
+  return { loss: count > 0 ? all[at] : NaN, meanLogRatio: count > 0 ? all[at + 1] : NaN, count };
 }

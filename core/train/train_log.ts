@@ -47,8 +47,8 @@ export class JsonlLog<T extends { step: number }> {
 
   constructor(readonly path: string) {}
 
-  /** Reads the existing log keeping entries up to `step` (inclusive) and rewrites it so. */
-  async resumeAt(step: number): Promise<void> {
+  /** Reads the existing log keeping the entries `keep` accepts (those of the steps before the resume point). */
+  async resumeWith(keep: (entry: T) => boolean): Promise<void> {
     let text = "";
     try {
       text = await Deno.readTextFile(this.path);
@@ -60,7 +60,7 @@ export class JsonlLog<T extends { step: number }> {
       if (!row.trim()) continue;
       try {
         const entry = JSON.parse(row) as T;
-        if (entry.step <= step) this.entries.push(entry);
+        if (keep(entry)) this.entries.push(entry);
       } catch {
         // A line cut short by a kill: its step runs again.
       }

@@ -22,21 +22,16 @@ import { EVAL_RANGE } from "../eval/run.ts";
 import type { DepthRange } from "../eval/metrics.ts";
 import { describePeak, type PoolStats } from "../gpu/pool.ts";
 import { Runtime } from "../gpu/runtime.ts";
-import type { Tensor } from "../gpu/tensor.ts";
 import { TrompeError } from "../errors.ts";
 import { writeTextFileAtomic } from "../io/atomic.ts";
 import { loadCheckpoint, type Provenance, type StateDict } from "../nn/model/checkpoint.ts";
 import { type HeadKind, type ModelConfig, type PresetName, PRESETS } from "../nn/model/config.ts";
-import { release } from "../nn/ops/release.ts";
 import { freeWeights, type GpuWeights, uploadWeights } from "../nn/model/weights.ts";
-import { AdamW } from "./adamw.ts";
 import type { CheckpointPolicy } from "./checkpointing.ts";
 import { epochOrder, type FrameRef, listTrainVal, type LoadedItem, SampleLoader } from "./data_loader.ts";
 import { describeFreeze, type FreezePolicy, isTrainable, parseFreeze } from "./freeze.ts";
-import { type GradientSink, TrainGraph } from "./model_backward.ts";
-import { groupLr } from "./param_groups.ts";
 import { polyLr } from "./schedule.ts";
-import { readSilog, silogBackward, silogForward } from "./silog.ts";
+import { type StepBatch, TrainStepper } from "./train_step.ts";
 import { type StepRecord, trainLogs, type ValRecord, writeLossCurve } from "./train_log.ts";
 import {
   type BestSoFar,
@@ -183,22 +178,23 @@ function checkEncoder(config: ModelConfig, encoder: PresetName | undefined, weig
   }
 }
 
-/** Stacks loaded items into [B, 3, S, S], [B, S, S] and u32 [B, S, S] tensors. */
-function uploadBatch(rt: Runtime, items: readonly LoadedItem[], size: number) {
+/** Stacks loaded items into one batch: images [B, 3, S, S], depth and valid [B, S, S]. */
+function stackBatch(items: readonly LoadedItem[], size: number): StepBatch {
   const b = items.length, plane = size * size;
-  const image = new Float32Array(b * 3 * plane);
-  const target = new Float32Array(b * plane);
-  const valid = new Uint32Array(b * plane);
-  items.forEach((item, i) => {
-    image.set(item.image, i * 3 * plane);
-    target.set(item.depth, i * plane);
-    valid.set(item.valid, i * plane);
-  });
-  return {
-    image: rt.upload("act/image", [b, 3, size, size], image),
-    target: rt.upload("act/target", [b, size, size], target),
-    valid: rt.upload("act/valid", [b, size, size], valid),
+  const batch: StepBatch = {
+    batch: b,
+    height: size,
+    width: size,
+    image: new Float32Array(b * 3 * plane),
+    depth: new Float32Array(b * plane),
+    valid: new Uint32Array(b * plane),
   };
+  items.forEach((item, i) => {
+    batch.image.set(item.image, i * 3 * plane);
+    batch.depth.set(item.depth, i * plane);
+    batch.valid.set(item.valid, i * plane);
+  });
+  return batch;
 }
 
 export async function runTraining(options: TrainOptions): Promise<TrainResult> {
@@ -212,6 +208,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
   await Deno.mkdir(out, { recursive: true });
   const statePath = join(out, STATE_FILE);
   const notes: string[] = [];
+  const files: Record<string, string> = { state: statePath };
 
   const loaded = await loadCheckpoint(resolve(options.weights), {
     configFile: options.configFile && resolve(options.configFile),
@@ -267,6 +264,12 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
     stateDict = resumed.stateDict;
     startStep = resumed.info.step;
     best = resumed.info.best;
+    files.latestSafetensors = join(out, "latest.safetensors");
+    files.latestPth = join(out, "latest.pth");
+    if (best) {
+      files.bestSafetensors = join(out, "best.safetensors");
+      files.bestPth = join(out, "best.pth");
+    }
     notes.push(`resumed from step ${startStep} (${statePath})`);
   } else {
     try {
@@ -280,14 +283,15 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
     }
   }
   const logs = trainLogs(out);
-  await logs.steps.resumeAt(startStep);
-  await logs.vals.resumeAt(startStep);
+  // A step record carries the step's 0-based index, a validation the number of steps taken before it.
+  await logs.steps.resumeWith((r) => r.step < startStep);
+  await logs.vals.resumeWith((r) => r.step <= startStep);
 
   const rt = options.runtime ?? await Runtime.create();
   const weights: GpuWeights = uploadWeights(rt, stateDict);
   const trainable = (key: string) => isTrainable(key, o.freeze);
-  const graph = new TrainGraph(config, weights, { checkpoint: o.checkpoint, trainable });
-  const adam = new AdamW(rt);
+  const stepper = new TrainStepper(rt, config, weights, { checkpoint: o.checkpoint, trainable });
+  const adam = stepper.adam;
   if (resumed) restoreMoments(rt, adam, weights, resumed.moments);
   const range = lossRange(config, options.dataset);
   const loader = new SampleLoader({
@@ -309,7 +313,6 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
     imgSize: o.imgSize,
     freeze: describeFreeze(o.freeze),
   });
-  const files: Record<string, string> = { state: statePath };
   let lastSaved = startStep;
 
   /** Validation, checkpoints, then the resume point (the file that commits the save). */
@@ -350,26 +353,6 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
     lastSaved = step;
   };
 
-  const live = new Map<string, Tensor>();
-  let lr = o.lr;
-  const sink: GradientSink = {
-    grad(key) {
-      if (!trainable(key)) return undefined;
-      let g = live.get(key);
-      if (!g) live.set(key, g = rt.tensor(`grads/${key}`, weights.get(key).shape));
-      return g;
-    },
-    complete(key) {
-      const g = live.get(key);
-      if (!g) return;
-      adam.update(key, weights.get(key), g, groupLr(key, lr));
-      live.delete(key);
-      release(rt, g);
-    },
-  };
-  /** Runs a backward that updates nothing, only to free what the forward kept. */
-  const discard: GradientSink = { grad: () => undefined, complete: () => {} };
-
   const progress = new Progress("train", totalSteps - startStep, { unit: "steps", ...options.progress });
   const losses: TrainResult["losses"] = [];
   let peak: PoolStats | undefined;
@@ -397,7 +380,6 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
           break epochs;
         }
         for (const f of batch.failures) log(`step ${step}: skipped ${f.rgb}: ${f.error}`);
-        lr = polyLr(o.lr, step, totalSteps);
         const record = await trainStep(batch.items, step, epoch);
         step += 1;
         losses.push({ step: record.step, loss: record.loss });
@@ -415,57 +397,35 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
     loader.close();
     progress.status = "";
     log(progress.finish());
-    for (const g of live.values()) rt.free(g);
-    adam.free();
+    stepper.dispose();
     freeWeights(rt, weights);
   }
 
   async function trainStep(items: LoadedItem[], index: number, epoch: number): Promise<StepRecord> {
-    const t0 = performance.now();
-    rt.pool.resetPeak();
-    if (items.length === 0) {
-      return { step: index, epoch, loss: NaN, lr, ms: 0, peakBytes: 0, pixels: 0 };
-    }
-    const { image, target, valid } = uploadBatch(rt, items, o.imgSize);
-    const state = graph.forward(rt, image);
-    const inputs = { pred: state.depth, target, valid };
-    const loss = silogForward(rt, inputs, range);
-    const value = await readSilog(rt, loss);
-    const usable = value.count > 0;
-    if (usable && !Number.isFinite(value.loss)) {
-      const zero = rt.tensor("tmp/zero_grad", state.depth.shape);
-      graph.backward(rt, state, zero, discard);
-      release(rt, zero, image, state.depth, target, valid, loss.scratch);
+    const lr = polyLr(o.lr, index, totalSteps);
+    if (items.length === 0) return { step: index, epoch, loss: NaN, lr, ms: 0, peakBytes: 0, pixels: 0 };
+    const outcome = await stepper.step(stackBatch(items, o.imgSize), lr, range);
+    if (outcome.pixels > 0 && !outcome.applied) {
       const kept = lastSaved > startStep || resumed
         ? `the last good checkpoint (step ${lastSaved}) stays in ${out}`
         : "no checkpoint had been saved yet";
       throw new TrompeError(
         "bad-argument",
-        `non-finite loss (${value.loss}) at step ${index}: training stopped before that step changed the weights; ${kept}`,
+        `non-finite loss (${outcome.loss}) at step ${index}: training stopped before that step changed the weights; ${kept}`,
         { subject: "--lr", hint: `lower the learning rate (now ${o.lr}), then --resume or start again` },
       );
     }
-    // A batch without one usable pixel has no loss (the official loss is NaN there): no update.
-    const dDepth = usable ? silogBackward(rt, inputs, loss) : rt.tensor("tmp/zero_grad", state.depth.shape);
-    release(rt, image);
-    graph.backward(rt, state, dDepth, usable ? sink : discard);
-    release(rt, dDepth, state.depth, target, valid, loss.scratch);
-    if (live.size > 0) {
-      throw new TrompeError("gpu", `gradients never completed: ${[...live.keys()].join(", ")}`);
-    }
-    await rt.sync();
-    const ms = performance.now() - t0;
-    stepMsTotal += ms;
-    const stats = rt.pool.stats();
-    if (!peak || stats.peakBytes > peak.peakBytes) peak = stats;
+    stepMsTotal += outcome.ms;
+    if (!peak || outcome.stats.peakBytes > peak.peakBytes) peak = outcome.stats;
     return {
       step: index,
       epoch,
-      loss: usable ? value.loss : NaN,
+      // A batch without one usable pixel has no loss (the official loss is NaN there) and updates nothing.
+      loss: outcome.applied ? outcome.loss : NaN,
       lr,
-      ms,
-      peakBytes: stats.peakBytes,
-      pixels: value.count,
+      ms: outcome.ms,
+      peakBytes: outcome.stats.peakBytes,
+      pixels: outcome.pixels,
     };
   }
 
