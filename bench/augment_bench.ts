@@ -85,19 +85,41 @@ async function peer(frames: number): Promise<{ samplesPerS: number; python: stri
   return { skipped: "no python3 with cv2 and h5py (apt-get install python3-opencv python3-h5py)" };
 }
 
-/** One run of the runner over a set: samples/s, worker start-up included (as a user's run has it). */
-async function runSet(
-  dataset: DatasetName,
-  root: string,
-  out: string,
-  workers: number,
-): Promise<number> {
+interface SetRun {
+  /** Steady rate: frames finished after each worker's first one, over the time they took. */
+  readonly samplesPerS: number;
+  /** Whole run, worker start-up (module loading, wasm compilation) included. */
+  readonly overallPerS: number;
+  /** From the start of the run to the first finished frame. */
+  readonly startupS: number;
+}
+
+/**
+ * One run of the runner over a set. The steady rate leaves out worker start-up, as the peer's timing leaves
+ * out Python's imports: frames finished after the first `workers` ones, over the time since the w-th finished
+ * (each worker's later frames all start after its first one ends).
+ */
+async function runSet(dataset: DatasetName, root: string, out: string, workers: number): Promise<SetRun> {
   const { frames: refs } = await adapterFor(dataset).list(root);
   const recipe = { ...preset("seed-hypersim-art"), name: "bench" };
   const settings = { dataset, root, out, recipe, seed: 0, art: join(FORMATS_DIR, "art"), frames: refs };
-  const summary = await runAugment(settings, { workers, shard: [1, 1], resume: false, version: "bench" });
+  const finished: number[] = [];
+  const started = performance.now();
+  const summary = await runAugment(settings, {
+    workers,
+    shard: [1, 1],
+    resume: false,
+    version: "bench",
+    onFrame: () => finished.push(performance.now()),
+  });
   await Deno.remove(out, { recursive: true });
-  return summary.processed / summary.elapsedS;
+  if (summary.rejectedNow > 0) throw new Error(`${summary.rejectedNow} bench frames were rejected`);
+  const n = finished.length, w = Math.min(workers, n - 1);
+  return {
+    samplesPerS: (n - w) / ((finished[n - 1] - finished[w - 1]) / 1000),
+    overallPerS: summary.processed / summary.elapsedS,
+    startupS: (finished[0] - started) / 1000,
+  };
 }
 
 export interface AugmentBenchOptions extends BenchOptions {
@@ -117,14 +139,14 @@ export async function measure(options: AugmentBenchOptions): Promise<BenchSectio
   const workerCounts = options.workers ?? [1, 2];
   const load = Deno.loadavg()[0];
   const tmp = await Deno.makeTempDir({ prefix: "trompe-augment-bench-" });
-  const measured: { dataset: DatasetName; workers: number; samplesPerS: number }[] = [];
+  const measured: ({ dataset: DatasetName; workers: number } & SetRun)[] = [];
   try {
     for (const dataset of ["hypersim", "vkitti2"] as const) {
       const root = join(tmp, dataset);
       await makeSet(dataset, root, frames);
       for (const workers of workerCounts) {
-        const samplesPerS = await runSet(dataset, root, join(tmp, `out-${dataset}-${workers}`), workers);
-        measured.push({ dataset, workers, samplesPerS });
+        const run = await runSet(dataset, root, join(tmp, `out-${dataset}-${workers}`), workers);
+        measured.push({ dataset, workers, ...run });
       }
     }
   } finally {
@@ -132,14 +154,15 @@ export async function measure(options: AugmentBenchOptions): Promise<BenchSectio
   }
   const peerResult = await peer(frames);
   const peerRate = "samplesPerS" in peerResult ? peerResult.samplesPerS : undefined;
-  const rows: BenchRow[] = measured.map(({ dataset, workers, samplesPerS }) => {
+  const rows: BenchRow[] = measured.map(({ dataset, workers, samplesPerS, overallPerS, startupS }) => {
     const comparable = dataset === "hypersim" && peerRate !== undefined;
     return {
       case: `augment ${dataset} ${SIZES[dataset].join("×")}, ${workers} worker${workers > 1 ? "s" : ""}`,
       trompe: `${samplesPerS.toFixed(2)} samples/s`,
       peer: comparable ? `${peerRate.toFixed(2)} samples/s (peer_augment.py, 1 process)` : undefined,
       ratio: comparable ? samplesPerS / workers / peerRate : undefined,
-      note: `${frames} frames, ${(1000 * workers / samplesPerS).toFixed(0)} ms/sample/worker` +
+      note: `${frames} frames, ${(1000 * workers / samplesPerS).toFixed(0)} ms/sample/worker; ` +
+        `start-up ${startupS.toFixed(1)} s not counted (whole run ${overallPerS.toFixed(2)} samples/s)` +
         (dataset === "vkitti2" ? "; the peer only does 1024×768" : ""),
     };
   });
@@ -149,7 +172,8 @@ export async function measure(options: AugmentBenchOptions): Promise<BenchSectio
     details: [
       `${navigator.hardwareConcurrency} CPUs, 1-minute load average ${load.toFixed(2)} at the start` +
       " (other processes on the machine slow both trompe and the peer)",
-      "ratio = trompe samples/s ÷ workers ÷ peer samples/s (per core; > 1: trompe faster)",
+      "ratio = trompe samples/s ÷ workers ÷ peer samples/s (per core; > 1: trompe faster); both rates leave out" +
+      " start-up (trompe's workers loading modules and compiling wasm, the peer's imports and input writing)",
       peerRate !== undefined
         ? `peer: ${"python" in peerResult ? peerResult.python : ""} ${join("anchors", "peer_augment.py")}, ` +
           `Python + OpenCV + h5py, gzip 9 HDF5 (trompe writes gzip 4, h5py's default)`
