@@ -2,16 +2,23 @@
 //
 // pack_input: x [B, Cin, H, W] (or ViT tokens [B, H·W, Cin]) → X [B, Cin, H + 2·pad, 4·rowVec4], zero outside
 // the image, shifted by the padding; read through ReLU when RELU_IN (a residual unit's pre-activation).
-// pack_weights: w [Cout, Cin, KH, KW] → W [Cin·KH·KW, 4·coutVec4], zero past Cout.
+// pack_weights: w [Cout, Cin, KH, KW] → W [Cin·KH·KW, 4·coutVec4], zero past Cout. With FLIP, w is the
+// weight of the conv whose input gradient is being computed, [Cin, Cout, KH, KW] in this conv's terms, and
+// is transposed and flipped in both axes: W[(ci·KH + ky)·KW + kx][co] = w[ci, co, KH−1−ky, KW−1−kx].
 
-override TOKENS: bool = false;
-override RELU_IN: bool = false;
+// Options as bits of the uniform: these small kernels then need one pipeline each, whatever the conv.
+const TOKENS = 1u;
+const RELU_IN = 2u;
+const FLIP = 4u;
 
 struct Params {
   batch: u32, cin: u32, h: u32, w: u32,
   cout: u32, kh: u32, kw: u32, pad: u32,
   hp: u32, rowVec4: u32, coutVec4: u32,
+  flags: u32,
 }
+
+fn has(flag: u32) -> bool { return (p.flags & flag) != 0u; }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
@@ -20,12 +27,12 @@ struct Params {
 fn x_at(b: u32, ci: u32, iy: i32, ix: i32) -> f32 {
   if (iy < 0 || ix < 0 || iy >= i32(p.h) || ix >= i32(p.w)) { return 0.0; }
   var v: f32;
-  if (TOKENS) {
+  if (has(TOKENS)) {
     v = src[(b * p.h * p.w + u32(iy) * p.w + u32(ix)) * p.cin + ci];
   } else {
     v = src[((b * p.cin + ci) * p.h + u32(iy)) * p.w + u32(ix)];
   }
-  if (RELU_IN) { v = max(v, 0.0); }
+  if (has(RELU_IN)) { v = max(v, 0.0); }
   return v;
 }
 
@@ -50,7 +57,14 @@ fn pack_weights(@builtin(global_invocation_id) gid: vec3<u32>) {
   var v = vec4<f32>(0.0);
   for (var j = 0u; j < 4u; j++) {
     let co = gid.x * 4u + j;
-    if (co < p.cout) { v[j] = src[co * taps + gid.y]; }
+    if (co < p.cout) {
+      if (has(FLIP)) {
+        let ci = gid.y / kk;
+        v[j] = src[(ci * p.cout + co) * kk + (kk - 1u - gid.y % kk)];
+      } else {
+        v[j] = src[co * taps + gid.y];
+      }
+    }
   }
   dst[gid.y * p.coutVec4 + gid.x] = v;
 }

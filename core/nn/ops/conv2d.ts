@@ -14,7 +14,7 @@ import type { KernelSpec } from "../../gpu/kernels.ts";
 import type { Runtime } from "../../gpu/runtime.ts";
 import type { Tensor } from "../../gpu/tensor.ts";
 import { TrompeError } from "../../errors.ts";
-import { convForwardCpu, cpuConvApplies } from "./conv_cpu.ts";
+import { convCpu, cpuConvApplies } from "./conv_cpu.ts";
 import { reluBackward } from "./relu.ts";
 
 const BINDINGS = ["uniform", "read", "read", "read", "read", "storage"] as const;
@@ -47,7 +47,7 @@ export function convGeometry(
   return { ...g, oh, ow };
 }
 
-export const enum ConvMode {
+export enum ConvMode {
   Forward = 0,
   /** The gradient to the input; also a transposed convolution's forward. */
   InputGrad = 1,
@@ -112,8 +112,8 @@ export function convGemm(rt: Runtime, args: ConvGemmArgs): void {
   need(args.out, outSize, "output", label);
   if (args.res) need(args.res, outSize, "residual", label);
   if (args.bias) need(args.bias, m, "bias", label);
-  if (args.mode === ConvMode.Forward && rt.ctx.isCpu && cpuConvApplies(rt, g)) {
-    convForwardCpu(rt, args);
+  if (rt.ctx.isCpu && cpuConvApplies(rt, args.mode, g)) {
+    convCpu(rt, args);
     return;
   }
   const tiles = tilesFor(m);

@@ -1,14 +1,15 @@
 /**
- * The stride-1 Conv2d forward for CPU adapters (lavapipe/llvmpipe): kernels/conv_cpu.wgsl on operands packed
- * by kernels/conv_cpu_pack.wgsl into scratch buffers ("scratch/conv-pack", freed once the conv is recorded).
+ * Stride-1 Conv2d for CPU adapters (lavapipe/llvmpipe): the forward, and the input gradient as the same conv
+ * of dy with transposed, flipped weights and padding KH−1−pad. kernels/conv_cpu.wgsl runs on operands packed
+ * by kernels/conv_cpu_pack.wgsl into scratch buffers ("scratch/conv-pack", freed once the conv is submitted).
  * The implicit-GEMM kernel (conv.wgsl) gathers every operand element through index arithmetic and stages
  * tiles in workgroup memory behind barriers — right for a GPU, slow where a workgroup is one CPU thread; the
- * DPT head's full-resolution 3×3 convs ran at ~0.3 GFLOP/s there. Packing costs one pass over the input,
+ * DPT head's full-resolution 3×3 convs ran at under 1 GFLOP/s there. Packing costs one pass over the input,
  * against the conv's 2·KH·KW·Cout FLOPs per input element.
  */
 import type { KernelSpec } from "../../gpu/kernels.ts";
 import type { Runtime } from "../../gpu/runtime.ts";
-import type { ConvGemmArgs, ConvGeometry } from "./conv2d.ts";
+import { type ConvGemmArgs, type ConvGeometry, ConvMode } from "./conv2d.ts";
 import { release } from "./release.ts";
 import { COUTS, KERNEL_WIDTHS, PIXELS } from "../../../kernels/conv_cpu.gen.ts";
 
@@ -27,6 +28,20 @@ const PACK_INPUT: KernelSpec = {
 };
 const PACK_WEIGHTS: KernelSpec = { ...PACK_INPUT, entry: "pack_weights" };
 
+// Option bits of conv_cpu_pack.wgsl (a uniform there: one pipeline per pack kernel serves every conv).
+const [PACK_TOKENS, PACK_RELU_IN, PACK_FLIP] = [1, 2, 4];
+
+function bits(...options: [boolean, number][]): number {
+  return options.reduce((sum, [on, bit]) => sum | (on ? bit : 0), 0);
+}
+
+/** The conv the kernel runs: the forward's own, or for an input gradient the conv of dy that gives dx. */
+function runGeometry(mode: ConvMode, g: ConvGeometry): ConvGeometry {
+  if (mode === ConvMode.Forward) return g;
+  const pad = g.kh - 1 - g.pad;
+  return { ...g, cin: g.cout, h: g.oh, w: g.ow, cout: g.cin, oh: g.h, ow: g.w, pad };
+}
+
 /** The packed layout of one conv. */
 function layout(g: ConvGeometry) {
   const segs = Math.ceil(g.ow / PIXELS);
@@ -40,33 +55,41 @@ function layout(g: ConvGeometry) {
   };
 }
 
-/** Whether this forward conv can take the CPU kernel: stride 1, a generated kernel width, packs that fit. */
-export function cpuConvApplies(rt: Runtime, g: ConvGeometry): boolean {
-  if (g.stride !== 1 || g.kh !== g.kw || !(KERNEL_WIDTHS as readonly number[]).includes(g.kw)) return false;
-  const l = layout(g);
+/**
+ * Whether the CPU kernel can run this product: a forward or input gradient, stride 1, a square kernel of a
+ * generated width, padding below the kernel size, packed copies that fit a binding and grids that fit.
+ */
+export function cpuConvApplies(rt: Runtime, mode: ConvMode, geometry: ConvGeometry): boolean {
+  const g = geometry;
+  if (mode === ConvMode.WeightGrad || g.stride !== 1 || g.kh !== g.kw || g.pad > g.kh - 1) return false;
+  if (!(KERNEL_WIDTHS as readonly number[]).includes(g.kw)) return false;
+  const r = runGeometry(mode, g);
+  const l = layout(r);
   const { maxStorageBufferBindingSize: maxBinding, maxComputeWorkgroupsPerDimension: maxGroups } =
     rt.ctx.limits;
-  return g.batch * g.cin * l.hp * l.rowVec4 * 16 <= maxBinding &&
-    Math.max(
-        l.hp,
-        g.batch * g.cin,
-        g.cin * g.kh * g.kw,
-        Math.ceil(g.oh * l.segs / WG_X),
-        g.batch * l.groups,
-      ) <=
-      maxGroups;
+  const grids = [
+    l.hp,
+    r.batch * r.cin,
+    r.cin * r.kh * r.kw,
+    Math.ceil(r.oh * l.segs / WG_X),
+    r.batch * l.groups,
+  ];
+  return r.batch * r.cin * l.hp * l.rowVec4 * 16 <= maxBinding && Math.max(...grids) <= maxGroups;
 }
 
-export function convForwardCpu(rt: Runtime, args: ConvGemmArgs): void {
-  const g = args.geometry;
+export function convCpu(rt: Runtime, args: ConvGemmArgs): void {
+  const inputGrad = args.mode === ConvMode.InputGrad;
+  const g = runGeometry(args.mode, args.geometry);
   const l = layout(g);
   const label = args.label ?? "conv";
-  const packParams = [g.batch, g.cin, g.h, g.w, g.cout, g.kh, g.kw, g.pad, l.hp, l.rowVec4, l.coutVec4];
+  const tokensIn = !inputGrad && (args.tokens ?? false), reluIn = !inputGrad && (args.reluIn ?? false);
+  const packShape = [g.batch, g.cin, g.h, g.w, g.cout, g.kh, g.kw, g.pad, l.hp, l.rowVec4, l.coutVec4];
   const x = rt.tensor("scratch/conv-pack/x", [g.batch, g.cin, l.hp, l.rowVec4 * 4]);
+  // dy is always [B, Cout, OH, OW]; tokens and ReLU describe the forward's input.
   rt.dispatch(
     PACK_INPUT,
-    { TOKENS: args.tokens ?? false, RELU_IN: args.reluIn ?? false },
-    packParams,
+    {},
+    [...packShape, bits([tokensIn, PACK_TOKENS], [reluIn, PACK_RELU_IN])],
     [args.b, x],
     [Math.ceil(l.rowVec4 / PACK_WG_X), l.hp, g.batch * g.cin],
     `${label}/pack`,
@@ -75,7 +98,7 @@ export function convForwardCpu(rt: Runtime, args: ConvGemmArgs): void {
   rt.dispatch(
     PACK_WEIGHTS,
     {},
-    packParams,
+    [...packShape, bits([inputGrad, PACK_FLIP])],
     [args.a, w],
     [Math.ceil(l.coutVec4 / PACK_WG_X), g.cin * g.kh * g.kw, 1],
     `${label}/pack`,
@@ -86,7 +109,9 @@ export function convForwardCpu(rt: Runtime, args: ConvGemmArgs): void {
       WG_X,
       HAS_BIAS: args.bias !== undefined,
       RELU_OUT: args.reluOut ?? false,
-      ADD_RES: args.res !== undefined,
+      ADD_RES: !inputGrad && args.res !== undefined,
+      MASK_RES: inputGrad && args.res !== undefined,
+      TOKENS_OUT: inputGrad && (args.tokens ?? false),
       ACCUMULATE: args.accumulate ?? false,
     },
     [g.cin, g.cout, g.oh, g.ow, g.kh, l.hp, l.rowVec4, l.coutVec4, l.segs, l.groups],
