@@ -14,12 +14,19 @@ import { adapterFor, type DatasetName } from "../core/augment/datasets.ts";
 import { preset } from "../core/augment/presets.ts";
 import { runAugment } from "../core/augment/runner.ts";
 import { writeTextFileAtomic } from "../core/io/atomic.ts";
-import { writeDepthHdf5 } from "../core/io/hdf5.ts";
+import { encodeDepthHdf5, writeDepthHdf5 } from "../core/io/hdf5.ts";
 import { writeJpeg } from "../core/io/jpeg.ts";
 import { writePng } from "../core/io/png.ts";
 import { TROMPE_VERSION } from "../core/version.ts";
 import { FORMATS_DIR, SHARED_DIR } from "../tests/shared.ts";
-import { type BenchOptions, type BenchRow, type BenchSection, sectionMarkdown } from "./lib.ts";
+import {
+  type BenchOptions,
+  type BenchRow,
+  type BenchSection,
+  median,
+  sectionMarkdown,
+  timeRuns,
+} from "./lib.ts";
 
 const SIZES = { hypersim: [1024, 768], vkitti2: [1242, 375] } as const;
 
@@ -83,6 +90,17 @@ async function peer(frames: number): Promise<{ samplesPerS: number; python: stri
     return { samplesPerS: Number(m[1]), python };
   }
   return { skipped: "no python3 with cv2 and h5py (apt-get install python3-opencv python3-h5py)" };
+}
+
+/** Median ms to encode a 1024×768 float16 depth HDF5 at gzip 4 and at 9, for the note on the peer. */
+async function depthWriteMs(): Promise<Record<4 | 9, number>> {
+  const [width, height] = SIZES.hypersim;
+  const depth = Float32Array.from({ length: width * height }, (_, k) => 7 + 2 * Math.sin((k % width) / 200));
+  const result = { 4: 0, 9: 0 };
+  for (const gzip of [4, 9] as const) {
+    result[gzip] = median(await timeRuns(() => encodeDepthHdf5(depth, height, width, { gzip }), 5));
+  }
+  return result;
 }
 
 interface SetRun {
@@ -152,6 +170,7 @@ export async function measure(options: AugmentBenchOptions): Promise<BenchSectio
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
+  const gzipMs = await depthWriteMs();
   const peerResult = await peer(frames);
   const peerRate = "samplesPerS" in peerResult ? peerResult.samplesPerS : undefined;
   const rows: BenchRow[] = measured.map(({ dataset, workers, samplesPerS, overallPerS, startupS }) => {
@@ -176,7 +195,11 @@ export async function measure(options: AugmentBenchOptions): Promise<BenchSectio
       " start-up (trompe's workers loading modules and compiling wasm, the peer's imports and input writing)",
       peerRate !== undefined
         ? `peer: ${"python" in peerResult ? peerResult.python : ""} ${join("anchors", "peer_augment.py")}, ` +
-          `Python + OpenCV + h5py, gzip 9 HDF5 (trompe writes gzip 4, h5py's default)`
+          `Python + OpenCV + h5py, writing depth at gzip 9 as Hypersim's files are; trompe writes gzip 4 ` +
+          `(h5py's default; readers do not care): encoding one 1024×768 depth takes ${
+            gzipMs[4].toFixed(1)
+          } ms ` +
+          `at 4, ${gzipMs[9].toFixed(1)} ms at 9 (median of 5), the difference the peer pays per sample`
         : `peer not measured: ${"skipped" in peerResult ? peerResult.skipped : ""}`,
     ],
   };

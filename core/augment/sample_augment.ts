@@ -131,14 +131,14 @@ export async function augmentFrame(
   const region = regionOf(fp, placed, width, height);
   const fill = fillDepth(out, region, recipe.depth.mode, { ring, wall });
   const label = kind === "mirror" ? MASK.mirror : MASK.art;
-  const regions = [record(kind, placed, region, fill, source, width * height)];
+  const regions = [record(kind, placed, region, fill, source, width, height)];
   labelMask(mask, region, label, width);
 
   if (recipe.negatives > 0 && Rng.derive(seed, frame.id, "negative?").chance(recipe.negatives)) {
     const negative = placeNegative(rgb, mask, geometry, recipe, Rng.derive(seed, frame.id, "negative"));
     if (negative) {
       labelMask(mask, negative.region, MASK.negative, width);
-      regions.push(record("negative", negative.placed, negative.region, null, undefined, width * height));
+      regions.push(record("negative", negative.placed, negative.region, null, undefined, width, height));
     }
   }
   return { rgb, depth: out.depth, valid: out.valid, mask, record: { kind, regions } };
@@ -265,10 +265,12 @@ function record(
   region: Region,
   depth: FillRecord | null,
   source: RegionRecord["source"],
-  pixels: number,
+  width: number,
+  height: number,
 ): RegionRecord {
   let n = 0;
-  for (let k = 0; k < region.mask.length; k++) n += region.mask[k];
+  const [x0, y0, x1, y1] = region.box;
+  for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) n += region.mask[y * width + x];
   const { shape, border, placement, corners, outer } = placed;
-  return { label, shape, border, placement, corners, outer, area: n / pixels, depth, source };
+  return { label, shape, border, placement, corners, outer, area: n / (width * height), depth, source };
 }
