@@ -43,8 +43,8 @@ Runs the whole study on procedural fixture scenes, in a few minutes on a CPU:
   6. fine-tunes it briefly on the augmented training scenes;
   7. evaluates the starting and fine-tuned models side by side (official, background and flat-content
      metrics, charts, worst-region sheet);
-  8. probes both (deno task probe: other scenes' frames pasted at growing area, two depth-range levels)
-     and writes one report.
+  8. probes both (deno task probe: other scenes' frames pasted at growing area, two depth-range levels
+     and a blank-canvas control) and writes one report.
 
   --weights FILE       starting checkpoint (default: train a small one first)
   --config FILE        model config JSON, for a checkpoint that does not record it
@@ -52,7 +52,7 @@ Runs the whole study on procedural fixture scenes, in a few minutes on a CPU:
   --max-depth M        the metric head's max depth (Hypersim: 20)
   --out DIR            where everything goes (default out/demo); the demo's own subfolders are replaced
   --quick              a reduced run (fewer scenes and steps), for tests and a first look
-  --frames N           scenes' frames (default 24; quick 12)
+  --frames N           scenes' frames (default 36; quick 12)
   --pretrain-steps N   steps training the small starting model (default 150; quick 12)
   --steps N            fine-tuning steps (default 60; quick 6)
   --input-size N       training crop and evaluation input, a multiple of 14 (default 70; 518 with --weights)
@@ -153,7 +153,7 @@ async function main(): Promise<void> {
   const quick = values.quick;
   const out = resolve(values.out ?? "out/demo");
   const weights = values.weights && resolve(values.weights);
-  const frames = intFlag(values.frames, "--frames", quick ? 12 : 24, 6);
+  const frames = intFlag(values.frames, "--frames", quick ? 12 : 36, 6);
   const pretrainSteps = intFlag(values["pretrain-steps"], "--pretrain-steps", quick ? 12 : 150, 1);
   const steps = intFlag(values.steps, "--steps", quick ? 6 : 60, 1);
   const inputSize = intFlag(values["input-size"], "--input-size", weights ? 518 : 70, 14);
@@ -418,11 +418,12 @@ function evalLine(m: ModelEntry): string {
   } of ${m.flat.pasted} pasted regions, false-flat ${pct(m.flat.falseFlatRate)}`;
 }
 
-/** Fooled rate at each size for the deepest-looking level, where the probe expects the most fooling. */
+/** Fooled rate at each size on the blank control and on the deepest-looking art, which should fool most. */
 function probeLine(p: ProbeSummary): string {
+  const rates = (level: number) =>
+    p.cells.filter((c) => c.level === level).map((c) => `${pct(c.fooledRate)} at ${pct(c.size)}`).join(", ");
   const deepest = p.levels[p.levels.length - 1];
-  const cells = p.cells.filter((c) => c.level === deepest.index);
-  return `${deepest.name}: fooled ${cells.map((c) => `${pct(c.fooledRate)} at ${pct(c.size)}`).join(", ")}`;
+  return `fooled by the blank ${rates(0)}; by ${deepest.name} ${rates(deepest.index)}`;
 }
 
 interface DemoFacts {
@@ -522,7 +523,8 @@ function demoReport(f: DemoFacts): string {
     "## Probe: fooled rate against pasted area",
     "",
     "Frames of other scenes pasted as pictures into the validation scenes at growing area, in two levels of " +
-      "the pictures' own depth range (deno task probe). Fooled rate (mean flatness error) per size:",
+      "the pictures' own depth range, against a blank canvas pasted the same way (the control: what it scores " +
+      "is the model's own non-flatness there; deno task probe). Fooled rate (mean flatness error) per size:",
     "",
     `| model | pictures | ${f.probes[0].sizes.map((size) => pct(size)).join(" | ")} |`,
     `|---|---|${f.probes[0].sizes.map(() => "---:|").join("")}`,

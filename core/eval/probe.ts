@@ -11,7 +11,8 @@
  * paintings" of other frames), else the probed model's depth of the picture alone (a relative model's
  * disparity read as 1/depth, which is only good for ranking, and ranking is all it is used for) — and the
  * pieces are split by that score into equal-sized levels, from the flattest-looking to the deepest-looking
- * (the deepest are those with foreground objects against a far background).
+ * (the deepest are those with foreground objects against a far background). A blank canvas pasted the same
+ * way is level 0, the control every art level is read against.
  *
  * Pasting is core/augment's: `augmentFrame` with a probe recipe (art only, quadrilaterals, mild poses, the
  * trompe preset's borders, plane depth), so the probe's pastes are the training set's pastes. Each frame and
@@ -132,6 +133,34 @@ export function artLevels(art: ArtSet, count: number): ArtLevel[] {
     const show = (r: number) => r.toFixed(r < 10 ? 2 : 1);
     return { index, name: `depth ×${show(span[0])}–${show(span[1])}`, pieces, depthRatio: span };
   });
+}
+
+export const BLANK_NAME = "blank canvas";
+
+/**
+ * The control: a uniform grey picture pasted with the same pose, size and border as the art. A model that sees
+ * depth in a region regardless of what is painted there (its prior over where walls curve, the border's edge)
+ * is "fooled" by the blank too; what the art adds above the blank is what its content does.
+ */
+export function blankLevel(): ArtLevel {
+  const side = 16;
+  const rgb: RasterU8 = {
+    width: side,
+    height: side,
+    channels: 3,
+    data: new Uint8Array(side * side * 3).fill(128),
+  };
+  return {
+    index: 0,
+    name: `${BLANK_NAME} (control)`,
+    pieces: [{ name: BLANK_NAME, rgb, depthRatio: 1 }],
+    depthRatio: [1, 1],
+  };
+}
+
+/** The levels a probe pastes: the blank control as level 0, then the art's levels from the flattest-looking. */
+export function probeLevels(art: ArtSet, count: number): ArtLevel[] {
+  return [blankLevel(), ...artLevels(art, count).map((level) => ({ ...level, index: level.index + 1 }))];
 }
 
 /**
@@ -283,7 +312,7 @@ export async function runProbe(options: ProbeOptions): Promise<ProbeSummary> {
   const seed = options.seed ?? 0;
   const threshold = options.threshold ?? 0.02;
   const range = options.range ?? EVAL_RANGE[dataset];
-  const levels = artLevels(art, options.levels ?? 3);
+  const levels = probeLevels(art, options.levels ?? 3);
   const adapter = adapterFor(dataset);
   const listed = await adapter.list(root, options.split);
   const frames = listed.frames.slice(0, options.limit ?? listed.frames.length);
@@ -592,8 +621,11 @@ export function probeReport(summary: ProbeSummary, progressLine?: string): strin
   }
   out.push(
     "",
-    "The study's finding is that small pastes do not fool a depth model and large ones whose content has " +
-      "foreground objects do: on a trained model the rate rises with area, and most steeply for the deepest level.",
+    `The ${BLANK_NAME} is the control: the same pose, size and border with nothing painted, so what it scores ` +
+      "is the model's own non-flatness over the region; what a level scores above it is what the art's content " +
+      "does. The study's finding is that small pastes do not fool a depth model and large ones whose content " +
+      "has foreground objects do: on a trained model the art's rate rises above the blank's with area, most " +
+      "steeply for the deepest-looking level.",
     "",
   );
   return out.join("\n");

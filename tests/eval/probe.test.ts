@@ -7,9 +7,11 @@ import {
   type ArtLevel,
   artLevels,
   type ArtSet,
+  BLANK_NAME,
   loadArt,
   pasteArt,
   PROBE_CHART,
+  probeLevels,
   type ProbeRecord,
   runProbe,
 } from "../../core/eval/probe.ts";
@@ -87,7 +89,9 @@ Deno.test("probe: the pasted area grows as requested (measured on the mask) and 
 
 Deno.test("probe: flat truth is never fooled, the picture's own depth is, and runs repeat by seed", async () => {
   const art = await loadArt(ART, unused);
-  const levels = artLevels(art, 3);
+  const levels = probeLevels(art, 3);
+  assert.deepEqual(levels.map((l) => l.index), [0, 1, 2, 3]);
+  assert.equal(levels[0].pieces[0].name, BLANK_NAME);
   const known = await pastes(levels, 11);
   const dir = await Deno.makeTempDir();
   try {
@@ -107,7 +111,7 @@ Deno.test("probe: flat truth is never fooled, the picture's own depth is, and ru
     const flat = await run(standIn("flat", known, truth), "flat");
     const records = async (out: string): Promise<ProbeRecord[]> =>
       (await Deno.readTextFile(join(dir, out, "probe.jsonl"))).trim().split("\n").map((l) => JSON.parse(l));
-    assert.equal(flat.trials, LIMIT * 3 * SIZES.length);
+    assert.equal(flat.trials, LIMIT * 4 * SIZES.length);
     for (const r of await records("flat")) {
       assert.equal(r.fooled, false);
       assert.ok(r.flatnessError <= 1e-6, `${r.frame} ${r.size}: ${r.flatnessError}`);
@@ -119,8 +123,14 @@ Deno.test("probe: flat truth is never fooled, the picture's own depth is, and ru
 
     const fooled = await run(standIn("fooled", known, luminanceInside), "fooled");
     const fooledRecords = await records("fooled");
-    assert.ok(fooledRecords.every((r) => r.fooled && r.flatnessError > 0.02));
-    assert.ok(fooled.cells.every((c) => c.fooledRate === 1));
+    const onArt = fooledRecords.filter((r) => r.level > 0),
+      onBlank = fooledRecords.filter((r) => r.level === 0);
+    assert.ok(onArt.every((r) => r.fooled && r.flatnessError > 0.02));
+    assert.ok(fooled.cells.every((c) => c.level === 0 || c.fooledRate === 1));
+    // On the blank canvas only a border can give the picture's "own depth" any relief.
+    assert.ok(onBlank.every((r) => r.art === BLANK_NAME));
+    const mean = (rs: ProbeRecord[]) => rs.reduce((a, r) => a + r.flatnessError, 0) / rs.length;
+    assert.ok(mean(onBlank) < mean(onArt), `blank ${mean(onBlank)} vs art ${mean(onArt)}`);
 
     const again = await run(standIn("fooled", known, luminanceInside), "again");
     assert.equal(
@@ -142,7 +152,7 @@ Deno.test("probe: flat truth is never fooled, the picture's own depth is, and ru
 
 Deno.test("probe: a frame that cannot be read is a reject and the others go on", async () => {
   const art = await loadArt(ART, unused);
-  const known = await pastes(artLevels(art, 3), 2);
+  const known = await pastes(probeLevels(art, 3), 2);
   const dir = await Deno.makeTempDir();
   try {
     const [first] = await frames();
@@ -167,7 +177,7 @@ Deno.test("probe: a frame that cannot be read is a reject and the others go on",
       progress: quiet,
     });
     assert.deepEqual(summary.frames, { listed: 2, probed: 1, failed: 1 });
-    assert.equal(summary.trials, 3 * SIZES.length);
+    assert.equal(summary.trials, 4 * SIZES.length);
     const rejects = (await Deno.readTextFile(join(dir, "rejects.jsonl"))).trim().split("\n").map((l) =>
       JSON.parse(l)
     );

@@ -56,11 +56,11 @@ sharedTest(
       const result = await run([...args, "--out", out]);
       assert.equal(result.code, 0, result.stderr);
       const summary: ProbeSummary = JSON.parse(await Deno.readTextFile(join(out, "summary.json")));
-      assert.equal(summary.trials, 2 * 3 * 2);
+      assert.equal(summary.trials, 2 * 3 * 3);
       assert.equal(summary.art.kind, "pool");
-      assert.deepEqual(summary.levels.map((l) => l.pieces.length), [4, 4]);
-      // The pictures were ranked by the model's own depth of each, flattest-looking level first.
-      assert.ok(summary.levels[0].depthRatio[1] <= summary.levels[1].depthRatio[0]);
+      // The blank control, then the pictures ranked by the model's own depth of each, flattest-looking first.
+      assert.deepEqual(summary.levels.map((l) => l.pieces.length), [1, 4, 4]);
+      assert.ok(summary.levels[1].depthRatio[1] <= summary.levels[2].depthRatio[0]);
       const lines = (await Deno.readTextFile(join(out, "probe.jsonl"))).trim().split("\n").map((l) =>
         JSON.parse(l)
       );
