@@ -210,6 +210,20 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
   const notes: string[] = [];
   const files: Record<string, string> = { state: statePath };
 
+  // The run directory is checked first: a wrong --resume (or a missing one) costs no loading.
+  const hasState = await Deno.stat(statePath).then(() => true, () => false);
+  if (hasState && !options.resume) {
+    throw new TrompeError("bad-argument", "the run directory already holds a run", {
+      subject: out,
+      hint: "pass --resume to continue it, or choose another --out",
+    });
+  }
+  if (!hasState && options.resume) {
+    throw new TrompeError("not-found", `nothing to resume: no ${STATE_FILE} here`, {
+      subject: out,
+      hint: "drop --resume to start a run, or point --out at the run to continue",
+    });
+  }
   const loaded = await loadCheckpoint(resolve(options.weights), {
     configFile: options.configFile && resolve(options.configFile),
     head: options.head,
@@ -271,16 +285,6 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
       files.bestPth = join(out, "best.pth");
     }
     notes.push(`resumed from step ${startStep} (${statePath})`);
-  } else {
-    try {
-      await Deno.stat(statePath);
-      throw new TrompeError("bad-argument", "the run directory already holds a run", {
-        subject: out,
-        hint: "pass --resume to continue it, or choose another --out",
-      });
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) throw error;
-    }
   }
   const logs = trainLogs(out);
   // A step record carries the step's 0-based index, a validation the number of steps taken before it.
