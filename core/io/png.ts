@@ -1,5 +1,6 @@
 /**
- * PNG through pngjs. pngjs always hands back RGBA; we give channels as stored instead (gray 1, RGB 3, RGBA 4;
+ * PNG: decoded through pngjs, encoded here (the bytes pngjs would write, faster; see encodePng). pngjs always
+ * hands back RGBA; we give channels as stored instead (gray 1, RGB 3, RGBA 4;
  * palette → RGB, or RGBA when it has transparency; gray+alpha → RGBA), 8-bit in a RasterU8 and 16-bit gray
  * as raw values in a RasterU16 (vKITTI2 depth is centimetres: it must never be rescaled to 8 bits).
  */
@@ -76,60 +77,43 @@ const COLOR_TYPE = { 1: 0, 3: 2, 4: 6 } as const;
 
 export interface EncodePngOptions {
   /**
-   * "adaptive" (default): pngjs tries every row filter and keeps the smallest, the best compression for
-   * photographs and depth. "none": rows stored as they are, which deflate's run-length strategy alone packs
-   * as tightly for label images (masks); written here, ~10× faster than pngjs, whose filtering runs in JS.
+   * "adaptive" (default): each row gets the filter whose output has the smallest sum of absolute differences,
+   * the best compression for photographs and depth. "none": rows stored as they are, which deflate's
+   * run-length strategy alone packs as tightly for label images (masks), and ~5× faster.
    */
   readonly filter?: "adaptive" | "none";
 }
 
+/**
+ * Exactly the bytes pngjs writes (its IHDR, filter choice, one IDAT deflated at level 9 with the run-length
+ * strategy, IEND; tested byte for byte), built here because pngjs's filtering and packing run per byte through
+ * function calls: 30–50 ms for one 1024×768 mask, against a few here with the deflate in node:zlib.
+ */
 export function encodePng(image: RasterU8 | RasterU16, options: EncodePngOptions = {}): Uint8Array {
-  const { width, height, channels } = image;
-  if (image.data.length !== width * height * channels) {
+  const { width, height, channels, data } = image;
+  if (data.length !== width * height * channels) {
     throw new TrompeError(
       "shape-mismatch",
-      `PNG: ${image.data.length} values for ${width}×${height}×${channels}`,
+      `PNG: ${data.length} values for ${width}×${height}×${channels}`,
     );
   }
-  if (options.filter === "none") return encodeUnfiltered(image);
-  const sixteen = image.data instanceof Uint16Array;
-  // pngjs reinterprets 16-bit input as `new Uint16Array(data.buffer)`, ignoring byteOffset: hand it a copy
-  // that starts at offset 0 (8-bit data it only indexes, which respects the view).
-  const data = sixteen ? image.data.slice() : image.data;
-  const colorType = COLOR_TYPE[channels];
-  const out = PNG.sync.write(
-    { width, height, data: data as unknown as Buffer } as PNG,
-    { colorType, inputColorType: colorType, inputHasAlpha: channels === 4, bitDepth: sixteen ? 16 : 8 },
-  );
-  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-}
-
-export async function writePng(
-  path: string,
-  image: RasterU8 | RasterU16,
-  options: EncodePngOptions = {},
-): Promise<void> {
-  await writeFileAtomic(path, encodePng(image, options));
-}
-
-/**
- * The bytes pngjs writes with filter type 0 (the same IHDR, one IDAT deflated at pngjs's level 9 with the
- * run-length strategy, IEND), built directly: a filter byte of 0 before each row, 16-bit samples big-endian.
- */
-function encodeUnfiltered(image: RasterU8 | RasterU16): Uint8Array {
-  const { width, height, channels, data } = image;
   const sixteen = data instanceof Uint16Array;
-  const rowValues = width * channels, stride = 1 + rowValues * (sixteen ? 2 : 1);
-  const raw = new Uint8Array(stride * height);
-  for (let y = 0; y < height; y++) {
-    const row = data.subarray(y * rowValues, (y + 1) * rowValues);
-    if (!sixteen) raw.set(row, y * stride + 1);
-    else {
-      for (let i = 0, at = y * stride + 1; i < rowValues; i++, at += 2) {
-        raw[at] = row[i] >> 8;
-        raw[at + 1] = row[i] & 0xff;
-      }
+  const bpp = channels * (sixteen ? 2 : 1), byteWidth = width * bpp;
+  // Samples as the file stores them: bytes, 16-bit ones big-endian.
+  let packed: Uint8Array;
+  if (sixteen) {
+    packed = new Uint8Array(byteWidth * height);
+    for (let i = 0; i < data.length; i++) {
+      packed[2 * i] = data[i] >> 8;
+      packed[2 * i + 1] = data[i] & 0xff;
     }
+  } else packed = data;
+  const raw = new Uint8Array((byteWidth + 1) * height);
+  for (let y = 0; y < height; y++) {
+    const at = y * byteWidth, hasUp = y > 0;
+    const type = options.filter === "none" ? FILTER_NONE : bestFilter(packed, at, byteWidth, bpp, hasUp);
+    raw[y * (byteWidth + 1)] = type;
+    filterRow(packed, at, byteWidth, bpp, hasUp, type, raw, y * (byteWidth + 1) + 1);
   }
   const header = new Uint8Array(13);
   const view = new DataView(header.buffer);
@@ -145,9 +129,77 @@ function encodeUnfiltered(image: RasterU8 | RasterU16): Uint8Array {
     chunk("IEND", new Uint8Array(0)),
   ];
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) (out.set(part, at)), (at += part.length);
+  let offset = 0;
+  for (const part of parts) (out.set(part, offset)), (offset += part.length);
   return out;
+}
+
+const FILTER_NONE = 0, FILTER_SUB = 1, FILTER_UP = 2, FILTER_AVERAGE = 3, FILTER_PAETH = 4;
+
+/** Paeth's predictor (PNG specification 9.4): whichever neighbour is closest to left + up − upLeft. */
+function paeth(left: number, up: number, upLeft: number): number {
+  const p = left + up - upLeft;
+  const pLeft = Math.abs(p - left), pUp = Math.abs(p - up), pUpLeft = Math.abs(p - upLeft);
+  return pLeft <= pUp && pLeft <= pUpLeft ? left : pUp <= pUpLeft ? up : upLeft;
+}
+
+/**
+ * pngjs's choice for one row: the first filter, in the order none, sub, up, average, Paeth, with the smallest
+ * sum of absolute (unwrapped) differences; all five sums in one pass over the row.
+ */
+function bestFilter(packed: Uint8Array, at: number, byteWidth: number, bpp: number, hasUp: boolean): number {
+  let none = 0, sub = 0, up = 0, average = 0, paethSum = 0;
+  for (let x = 0; x < byteWidth; x++) {
+    const i = at + x, value = packed[i];
+    const a = x >= bpp ? packed[i - bpp] : 0;
+    const b = hasUp ? packed[i - byteWidth] : 0;
+    const c = hasUp && x >= bpp ? packed[i - byteWidth - bpp] : 0;
+    none += value;
+    sub += Math.abs(value - a);
+    up += Math.abs(value - b);
+    average += Math.abs(value - ((a + b) >> 1));
+    paethSum += Math.abs(value - paeth(a, b, c));
+  }
+  const sums = [none, sub, up, average, paethSum];
+  let best = FILTER_NONE;
+  for (let f = FILTER_SUB; f <= FILTER_PAETH; f++) if (sums[f] < sums[best]) best = f;
+  return best;
+}
+
+/** Writes one row of `packed` (starting at `at`) filtered with `type` into `out` at `outAt`. */
+function filterRow(
+  packed: Uint8Array,
+  at: number,
+  byteWidth: number,
+  bpp: number,
+  hasUp: boolean,
+  type: number,
+  out: Uint8Array,
+  outAt: number,
+): void {
+  for (let x = 0; x < byteWidth; x++) {
+    const i = at + x;
+    const a = x >= bpp ? packed[i - bpp] : 0;
+    const b = hasUp ? packed[i - byteWidth] : 0;
+    const predicted = type === FILTER_NONE
+      ? 0
+      : type === FILTER_SUB
+      ? a
+      : type === FILTER_UP
+      ? b
+      : type === FILTER_AVERAGE
+      ? (a + b) >> 1
+      : paeth(a, b, hasUp && x >= bpp ? packed[i - byteWidth - bpp] : 0);
+    out[outAt + x] = packed[i] - predicted;
+  }
+}
+
+export async function writePng(
+  path: string,
+  image: RasterU8 | RasterU16,
+  options: EncodePngOptions = {},
+): Promise<void> {
+  await writeFileAtomic(path, encodePng(image, options));
 }
 
 /** length, type, data, CRC-32 of type + data. */

@@ -90,37 +90,65 @@ sharedTest("vKITTI2 depth PNGs decode to exactly the centimetres that were writt
   }
 });
 
-Deno.test("unfiltered PNGs are the bytes pngjs writes with filter type 0, and decode to the same values", async () => {
+Deno.test("encoded PNGs are the bytes pngjs writes (adaptive filters, or none), and decode to the same values", async () => {
   const { PNG } = await import("pngjs");
   const width = 53, height = 17;
+  // Noise, ramps and smooth gradients, so that every filter wins some rows.
+  const smooth = (i: number) => Math.round(128 + 100 * Math.sin((i % width) / 9) * Math.cos(i / width / 4));
+  const mask = Uint8Array.from(
+    { length: width * height },
+    (_, i) => (i % width > 20 && i / width > 5 ? 2 : 0),
+  );
   const images: (RasterU8 | RasterU16)[] = [
+    { width, height, channels: 1, data: mask },
     { width, height, channels: 1, data: ramp16(width, height) },
-    ...([1, 3, 4] as const).map((channels) => ({
+    {
       width,
       height,
-      channels,
-      data: new Uint8Array(width * height * channels).map((_, i) => (i * 37) % 256),
-    })),
+      channels: 1,
+      data: Uint16Array.from({ length: width * height }, (_, i) => 300 * smooth(i)),
+    },
+    ...([1, 3, 4] as const).flatMap((channels) => [
+      {
+        width,
+        height,
+        channels,
+        data: new Uint8Array(width * height * channels).map((_, i) => (i * 37) % 256),
+      },
+      {
+        width,
+        height,
+        channels,
+        data: Uint8Array.from({ length: width * height * channels }, (_, i) => smooth(i)),
+      },
+    ]),
   ];
+  const filtersUsed = new Set<number>();
   for (const image of images) {
     const sixteen = image.data instanceof Uint16Array;
     const colorType = ({ 1: 0, 3: 2, 4: 6 } as const)[image.channels];
-    const pngjs = PNG.sync.write(
-      { width, height, data: image.data.slice() } as unknown as InstanceType<typeof PNG>,
-      {
-        colorType,
-        inputColorType: colorType,
-        inputHasAlpha: image.channels === 4,
-        bitDepth: sixteen ? 16 : 8,
-        filterType: 0,
-      },
-    );
-    const mine = encodePng(image, { filter: "none" });
-    assert.deepEqual(
-      mine,
-      new Uint8Array(pngjs.buffer, pngjs.byteOffset, pngjs.byteLength),
-      `${image.channels} ch`,
-    );
-    assert.deepEqual(decodePng(mine, "mem.png").data, image.data);
+    for (const filter of ["adaptive", "none"] as const) {
+      const pngjs = PNG.sync.write(
+        { width, height, data: image.data.slice() } as unknown as InstanceType<typeof PNG>,
+        {
+          colorType,
+          inputColorType: colorType,
+          inputHasAlpha: image.channels === 4,
+          bitDepth: sixteen ? 16 : 8,
+          ...(filter === "none" ? { filterType: 0 } : {}),
+        },
+      );
+      const mine = encodePng(image, { filter });
+      const what = `${image.channels} ch ${sixteen ? 16 : 8} bit, ${filter}`;
+      assert.deepEqual(mine, new Uint8Array(pngjs.buffer, pngjs.byteOffset, pngjs.byteLength), what);
+      assert.deepEqual(decodePng(mine, "mem.png").data, image.data, what);
+      if (filter === "adaptive") {
+        const { inflateSync } = await import("node:zlib");
+        const stride = 1 + width * image.channels * (sixteen ? 2 : 1);
+        const raw = inflateSync(mine.subarray(41, mine.length - 16)); // IDAT body after signature + IHDR
+        for (let y = 0; y < height; y++) filtersUsed.add(raw[y * stride]);
+      }
+    }
   }
+  assert.deepEqual([...filtersUsed].sort(), [0, 1, 2, 3, 4], `filters used: ${[...filtersUsed]}`);
 });
