@@ -1,20 +1,18 @@
-// Copies op(X) of every batch item into layer z of an rgba32float texture, as rows of texels: texel (c4, r) =
-// op(X)[r, 4·c4 .. 4·c4+3]. This is the layout kernels/matmul_cpu.wgsl reads. X may have any offset, leading
-// dimension and batch strides, and may be stored transposed ([cols, rows]). Texels past `rows` or `cols` are
-// zero, so padding K to a multiple of 4 adds nothing to the products.
+// Copies op(X) of one batch item into an rgba32float texture, as rows of texels: texel (c4, r) =
+// op(X)[r, 4·c4 .. 4·c4+3]. This is the layout kernels/matmul_cpu.wgsl reads. X may have any offset and
+// leading dimension and may be stored transposed ([cols, rows]). Texels past `rows` or `cols` (the texture
+// may be larger) are zero, so padding K to a multiple of 4 adds nothing to the products.
 
 override TRANS: bool = false; // X stored as [cols, rows]
 
 struct Params {
   rows: u32, cols: u32,
   ld: u32, off: u32,
-  // batch index z = outer·inner + i: offset = outer·strideOuter + i·strideInner
-  inner: u32, sO: u32, sI: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var P: texture_storage_2d_array<rgba32float, write>;
+@group(0) @binding(2) var P: texture_storage_2d<rgba32float, write>;
 
 @compute @workgroup_size(64, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -22,15 +20,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let c4 = gid.x;
   let r = gid.y;
   if (c4 >= size.x || r >= size.y) { return; }
-  let base = p.off + (gid.z / p.inner) * p.sO + (gid.z % p.inner) * p.sI;
   var v = vec4<f32>(0.0);
   if (r < p.rows) {
     for (var j = 0u; j < 4u; j++) {
       let c = c4 * 4u + j;
       if (c < p.cols) {
-        if (TRANS) { v[j] = X[base + c * p.ld + r]; } else { v[j] = X[base + r * p.ld + c]; }
+        if (TRANS) { v[j] = X[p.off + c * p.ld + r]; } else { v[j] = X[p.off + r * p.ld + c]; }
       }
     }
   }
-  textureStore(P, vec2<u32>(c4, r), gid.z, v);
+  textureStore(P, vec2<u32>(c4, r), v);
 }

@@ -6,7 +6,7 @@
 import { TrompeError } from "../errors.ts";
 
 /**
- * Buffers ("uniform", "read" = read-only storage, "storage"), or rgba32float 2D array textures read with
+ * Buffers ("uniform", "read" = read-only storage, "storage"), or rgba32float 2D textures read with
  * textureLoad ("texture") or written with textureStore ("storage-texture").
  */
 export type BindingKind = "uniform" | "read" | "storage" | "texture" | "storage-texture";
@@ -18,13 +18,13 @@ function layoutEntry(kind: BindingKind, binding: number): GPUBindGroupLayoutEntr
       return {
         binding,
         visibility,
-        texture: { sampleType: "unfilterable-float", viewDimension: "2d-array" },
+        texture: { sampleType: "unfilterable-float", viewDimension: "2d" },
       };
     case "storage-texture":
       return {
         binding,
         visibility,
-        storageTexture: { access: "write-only", format: "rgba32float", viewDimension: "2d-array" },
+        storageTexture: { access: "write-only", format: "rgba32float", viewDimension: "2d" },
       };
     default:
       return {

@@ -3,8 +3,8 @@
  * rgba32float textures, because there a texel fetch is straight-line SIMD code while a storage-buffer load in
  * a loop is a branchy scalar loop over the lanes (see the kernel's header). Each product first copies op(A)
  * and op(B) into scratch textures ("scratch/matmul-pack", freed as soon as the product is submitted) with
- * kernels/matmul_pack.wgsl, which also takes care of transposes, offsets, leading dimensions, batch strides
- * and zero padding, so the product kernel has none of them. The copies read and write each operand element
+ * kernels/matmul_pack.wgsl, which also takes care of transposes, offsets, leading dimensions and zero
+ * padding, so the product kernel has none of them. The copies read and write each operand element
  * once, against 2·M·N·K FLOPs: a few percent of the time at ViT shapes.
  */
 import type { KernelSpec } from "./kernels.ts";
@@ -34,10 +34,6 @@ export const MATMUL_PACK_KERNEL: KernelSpec = {
  */
 export const CPU_WG_X = 8;
 
-// kernels/matmul_cpu.wgsl's epilogue flags
-const EPILOGUE_BIAS = 1;
-const EPILOGUE_ACCUMULATE = 2;
-
 const PACK_WG_X = 64; // kernels/matmul_pack.wgsl's @workgroup_size
 
 /** An operand as stored: op(X) is `rows`×`cols`; `trans` = X is stored as [cols, rows]. */
@@ -46,17 +42,19 @@ interface Operand {
   rows: number;
   cols: number;
   ld: number;
-  off: number;
-  stride: BatchStride;
   trans: boolean;
 }
 
 /**
  * llvmpipe compiles a separate variant of a shader for each combination of its textures' sides being powers
- * of two or not, and this one takes seconds to compile: so every side is made a non-power of two (one more
- * texel, zero, never read) and all products share one variant.
+ * of two or not, and this one takes seconds to compile: so every side is made a non-power of two (zero
+ * texels past the operand, never read) and all products share one variant. (Array textures would be another
+ * variant again, which is one reason batch items go one at a time.)
  */
-const nonPowerOfTwo = (side: number) => ((side & (side - 1)) === 0 ? side + 1 : side);
+function nonPowerOfTwo(side: number): number {
+  if (side <= 2) return 3;
+  return (side & (side - 1)) === 0 ? side + 1 : side;
+}
 
 /** Texture sizes (texels) of the operand copies: A is M rows of ⌈K/4⌉ texels, B is 4⌈K/4⌉ rows of ⌈N/4⌉. */
 function textureShapes(p: MatmulProblem): { a: [number, number]; b: [number, number] } {
@@ -67,82 +65,59 @@ function textureShapes(p: MatmulProblem): { a: [number, number]; b: [number, num
 
 /** Whether the operand copies fit the adapter's texture limits (else matmul() takes the GPU kernels). */
 export function cpuPathFits(rt: Runtime, p: MatmulProblem): boolean {
-  const { maxTextureDimension2D, maxTextureArrayLayers } = rt.ctx.limits;
   const { a, b } = textureShapes(p);
-  return [...a, ...b].every((d) => d <= maxTextureDimension2D) && p.batch <= maxTextureArrayLayers;
+  return [...a, ...b].every((d) => d <= rt.ctx.limits.maxTextureDimension2D);
 }
 
-/** Copies op(X) of every batch item into a new scratch texture of `width`×`height` texels per layer. */
-function pack(rt: Runtime, x: Operand, [width, height]: [number, number], p: MatmulProblem): PoolBuffer {
-  const texture = rt.pool.allocTexture(
-    "scratch/matmul-pack",
-    width,
-    height,
-    p.batch,
-    GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING,
-  );
+/** Element offset of batch item z = outer·inner + i: off + outer·stride[0] + i·stride[1]. */
+function itemOffset(off: number, stride: BatchStride, z: number, inner: number): number {
+  return off + Math.floor(z / inner) * stride[0] + (z % inner) * stride[1];
+}
+
+/** Records the copy of op(X) of one batch item into `texture` (width×height texels). */
+function pack(
+  rt: Runtime,
+  x: Operand,
+  off: number,
+  texture: PoolBuffer,
+  [width, height]: [number, number],
+  label: string,
+) {
   rt.dispatch(
     MATMUL_PACK_KERNEL,
     { TRANS: x.trans },
-    [x.rows, x.cols, x.ld, x.off, p.inner, x.stride[0], x.stride[1]],
+    [x.rows, x.cols, x.ld, off],
     [x.tensor, texture],
-    [Math.ceil(width / PACK_WG_X), height, p.batch],
-    `${p.label}/pack`,
+    [Math.ceil(width / PACK_WG_X), height],
+    `${label}/pack`,
   );
-  return texture;
 }
 
+/**
+ * Batch items run one after another through the same pair of scratch textures (dispatches in one pass are
+ * ordered, so a copy never overwrites what an earlier product still reads): the scratch is one item's size.
+ */
 export function matmulCpu(rt: Runtime, p: MatmulProblem): void {
   const shapes = textureShapes(p);
-  const a = pack(
-    rt,
-    {
-      tensor: p.a,
-      rows: p.m,
-      cols: p.k,
-      ld: p.lda,
-      off: p.offA,
-      stride: p.strideA,
-      trans: p.transA,
-    },
-    shapes.a,
-    p,
-  );
-  const b = pack(
-    rt,
-    {
-      tensor: p.b,
-      rows: p.k,
-      cols: p.n,
-      ld: p.ldb,
-      off: p.offB,
-      stride: p.strideB,
-      trans: p.transB,
-    },
-    shapes.b,
-    p,
-  );
-  rt.dispatch(
-    MATMUL_CPU_KERNEL,
-    { WG_X: CPU_WG_X },
-    [
-      p.m,
-      p.n,
-      Math.ceil(p.k / 4),
-      p.ldc,
-      p.offC,
-      p.inner,
-      p.strideC[0],
-      p.strideC[1],
-      f32(p.alpha),
-      (p.bias ? EPILOGUE_BIAS : 0) | (p.accumulate ? EPILOGUE_ACCUMULATE : 0),
-    ],
-    [a, b, p.bias ?? rt.unused, p.c],
-    [Math.ceil(p.n / (COLS * CPU_WG_X)), Math.ceil(p.m / ROWS), p.batch],
-    p.label,
-  );
+  const usage = GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING;
+  const texA = rt.pool.allocTexture("scratch/matmul-pack", ...shapes.a, usage);
+  const texB = rt.pool.allocTexture("scratch/matmul-pack", ...shapes.b, usage);
+  const a: Operand = { tensor: p.a, rows: p.m, cols: p.k, ld: p.lda, trans: p.transA };
+  const b: Operand = { tensor: p.b, rows: p.k, cols: p.n, ld: p.ldb, trans: p.transB };
+  for (let z = 0; z < p.batch; z++) {
+    pack(rt, a, itemOffset(p.offA, p.strideA, z, p.inner), texA, shapes.a, p.label);
+    pack(rt, b, itemOffset(p.offB, p.strideB, z, p.inner), texB, shapes.b, p.label);
+    rt.dispatch(
+      MATMUL_CPU_KERNEL,
+      { WG_X: CPU_WG_X, HAS_BIAS: p.bias !== undefined, ACCUMULATE: p.accumulate },
+      [p.m, p.n, Math.ceil(p.k / 4), p.ldc, itemOffset(p.offC, p.strideC, z, p.inner), f32(p.alpha)],
+      [texA, texB, p.bias ?? rt.unused, p.c],
+      [Math.ceil(p.n / (COLS * CPU_WG_X)), Math.ceil(p.m / ROWS)],
+      p.label,
+    );
+  }
   // A texture destroyed before the commands that use it are submitted would make the submit invalid.
   rt.flush();
-  rt.pool.free(a);
-  rt.pool.free(b);
+  rt.pool.free(texA);
+  rt.pool.free(texB);
 }

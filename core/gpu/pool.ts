@@ -65,23 +65,20 @@ export class BufferPool {
     return this.count({ label, bytes: size, gpu });
   }
 
-  /**
-   * An rgba32float 2D array texture of `width`×`height` texels and `layers` layers, counted like a buffer of
-   * the same size.
-   */
-  allocTexture(label: string, width: number, height: number, layers: number, usage: number): PoolBuffer {
-    for (const [name, v] of [["width", width], ["height", height], ["layers", layers]] as const) {
+  /** An rgba32float 2D texture of `width`×`height` texels, counted like a buffer of the same size. */
+  allocTexture(label: string, width: number, height: number, usage: number): PoolBuffer {
+    for (const [name, v] of [["width", width], ["height", height]] as const) {
       if (!Number.isInteger(v) || v < 1) {
         throw new TrompeError("bad-argument", `texture "${label}" asked for ${name} ${v}`);
       }
     }
     const texture = this.device?.createTexture({
       label,
-      size: [width, height, layers],
+      size: [width, height],
       format: "rgba32float",
       usage,
     });
-    return this.count({ label, bytes: width * height * layers * RGBA32F_TEXEL_BYTES, texture });
+    return this.count({ label, bytes: width * height * RGBA32F_TEXEL_BYTES, texture });
   }
 
   private count(buffer: PoolBuffer): PoolBuffer {

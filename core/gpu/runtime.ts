@@ -140,7 +140,7 @@ export class Runtime {
     }
     for (const b of bindings) {
       if (b instanceof Tensor) resources.push({ buffer: b.gpu });
-      else resources.push(b.texture ? b.texture.createView({ dimension: "2d-array" }) : { buffer: b.gpu! });
+      else resources.push(b.texture ? b.texture.createView() : { buffer: b.gpu! });
     }
     if (resources.length !== spec.bindings.length) {
       throw new TrompeError(

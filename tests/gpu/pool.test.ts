@@ -39,9 +39,9 @@ Deno.test("accounting-only pool: live, peak, per-category peaks and the breakdow
 
 Deno.test("pool counts textures at 16 bytes a texel and refuses bad sizes and double frees", () => {
   const pool = new BufferPool();
-  const tex = pool.allocTexture("scratch/matmul-pack", 3, 5, 2, 0);
-  assert.equal(tex.bytes, 3 * 5 * 2 * RGBA32F_TEXEL_BYTES);
-  assert.equal(pool.stats().liveByCategory.scratch, 480);
+  const tex = pool.allocTexture("scratch/matmul-pack", 3, 5, 0);
+  assert.equal(tex.bytes, 3 * 5 * RGBA32F_TEXEL_BYTES);
+  assert.equal(pool.stats().liveByCategory.scratch, 240);
   pool.free(tex);
   assert.throws(() => pool.free(tex), (e: unknown) => e instanceof TrompeError && e.code === "gpu");
   assert.throws(
@@ -49,7 +49,7 @@ Deno.test("pool counts textures at 16 bytes a texel and refuses bad sizes and do
     (e: unknown) => e instanceof TrompeError && e.code === "bad-argument",
   );
   assert.throws(
-    () => pool.allocTexture("tmp/t", 0, 1, 1, 0),
+    () => pool.allocTexture("tmp/t", 0, 1, 0),
     (e: unknown) => e instanceof TrompeError && e.code === "bad-argument",
   );
 });
@@ -59,7 +59,7 @@ Deno.test("pool on a device creates real buffers and textures and destroys them 
   const pool = new BufferPool(ctx.device);
   const buffer = pool.alloc("act/x", 64);
   assert.equal(buffer.gpu?.size, 64);
-  const tex = pool.allocTexture("scratch/t", 4, 2, 1, GPUTextureUsage.TEXTURE_BINDING);
+  const tex = pool.allocTexture("scratch/t", 4, 2, GPUTextureUsage.TEXTURE_BINDING);
   assert.deepEqual([tex.texture?.width, tex.texture?.height, tex.texture?.depthOrArrayLayers], [4, 2, 1]);
   assert.equal(pool.stats().liveBytes, 64 + 128);
   pool.free(buffer);
