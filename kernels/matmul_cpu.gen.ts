@@ -5,11 +5,11 @@
  */
 
 /**
- * Rows of C per invocation. Measured on lavapipe (2 cores, LLVM 15, 1370×4096×1024), in GFLOP per CPU-second:
- * 16×16 18.4, 32×8 18.4, 64×8 18.7, 32×32 21.0, 24×24 23.3, 32×16 24.1, 64×16 24.8, 96×16 23.4, 128×4 13.9.
- * The A texels are the same for all lanes of a workgroup, the B texels differ per lane and cost more, so tall
- * blocks pay; beyond 32 rows the gain is within noise while the last row block wastes more and the shader
- * takes longer to compile.
+ * Rows of C per invocation. Measured on lavapipe (2 shared cores, LLVM 15, 1370×4096×1024), in GFLOP per
+ * CPU-second: 16×16 18.4, 32×8 18.4, 64×8 18.7, 32×32 21.0, 24×24 23.3, 32×16 24.1, 64×16 24.8, 96×16 23.4,
+ * 128×4 13.9; 32×16 and 64×16 again side by side: 22.6 / 23.7 and 21.4 / 21.6. The A texels are the same for
+ * all lanes of a workgroup and the B texels differ per lane; past 32×16 the gain is within noise while the
+ * last row block wastes more and the shader takes longer to compile.
  */
 export const ROWS = 32;
 /** Columns of C per invocation (a multiple of 4). */
