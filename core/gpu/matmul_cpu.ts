@@ -88,7 +88,8 @@ function pack(
     { TRANS: x.trans },
     [x.rows, x.cols, x.ld, off],
     [x.tensor, texture],
-    [Math.ceil(width / PACK_WG_X), height],
+    // kernels/matmul_pack.wgsl puts rows on x when X is transposed
+    x.trans ? [Math.ceil(height / PACK_WG_X), width] : [Math.ceil(width / PACK_WG_X), height],
     `${label}/pack`,
   );
 }
