@@ -176,6 +176,13 @@ export function matmul(rt: Runtime, args: MatmulArgs): void {
   const p = resolve(args);
   checkShapes(p);
   const variant = args.variant ?? "auto";
+  if (variant === "cpu" && !cpuPathFits(rt, p)) {
+    throw new TrompeError(
+      "bad-argument",
+      `matmul ${p.label}: ${p.m}×${p.n}×${p.k} does not fit the CPU path's operand textures ` +
+        `(${rt.ctx.limits.maxTextureDimension2D} texels a side)`,
+    );
+  }
   if (variant === "cpu" || (variant === "auto" && rt.ctx.isCpu && cpuPathFits(rt, p))) {
     matmulCpu(rt, p);
     return;

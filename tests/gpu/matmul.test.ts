@@ -256,6 +256,7 @@ Deno.test("matmul refuses bad shapes with a clear error", () => {
   const c = rt.tensor("act/c", [4, 4]);
   const bias = rt.tensor("weights/bias", [3]);
   const aWide = rt.tensor("act/a-wide", [40]);
+  const tall = rt.tensor("act/a-tall", [131076]);
   const bad: [Partial<MatmulArgs>, string, RegExp][] = [
     [{ m: 0 }, "shape-mismatch", /empty dimension/],
     [{ k: 9 }, "shape-mismatch", /reads A/],
@@ -264,6 +265,12 @@ Deno.test("matmul refuses bad shapes with a clear error", () => {
     [{ transB: true, ldb: 9 }, "shape-mismatch", /reads B/],
     [{ bias }, "shape-mismatch", /bias .* 3 values for 4 columns/],
     [{ a: aWide, offA: 2, variant: "vec4" }, "bad-argument", /multiples of 4/],
+    // 4·(2^15 + 1) rows: A's copy would be a texture taller than any adapter allows.
+    [
+      { a: tall, c: tall, m: 131076, n: 1, k: 1, variant: "cpu" },
+      "bad-argument",
+      /does not fit the CPU path/,
+    ],
   ];
   for (const [change, code, message] of bad) {
     assert.throws(
@@ -272,5 +279,5 @@ Deno.test("matmul refuses bad shapes with a clear error", () => {
       JSON.stringify(Object.keys(change)),
     );
   }
-  rt.free(a, b, c, bias, aWide);
+  rt.free(a, b, c, bias, aWide, tall);
 });
