@@ -5,7 +5,11 @@
 import { dirname } from "node:path";
 import { asTrompeError } from "../errors.ts";
 
-let counter = 0;
+// Workers are threads of one process, each with its own copy of this module: counters that all started at 0
+// would give two workers writing the same file (vKITTI2's intrinsic.txt, copied with every frame) the same
+// temporary name, and one rename would fail. A random start per module keeps the names apart (and digits only,
+// the `name.tmp-PID-N` form that resume recognises).
+let counter = crypto.getRandomValues(new Uint32Array(1))[0] * 1024;
 
 function temporaryName(path: string): string {
   counter += 1;
