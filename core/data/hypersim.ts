@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { TrompeError } from "../errors.ts";
 import { readFileNamed } from "../io/atomic.ts";
 import { halfBits, halfToFloatTable } from "../io/float16.ts";
-import { readHdf5Dataset, writeDepthHdf5 } from "../io/hdf5.ts";
+import { type Hdf5Dataset, readHdf5Dataset, withHdf5Dataset, writeDepthHdf5 } from "../io/hdf5.ts";
 import { readImageRgb } from "../io/image.ts";
 import type { RasterU8 } from "../io/raster.ts";
 import {
@@ -85,14 +85,30 @@ export async function listHypersimFrames(
 export async function readHypersimDistance(
   path: string,
 ): Promise<{ distance: Float16Array; width: number; height: number }> {
-  const { data, shape, dtype } = await readHdf5Dataset(path);
+  const dataset = await readHdf5Dataset(path);
+  const data = distanceValues(dataset, path);
+  const distance = data instanceof Float16Array ? data : Float16Array.from(data);
+  return { distance, width: dataset.shape[1], height: dataset.shape[0] };
+}
+
+/** Planar depth straight from a `depth_meters.hdf5` (no copy of the distances in between). */
+export async function readHypersimPlanar(
+  path: string,
+  camera: HypersimCamera,
+): Promise<{ depth: Float32Array; width: number; height: number }> {
+  return withHdf5Dataset(await readFileNamed(path), path, "dataset", (dataset) => {
+    const [height, width] = dataset.shape;
+    return { depth: distanceToPlanar(distanceValues(dataset, path), width, height, camera), width, height };
+  });
+}
+
+function distanceValues({ data, shape, dtype }: Hdf5Dataset, path: string): Float16Array | Float32Array {
   if (shape.length !== 2 || (dtype !== "f16" && dtype !== "f32")) {
     throw new TrompeError("corrupt", `depth dataset is ${dtype} [${shape}], expected float16 H×W`, {
       subject: path,
     });
   }
-  const distance = data instanceof Float16Array ? data : Float16Array.from(data as Float32Array);
-  return { distance, width: shape[1], height: shape[0] };
+  return data as Float16Array | Float32Array;
 }
 
 /**
@@ -299,7 +315,7 @@ export async function readHypersimSample(
   const rgb = options.rgbSource === "color-hdf5"
     ? await readHypersimColorTonemapped(frame)
     : await readImageRgb(frame.rgbPath);
-  const { distance, width, height } = await readHypersimDistance(frame.depthPath);
+  const { depth, width, height } = await readHypersimPlanar(frame.depthPath, camera);
   if (rgb.width !== width || rgb.height !== height) {
     throw new TrompeError(
       "shape-mismatch",
@@ -310,7 +326,6 @@ export async function readHypersimSample(
       },
     );
   }
-  const depth = distanceToPlanar(distance, width, height, camera);
   const valid = new Uint8Array(depth.length);
   for (let i = 0; i < depth.length; i++) valid[i] = depth[i] === depth[i] ? 1 : 0; // NaN ≠ NaN
   return {
