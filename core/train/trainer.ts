@@ -392,7 +392,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
         progress.tick();
         await options.onStep?.(record);
         const atEpochEnd = step % stepsPerEpoch === 0;
-        const atVal = options.valEvery !== undefined && step % options.valEvery === 0;
+        const atVal = o.valEvery !== undefined && step % o.valEvery === 0;
         if (atEpochEnd || atVal || step === totalSteps) await validateAndSave(step, true);
       }
     }
