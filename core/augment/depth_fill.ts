@@ -6,7 +6,9 @@
  *   squares, so a chair leg in the ring does not tilt the wall). A plane n·X = d seen through a pinhole has
  *   inverse depth affine in pixel coordinates, 1/Z = a·u + b·v + c, which is what is written. The surface must
  *   occlude what it covers, so where the plane would pass behind covered content it is moved towards the camera
- *   (inverse depth scaled by s ≥ 1: the same orientation, still a plane) until it is nowhere behind.
+ *   (inverse depth scaled by s ≥ 1: the same orientation, still a plane) until it is nowhere behind. That move
+ *   is the last resort: placement first looks for a spot where the wall is already in front of everything the
+ *   picture covers (`fitWall`, used by sample_augment's placeOnWall), and hands that wall to the fill.
  * - `seed`: the original study's "gradient of decreasing depth starting at the deepest corner of the region",
  *   "the nearest depth applied forward from the deepest corner". Our reading: of the four corners of the
  *   region's bounding quadrilateral, the deepest keeps its ground-truth depth, and depth falls linearly in image
