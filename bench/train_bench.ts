@@ -100,7 +100,7 @@ export async function measure(options: BenchOptions): Promise<BenchSection> {
       trompe: `${stepMs.toFixed(0)} ms`,
       note: `${vits.adapter}; ${vits.times.length || "no"} timed step(s) after a ${
         (vits.warmMs / 1000).toFixed(1)
-      } s first step (pipeline compilation); PyTorch's ${
+      } s first step (compiles the pipelines, creates the AdamW moments); PyTorch's ${
         torchVitsCkpt.ms_per_step.toFixed(1)
       } ms is an ${anchors.gpu}: another machine, so no ratio`,
     },

@@ -15,6 +15,10 @@ import {
   loadCheckpoint,
   type StateDict,
 } from "../../core/nn/model/checkpoint.ts";
+import { adapterFor } from "../../core/augment/datasets.ts";
+import { trainTransform } from "../../core/data/transform.ts";
+import { epochOrder, listTrainVal } from "../../core/train/data_loader.ts";
+import type { StepRecord } from "../../core/train/train_log.ts";
 import { runTraining, type TrainOptions } from "../../core/train/trainer.ts";
 import { loadTrainState } from "../../core/train/train_state.ts";
 import { REFERENCE_DIR, sharedTest } from "../shared.ts";
@@ -258,3 +262,31 @@ sharedTest("a short fine-tune of tiny-a on the fixture frames at least halves th
   assert.ok(late <= 0.5 * early, `loss went from ${early} to ${late}`);
   await Deno.remove(dir, { recursive: true });
 });
+
+sharedTest(
+  "--batch 2: each step stacks the next two frames of the epoch order, the loss counting both",
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "trompe-train-batch-" });
+    const records: StepRecord[] = [];
+    const o = options(dir, { batch: 2, maxSteps: 2, onStep: (r) => void records.push(r) });
+    const result = await runTraining(o);
+    assert.equal(result.stepsPerEpoch, 2);
+    // The pixels the loss counted: valid & 0.001 ≤ d ≤ 20 over the official train transform of the frames
+    // that epoch 0's order puts in each batch, computed here on the CPU from the dataset reader.
+    const { train } = await listTrainVal("hypersim", FIXTURES, o.split, o.valSplit, o.seed!);
+    const order = epochOrder(train, o.seed!, 0);
+    for (const [step, record] of records.entries()) {
+      let expected = 0;
+      for (const ref of order.slice(2 * step, 2 * step + 2)) {
+        const sample = await adapterFor("hypersim").read(FIXTURES, ref);
+        const item = trainTransform(sample, { size: o.imgSize, seed: o.seed!, id: ref.rgb, epoch: 0 });
+        for (let i = 0; i < item.valid.length; i++) {
+          if (item.valid[i] && item.depth[i] >= 0.001 && item.depth[i] <= 20) expected++;
+        }
+      }
+      assert.equal(record.pixels, expected, `step ${step}`);
+      assert.ok(Number.isFinite(record.loss));
+    }
+    await Deno.remove(dir, { recursive: true });
+  },
+);
