@@ -73,6 +73,9 @@ const hypersim: DatasetAdapter = {
   copyExtras: () => Promise.resolve(),
 };
 
+/** Variations whose camera files this worker has copied, per source root and output. */
+const copiedExtras = new Set<string>();
+
 const vkitti2: DatasetAdapter = {
   async list(root, split) {
     if (split) return { frames: await listSplit(root, split), problems: [] };
@@ -96,14 +99,18 @@ const vkitti2: DatasetAdapter = {
     await writeJpeg(join(out, ref.rgb), augmented.rgb, 95);
     await writeVkitti2Depth(join(out, ref.depth), augmented.depth, width, height);
   },
-  // The camera files belong to the layout (readers need intrinsic.txt); every frame of a variation writes the
-  // same bytes, atomically, so concurrent workers cannot tear them.
+  // The camera files belong to the layout (readers need intrinsic.txt): copied by the first frame of each
+  // variation a worker does, before that frame's record marks it complete (so a resumed run still has them);
+  // workers write the same bytes, atomically, so they cannot tear them.
   async copyExtras(root, out, ref) {
     const [scene, variation] = layout(ref, VKITTI2_RGB, "vkitti2");
+    const key = `${root}\u0000${out}\u0000${scene}/${variation}`;
+    if (copiedExtras.has(key)) return;
     for (const name of ["intrinsic.txt", "extrinsic.txt"]) {
       const bytes = await Deno.readFile(join(root, scene, variation, name)).catch(() => null);
       if (bytes) await writeFileAtomic(join(out, scene, variation, name), bytes);
     }
+    copiedExtras.add(key);
   },
 };
 
