@@ -16,8 +16,9 @@
  *
  * Pasting is core/augment's: `augmentFrame` with a probe recipe (art only, quadrilaterals, mild poses, the
  * trompe preset's borders, plane depth), so the probe's pastes are the training set's pastes. Each frame and
- * repeat keeps one pose and one art index across all sizes and levels (the same random streams), so along a
- * curve only the size changes and across curves only the art's depth range.
+ * repeat draws its rotation, border, position and art index from the same random streams at every size and
+ * level, so along a curve mostly the size changes and across curves mostly the art (the picture's aspect
+ * ratio follows the art, and a position that no longer fits the frame is drawn again).
  */
 import { join } from "node:path";
 import { adapterFor, type DatasetName } from "../augment/datasets.ts";
@@ -138,7 +139,7 @@ export function artLevels(art: ArtSet, count: number): ArtLevel[] {
 export const BLANK_NAME = "blank canvas";
 
 /**
- * The control: a uniform grey picture pasted with the same pose, size and border as the art. A model that sees
+ * The control: a uniform grey picture pasted with the same rotation, size and border draws as the art. A model that sees
  * depth in a region regardless of what is painted there (its prior over where walls curve, the border's edge)
  * is "fooled" by the blank too; what the art adds above the blank is what its content does.
  */
