@@ -49,7 +49,7 @@ Writes into --out: latest.{safetensors,pth} and best.{safetensors,pth} (best val
 files are plain official state_dicts), train_state.safetensors (the resume point), train.jsonl (step, loss,
 lr, step ms, pool peak bytes), val.jsonl (official metrics per validation), loss_curve.png and
 train.run.json. Ctrl-C saves the resume point and stops. Exit status: 0 done, 1 error, 2 bad argument (a
-non-finite loss is reported as one: lower --lr).`;
+non-finite loss is reported as one: lower --lr), 130 interrupted (resume point saved).`;
 
 const ENCODERS = Object.keys(PRESETS).filter((k) => k !== "vitg") as PresetName[];
 
@@ -153,6 +153,11 @@ async function main(): Promise<void> {
       }\n` +
       `run record: ${result.files.record}`,
   );
+  if (result.stopped === "interrupted") {
+    console.log(`to continue: the same command with --resume`);
+    // The shell's convention for a run ended by Ctrl-C.
+    Deno.exitCode = 130;
+  }
 }
 
 if (import.meta.main) await runTask(main);
