@@ -49,91 +49,136 @@ export function composite(image: RasterU8, paste: Paste): Footprint {
   // Image points beyond the plane's vanishing line map to the plane's far side: reject by the sign of w.
   const wSign = Math.sign(hi[6] * h[2] / h[8] + hi[7] * h[5] / h[8] + hi[8]);
 
-  const part = (u: number, v: number): number => {
-    const w = hi[6] * u + hi[7] * v + hi[8];
-    if (w * wSign <= 0) return OUTSIDE;
-    const d = sdf((hi[0] * u + hi[1] * v + hi[2]) / w, (hi[3] * u + hi[4] * v + hi[5]) / w);
-    return d < 0 ? INSIDE : d < bw ? BORDER : OUTSIDE;
+  const tex = paste.texture;
+  const ctx: PaintContext = {
+    hi,
+    wSign,
+    sdf,
+    bw,
+    border,
+    shape,
+    data: image.data,
+    imageWidth: image.width,
+    texData: tex?.data ?? null,
+    texWidth: tex?.width ?? 0,
+    texHeight: tex?.height ?? 0,
+    texChannels: tex?.channels ?? 0,
+    x0,
+    bwid,
+    cover,
   };
-
   // Parts at pixel corners, one row of corners ahead: corner (i, j) sits at (x0 + i − ½, y0 + j − ½).
   let above = new Uint8Array(bwid + 1), below = new Uint8Array(bwid + 1);
-  for (let i = 0; i <= bwid; i++) above[i] = part(x0 + i - 0.5, y0 - 0.5);
-  const data = image.data;
-  const tex = paste.texture;
-  const texData = tex?.data,
-    texWidth = tex?.width ?? 0,
-    texHeight = tex?.height ?? 0,
-    texChannels = tex?.channels ?? 0;
+  cornerRow(ctx, y0 - 0.5, above);
   for (let j = 0; j < bhei; j++) {
-    const y = y0 + j;
-    for (let i = 0; i <= bwid; i++) below[i] = part(x0 + i - 0.5, y + 0.5);
-    for (let i = 0; i < bwid; i++) {
-      const x = x0 + i;
-      // The pixel centre's plane point: classifies the centre (as `part` would) and places the texture sample.
-      const w = hi[6] * x + hi[7] * y + hi[8];
-      const px = (hi[0] * x + hi[1] * y + hi[2]) / w, py = (hi[3] * x + hi[4] * y + hi[5]) / w;
-      const facing = w * wSign > 0;
-      const dCentre = facing ? sdf(px, py) : NaN;
-      const c = !facing ? OUTSIDE : dCentre < 0 ? INSIDE : dCentre < bw ? BORDER : OUTSIDE;
-      let nIn = 0, nBorder = 0;
-      if (c === above[i] && c === above[i + 1] && c === below[i] && c === below[i + 1]) {
-        if (c === OUTSIDE) continue;
-        if (c === INSIDE) nIn = SUB * SUB;
-        else nBorder = SUB * SUB;
-      } else {
-        for (let sy = 0; sy < SUB; sy++) {
-          for (let sx = 0; sx < SUB; sx++) {
-            const s = part(x + (sx + 0.5) / SUB - 0.5, y + (sy + 0.5) / SUB - 0.5);
-            if (s === INSIDE) nIn++;
-            else if (s === BORDER) nBorder++;
-          }
-        }
-        if (nIn + nBorder === 0) continue;
-      }
-      const aIn = nIn / (SUB * SUB), aBorder = nBorder / (SUB * SUB);
-      const k = j * bwid + i;
-      cover[k] = nIn + nBorder;
-      const p = (y * image.width + x) * 3;
-      // Bilinear taps at the plane point: texel centres sit at (k + ½) / size of the shape's bounding
-      // rectangle, samples clamp to the edge texels.
-      let tap = 0, right = 0, down = 0, fs = 0, ft = 0;
-      if (aIn > 0 && texData) {
-        const s = Math.min(
-          Math.max(((px + shape.width / 2) / shape.width) * texWidth - 0.5, 0),
-          texWidth - 1,
-        );
-        const t = Math.min(
-          Math.max(((py + shape.height / 2) / shape.height) * texHeight - 0.5, 0),
-          texHeight - 1,
-        );
-        const s0 = Math.floor(s), t0 = Math.floor(t);
-        tap = (t0 * texWidth + s0) * texChannels;
-        right = (Math.min(s0 + 1, texWidth - 1) - s0) * texChannels;
-        down = (Math.min(t0 + 1, texHeight - 1) - t0) * texWidth * texChannels;
-        fs = s - s0;
-        ft = t - t0;
-      }
-      const shade = aBorder > 0
-        ? bevelShade(border, sdf, px, py, Math.min(Math.max(facing ? dCentre : sdf(px, py), 0), bw * 0.999))
-        : 0;
-      for (let ch = 0; ch < 3; ch++) {
-        let value = data[p + ch] * (1 - aIn - aBorder);
-        if (aIn > 0) {
-          if (texData) {
-            const at = tap + ch;
-            const top = texData[at] * (1 - fs) + texData[at + right] * fs;
-            const bottom = texData[at + down] * (1 - fs) + texData[at + down + right] * fs;
-            value += aIn * (top * (1 - ft) + bottom * ft);
-          } else value += aIn * data[p + ch];
-        }
-        if (aBorder > 0) value += aBorder * border.colour[ch] * shade;
-        data[p + ch] = Math.min(255, Math.max(0, Math.round(value)));
-      }
-    }
+    cornerRow(ctx, y0 + j + 0.5, below);
+    paintRow(ctx, j, y0 + j, above, below);
     [above, below] = [below, above];
   }
   return { x0, y0, x1, y1, cover };
+}
+
+/**
+ * What the per-row functions share. The rows are painted by functions called once per row, not by loops in
+ * `composite` itself: called once per paste, `composite` only ever ran its loops as on-stack-replaced code,
+ * which V8 discarded at exits from the inner loop (~40 deoptimisations per paste); functions called hundreds of
+ * times are optimised whole.
+ */
+interface PaintContext {
+  readonly hi: Mat3;
+  readonly wSign: number;
+  readonly sdf: Sdf;
+  readonly bw: number;
+  readonly border: Border;
+  readonly shape: Shape;
+  readonly data: Uint8Array;
+  readonly imageWidth: number;
+  readonly texData: Uint8Array | null;
+  readonly texWidth: number;
+  readonly texHeight: number;
+  readonly texChannels: number;
+  readonly x0: number;
+  readonly bwid: number;
+  readonly cover: Uint8Array;
+}
+
+/** Which part (outside, border, inside) the image point (u, v) falls in. */
+function part(ctx: PaintContext, u: number, v: number): number {
+  const hi = ctx.hi;
+  const w = hi[6] * u + hi[7] * v + hi[8];
+  if (w * ctx.wSign <= 0) return OUTSIDE;
+  const d = ctx.sdf((hi[0] * u + hi[1] * v + hi[2]) / w, (hi[3] * u + hi[4] * v + hi[5]) / w);
+  return d < 0 ? INSIDE : d < ctx.bw ? BORDER : OUTSIDE;
+}
+
+/** Parts of the row of pixel corners at image height `v`. */
+function cornerRow(ctx: PaintContext, v: number, out: Uint8Array): void {
+  for (let i = 0; i <= ctx.bwid; i++) out[i] = part(ctx, ctx.x0 + i - 0.5, v);
+}
+
+/** Coverage and colour of the pixels of box row `j` (image row `y`), between corner rows `above` and `below`. */
+function paintRow(ctx: PaintContext, j: number, y: number, above: Uint8Array, below: Uint8Array): void {
+  const { hi, wSign, sdf, bw, border, shape, data, texData, texWidth, texHeight, texChannels, bwid, cover } =
+    ctx;
+  for (let i = 0; i < bwid; i++) {
+    const x = ctx.x0 + i;
+    // The pixel centre's plane point: classifies the centre (as `part` would) and places the texture sample.
+    const w = hi[6] * x + hi[7] * y + hi[8];
+    const px = (hi[0] * x + hi[1] * y + hi[2]) / w, py = (hi[3] * x + hi[4] * y + hi[5]) / w;
+    const facing = w * wSign > 0;
+    const dCentre = facing ? sdf(px, py) : NaN;
+    const c = !facing ? OUTSIDE : dCentre < 0 ? INSIDE : dCentre < bw ? BORDER : OUTSIDE;
+    let nIn = 0, nBorder = 0;
+    if (c === above[i] && c === above[i + 1] && c === below[i] && c === below[i + 1]) {
+      if (c === OUTSIDE) continue;
+      if (c === INSIDE) nIn = SUB * SUB;
+      else nBorder = SUB * SUB;
+    } else {
+      for (let sy = 0; sy < SUB; sy++) {
+        for (let sx = 0; sx < SUB; sx++) {
+          const s = part(ctx, x + (sx + 0.5) / SUB - 0.5, y + (sy + 0.5) / SUB - 0.5);
+          if (s === INSIDE) nIn++;
+          else if (s === BORDER) nBorder++;
+        }
+      }
+      if (nIn + nBorder === 0) continue;
+    }
+    const aIn = nIn / (SUB * SUB), aBorder = nBorder / (SUB * SUB);
+    cover[j * bwid + i] = nIn + nBorder;
+    const p = (y * ctx.imageWidth + x) * 3;
+    // Bilinear taps at the plane point: texel centres sit at (k + ½) / size of the shape's bounding
+    // rectangle, samples clamp to the edge texels.
+    let tap = 0, right = 0, down = 0, fs = 0, ft = 0;
+    if (aIn > 0 && texData) {
+      const s = Math.min(Math.max(((px + shape.width / 2) / shape.width) * texWidth - 0.5, 0), texWidth - 1);
+      const t = Math.min(
+        Math.max(((py + shape.height / 2) / shape.height) * texHeight - 0.5, 0),
+        texHeight - 1,
+      );
+      const s0 = Math.floor(s), t0 = Math.floor(t);
+      tap = (t0 * texWidth + s0) * texChannels;
+      right = (Math.min(s0 + 1, texWidth - 1) - s0) * texChannels;
+      down = (Math.min(t0 + 1, texHeight - 1) - t0) * texWidth * texChannels;
+      fs = s - s0;
+      ft = t - t0;
+    }
+    const shade = aBorder > 0
+      ? bevelShade(border, sdf, px, py, Math.min(Math.max(facing ? dCentre : sdf(px, py), 0), bw * 0.999))
+      : 0;
+    for (let ch = 0; ch < 3; ch++) {
+      let value = data[p + ch] * (1 - aIn - aBorder);
+      if (aIn > 0) {
+        if (texData) {
+          const at = tap + ch;
+          const top = texData[at] * (1 - fs) + texData[at + right] * fs;
+          const bottom = texData[at + down] * (1 - fs) + texData[at + down + right] * fs;
+          value += aIn * (top * (1 - ft) + bottom * ft);
+        } else value += aIn * data[p + ch];
+      }
+      if (aBorder > 0) value += aBorder * border.colour[ch] * shade;
+      data[p + ch] = Math.min(255, Math.max(0, Math.round(value)));
+    }
+  }
 }
 
 /** Image-space box (clamped, exclusive end) holding the projected rectangle [−a, a] × [−b, b]. */
