@@ -45,3 +45,6 @@ export { loadRecipe, preset, PRESET_NAMES } from "./core/augment/presets.ts";
 export * from "./core/eval/metrics.ts";
 export * from "./core/eval/flat.ts";
 export { runEvaluation } from "./core/eval/run.ts";
+
+// Fine-tuning
+export { runTraining, TRAIN_DEFAULTS, type TrainOptions, type TrainResult } from "./core/train/trainer.ts";
