@@ -306,9 +306,14 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
     workers: o.workers,
   });
 
+  // An augmented set carries the recipe that made it: the checkpoint names it, so a result can be traced
+  // back to the augmentation it was trained on.
+  const recipePath = join(root, "recipe.json");
+  const recipe = await Deno.stat(recipePath).then(() => recipePath, () => undefined);
   const provenance = (step: number): Provenance => ({
     parent: resolve(options.weights),
     data: `${options.dataset} ${root} (${split})`,
+    ...(recipe ? { recipe } : {}),
     steps: step,
     epochs: step / stepsPerEpoch,
     seed: o.seed,

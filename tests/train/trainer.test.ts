@@ -5,6 +5,7 @@
  * with the last good checkpoint kept.
  */
 import assert from "node:assert/strict";
+import { cpSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Runtime } from "../../core/gpu/runtime.ts";
 import { readPth } from "../../core/io/pth.ts";
@@ -181,29 +182,40 @@ sharedTest(
   "checkpoints: the .pth has exactly the official keys and reads back identical to the safetensors",
   async () => {
     const dir = await Deno.makeTempDir({ prefix: "trompe-train-pth-" });
-    const result = await runTraining(options(dir, { maxSteps: 2 }));
+    // Trained on a copy of the fixtures that carries an augmentation recipe, as augmented sets do.
+    const root = join(dir, "set");
+    cpSync(FIXTURES, root, { recursive: true });
+    await Deno.writeTextFile(join(root, "recipe.json"), "{}\n");
+    const run = join(dir, "run");
+    const result = await runTraining(options(run, {
+      root,
+      split: join(root, "splits/train.txt"),
+      valSplit: join(root, "splits/val.txt"),
+      maxSteps: 2,
+    }));
     for (const name of ["latest", "best"]) {
-      const st = await loadCheckpoint(join(dir, `${name}.safetensors`));
+      const st = await loadCheckpoint(join(run, `${name}.safetensors`));
       // The safetensors record config, head, max depth and provenance: no flags needed to reload it.
       assert.equal(st.config.head, "metric");
       assert.equal(st.config.maxDepth, 20);
       assert.equal(st.provenance?.steps, 2);
       assert.equal(st.provenance?.parent, join(TINY_A, "weights.safetensors"));
-      const pth = await readPth(join(dir, `${name}.pth`));
+      assert.equal(st.provenance?.recipe, join(root, "recipe.json"));
+      const pth = await readPth(join(run, `${name}.pth`));
       assert.equal(pth.kind, "state_dict");
       assert.deepEqual([...pth.tensors.keys()], expectedKeys(st.config), "strict load_state_dict keys");
       assertBitwiseEqual(st.stateDict, pth.tensors, `${name}.pth`);
-      const viaLoader = await loadCheckpoint(join(dir, `${name}.pth`), {
+      const viaLoader = await loadCheckpoint(join(run, `${name}.pth`), {
         configFile: join(TINY_A, "config.json"),
       });
       assertBitwiseEqual(st.stateDict, viaLoader.stateDict, `${name}.pth through loadCheckpoint`);
     }
     assert.equal(result.best?.step, 2);
-    const png = await Deno.readFile(join(dir, "loss_curve.png"));
+    const png = await Deno.readFile(join(run, "loss_curve.png"));
     assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]);
-    const record = JSON.parse(await Deno.readTextFile(join(dir, "train.run.json")));
+    const record = JSON.parse(await Deno.readTextFile(join(run, "train.run.json")));
     assert.equal(record.results.steps, 2);
-    const log = (await Deno.readTextFile(join(dir, "train.jsonl"))).trim().split("\n").map((l) =>
+    const log = (await Deno.readTextFile(join(run, "train.jsonl"))).trim().split("\n").map((l) =>
       JSON.parse(l)
     );
     assert.deepEqual(Object.keys(log[0]).sort(), [
