@@ -7,7 +7,7 @@
  * device, so those ratios hold on any machine; step times do, so PyTorch's H100 times are context only.
  */
 import { join } from "node:path";
-import { describePeak, formatBytes, type PoolStats } from "../core/gpu/pool.ts";
+import { describePeak, formatBytes } from "../core/gpu/pool.ts";
 import { Runtime } from "../core/gpu/runtime.ts";
 import { loadCheckpoint } from "../core/nn/model/checkpoint.ts";
 import { type ModelConfig, PRESETS } from "../core/nn/model/config.ts";
@@ -60,15 +60,22 @@ async function measureVits(size: number, repeats: number, checkpoint: Checkpoint
   const batch = benchBatch(size);
   const warm = await stepper.step(batch, 5e-6, RANGE);
   const times: number[] = [];
-  let stats: PoolStats = warm.stats;
+  let last = warm;
   for (let i = 0; i < repeats; i++) {
-    const step = await stepper.step(batch, 5e-6, RANGE);
-    times.push(step.ms);
-    stats = step.stats;
+    last = await stepper.step(batch, 5e-6, RANGE);
+    times.push(last.ms);
   }
   stepper.dispose();
   freeWeights(rt, weights);
-  return { config, adapter: rt.ctx.adapterName, warmMs: warm.ms, times, stats, loss: warm.loss };
+  return {
+    config,
+    adapter: rt.ctx.adapterName,
+    warmMs: warm.ms,
+    times,
+    stats: last.stats,
+    forwardMs: last.forwardMs,
+    backwardMs: last.ms - last.forwardMs,
+  };
 }
 
 function plan(config: ModelConfig, checkpoint: CheckpointPolicy, freeze: FreezePolicy) {
@@ -159,6 +166,9 @@ export async function measure(options: BenchOptions): Promise<BenchSection> {
     },
   ];
   const details: string[] = [
+    `vits step (${vits.times.length ? "timed" : "first"} step): upload + forward + loss ${
+      vits.forwardMs.toFixed(0)
+    } ms, backward with block recomputation and AdamW ${vits.backwardMs.toFixed(0)} ms (wall clock)`,
     `vits measured (${vits.adapter}, ${size}², checkpoint ${checkpoint}): ${describePeak(vits.stats)}`,
     `vits planned (518², checkpoint ${checkpoint}): ${describePeak(vitsPlan.stats)}`,
   ];

@@ -38,6 +38,8 @@ export interface StepOutcome {
   /** Whether the weights were updated (a finite loss over at least one pixel). */
   applied: boolean;
   ms: number;
+  /** Of `ms`: upload, forward and loss, up to the loss readback (the rest is the backward with AdamW). */
+  forwardMs: number;
   /** The pool during the step: its peak and the breakdown at the peak. */
   stats: PoolStats;
 }
@@ -91,6 +93,7 @@ export class TrainStepper {
     const inputs = { pred: state.depth, target, valid };
     const loss = silogForward(rt, inputs, range);
     const value = await readSilog(rt, loss);
+    const forwardMs = performance.now() - t0;
     const finite = Number.isFinite(value.loss) && Number.isFinite(value.meanLogRatio);
     const applied = value.count > 0 && finite;
     const dDepth = applied ? silogBackward(rt, inputs, loss) : rt.tensor("tmp/zero_grad", state.depth.shape);
@@ -106,6 +109,7 @@ export class TrainStepper {
       pixels: value.count,
       applied,
       ms: performance.now() - t0,
+      forwardMs,
       stats: rt.pool.stats(),
     };
   }
