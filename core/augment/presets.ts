@@ -37,7 +37,7 @@ const PRESETS: Record<string, RecipeInput> = {
   },
 };
 
-export const PRESET_NAMES = Object.keys(PRESETS);
+export const PRESET_NAMES: readonly string[] = Object.keys(PRESETS);
 
 export function preset(name: string): Recipe {
   const input = PRESETS[name];

@@ -16,7 +16,40 @@ const rgb = z.tuple([
   z.number().int().min(0).max(255),
 ]);
 
-export const RecipeSchema = z.object({
+type Range = [number, number];
+
+/** A resolved recipe: every field present, defaults filled in (what `recipe.json` holds). */
+export interface Recipe {
+  name: string;
+  kinds: { mirror: number; art: number };
+  clean: number;
+  negatives: number;
+  shapes: { quad: number; ellipse: number; roundrect: number; polygon: number };
+  cornerRadius: Range;
+  polygonVertices: Range;
+  rotation: { yaw: Range; pitch: Range; roll: Range };
+  area: Range;
+  border: { probability: number; width: Range; palette: [number, number, number][]; bevel: Range };
+  depth: { mode: "plane" | "seed" | "constant"; ring: number };
+  art: {
+    source: "pool" | "dataset";
+    minDepthRatio: number;
+    nearDepth: number;
+    minNearFraction: number;
+    tries: number;
+  };
+  mirror: { width: Range; height: Range };
+}
+
+/** What a recipe file may contain: any subset of the fields, at any depth. */
+export type RecipeInput = {
+  [K in keyof Recipe]?: Recipe[K] extends unknown[] ? Recipe[K]
+    : Recipe[K] extends object ? Partial<Recipe[K]>
+    : Recipe[K];
+};
+
+// Typed by the interfaces above (written out, so the package's public types need no inference from zod).
+export const RecipeSchema: z.ZodType<Recipe, RecipeInput> = z.object({
   name: z.string().default("custom"),
   /** Relative frequency of each kind of pasted object. */
   kinds: z.object({ mirror: weight.default(0), art: weight.default(1) }).strict()
@@ -75,10 +108,6 @@ export const RecipeSchema = z.object({
     height: range(0.1, 1).default([0.4, 0.9]),
   }).strict().default({ width: [0.4, 0.9], height: [0.4, 0.9] }),
 }).strict();
-
-export type Recipe = z.infer<typeof RecipeSchema>;
-/** What a recipe file may contain: any subset of the fields. */
-export type RecipeInput = z.input<typeof RecipeSchema>;
 
 /** Validates a recipe (any subset of fields), filling defaults; errors name the field at fault. */
 export function parseRecipe(input: unknown, source: string): Recipe {
