@@ -705,7 +705,8 @@ export class TrainGraph {
     const feats: ForwardState["feats"] = [];
     for (let i = 0; i <= this.lastBlock; i++) {
       const { out, saved } = this.blocks[i].forward(rt, xs[i]);
-      if (recomputeBlocks) freeOwned(rt, blockOwned(saved));
+      // A block below the lowest backward (a frozen encoder's) never needs its activations again.
+      if (recomputeBlocks || i < this.lowestBackward) freeOwned(rt, blockOwned(saved));
       else blocks[i] = saved;
       xs.push(out);
       const layer = this.config.layers.indexOf(i);

@@ -49,4 +49,10 @@ Deno.test("a frozen encoder has no gradient buffers and no AdamW state", () => {
   // Moments only for the head's parameters that receive a gradient (refinenet4.resConfUnit1 gets none).
   assert.ok(p.stats.peakBreakdown.adam <= 2 * 4 * headParams, describePeak(p.stats));
   assert.ok(!p.peakLive.some((b) => /^(grads|adam)\/pretrained\./.test(b.label)));
+  // Nothing runs backward through a frozen encoder, so it keeps no activations even without checkpointing.
+  const none = plan("none", true, { kind: "encoder" } as never);
+  assert.ok(
+    none.stats.peakBytes <= p.stats.peakBytes,
+    `${describePeak(none.stats)} vs ${describePeak(p.stats)}`,
+  );
 });
