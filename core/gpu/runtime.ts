@@ -167,7 +167,13 @@ export class Runtime {
     pass.dispatchWorkgroups(x, y, z);
   }
 
-  copy(src: Tensor, dst: Tensor, bytes = Math.min(src.bytes, dst.bytes), srcOffset = 0, dstOffset = 0): void {
+  copy(
+    src: Tensor,
+    dst: Tensor,
+    bytes: number = Math.min(src.bytes, dst.bytes),
+    srcOffset = 0,
+    dstOffset = 0,
+  ): void {
     this.endPass();
     this.encoder ??= this.device.createCommandEncoder();
     this.encoder.copyBufferToBuffer(src.gpu, srcOffset, dst.gpu, dstOffset, bytes);

@@ -84,7 +84,7 @@ const positive = z.number().int().positive();
 const four = z.tuple([positive, positive, positive, positive]);
 
 /** `--config FILE`: the reference config.json format (extra fields such as `inputSize` are ignored). */
-export const ConfigFileSchema = z.object({
+const ConfigFileSchema = z.object({
   embedDim: positive,
   depth: positive,
   heads: positive,
