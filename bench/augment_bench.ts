@@ -37,16 +37,22 @@ function image(width: number, height: number, seed: number): Uint8Array {
   return data;
 }
 
+/** A smooth stand-in for a room's depth: about 5–9 m, curving gently across the frame. */
+function syntheticDepth(width: number, height: number): Float32Array {
+  const depth = new Float32Array(width * height);
+  for (let k = 0; k < depth.length; k++) {
+    const x = (k % width) - width / 2, y = Math.floor(k / width) - height / 2;
+    depth[k] = 7 + 2 * Math.sin(x / 200) + y / 300;
+  }
+  return depth;
+}
+
 /** A tree in the dataset's layout, written as the dataset is (Hypersim depth gzip 9, as its files are). */
 async function makeSet(dataset: DatasetName, dir: string, frames: number): Promise<void> {
   const [width, height] = SIZES[dataset];
   for (let i = 0; i < frames; i++) {
     const rgb = { width, height, channels: 3 as const, data: image(width, height, i) };
-    const depth = new Float32Array(width * height);
-    for (let k = 0; k < depth.length; k++) {
-      const x = (k % width) - width / 2, y = Math.floor(k / width) - height / 2;
-      depth[k] = 7 + 2 * Math.sin(x / 200) + y / 300;
-    }
+    const depth = syntheticDepth(width, height);
     const n = String(i).padStart(4, "0");
     if (dataset === "hypersim") {
       const base = join(dir, "ai_000_000", "images");
@@ -88,7 +94,7 @@ async function peer(frames: number): Promise<{ samplesPerS: number; python: stri
 /** Median ms to encode a 1024×768 float16 depth HDF5 at gzip 4 and at 9, for the note on the peer. */
 async function depthWriteMs(): Promise<Record<4 | 9, number>> {
   const [width, height] = SIZES.hypersim;
-  const depth = Float32Array.from({ length: width * height }, (_, k) => 7 + 2 * Math.sin((k % width) / 200));
+  const depth = syntheticDepth(width, height);
   // Interleaved, so that a burst of load from elsewhere on the machine falls on both levels alike.
   const times: Record<4 | 9, number[]> = { 4: [], 9: [] };
   for (let i = 0; i < 6; i++) {
