@@ -37,7 +37,7 @@ function image(width: number, height: number, seed: number): Uint8Array {
   return data;
 }
 
-/** A smooth stand-in for a room's depth: about 5–9 m, curving gently across the frame. */
+/** A smooth stand-in for a room's depth: about 4–10 m, curving gently across the frame. */
 function syntheticDepth(width: number, height: number): Float32Array {
   const depth = new Float32Array(width * height);
   for (let k = 0; k < depth.length; k++) {
