@@ -2,16 +2,14 @@
  * `deno task augment`: paste mirrors and art into a Hypersim or vKITTI2 tree and rewrite its ground truth.
  */
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { adapterFor } from "../core/augment/datasets.ts";
 import { loadRecipe, PRESET_NAMES } from "../core/augment/presets.ts";
 import { runAugment } from "../core/augment/runner.ts";
 import { writePreview } from "../core/augment/write_preview.ts";
-import { badFlag, choiceFlag, intFlag, requireFlag } from "../core/cli/flags.ts";
+import { badFlag, choiceFlag, intFlag, parseFlags, requireFlag } from "../core/cli/flags.ts";
 import { runTask } from "../core/cli/main.ts";
 import { Progress } from "../core/cli/progress.ts";
 import { writeRunRecord } from "../core/cli/record.ts";
-import { TrompeError } from "../core/errors.ts";
 import { TROMPE_VERSION } from "../core/version.ts";
 
 const HELP =
@@ -43,30 +41,25 @@ Writes <out>/augment.run.json (augment.shard-i-of-n.run.json for a shard): input
 Exit status: 0 done, 1 error, 2 bad argument, 3 done but some frames were rejected (see rejects.jsonl).`;
 
 async function main(): Promise<void> {
-  let values;
-  try {
-    values = parseArgs({
-      args: Deno.args,
-      options: {
-        dataset: { type: "string" },
-        root: { type: "string" },
-        split: { type: "string" },
-        out: { type: "string" },
-        recipe: { type: "string" },
-        seed: { type: "string" },
-        art: { type: "string" },
-        workers: { type: "string" },
-        shard: { type: "string", default: "1/1" },
-        resume: { type: "boolean", default: false },
-        limit: { type: "string" },
-        preview: { type: "string" },
-        debug: { type: "boolean", default: false },
-        help: { type: "boolean", default: false },
-      },
-    }).values;
-  } catch (error) {
-    throw new TrompeError("bad-argument", (error as Error).message, { hint: "see deno task augment --help" });
-  }
+  const values = parseFlags("augment", {
+    args: Deno.args,
+    options: {
+      dataset: { type: "string" },
+      root: { type: "string" },
+      split: { type: "string" },
+      out: { type: "string" },
+      recipe: { type: "string" },
+      seed: { type: "string" },
+      art: { type: "string" },
+      workers: { type: "string" },
+      shard: { type: "string", default: "1/1" },
+      resume: { type: "boolean", default: false },
+      limit: { type: "string" },
+      preview: { type: "string" },
+      debug: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+    },
+  }).values;
   if (values.help) {
     console.log(HELP);
     return;

@@ -2,9 +2,8 @@
  * `deno task compare A B`: how far each parameter tensor and each block moved between two checkpoints.
  */
 import { basename, join, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { runTask } from "../core/cli/main.ts";
-import { intFlag } from "../core/cli/flags.ts";
+import { intFlag, parseFlags } from "../core/cli/flags.ts";
 import { writeRunRecord } from "../core/cli/record.ts";
 import { TrompeError } from "../core/errors.ts";
 import {
@@ -32,21 +31,16 @@ the block table.
   --help      this text`;
 
 async function main(): Promise<void> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: Deno.args,
-      allowPositionals: true,
-      options: {
-        out: { type: "string" },
-        top: { type: "string" },
-        debug: { type: "boolean", default: false },
-        help: { type: "boolean", default: false },
-      },
-    });
-  } catch (error) {
-    throw new TrompeError("bad-argument", (error as Error).message, { hint: "see deno task compare --help" });
-  }
+  const parsed = parseFlags("compare", {
+    args: Deno.args,
+    allowPositionals: true,
+    options: {
+      out: { type: "string" },
+      top: { type: "string" },
+      debug: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+    },
+  });
   const { values, positionals } = parsed;
   if (values.help) {
     console.log(HELP);

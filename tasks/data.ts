@@ -2,8 +2,7 @@
  * `deno task data`: what a dataset tree holds (scenes, frames, resolution, depth range, invalid fraction) and
  * what is wrong with it, optionally with a contact sheet of RGB and colourised depth.
  */
-import { parseArgs } from "node:util";
-import { choiceFlag, floatFlag, intFlag, requireFlag } from "../core/cli/flags.ts";
+import { choiceFlag, floatFlag, intFlag, parseFlags, requireFlag } from "../core/cli/flags.ts";
 import { runTask } from "../core/cli/main.ts";
 import { listHypersimFrames, readHypersimSample } from "../core/data/hypersim.ts";
 import type { Sample } from "../core/data/sample.ts";
@@ -97,24 +96,19 @@ function report(
 }
 
 async function main(): Promise<void> {
-  let values;
-  try {
-    values = parseArgs({
-      args: Deno.args,
-      options: {
-        dataset: { type: "string" },
-        root: { type: "string" },
-        planar: { type: "string" },
-        "max-depth": { type: "string" },
-        preview: { type: "string" },
-        out: { type: "string" },
-        debug: { type: "boolean", default: false },
-        help: { type: "boolean", default: false },
-      },
-    }).values;
-  } catch (error) {
-    throw new TrompeError("bad-argument", (error as Error).message, { hint: "see deno task data --help" });
-  }
+  const values = parseFlags("data", {
+    args: Deno.args,
+    options: {
+      dataset: { type: "string" },
+      root: { type: "string" },
+      planar: { type: "string" },
+      "max-depth": { type: "string" },
+      preview: { type: "string" },
+      out: { type: "string" },
+      debug: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+    },
+  }).values;
   if (values.help) {
     console.log(HELP);
     return;

@@ -5,12 +5,11 @@
  * fine-tune it briefly on the augmented frames, evaluate both side by side, and write one report.
  */
 import { join, relative, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { adapterFor } from "../core/augment/datasets.ts";
 import { preset } from "../core/augment/presets.ts";
 import { parseRecipe } from "../core/augment/recipe.ts";
 import { runAugment } from "../core/augment/runner.ts";
-import { badFlag, choiceFlag, floatFlag, intFlag } from "../core/cli/flags.ts";
+import { badFlag, choiceFlag, floatFlag, intFlag, parseFlags } from "../core/cli/flags.ts";
 import { adapterLines, matmulLine, matmulSpeed } from "../core/cli/gpu_info.ts";
 import { runTask } from "../core/cli/main.ts";
 import { writeRunRecord } from "../core/cli/record.ts";
@@ -125,30 +124,25 @@ function remembering(estimator: DepthEstimator): DepthEstimator {
 }
 
 async function main(): Promise<void> {
-  let values;
-  try {
-    values = parseArgs({
-      args: Deno.args,
-      options: {
-        weights: { type: "string" },
-        config: { type: "string" },
-        head: { type: "string" },
-        "max-depth": { type: "string" },
-        out: { type: "string" },
-        quick: { type: "boolean", default: false },
-        frames: { type: "string" },
-        "pretrain-steps": { type: "string" },
-        steps: { type: "string" },
-        "input-size": { type: "string" },
-        lr: { type: "string" },
-        seed: { type: "string" },
-        debug: { type: "boolean", default: false },
-        help: { type: "boolean", default: false },
-      },
-    }).values;
-  } catch (error) {
-    throw new TrompeError("bad-argument", (error as Error).message, { hint: "see deno task demo --help" });
-  }
+  const values = parseFlags("demo", {
+    args: Deno.args,
+    options: {
+      weights: { type: "string" },
+      config: { type: "string" },
+      head: { type: "string" },
+      "max-depth": { type: "string" },
+      out: { type: "string" },
+      quick: { type: "boolean", default: false },
+      frames: { type: "string" },
+      "pretrain-steps": { type: "string" },
+      steps: { type: "string" },
+      "input-size": { type: "string" },
+      lr: { type: "string" },
+      seed: { type: "string" },
+      debug: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+    },
+  }).values;
   if (values.help) {
     console.log(HELP);
     return;

@@ -3,11 +3,9 @@
  * content — with a report, figures, the worst-region sheet and point clouds.
  */
 import { basename, dirname, join, resolve } from "node:path";
-import { parseArgs } from "node:util";
-import { badFlag, choiceFlag, floatFlag, intFlag, requireFlag } from "../core/cli/flags.ts";
+import { badFlag, choiceFlag, floatFlag, intFlag, parseFlags, requireFlag } from "../core/cli/flags.ts";
 import { runTask } from "../core/cli/main.ts";
 import { writeRunRecord } from "../core/cli/record.ts";
-import { TrompeError } from "../core/errors.ts";
 import { type DepthEstimator, engineEstimator } from "../core/eval/estimator.ts";
 import { num, pct } from "../core/eval/report.ts";
 import { runEvaluation } from "../core/eval/run.ts";
@@ -59,35 +57,30 @@ export function modelNames(paths: readonly string[]): string[] {
 }
 
 async function main(): Promise<void> {
-  let values;
-  try {
-    values = parseArgs({
-      args: Deno.args,
-      options: {
-        weights: { type: "string", multiple: true },
-        engine: { type: "string" },
-        model: { type: "string", multiple: true },
-        names: { type: "string" },
-        dataset: { type: "string" },
-        root: { type: "string" },
-        split: { type: "string" },
-        out: { type: "string" },
-        "input-size": { type: "string" },
-        config: { type: "string" },
-        head: { type: "string" },
-        "max-depth": { type: "string" },
-        limit: { type: "string" },
-        "flat-threshold": { type: "string" },
-        sheet: { type: "string" },
-        ply: { type: "string" },
-        threads: { type: "string" },
-        debug: { type: "boolean", default: false },
-        help: { type: "boolean", default: false },
-      },
-    }).values;
-  } catch (error) {
-    throw new TrompeError("bad-argument", (error as Error).message, { hint: "see deno task eval --help" });
-  }
+  const values = parseFlags("eval", {
+    args: Deno.args,
+    options: {
+      weights: { type: "string", multiple: true },
+      engine: { type: "string" },
+      model: { type: "string", multiple: true },
+      names: { type: "string" },
+      dataset: { type: "string" },
+      root: { type: "string" },
+      split: { type: "string" },
+      out: { type: "string" },
+      "input-size": { type: "string" },
+      config: { type: "string" },
+      head: { type: "string" },
+      "max-depth": { type: "string" },
+      limit: { type: "string" },
+      "flat-threshold": { type: "string" },
+      sheet: { type: "string" },
+      ply: { type: "string" },
+      threads: { type: "string" },
+      debug: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+    },
+  }).values;
   if (values.help) {
     console.log(HELP);
     return;

@@ -2,7 +2,7 @@
  * `deno task fixtures`: procedural Hypersim- and vKITTI2-format scene trees with exact depth.
  */
 import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { parseFlags } from "../core/cli/flags.ts";
 import { asTrompeError, TrompeError } from "../core/errors.ts";
 import { writeTextFileAtomic } from "../core/io/atomic.ts";
 import {
@@ -50,16 +50,6 @@ function parseCount(text: string, flag: string): number {
   return n;
 }
 
-function parseFlags(args: string[]) {
-  try {
-    return parseArgs({ args, options: FLAGS }).values;
-  } catch (error) {
-    throw new TrompeError("bad-argument", (error as Error).message, {
-      hint: "see deno task fixtures --help",
-    });
-  }
-}
-
 const FLAGS = {
   dataset: { type: "string", default: "both" },
   count: { type: "string", default: "6" },
@@ -73,7 +63,7 @@ const FLAGS = {
 } as const;
 
 async function main(args: string[]): Promise<void> {
-  const values = parseFlags(args);
+  const values = parseFlags("fixtures", { args, options: FLAGS }).values;
   if (values.help) {
     console.log(HELP);
     return;

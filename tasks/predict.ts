@@ -2,8 +2,15 @@
  * `deno task predict`: depth for an image, a folder or a split file, on the WGSL model or an ONNX model.
  */
 import { basename, dirname, extname, join, relative, resolve } from "node:path";
-import { parseArgs } from "node:util";
-import { badFlag, choiceFlag, floatFlag, intFlag, listFlag, requireFlag } from "../core/cli/flags.ts";
+import {
+  badFlag,
+  choiceFlag,
+  floatFlag,
+  intFlag,
+  listFlag,
+  parseFlags,
+  requireFlag,
+} from "../core/cli/flags.ts";
 import { runTask } from "../core/cli/main.ts";
 import { Progress } from "../core/cli/progress.ts";
 import { writeRunRecord } from "../core/cli/record.ts";
@@ -97,33 +104,28 @@ function intrinsicsFrom(values: Partial<Record<"fx" | "fy" | "cx" | "cy", string
 }
 
 async function main(): Promise<void> {
-  let values;
-  try {
-    values = parseArgs({
-      args: Deno.args,
-      options: {
-        weights: { type: "string" },
-        input: { type: "string" },
-        out: { type: "string" },
-        "input-size": { type: "string" },
-        head: { type: "string" },
-        "max-depth": { type: "string" },
-        config: { type: "string" },
-        save: { type: "string" },
-        fx: { type: "string" },
-        fy: { type: "string" },
-        cx: { type: "string" },
-        cy: { type: "string" },
-        engine: { type: "string" },
-        model: { type: "string" },
-        threads: { type: "string" },
-        debug: { type: "boolean", default: false },
-        help: { type: "boolean", default: false },
-      },
-    }).values;
-  } catch (error) {
-    throw new TrompeError("bad-argument", (error as Error).message, { hint: "see deno task predict --help" });
-  }
+  const values = parseFlags("predict", {
+    args: Deno.args,
+    options: {
+      weights: { type: "string" },
+      input: { type: "string" },
+      out: { type: "string" },
+      "input-size": { type: "string" },
+      head: { type: "string" },
+      "max-depth": { type: "string" },
+      config: { type: "string" },
+      save: { type: "string" },
+      fx: { type: "string" },
+      fy: { type: "string" },
+      cx: { type: "string" },
+      cy: { type: "string" },
+      engine: { type: "string" },
+      model: { type: "string" },
+      threads: { type: "string" },
+      debug: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+    },
+  }).values;
   if (values.help) {
     console.log(HELP);
     return;

@@ -3,11 +3,9 @@
  * starts seeing depth in it (core/eval/probe.ts).
  */
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
-import { badFlag, choiceFlag, floatFlag, intFlag, requireFlag } from "../core/cli/flags.ts";
+import { badFlag, choiceFlag, floatFlag, intFlag, parseFlags, requireFlag } from "../core/cli/flags.ts";
 import { runTask } from "../core/cli/main.ts";
 import { writeRunRecord } from "../core/cli/record.ts";
-import { TrompeError } from "../core/errors.ts";
 import { openEstimator } from "../core/eval/open_model.ts";
 import { DEFAULT_SIZES, loadArt, runProbe } from "../core/eval/probe.ts";
 import { num, pct } from "../core/eval/report.ts";
@@ -52,38 +50,33 @@ Writes probe.jsonl (one line per paste), rejects.jsonl, summary.json, report.md,
 probe.run.json into --out. Exit status: 0 done, 1 error, 2 bad argument, 3 done but some frames failed.`;
 
 async function main(): Promise<void> {
-  let values;
-  try {
-    values = parseArgs({
-      args: Deno.args,
-      options: {
-        weights: { type: "string" },
-        engine: { type: "string" },
-        model: { type: "string" },
-        name: { type: "string" },
-        root: { type: "string" },
-        dataset: { type: "string" },
-        split: { type: "string" },
-        art: { type: "string" },
-        out: { type: "string" },
-        sizes: { type: "string" },
-        levels: { type: "string" },
-        repeats: { type: "string" },
-        limit: { type: "string" },
-        seed: { type: "string" },
-        "flat-threshold": { type: "string" },
-        "input-size": { type: "string" },
-        config: { type: "string" },
-        head: { type: "string" },
-        "max-depth": { type: "string" },
-        threads: { type: "string" },
-        debug: { type: "boolean", default: false },
-        help: { type: "boolean", default: false },
-      },
-    }).values;
-  } catch (error) {
-    throw new TrompeError("bad-argument", (error as Error).message, { hint: "see deno task probe --help" });
-  }
+  const values = parseFlags("probe", {
+    args: Deno.args,
+    options: {
+      weights: { type: "string" },
+      engine: { type: "string" },
+      model: { type: "string" },
+      name: { type: "string" },
+      root: { type: "string" },
+      dataset: { type: "string" },
+      split: { type: "string" },
+      art: { type: "string" },
+      out: { type: "string" },
+      sizes: { type: "string" },
+      levels: { type: "string" },
+      repeats: { type: "string" },
+      limit: { type: "string" },
+      seed: { type: "string" },
+      "flat-threshold": { type: "string" },
+      "input-size": { type: "string" },
+      config: { type: "string" },
+      head: { type: "string" },
+      "max-depth": { type: "string" },
+      threads: { type: "string" },
+      debug: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+    },
+  }).values;
   if (values.help) {
     console.log(HELP);
     return;

@@ -2,8 +2,7 @@
  * `deno task train`: fine-tunes Depth Anything V2 on a Hypersim or vKITTI2 split on WebGPU (core/train).
  */
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
-import { choiceFlag, floatFlag, intFlag, requireFlag } from "../core/cli/flags.ts";
+import { choiceFlag, floatFlag, intFlag, parseFlags, requireFlag } from "../core/cli/flags.ts";
 import { runTask } from "../core/cli/main.ts";
 import { formatBytes } from "../core/gpu/pool.ts";
 import { TrompeError } from "../core/errors.ts";
@@ -54,39 +53,34 @@ non-finite loss is reported as one: lower --lr), 130 interrupted (resume point s
 const ENCODERS = Object.keys(PRESETS).filter((k) => k !== "vitg") as PresetName[];
 
 async function main(): Promise<void> {
-  let values;
-  try {
-    values = parseArgs({
-      args: Deno.args,
-      options: {
-        weights: { type: "string" },
-        dataset: { type: "string" },
-        root: { type: "string" },
-        split: { type: "string" },
-        "val-split": { type: "string" },
-        out: { type: "string" },
-        encoder: { type: "string" },
-        config: { type: "string" },
-        head: { type: "string" },
-        "max-depth": { type: "string" },
-        epochs: { type: "string" },
-        lr: { type: "string" },
-        batch: { type: "string" },
-        "img-size": { type: "string" },
-        freeze: { type: "string" },
-        checkpoint: { type: "string" },
-        seed: { type: "string" },
-        "max-steps": { type: "string" },
-        "val-every": { type: "string" },
-        resume: { type: "boolean", default: false },
-        workers: { type: "string" },
-        debug: { type: "boolean", default: false },
-        help: { type: "boolean", default: false },
-      },
-    }).values;
-  } catch (error) {
-    throw new TrompeError("bad-argument", (error as Error).message, { hint: "see deno task train --help" });
-  }
+  const values = parseFlags("train", {
+    args: Deno.args,
+    options: {
+      weights: { type: "string" },
+      dataset: { type: "string" },
+      root: { type: "string" },
+      split: { type: "string" },
+      "val-split": { type: "string" },
+      out: { type: "string" },
+      encoder: { type: "string" },
+      config: { type: "string" },
+      head: { type: "string" },
+      "max-depth": { type: "string" },
+      epochs: { type: "string" },
+      lr: { type: "string" },
+      batch: { type: "string" },
+      "img-size": { type: "string" },
+      freeze: { type: "string" },
+      checkpoint: { type: "string" },
+      seed: { type: "string" },
+      "max-steps": { type: "string" },
+      "val-every": { type: "string" },
+      resume: { type: "boolean", default: false },
+      workers: { type: "string" },
+      debug: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+    },
+  }).values;
   if (values.help) {
     console.log(HELP);
     return;

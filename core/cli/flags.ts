@@ -1,4 +1,5 @@
 /** Flag values checked once, with errors that name the flag and say what it takes. */
+import { parseArgs, type ParseArgsConfig } from "node:util";
 import { TrompeError } from "../errors.ts";
 
 export function badFlag(flag: string, message: string, hint?: string): never {
@@ -49,4 +50,16 @@ export function listFlag<T extends string>(
 ): T[] {
   if (value === undefined) return [...fallback];
   return value.split(",").map((v) => choiceFlag(v.trim(), flag, choices));
+}
+
+/** node:util's parseArgs, its complaints (unknown flag, missing value) turned into bad-argument errors. */
+export function parseFlags<T extends ParseArgsConfig>(
+  task: string,
+  config: T,
+): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (error) {
+    throw new TrompeError("bad-argument", (error as Error).message, { hint: `see deno task ${task} --help` });
+  }
 }
