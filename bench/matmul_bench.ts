@@ -9,6 +9,7 @@
 import process from "node:process";
 import * as ort from "onnxruntime-web";
 import { matmul } from "../core/gpu/matmul.ts";
+import { createOrtSession } from "../core/nn/ort_session.ts";
 import { Runtime } from "../core/gpu/runtime.ts";
 import { randomArray } from "../tests/shared.ts";
 import { type BenchOptions, type BenchRow, type BenchSection, median, sectionMarkdown } from "./lib.ts";
@@ -73,7 +74,7 @@ async function timeTrompe(rt: Runtime, s: BenchShape, repeats: number) {
 }
 
 async function timeOrt(s: BenchShape, repeats: number) {
-  const session = await ort.InferenceSession.create(matmulModel(s));
+  const session = await createOrtSession(matmulModel(s));
   const a = new ort.Tensor("float32", randomArray(s.m * s.k, 1), s.transA ? [s.k, s.m] : [s.m, s.k]);
   const b = new ort.Tensor("float32", randomArray(s.k * s.n, 2), s.transB ? [s.n, s.k] : [s.k, s.n]);
   try {

@@ -8,6 +8,7 @@ import * as ort from "onnxruntime-web";
 import { dirname, join } from "node:path";
 import { readFileNamed } from "../io/atomic.ts";
 import { TrompeError } from "../errors.ts";
+import { createOrtSession } from "./ort_session.ts";
 import type { DepthEngine } from "./predict.ts";
 
 const LOCATION = new TextEncoder().encode("location");
@@ -67,7 +68,7 @@ export class OnnxEngine implements DepthEngine {
     if (options.numThreads) ort.env.wasm.numThreads = options.numThreads;
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(model, { externalData });
+      session = await createOrtSession(model, { externalData });
     } catch (error) {
       throw new TrompeError("corrupt", `onnxruntime-web cannot load the model: ${error}`, {
         subject: path,

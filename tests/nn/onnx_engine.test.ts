@@ -54,3 +54,17 @@ sharedTest("ONNX engine and the WGSL model agree on tiny-a's golden input", asyn
   onnx.dispose();
   wgsl.dispose();
 });
+
+sharedTest("after a threaded ONNX session, Deno's own module workers still start and answer", async () => {
+  const worker = globalThis.Worker;
+  const engine = await OnnxEngine.open(join(REFERENCE_DIR, "tiny-a/model.onnx"), { numThreads: 2 });
+  assert.equal(globalThis.Worker, worker);
+  const source = "self.onmessage = (e) => self.postMessage(e.data * 2);";
+  const url = `data:application/javascript,${encodeURIComponent(source)}`;
+  const echo = new Worker(url, { type: "module" });
+  const reply = new Promise((resolve) => (echo.onmessage = (e) => resolve(e.data)));
+  echo.postMessage(21);
+  assert.equal(await reply, 42);
+  echo.terminate();
+  assert.equal((await engine.forward(new Float32Array(3 * 70 * 98).fill(0.1), 70, 98)).length, 70 * 98);
+});
