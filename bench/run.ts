@@ -2,7 +2,8 @@
  * `deno task bench [--only matmul,forward,...] [--quick]`: runs each bench module's `measure` in turn (one at a
  * time, so none competes with another for the cores) and writes bench/results/<date>-<adapter>.{json,md}: one
  * table per module, trompe beside its peer as a ratio. A module that fails is recorded in the results and the
- * run goes on.
+ * run goes on. A run of some modules (`--only`) replaces just their sections in that day's file for the
+ * adapter, keeping the others with the time each was measured.
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -36,25 +37,38 @@ if (unknown.length) {
 const gpu = await getGpu();
 const adapter = gpu.adapterName;
 const started = new Date();
-const sections: BenchSection[] = [];
-const failures: { module: string; error: string }[] = [];
+interface ModuleResult {
+  measured: string;
+  section?: BenchSection;
+  error?: string;
+}
+const results: Record<string, ModuleResult> = {};
 for (const name of names) {
   console.log(`bench ${name} …`);
   const t0 = performance.now();
   try {
     const module = await import(MODULES[name]) as { measure: Measure };
     const section = await module.measure({ quick: values.quick });
-    sections.push(section);
+    results[name] = { measured: new Date().toISOString(), section };
     console.log(sectionMarkdown(section) + `\n(${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);
   } catch (error) {
     const message = error instanceof Error ? error.stack ?? error.message : String(error);
-    failures.push({ module: name, error: message });
+    results[name] = { measured: new Date().toISOString(), error: message };
     console.error(`bench ${name} failed: ${message}`);
   }
 }
 
+const slug = adapter.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 40);
+const stem = join(import.meta.dirname!, "results", `${started.toISOString().slice(0, 10)}-${slug}`);
+await Deno.mkdir(join(import.meta.dirname!, "results"), { recursive: true });
+const earlier = await readEarlier(`${stem}.json`, values.quick);
+const modules: Record<string, ModuleResult> = {};
+for (const name of Object.keys(MODULES)) {
+  const result = results[name] ?? earlier[name];
+  if (result) modules[name] = result;
+}
 const header = [
-  `# trompe ${TROMPE_VERSION} benchmarks, ${started.toISOString().slice(0, 16)}Z`,
+  `# trompe ${TROMPE_VERSION} benchmarks, ${started.toISOString().slice(0, 10)}`,
   "",
   `Adapter: ${adapter}. Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} logical cores.` +
   (values.quick ? " Quick run (fewer repeats, smaller inputs): not for figures." : ""),
@@ -62,27 +76,26 @@ const header = [
 ];
 const markdown = [
   ...header,
-  ...sections.map((s) => "\n" + sectionMarkdown(s)),
-  ...failures.map((f) => `\n## ${f.module}: failed\n\n\`\`\`\n${f.error}\n\`\`\``),
+  ...Object.entries(modules).map(([name, r]) =>
+    r.section
+      ? `\n${sectionMarkdown(r.section)}\n\n(measured ${r.measured.slice(0, 16)}Z)`
+      : `\n## ${name}: failed (${r.measured.slice(0, 16)}Z)\n\n\`\`\`\n${r.error}\n\`\`\``
+  ),
 ].join("\n") + "\n";
-const slug = adapter.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 40);
-const stem = join(import.meta.dirname!, "results", `${started.toISOString().slice(0, 10)}-${slug}`);
-await Deno.mkdir(join(import.meta.dirname!, "results"), { recursive: true });
 await writeTextFileAtomic(`${stem}.md`, markdown);
 await writeTextFileAtomic(
   `${stem}.json`,
-  JSON.stringify(
-    {
-      version: TROMPE_VERSION,
-      adapter,
-      started: started.toISOString(),
-      quick: values.quick,
-      sections,
-      failures,
-    },
-    null,
-    2,
-  ) + "\n",
+  JSON.stringify({ version: TROMPE_VERSION, adapter, quick: values.quick, modules }, null, 2) + "\n",
 );
 console.log(`wrote ${stem}.md and .json`);
-if (failures.length) Deno.exit(1);
+if (Object.values(results).some((r) => r.error)) Deno.exit(1);
+
+/** The same day's results for this adapter, when of the same kind (quick or not); a file of another format is replaced. */
+async function readEarlier(path: string, quick: boolean): Promise<Record<string, ModuleResult>> {
+  try {
+    const json = JSON.parse(await Deno.readTextFile(path));
+    return json.quick === quick && json.modules && typeof json.modules === "object" ? json.modules : {};
+  } catch {
+    return {};
+  }
+}
