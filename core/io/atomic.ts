@@ -11,7 +11,8 @@ import { asTrompeError } from "../errors.ts";
 // the `name.tmp-PID-N` form that resume recognises).
 let counter = crypto.getRandomValues(new Uint32Array(1))[0] * 1024;
 
-function temporaryName(path: string): string {
+/** A temporary name beside `path`, unique across this process's workers, for a write renamed when complete. */
+export function temporaryName(path: string): string {
   counter += 1;
   return `${path}.tmp-${Deno.pid}-${counter}`;
 }

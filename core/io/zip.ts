@@ -11,6 +11,7 @@
 import { crc32 } from "node:zlib";
 import { dirname } from "node:path";
 import { asTrompeError, TrompeError } from "../errors.ts";
+import { temporaryName } from "./atomic.ts";
 
 const LOCAL_SIG = 0x04034b50;
 const CENTRAL_SIG = 0x02014b50;
@@ -426,8 +427,6 @@ export class ZipWriter {
   }
 }
 
-let temporaryCounter = 0;
-
 /**
  * Streams a zip to `path` through a temporary name, renamed when complete, so neither a multi-gigabyte
  * archive is built in memory nor a half-written file is left under the final name.
@@ -436,8 +435,7 @@ export async function writeZipFile(
   path: string,
   fill: (writer: ZipWriter) => Promise<void>,
 ): Promise<void> {
-  temporaryCounter += 1;
-  const tmp = `${path}.tmp-${Deno.pid}-${temporaryCounter}`;
+  const tmp = temporaryName(path);
   let file: Deno.FsFile | undefined;
   try {
     await Deno.mkdir(dirname(path), { recursive: true });
