@@ -48,3 +48,22 @@ export function randomArray(n: number, seed: number): Float32Array {
   }
   return out;
 }
+
+export interface TaskRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs tasks/<task>.ts as `deno task` would (a fresh process, the project's deno.json), capturing its output. */
+export async function runTaskFile(task: string, args: readonly string[]): Promise<TaskRun> {
+  const file = resolve(import.meta.dirname!, `../tasks/${task}.ts`);
+  const config = resolve(import.meta.dirname!, "../deno.json");
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--config", config, file, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder();
+  return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
+}

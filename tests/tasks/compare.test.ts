@@ -1,23 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { decodePng } from "../../core/io/png.ts";
-import { REFERENCE_DIR, sharedTest } from "../shared.ts";
+import { REFERENCE_DIR, runTaskFile, sharedTest } from "../shared.ts";
 
-const TASK = join(import.meta.dirname!, "../../tasks/compare.ts");
-const CONFIG = join(import.meta.dirname!, "../../deno.json");
-
-async function run(args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--config", CONFIG, TASK, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
-}
+const run = (args: string[]) => runTaskFile("compare", args);
 
 sharedTest("deno task compare: writes the tables, the chart and a run record", async () => {
   const dir = await Deno.makeTempDir();

@@ -2,22 +2,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { EvalSummary } from "../../core/eval/run.ts";
 import { decodePng } from "../../core/io/png.ts";
+import { runTaskFile } from "../shared.ts";
 
-const TASK = join(import.meta.dirname!, "../../tasks/demo.ts");
-const CONFIG = join(import.meta.dirname!, "../../deno.json");
-
-async function run(args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--config", CONFIG, TASK, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
-}
+const run = (args: string[]) => runTaskFile("demo", args);
 
 Deno.test("deno task demo --quick: scenes to report, with both evaluations, both probes and figures that decode", async () => {
   const dir = await Deno.makeTempDir();

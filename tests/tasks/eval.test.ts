@@ -5,24 +5,11 @@ import { METRIC_NAMES } from "../../core/eval/metrics.ts";
 import { decodePng } from "../../core/io/png.ts";
 import { modelNames } from "../../tasks/eval.ts";
 import { augmentedFixtures } from "../eval/helpers.ts";
-import { REFERENCE_DIR, sharedTest } from "../shared.ts";
+import { REFERENCE_DIR, runTaskFile, sharedTest } from "../shared.ts";
 
-const TASK = join(import.meta.dirname!, "../../tasks/eval.ts");
-const CONFIG = join(import.meta.dirname!, "../../deno.json");
 const TINY = join(REFERENCE_DIR, "tiny-a");
 
-async function run(args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--config", CONFIG, TASK, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
-}
+const run = (args: string[]) => runTaskFile("eval", args);
 
 const close = (a: number | null | undefined, b: number | null | undefined, tol: number) =>
   a === b ||

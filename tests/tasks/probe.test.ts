@@ -3,25 +3,12 @@ import { join } from "node:path";
 import { PROBE_CHART, type ProbeSummary } from "../../core/eval/probe.ts";
 import { decodePng } from "../../core/io/png.ts";
 import { FIXTURES } from "../eval/helpers.ts";
-import { FORMATS_DIR, REFERENCE_DIR, sharedTest } from "../shared.ts";
+import { FORMATS_DIR, REFERENCE_DIR, runTaskFile, sharedTest } from "../shared.ts";
 
-const TASK = join(import.meta.dirname!, "../../tasks/probe.ts");
-const CONFIG = join(import.meta.dirname!, "../../deno.json");
 const TINY = join(REFERENCE_DIR, "tiny-a");
 const ART = join(FORMATS_DIR, "art");
 
-async function run(args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--config", CONFIG, TASK, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
-}
+const run = (args: string[]) => runTaskFile("probe", args);
 
 const model = [
   "--weights",
