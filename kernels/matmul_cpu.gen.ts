@@ -5,11 +5,15 @@
  */
 
 /**
- * Rows of C per invocation. Measured on lavapipe (2 shared cores, LLVM 15, 1370×4096×1024), in GFLOP per
- * CPU-second: 16×16 18.4, 32×8 18.4, 64×8 18.7, 32×32 21.0, 24×24 23.3, 32×16 24.1, 64×16 24.8, 96×16 23.4,
- * 128×4 13.9; 32×16 and 64×16 again side by side: 22.6 / 23.7 and 21.4 / 21.6. The A texels are the same for
- * all lanes of a workgroup and the B texels differ per lane; past 32×16 the gain is within noise while the
- * last row block wastes more and the shader takes longer to compile.
+ * Rows of C per invocation. Measured on lavapipe (2 shared cores, LLVM 15, 1370×4096×1024, 8 invocations a
+ * workgroup), in GFLOP per CPU-second: 16×16 18.4, 32×8 18.4, 64×8 18.7, 32×32 21.0, 24×24 23.3, 32×16 24.1,
+ * 64×16 24.8, 96×16 23.4, 128×4 13.9; 32×16 and 64×16 again side by side: 22.6 / 23.7 and 21.4 / 21.6. With 16
+ * invocations a workgroup, GFLOP/s by timestamps: 32×16 44, 32×8 35–38, 16×16 32, 24×16 29, 64×8 24–26,
+ * 16×32 24. The A texels are the same for all lanes of a workgroup and the B texels differ per lane. Half
+ * the time goes into the texel fetches (8 scalar loads and a transpose each, by a profile of the JIT code),
+ * and the other half into FMAs on accumulators spilled to the stack: larger blocks trade one for the other.
+ * The order of the FMAs matters as much (LLVM keeps it): column texel outer, rows inner, each accumulator's
+ * four FMAs in a row ran at 235 ms, against 354–435 ms for the other three orders tried.
  */
 export const ROWS = 32;
 /** Columns of C per invocation (a multiple of 4). */
@@ -40,7 +44,7 @@ export function generate(): string {
 // memory does not help there: its loads are lane loops too, and a barrier turns the shader into coroutines.
 // Rows past M and columns past N are clamped onto the last ones (their results are never stored).
 
-override WG_X: u32 = 8u; // lanes per workgroup: the SIMD width (8 on lavapipe with AVX2)
+override WG_X: u32 = 16u; // invocations per workgroup: two 8-lane SIMD groups (CPU_WG_X in core/gpu/matmul_cpu.ts)
 // Constants rather than flags: every storage access in the epilogue is a lane loop in the compiled code,
 // and one that is folded away makes the shader smaller and quicker to compile.
 override HAS_BIAS: bool = false;
