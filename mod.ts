@@ -48,3 +48,6 @@ export { runEvaluation } from "./core/eval/run.ts";
 
 // Fine-tuning
 export { runTraining, TRAIN_DEFAULTS, type TrainOptions, type TrainResult } from "./core/train/trainer.ts";
+
+// The whole study (what `deno task demo` runs)
+export { runStudy, type StudyOptions, type StudyResult } from "./core/study/study.ts";

@@ -88,3 +88,27 @@ export function engineEstimator(
     dispose: () => engine.dispose(),
   };
 }
+
+/**
+ * `estimator` with its predictions remembered by image content: a model evaluated twice on the same frames
+ * (the demo's starting model, before fine-tuning and again beside the fine-tuned one) runs once per frame.
+ */
+export function remembering(estimator: DepthEstimator): DepthEstimator {
+  const seen = new Map<string, Promise<DepthPrediction>>();
+  const key = (rgb: RasterU8) => {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < rgb.data.length; i++) h = Math.imul(h ^ rgb.data[i], 0x01000193);
+    return `${rgb.width}x${rgb.height}:${h >>> 0}`;
+  };
+  return {
+    name: estimator.name,
+    kind: estimator.kind,
+    predict(rgb) {
+      const k = key(rgb);
+      let hit = seen.get(k);
+      if (!hit) seen.set(k, hit = estimator.predict(rgb));
+      return hit;
+    },
+    dispose: () => estimator.dispose?.(),
+  };
+}
