@@ -6,7 +6,7 @@
  * study itself is core/study/study.ts; this file reads the flags and prints.
  */
 import { resolve } from "node:path";
-import { badFlag, choiceFlag, floatFlag, intFlag, parseFlags } from "../core/cli/flags.ts";
+import { badFlag, floatFlag, intFlag, MODEL_FLAGS, modelFlags, parseFlags } from "../core/cli/flags.ts";
 import { adapterLines, matmulLine, matmulSpeed } from "../core/cli/gpu_info.ts";
 import { runTask } from "../core/cli/main.ts";
 import { writeRunRecord } from "../core/cli/record.ts";
@@ -53,9 +53,7 @@ async function main(): Promise<void> {
     args: Deno.args,
     options: {
       weights: { type: "string" },
-      config: { type: "string" },
-      head: { type: "string" },
-      "max-depth": { type: "string" },
+      ...MODEL_FLAGS,
       out: { type: "string" },
       quick: { type: "boolean", default: false },
       frames: { type: "string" },
@@ -83,12 +81,12 @@ async function main(): Promise<void> {
   const lr = floatFlag(values.lr, "--lr", FINETUNE_LR)!;
   if (!(lr > 0)) badFlag("--lr", "must be positive");
   const seed = intFlag(values.seed, "--seed", 0);
-  const head = values.head === undefined
-    ? undefined
-    : choiceFlag(values.head, "--head", ["metric", "relative"] as const);
-  const maxDepth = floatFlag(values["max-depth"], "--max-depth");
-  if (!weights && (values.config || head || maxDepth !== undefined)) {
-    badFlag(values.config ? "--config" : head ? "--head" : "--max-depth", "applies to --weights only");
+  const modelInfo = modelFlags(values);
+  if (!weights && (modelInfo.configFile || modelInfo.head || modelInfo.maxDepth !== undefined)) {
+    badFlag(
+      modelInfo.configFile ? "--config" : modelInfo.head ? "--head" : "--max-depth",
+      "applies to --weights only",
+    );
   }
 
   const ctx = await getGpu();
@@ -103,9 +101,7 @@ async function main(): Promise<void> {
       quick,
       frames,
       weights,
-      configFile: values.config && resolve(values.config),
-      head,
-      maxDepth,
+      ...modelInfo,
       pretrainSteps,
       steps,
       inputSize,

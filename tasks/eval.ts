@@ -3,7 +3,16 @@
  * content — with a report, figures, the worst-region sheet and point clouds.
  */
 import { basename, dirname, join, resolve } from "node:path";
-import { badFlag, choiceFlag, floatFlag, intFlag, parseFlags, requireFlag } from "../core/cli/flags.ts";
+import {
+  badFlag,
+  choiceFlag,
+  floatFlag,
+  intFlag,
+  MODEL_FLAGS,
+  modelFlags,
+  parseFlags,
+  requireFlag,
+} from "../core/cli/flags.ts";
 import { runTask } from "../core/cli/main.ts";
 import { writeRunRecord } from "../core/cli/record.ts";
 import { type DepthEstimator, engineEstimator } from "../core/eval/estimator.ts";
@@ -69,9 +78,7 @@ async function main(): Promise<void> {
       split: { type: "string" },
       out: { type: "string" },
       "input-size": { type: "string" },
-      config: { type: "string" },
-      head: { type: "string" },
-      "max-depth": { type: "string" },
+      ...MODEL_FLAGS,
       limit: { type: "string" },
       "flat-threshold": { type: "string" },
       sheet: { type: "string" },
@@ -91,10 +98,7 @@ async function main(): Promise<void> {
   const out = resolve(requireFlag(values.out, "--out", "the output folder"));
   const split = values.split && resolve(values.split);
   const inputSize = intFlag(values["input-size"], "--input-size", 518, 14);
-  const head = values.head === undefined
-    ? undefined
-    : choiceFlag(values.head, "--head", ["metric", "relative"] as const);
-  const maxDepth = floatFlag(values["max-depth"], "--max-depth");
+  const modelInfo = modelFlags(values);
   const threshold = floatFlag(values["flat-threshold"], "--flat-threshold", 0.02)!;
   if (!(threshold > 0)) badFlag("--flat-threshold", "must be positive");
   const limit = values.limit === undefined ? undefined : intFlag(values.limit, "--limit", 0, 1);
@@ -129,32 +133,28 @@ async function main(): Promise<void> {
     if (engineKind === "webgpu") {
       const rt = await Runtime.create();
       for (const [i, path] of sources.entries()) {
-        const model = await DepthAnythingV2.load(path, {
-          configFile: values.config && resolve(values.config),
-          head,
-          maxDepth,
-        }, rt);
-        const c = model.config;
+        const loaded = await DepthAnythingV2.load(path, modelInfo, rt);
+        const c = loaded.config;
         console.log(
           `${names[i]}: ${path}\n  ${
             c.head === "metric" ? `metric head, max depth ${c.maxDepth} m` : "relative head"
           }`,
         );
-        for (const note of model.notes) console.log(`  ${note}`);
-        estimators.push(engineEstimator(names[i], model, c.head, inputSize));
-        models.push({ name: names[i], weights: path, config: c, notes: model.notes });
+        for (const note of loaded.notes) console.log(`  ${note}`);
+        estimators.push(engineEstimator(names[i], loaded, c.head, inputSize));
+        models.push({ name: names[i], weights: path, config: c, notes: loaded.notes });
       }
     } else {
       const numThreads = intFlag(values.threads, "--threads", 1, 1);
       for (const [i, path] of sources.entries()) {
         const onnx = await OnnxEngine.open(path, { numThreads });
-        const kind = head ?? "metric";
+        const kind = modelInfo.head ?? "metric";
         console.log(
           `${names[i]}: ${path} (onnxruntime-web${
             onnx.fixedInput ? `, fixed input ${onnx.fixedInput.height}×${onnx.fixedInput.width}` : ""
           })`,
         );
-        if (!head) {
+        if (!modelInfo.head) {
           console.log("  assumed its output is metric depth in metres (--head relative if disparity)");
         }
         estimators.push(engineEstimator(names[i], onnx, kind, inputSize));

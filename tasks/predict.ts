@@ -8,6 +8,8 @@ import {
   floatFlag,
   intFlag,
   listFlag,
+  MODEL_FLAGS,
+  modelFlags,
   parseFlags,
   requireFlag,
 } from "../core/cli/flags.ts";
@@ -111,9 +113,7 @@ async function main(): Promise<void> {
       input: { type: "string" },
       out: { type: "string" },
       "input-size": { type: "string" },
-      head: { type: "string" },
-      "max-depth": { type: "string" },
-      config: { type: "string" },
+      ...MODEL_FLAGS,
       save: { type: "string" },
       fx: { type: "string" },
       fy: { type: "string" },
@@ -135,10 +135,7 @@ async function main(): Promise<void> {
   const out = resolve(requireFlag(values.out, "--out", "the output folder"));
   const inputSize = intFlag(values["input-size"], "--input-size", 518, 14);
   const save = listFlag(values.save, "--save", SAVE_KINDS, ["npy"]);
-  const headFlag = values.head === undefined
-    ? undefined
-    : choiceFlag(values.head, "--head", ["metric", "relative"] as const);
-  const maxDepth = floatFlag(values["max-depth"], "--max-depth");
+  const modelInfo = modelFlags(values);
   const intrinsics = intrinsicsFrom(values);
 
   const started = performance.now();
@@ -152,11 +149,7 @@ async function main(): Promise<void> {
   };
   if (engineKind === "webgpu") {
     const weights = resolve(requireFlag(values.weights, "--weights", "a .safetensors or .pth checkpoint"));
-    const loaded = await DepthAnythingV2.load(weights, {
-      configFile: values.config && resolve(values.config),
-      head: headFlag,
-      maxDepth,
-    });
+    const loaded = await DepthAnythingV2.load(weights, modelInfo);
     engine = loaded;
     head = loaded.config.head;
     const c = loaded.config;
@@ -171,14 +164,14 @@ async function main(): Promise<void> {
     const model = resolve(requireFlag(values.model, "--model", "the .onnx file to run"));
     const onnx = await OnnxEngine.open(model, { numThreads: intFlag(values.threads, "--threads", 1, 1) });
     engine = onnx;
-    head = headFlag ?? "metric";
+    head = modelInfo.head ?? "metric";
     console.log(`model: ${model} (onnxruntime-web, input ${onnx.inputName}, output ${onnx.outputName})`);
     if (onnx.fixedInput) {
       console.log(
         `  the model takes ${onnx.fixedInput.height}×${onnx.fixedInput.width} only: images are resized to it (aspect not kept)`,
       );
     }
-    if (!headFlag) {
+    if (!modelInfo.head) {
       console.log("  assumed its output is metric depth in metres (--head relative if disparity)");
     }
     Object.assign(settings, { model, head, fixedInput: onnx.fixedInput ?? null });

@@ -3,7 +3,16 @@
  * starts seeing depth in it (core/eval/probe.ts).
  */
 import { join, resolve } from "node:path";
-import { badFlag, choiceFlag, floatFlag, intFlag, parseFlags, requireFlag } from "../core/cli/flags.ts";
+import {
+  badFlag,
+  choiceFlag,
+  floatFlag,
+  intFlag,
+  MODEL_FLAGS,
+  modelFlags,
+  parseFlags,
+  requireFlag,
+} from "../core/cli/flags.ts";
 import { runTask } from "../core/cli/main.ts";
 import { writeRunRecord } from "../core/cli/record.ts";
 import { openEstimator } from "../core/eval/open_model.ts";
@@ -69,9 +78,7 @@ async function main(): Promise<void> {
       seed: { type: "string" },
       "flat-threshold": { type: "string" },
       "input-size": { type: "string" },
-      config: { type: "string" },
-      head: { type: "string" },
-      "max-depth": { type: "string" },
+      ...MODEL_FLAGS,
       threads: { type: "string" },
       debug: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
@@ -109,10 +116,7 @@ async function main(): Promise<void> {
   const threshold = floatFlag(values["flat-threshold"], "--flat-threshold", 0.02)!;
   if (!(threshold > 0)) badFlag("--flat-threshold", "must be positive");
   const inputSize = intFlag(values["input-size"], "--input-size", 518, 14);
-  const head = values.head === undefined
-    ? undefined
-    : choiceFlag(values.head, "--head", ["metric", "relative"] as const);
-  const maxDepth = floatFlag(values["max-depth"], "--max-depth");
+  const modelInfo = modelFlags(values);
   const threads = intFlag(values.threads, "--threads", 1, 1);
   const name = values.name ?? modelNames([modelPath])[0];
 
@@ -122,9 +126,7 @@ async function main(): Promise<void> {
     path: modelPath,
     name,
     inputSize,
-    configFile: values.config && resolve(values.config),
-    head,
-    maxDepth,
+    ...modelInfo,
     threads,
   });
   try {

@@ -2,7 +2,15 @@
  * `deno task train`: fine-tunes Depth Anything V2 on a Hypersim or vKITTI2 split on WebGPU (core/train).
  */
 import { resolve } from "node:path";
-import { choiceFlag, floatFlag, intFlag, parseFlags, requireFlag } from "../core/cli/flags.ts";
+import {
+  choiceFlag,
+  floatFlag,
+  intFlag,
+  MODEL_FLAGS,
+  modelFlags,
+  parseFlags,
+  requireFlag,
+} from "../core/cli/flags.ts";
 import { runTask } from "../core/cli/main.ts";
 import { formatBytes } from "../core/gpu/pool.ts";
 import { TrompeError } from "../core/errors.ts";
@@ -63,9 +71,7 @@ async function main(): Promise<void> {
       "val-split": { type: "string" },
       out: { type: "string" },
       encoder: { type: "string" },
-      config: { type: "string" },
-      head: { type: "string" },
-      "max-depth": { type: "string" },
+      ...MODEL_FLAGS,
       epochs: { type: "string" },
       lr: { type: "string" },
       batch: { type: "string" },
@@ -101,11 +107,7 @@ async function main(): Promise<void> {
     valSplit: values["val-split"] && resolve(values["val-split"]),
     out: resolve(requireFlag(values.out, "--out", "the run directory")),
     encoder: values.encoder === undefined ? undefined : choiceFlag(values.encoder, "--encoder", ENCODERS),
-    configFile: values.config && resolve(values.config),
-    head: values.head === undefined
-      ? undefined
-      : choiceFlag(values.head, "--head", ["metric", "relative"] as const),
-    maxDepth: floatFlag(values["max-depth"], "--max-depth"),
+    ...modelFlags(values),
     epochs: intFlag(values.epochs, "--epochs", TRAIN_DEFAULTS.epochs, 1),
     lr: floatFlag(values.lr, "--lr", TRAIN_DEFAULTS.lr),
     batch: intFlag(values.batch, "--batch", TRAIN_DEFAULTS.batch, 1),

@@ -1,6 +1,8 @@
 /** Flag values checked once, with errors that name the flag and say what it takes. */
+import { resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { TrompeError } from "../errors.ts";
+import { HEAD_KINDS, type HeadKind } from "../nn/model/config.ts";
 
 export function badFlag(flag: string, message: string, hint?: string): never {
   throw new TrompeError("bad-argument", message, { subject: flag, hint });
@@ -62,4 +64,29 @@ export function parseFlags<T extends ParseArgsConfig>(
   } catch (error) {
     throw new TrompeError("bad-argument", (error as Error).message, { hint: `see deno task ${task} --help` });
   }
+}
+
+/** The flags that say what a checkpoint is when it does not record it (predict, eval, probe, train, demo). */
+export const MODEL_FLAGS = {
+  config: { type: "string" },
+  head: { type: "string" },
+  "max-depth": { type: "string" },
+} as const;
+
+export interface ModelFlags {
+  /** --config, resolved against the working directory. */
+  readonly configFile?: string;
+  readonly head?: HeadKind;
+  readonly maxDepth?: number;
+}
+
+/** MODEL_FLAGS' values, checked. */
+export function modelFlags(
+  values: { config?: string; head?: string; "max-depth"?: string },
+): ModelFlags {
+  return {
+    configFile: values.config === undefined ? undefined : resolve(values.config),
+    head: values.head === undefined ? undefined : choiceFlag(values.head, "--head", HEAD_KINDS),
+    maxDepth: floatFlag(values["max-depth"], "--max-depth"),
+  };
 }

@@ -12,7 +12,8 @@ import { PATCH_SIZE } from "../../data/preprocess.ts";
 
 export { PATCH_SIZE };
 
-export type HeadKind = "metric" | "relative";
+export const HEAD_KINDS = ["metric", "relative"] as const;
+export type HeadKind = typeof HEAD_KINDS[number];
 /** DINOv2's feed-forward: a GELU MLP (fc1/fc2), or the SwiGLU of ViT-g (w12/w3). */
 export type FfnKind = "mlp" | "swiglufused";
 export type Four = [number, number, number, number];
@@ -98,7 +99,7 @@ const ConfigFileSchema = z.object({
     z.number().int().min(0),
     z.number().int().min(0),
   ]),
-  head: z.enum(["metric", "relative"]),
+  head: z.enum(HEAD_KINDS),
   maxDepth: z.number().positive().optional(),
   imgSize: positive.refine((s) => s % PATCH_SIZE === 0, `must be a multiple of ${PATCH_SIZE}`).default(518),
 }).superRefine((c, ctx) => {
