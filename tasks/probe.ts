@@ -16,7 +16,8 @@ import {
 import { runTask } from "../core/cli/main.ts";
 import { writeRunRecord } from "../core/cli/record.ts";
 import { openEstimator } from "../core/eval/open_model.ts";
-import { DEFAULT_SIZES, loadArt, runProbe } from "../core/eval/probe.ts";
+import { DEFAULT_SIZES, runProbe } from "../core/eval/probe.ts";
+import { loadArt } from "../core/eval/probe_art.ts";
 import { num, pct } from "../core/eval/report.ts";
 import { modelNames } from "./eval.ts";
 

@@ -19,150 +19,32 @@
  * repeat draws its rotation, border, position and art index from the same random streams at every size and
  * level, so along a curve mostly the size changes and across curves mostly the art (the picture's aspect
  * ratio follows the art, and a position that no longer fits the frame is drawn again).
+ *
+ * The art and its levels are core/eval/probe_art.ts; the figure and report.md, core/eval/probe_report.ts.
  */
 import { join } from "node:path";
 import { adapterFor, type DatasetName } from "../augment/datasets.ts";
 import { preset } from "../augment/presets.ts";
 import { parseRecipe, type Recipe } from "../augment/recipe.ts";
 import { augmentFrame, MASK } from "../augment/sample_augment.ts";
-import { type Content, screen, type Sources } from "../augment/sources.ts";
+import type { Sources } from "../augment/sources.ts";
 import { Progress, type ProgressOptions } from "../cli/progress.ts";
 import type { Sample } from "../data/sample.ts";
 import { asTrompeError, TrompeError } from "../errors.ts";
 import { writeTextFileAtomic } from "../io/atomic.ts";
-import { readImageRgb } from "../io/image.ts";
+import { jsonText } from "../io/json.ts";
 import { writePng } from "../io/png.ts";
 import type { RasterU8 } from "../io/raster.ts";
-import { lineChart } from "./charts.ts";
 import type { DepthEstimator } from "./estimator.ts";
 import { depthAtGroundTruth } from "./evaluate.ts";
 import { flatRegions, type RegionResult } from "./flat.ts";
 import type { DepthRange } from "./metrics.ts";
-import { grid } from "./plot.ts";
-import { num, pct } from "./report.ts";
+import { type ArtLevel, type ArtSet, probeLevels } from "./probe_art.ts";
+import { probeFigure, probeReport } from "./probe_report.ts";
 import { EVAL_RANGE } from "./run.ts";
 
 /** Default pasted areas (share of the frame): from a plaque to a picture filling a third of the view. */
 export const DEFAULT_SIZES = [0.01, 0.02, 0.05, 0.1, 0.2, 0.35] as const;
-
-export interface ArtPiece extends Content {
-  /** p95 / p5 of the piece's own depth (0 when it has none): how much depth its content shows. */
-  readonly depthRatio: number;
-}
-
-export interface ArtSet {
-  readonly dir: string;
-  /** "pool": plain pictures, scored by the probed model; a dataset name: frames, scored by ground truth. */
-  readonly kind: "pool" | DatasetName;
-  readonly pieces: readonly ArtPiece[];
-}
-
-export interface ArtLevel {
-  readonly index: number;
-  /** For legends: the level's depth-ratio span. */
-  readonly name: string;
-  readonly pieces: readonly ArtPiece[];
-  readonly depthRatio: readonly [number, number];
-}
-
-const IMAGE_FILE = /\.(jpe?g|png)$/i;
-const SCREENING = preset("trompe").art;
-
-/**
- * The art in `dir`: JPEG/PNG pictures directly in it (a pool, as `deno task augment --art` takes), or else
- * the frames of a Hypersim or vKITTI2 tree. `estimator` scores pool pictures, which carry no depth.
- */
-export async function loadArt(dir: string, estimator: DepthEstimator): Promise<ArtSet> {
-  let names: string[];
-  try {
-    names = [...Deno.readDirSync(dir)].filter((e) => e.isFile && IMAGE_FILE.test(e.name)).map((e) => e.name);
-  } catch (error) {
-    throw new TrompeError("not-found", "cannot read the art folder", { subject: dir, cause: error });
-  }
-  if (names.length > 0) {
-    const pieces: ArtPiece[] = [];
-    for (const name of names.sort()) {
-      const rgb = await readImageRgb(join(dir, name));
-      const prediction = await estimator.predict(rgb);
-      const depth = estimator.kind === "depth" ? prediction.data : prediction.data.map((d) => 1 / d);
-      const valid = depth.map((z) => (Number.isFinite(z) && z > 0 ? 1 : 0));
-      const ratio = screen({ name, rgb, depth, valid: Uint8Array.from(valid) }, SCREENING).depthRatio;
-      pieces.push({ name, rgb, depthRatio: ratio });
-    }
-    return { dir, kind: "pool", pieces };
-  }
-  for (const dataset of ["hypersim", "vkitti2"] as const) {
-    const adapter = adapterFor(dataset);
-    const { frames } = await adapter.list(dir);
-    if (frames.length === 0) continue;
-    const pieces: ArtPiece[] = [];
-    for (const ref of frames) {
-      const sample = await adapter.read(dir, ref);
-      const { depthRatio } = screen({ name: ref.rgb, ...sample }, SCREENING);
-      pieces.push({ name: ref.rgb, rgb: sample.rgb, depthRatio });
-    }
-    return { dir, kind: dataset, pieces };
-  }
-  throw new TrompeError("not-found", "holds no JPEG/PNG pictures and no Hypersim or vKITTI2 frames", {
-    subject: dir,
-    hint: "--art takes a folder of pictures, or a dataset tree whose frames become wall paintings",
-  });
-}
-
-/** The pieces ranked by depth ratio and cut into `count` levels of (nearly) equal size. */
-export function artLevels(art: ArtSet, count: number): ArtLevel[] {
-  const n = art.pieces.length;
-  if (!Number.isInteger(count) || count < 1) {
-    throw new TrompeError("bad-argument", `${count} is not a positive number of levels`, {
-      subject: "--levels",
-    });
-  }
-  if (n < count) {
-    throw new TrompeError(
-      "bad-argument",
-      `holds ${n} pieces of art, fewer than the ${count} levels asked for`,
-      {
-        subject: art.dir,
-        hint: "add pictures or lower --levels",
-      },
-    );
-  }
-  const ranked = [...art.pieces].sort((a, b) => a.depthRatio - b.depthRatio || (a.name < b.name ? -1 : 1));
-  return Array.from({ length: count }, (_, index) => {
-    const pieces = ranked.slice(Math.floor((index * n) / count), Math.floor(((index + 1) * n) / count));
-    const span = [pieces[0].depthRatio, pieces[pieces.length - 1].depthRatio] as const;
-    const show = (r: number) => r.toFixed(r < 10 ? 2 : 1);
-    return { index, name: `depth ×${show(span[0])}–${show(span[1])}`, pieces, depthRatio: span };
-  });
-}
-
-export const BLANK_NAME = "blank canvas";
-
-/**
- * The control: a uniform grey picture pasted with the same rotation, size and border draws as the art. A model that sees
- * depth in a region regardless of what is painted there (its prior over where walls curve, the border's edge)
- * is "fooled" by the blank too; what the art adds above the blank is what its content does.
- */
-export function blankLevel(): ArtLevel {
-  const side = 16;
-  const rgb: RasterU8 = {
-    width: side,
-    height: side,
-    channels: 3,
-    data: new Uint8Array(side * side * 3).fill(128),
-  };
-  return {
-    index: 0,
-    name: `${BLANK_NAME} (control)`,
-    pieces: [{ name: BLANK_NAME, rgb, depthRatio: 1 }],
-    depthRatio: [1, 1],
-  };
-}
-
-/** The levels a probe pastes: the blank control as level 0, then the art's levels from the flattest-looking. */
-export function probeLevels(art: ArtSet, count: number): ArtLevel[] {
-  return [blankLevel(), ...artLevels(art, count).map((level) => ({ ...level, index: level.index + 1 }))];
-}
 
 /**
  * The augmentation recipe of one probe size: art only, one bordered-or-not quadrilateral at exactly `size`
@@ -416,9 +298,9 @@ export async function runProbe(options: ProbeOptions): Promise<ProbeSummary> {
   };
   await writeTextFileAtomic(
     join(out, files.records),
-    records.map((r) => JSON.stringify(r, finite) + "\n").join(""),
+    records.map((r) => jsonText(r) + "\n").join(""),
   );
-  await writeTextFileAtomic(join(out, "summary.json"), JSON.stringify(summary, finite, 2) + "\n");
+  await writeTextFileAtomic(join(out, "summary.json"), jsonText(summary, 2) + "\n");
   await writePng(join(out, files.chart), probeFigure(summary));
   await writeTextFileAtomic(join(out, files.report), probeReport(summary, finishLine));
   return summary;
@@ -525,114 +407,4 @@ export function probeCells(
     }
   }
   return cells;
-}
-
-export const PROBE_CHART = { width: 720, height: 460, gap: 8 } as const;
-
-/** Fooled rate and mean flatness error against the measured pasted area, one line per depth-range level. */
-export function probeFigure(summary: ProbeSummary): RasterU8 {
-  const series = (value: (c: ProbeCell) => number | null) =>
-    summary.levels.map((level) => ({
-      name: level.name,
-      points: summary.cells
-        .filter((c) => c.level === level.index && c.meanArea !== null && value(c) !== null)
-        .map((c) => [c.meanArea!, value(c)!] as const),
-    }));
-  const common = {
-    xLabel: "pasted area (share of the frame)",
-    width: PROBE_CHART.width,
-    height: PROBE_CHART.height,
-    legend: true,
-  };
-  const fooled = lineChart({
-    ...common,
-    title: `Fooled rate (flatness error > ${summary.threshold})`,
-    yLabel: "fooled rate",
-    series: series((c) => c.fooledRate),
-    yMin: 0,
-    yMax: 1,
-  });
-  const errors = summary.cells.map((c) => c.meanFlatnessError).filter((e): e is number => e !== null);
-  const flatness = lineChart({
-    ...common,
-    title: "Mean flatness error",
-    yLabel: "flatness error",
-    series: series((c) => c.meanFlatnessError),
-    yMin: 0,
-    // The threshold stays in view even when every paste is well below it.
-    yMax: Math.max(1.5 * summary.threshold, ...errors),
-    reference: { value: summary.threshold, label: `fooled > ${summary.threshold}` },
-  });
-  return grid([fooled.image, flatness.image], 2, PROBE_CHART.gap);
-}
-
-export function probeReport(summary: ProbeSummary, progressLine?: string): string {
-  const out: string[] = [];
-  const { frames, levels, sizes } = summary;
-  out.push(`# trompe probe: ${summary.model}`, "");
-  out.push(
-    `Art from \`${summary.art.dir}\` (${summary.art.pieces} pieces, ${
-      summary.art.kind === "pool"
-        ? "depth range as the model sees each picture alone"
-        : `${summary.art.kind} frames, depth range from their ground truth`
-    }) pasted into ${summary.dataset} frames of \`${
-      summary.split ?? summary.root
-    }\`: ${frames.probed} of ${frames.listed} frames probed` +
-      (frames.failed ? ` (${frames.failed} with failures, see rejects.jsonl)` : "") +
-      `, ${summary.trials} pastes (${sizes.length} sizes × ${levels.length} levels × ${summary.repeats} per frame), seed ${summary.seed}. ` +
-      `A paste fools the model when the flatness error of its predicted inverse depth exceeds ${summary.threshold}.`,
-    "",
-  );
-  if (progressLine) out.push(`_${progressLine}_`, "");
-  out.push("![fooled rate and flatness error against pasted area](probe.png)", "");
-  out.push("## Depth-range levels", "", "| level | art depth ratio (p95/p5) | pieces |", "|---|---|---|");
-  for (const l of levels) {
-    out.push(`| ${l.index + 1} | ${l.name} | ${l.pieces.map((p) => `\`${p}\``).join(", ")} |`);
-  }
-  out.push("", "## Fooled rate by size and level", "");
-  out.push(
-    "Each cell: fooled rate (mean flatness error; the same pixels' error before the paste; pastes). " +
-      "Area: requested → mean measured share of the frame.",
-    "",
-  );
-  out.push(
-    `| area | ${levels.map((l) => l.name).join(" | ")} |`,
-    `|---|${levels.map(() => "---|").join("")}`,
-  );
-  for (const size of sizes) {
-    const cells = levels.map((l) => summary.cells.find((c) => c.level === l.index && c.size === size)!);
-    const measured = cells.map((c) => c.meanArea).filter((a): a is number => a !== null);
-    const area = measured.length ? measured.reduce((a, b) => a + b, 0) / measured.length : null;
-    out.push(
-      `| ${pct(size)} → ${pct(area)} | ${
-        cells.map((c) =>
-          `${pct(c.fooledRate)} (${num(c.meanFlatnessError)}; ${num(c.meanFlatnessErrorBefore)}; ${c.trials})`
-        ).join(" | ")
-      } |`,
-    );
-  }
-  out.push("", "## Reading", "");
-  const smallest = sizes[0], largest = sizes[sizes.length - 1];
-  for (const l of levels) {
-    const at = (size: number) => summary.cells.find((c) => c.level === l.index && c.size === size)!;
-    out.push(
-      `- ${l.name}: fooled ${pct(at(smallest).fooledRate)} at ${pct(smallest)} of the frame, ` +
-        `${pct(at(largest).fooledRate)} at ${pct(largest)}.`,
-    );
-  }
-  out.push(
-    "",
-    `The ${BLANK_NAME} is the control: the same pose, size and border with nothing painted, so what it scores ` +
-      "is the model's own non-flatness over the region; what a level scores above it is what the art's content " +
-      "does. The study's finding is that small pastes do not fool a depth model and large ones whose content " +
-      "has foreground objects do: on a trained model the art's rate rises above the blank's with area, most " +
-      "steeply for the deepest-looking level.",
-    "",
-  );
-  return out.join("\n");
-}
-
-/** JSON has no NaN or Infinity: write them as null. */
-function finite(_key: string, value: unknown): unknown {
-  return typeof value === "number" && !Number.isFinite(value) ? null : value;
 }

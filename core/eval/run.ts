@@ -37,6 +37,7 @@ import type { DepthMetrics, DepthRange } from "./metrics.ts";
 import { frameCloud } from "./ply_export.ts";
 import { evalReport } from "./report.ts";
 import { WorstRegions } from "./sheet.ts";
+import { jsonText } from "../io/json.ts";
 
 /** The official evaluation range per dataset (train.py: Hypersim 20 m, Virtual KITTI 80 m). */
 export const EVAL_RANGE: Record<DatasetName, Required<DepthRange>> = {
@@ -110,7 +111,7 @@ class JsonLines {
   readonly #lines: string[] = [];
   constructor(readonly path: string) {}
   push(value: unknown): void {
-    this.#lines.push(JSON.stringify(value, finite));
+    this.#lines.push(jsonText(value));
   }
   get count(): number {
     return this.#lines.length;
@@ -118,11 +119,6 @@ class JsonLines {
   async close(): Promise<void> {
     await writeTextFileAtomic(this.path, this.#lines.map((l) => l + "\n").join(""));
   }
-}
-
-/** JSON has no NaN or Infinity: write them as null. */
-function finite(_key: string, value: unknown): unknown {
-  return typeof value === "number" && !Number.isFinite(value) ? null : value;
 }
 
 /** A name usable as a file name (frame ids and model names hold slashes and dots). */
@@ -273,7 +269,7 @@ export async function runEvaluation(options: EvalRunOptions): Promise<EvalSummar
   };
   await perImage.close();
   await rejects.close();
-  await writeTextFileAtomic(join(out, "summary.json"), JSON.stringify(summary, finite, 2) + "\n");
+  await writeTextFileAtomic(join(out, "summary.json"), jsonText(summary, 2) + "\n");
   await writeTextFileAtomic(join(out, "report.md"), evalReport(summary, finishLine));
   return summary;
 }

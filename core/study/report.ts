@@ -170,8 +170,3 @@ export function studyReport(f: StudyFacts): string {
   );
   return out.join("\n");
 }
-
-/** JSON has no NaN or Infinity: write them as null. */
-export function finite(_key: string, value: unknown): unknown {
-  return typeof value === "number" && !Number.isFinite(value) ? null : value;
-}

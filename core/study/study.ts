@@ -14,7 +14,8 @@ import { writeHypersimFixtures } from "../data/fixtures/write.ts";
 import { TrompeError } from "../errors.ts";
 import { remembering } from "../eval/estimator.ts";
 import { openEstimator } from "../eval/open_model.ts";
-import { loadArt, type ProbeSummary, runProbe } from "../eval/probe.ts";
+import { type ProbeSummary, runProbe } from "../eval/probe.ts";
+import { loadArt } from "../eval/probe_art.ts";
 import { type EvalSummary, runEvaluation } from "../eval/run.ts";
 import type { Runtime } from "../gpu/runtime.ts";
 import { writeTextFileAtomic } from "../io/atomic.ts";
@@ -23,8 +24,9 @@ import { type HeadKind, parseConfig } from "../nn/model/config.ts";
 import { initialWeights } from "../nn/model/init_weights.ts";
 import { runTraining, type TrainResult } from "../train/trainer.ts";
 import { TROMPE_VERSION } from "../version.ts";
-import { evalLine, finite, probeLine, studyReport, trainingLine } from "./report.ts";
+import { evalLine, probeLine, studyReport, trainingLine } from "./report.ts";
 import { SMALL_MODEL } from "./small_model.ts";
+import { jsonText } from "../io/json.ts";
 
 /** Learning rate training the small starting model from scratch. */
 export const PRETRAIN_LR = 3e-4;
@@ -319,7 +321,7 @@ export async function runStudy(o: StudyOptions, rt: Runtime, hooks: StudyHooks):
       stages,
       totalSeconds,
     };
-    await writeTextFileAtomic(numbers, JSON.stringify(json, finite, 2) + "\n");
+    await writeTextFileAtomic(numbers, jsonText(json, 2) + "\n");
     return { facts, fineTuned, report, numbers, settings };
   } finally {
     start.dispose?.();

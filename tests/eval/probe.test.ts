@@ -3,18 +3,16 @@ import { join } from "node:path";
 import { adapterFor } from "../../core/augment/datasets.ts";
 import { MASK } from "../../core/augment/sample_augment.ts";
 import type { DepthEstimator } from "../../core/eval/estimator.ts";
+import { pasteArt, type ProbeRecord, runProbe } from "../../core/eval/probe.ts";
 import {
   type ArtLevel,
   artLevels,
   type ArtSet,
   BLANK_NAME,
   loadArt,
-  pasteArt,
-  PROBE_CHART,
   probeLevels,
-  type ProbeRecord,
-  runProbe,
-} from "../../core/eval/probe.ts";
+} from "../../core/eval/probe_art.ts";
+import { PROBE_CHART } from "../../core/eval/probe_report.ts";
 import { TrompeError } from "../../core/errors.ts";
 import { decodePng } from "../../core/io/png.ts";
 import { FIXTURES, type KnownFrame, luminanceInside, standIn, truth } from "./helpers.ts";

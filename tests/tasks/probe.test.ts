@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { PROBE_CHART, type ProbeSummary } from "../../core/eval/probe.ts";
+import type { ProbeSummary } from "../../core/eval/probe.ts";
+import { PROBE_CHART } from "../../core/eval/probe_report.ts";
 import { decodePng } from "../../core/io/png.ts";
 import { FIXTURES } from "../eval/helpers.ts";
 import { FORMATS_DIR, REFERENCE_DIR, runTaskFile, sharedTest } from "../shared.ts";

@@ -1,0 +1,131 @@
+/**
+ * The probe's art and its depth-range levels: pictures (a pool, or another dataset's frames as "wall
+ * paintings") scored by how much depth their own content shows, cut into levels from flattest-looking to
+ * deepest-looking, with a blank canvas as level 0, the control (see core/eval/probe.ts).
+ */
+import { join } from "node:path";
+import { adapterFor, type DatasetName } from "../augment/datasets.ts";
+import { preset } from "../augment/presets.ts";
+import { type Content, screen } from "../augment/sources.ts";
+import { TrompeError } from "../errors.ts";
+import { readImageRgb } from "../io/image.ts";
+import type { RasterU8 } from "../io/raster.ts";
+import type { DepthEstimator } from "./estimator.ts";
+export interface ArtPiece extends Content {
+  /** p95 / p5 of the piece's own depth (0 when it has none): how much depth its content shows. */
+  readonly depthRatio: number;
+}
+
+export interface ArtSet {
+  readonly dir: string;
+  /** "pool": plain pictures, scored by the probed model; a dataset name: frames, scored by ground truth. */
+  readonly kind: "pool" | DatasetName;
+  readonly pieces: readonly ArtPiece[];
+}
+
+export interface ArtLevel {
+  readonly index: number;
+  /** For legends: the level's depth-ratio span. */
+  readonly name: string;
+  readonly pieces: readonly ArtPiece[];
+  readonly depthRatio: readonly [number, number];
+}
+
+const IMAGE_FILE = /\.(jpe?g|png)$/i;
+const SCREENING = preset("trompe").art;
+
+/**
+ * The art in `dir`: JPEG/PNG pictures directly in it (a pool, as `deno task augment --art` takes), or else
+ * the frames of a Hypersim or vKITTI2 tree. `estimator` scores pool pictures, which carry no depth.
+ */
+export async function loadArt(dir: string, estimator: DepthEstimator): Promise<ArtSet> {
+  let names: string[];
+  try {
+    names = [...Deno.readDirSync(dir)].filter((e) => e.isFile && IMAGE_FILE.test(e.name)).map((e) => e.name);
+  } catch (error) {
+    throw new TrompeError("not-found", "cannot read the art folder", { subject: dir, cause: error });
+  }
+  if (names.length > 0) {
+    const pieces: ArtPiece[] = [];
+    for (const name of names.sort()) {
+      const rgb = await readImageRgb(join(dir, name));
+      const prediction = await estimator.predict(rgb);
+      const depth = estimator.kind === "depth" ? prediction.data : prediction.data.map((d) => 1 / d);
+      const valid = depth.map((z) => (Number.isFinite(z) && z > 0 ? 1 : 0));
+      const ratio = screen({ name, rgb, depth, valid: Uint8Array.from(valid) }, SCREENING).depthRatio;
+      pieces.push({ name, rgb, depthRatio: ratio });
+    }
+    return { dir, kind: "pool", pieces };
+  }
+  for (const dataset of ["hypersim", "vkitti2"] as const) {
+    const adapter = adapterFor(dataset);
+    const { frames } = await adapter.list(dir);
+    if (frames.length === 0) continue;
+    const pieces: ArtPiece[] = [];
+    for (const ref of frames) {
+      const sample = await adapter.read(dir, ref);
+      const { depthRatio } = screen({ name: ref.rgb, ...sample }, SCREENING);
+      pieces.push({ name: ref.rgb, rgb: sample.rgb, depthRatio });
+    }
+    return { dir, kind: dataset, pieces };
+  }
+  throw new TrompeError("not-found", "holds no JPEG/PNG pictures and no Hypersim or vKITTI2 frames", {
+    subject: dir,
+    hint: "--art takes a folder of pictures, or a dataset tree whose frames become wall paintings",
+  });
+}
+
+/** The pieces ranked by depth ratio and cut into `count` levels of (nearly) equal size. */
+export function artLevels(art: ArtSet, count: number): ArtLevel[] {
+  const n = art.pieces.length;
+  if (!Number.isInteger(count) || count < 1) {
+    throw new TrompeError("bad-argument", `${count} is not a positive number of levels`, {
+      subject: "--levels",
+    });
+  }
+  if (n < count) {
+    throw new TrompeError(
+      "bad-argument",
+      `holds ${n} pieces of art, fewer than the ${count} levels asked for`,
+      {
+        subject: art.dir,
+        hint: "add pictures or lower --levels",
+      },
+    );
+  }
+  const ranked = [...art.pieces].sort((a, b) => a.depthRatio - b.depthRatio || (a.name < b.name ? -1 : 1));
+  return Array.from({ length: count }, (_, index) => {
+    const pieces = ranked.slice(Math.floor((index * n) / count), Math.floor(((index + 1) * n) / count));
+    const span = [pieces[0].depthRatio, pieces[pieces.length - 1].depthRatio] as const;
+    const show = (r: number) => r.toFixed(r < 10 ? 2 : 1);
+    return { index, name: `depth ×${show(span[0])}–${show(span[1])}`, pieces, depthRatio: span };
+  });
+}
+
+export const BLANK_NAME = "blank canvas";
+
+/**
+ * The control: a uniform grey picture pasted with the same rotation, size and border draws as the art. A model that sees
+ * depth in a region regardless of what is painted there (its prior over where walls curve, the border's edge)
+ * is "fooled" by the blank too; what the art adds above the blank is what its content does.
+ */
+export function blankLevel(): ArtLevel {
+  const side = 16;
+  const rgb: RasterU8 = {
+    width: side,
+    height: side,
+    channels: 3,
+    data: new Uint8Array(side * side * 3).fill(128),
+  };
+  return {
+    index: 0,
+    name: `${BLANK_NAME} (control)`,
+    pieces: [{ name: BLANK_NAME, rgb, depthRatio: 1 }],
+    depthRatio: [1, 1],
+  };
+}
+
+/** The levels a probe pastes: the blank control as level 0, then the art's levels from the flattest-looking. */
+export function probeLevels(art: ArtSet, count: number): ArtLevel[] {
+  return [blankLevel(), ...artLevels(art, count).map((level) => ({ ...level, index: level.index + 1 }))];
+}
