@@ -44,7 +44,7 @@ export function generate(): string {
 // memory does not help there: its loads are lane loops too, and a barrier turns the shader into coroutines.
 // Rows past M and columns past N are clamped onto the last ones (their results are never stored).
 
-override WG_X: u32 = 16u; // invocations per workgroup: two 8-lane SIMD groups (CPU_WG_X in core/gpu/matmul_cpu.ts)
+override WG_X: u32 = 16u; // invocations per workgroup: 8 or 16 (workgroupWidth in core/gpu/matmul_cpu.ts)
 // Constants rather than flags: every storage access in the epilogue is a lane loop in the compiled code,
 // and one that is folded away makes the shader smaller and quicker to compile.
 override HAS_BIAS: bool = false;

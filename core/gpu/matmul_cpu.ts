@@ -32,9 +32,16 @@ export const MATMUL_PACK_KERNEL: KernelSpec = {
  * (256-bit AVX2), 8 lanes at a time. Two such groups per workgroup measured faster than one: on
  * 1370×4096×1024, kernel time by timestamps (min of 8, runs taken alternately): 8 → 374 / 332 ms, 16 →
  * 307 / 268 ms; in another stretch 16 → 233–240 ms, 32 → 247–249 ms. (How busy the shared host is moves
- * all of these by ±20 %, hence the alternation.)
+ * all of these by ±20 %, hence the alternation.) But a workgroup then spans 16 · COLS = 256 columns, and a
+ * narrow product pays for the ones past N: attention's P·V (1370×64×1370) took 16 ms with 16 against 11 ms
+ * with 8. So the width is chosen per product, for the least work counted with that 1.2× advantage.
  */
-export const CPU_WG_X = 16;
+const WG_WIDTHS = [{ lanes: 16, speed: 1.2 }, { lanes: 8, speed: 1 }] as const;
+
+export function workgroupWidth(n: number): number {
+  const cost = (w: { lanes: number; speed: number }) => Math.ceil(n / (COLS * w.lanes)) * w.lanes / w.speed;
+  return WG_WIDTHS.reduce((best, w) => (cost(w) < cost(best) ? w : best)).lanes;
+}
 
 const PACK_WG_X = 64; // kernels/matmul_pack.wgsl's @workgroup_size
 
@@ -102,6 +109,7 @@ function pack(
  */
 export function matmulCpu(rt: Runtime, p: MatmulProblem): void {
   const shapes = textureShapes(p);
+  const lanes = workgroupWidth(p.n);
   const usage = GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING;
   const texA = rt.pool.allocTexture("scratch/matmul-pack", ...shapes.a, usage);
   const texB = rt.pool.allocTexture("scratch/matmul-pack", ...shapes.b, usage);
@@ -112,10 +120,10 @@ export function matmulCpu(rt: Runtime, p: MatmulProblem): void {
     pack(rt, b, itemOffset(p.offB, p.strideB, z, p.inner), texB, shapes.b, p.label);
     rt.dispatch(
       MATMUL_CPU_KERNEL,
-      { WG_X: CPU_WG_X, HAS_BIAS: p.bias !== undefined, ACCUMULATE: p.accumulate },
+      { WG_X: lanes, HAS_BIAS: p.bias !== undefined, ACCUMULATE: p.accumulate },
       [p.m, p.n, Math.ceil(p.k / 4), p.ldc, itemOffset(p.offC, p.strideC, z, p.inner), f32(p.alpha)],
       [texA, texB, p.bias ?? rt.unused, p.c],
-      [Math.ceil(p.n / (COLS * CPU_WG_X)), Math.ceil(p.m / ROWS)],
+      [Math.ceil(p.n / (COLS * lanes)), Math.ceil(p.m / ROWS)],
       p.label,
     );
   }

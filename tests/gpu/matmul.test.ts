@@ -3,6 +3,7 @@ import { Runtime } from "../../core/gpu/runtime.ts";
 import { type BatchStride, matmul, type MatmulArgs } from "../../core/gpu/matmul.ts";
 import { TrompeError } from "../../core/errors.ts";
 import { generate } from "../../kernels/matmul_cpu.gen.ts";
+import { workgroupWidth } from "../../core/gpu/matmul_cpu.ts";
 import { randomArray, relL2 } from "../shared.ts";
 
 const rt = await Runtime.create();
@@ -280,4 +281,12 @@ Deno.test("matmul refuses bad shapes with a clear error", () => {
     );
   }
   rt.free(a, b, c, bias, aWide, tall);
+});
+
+Deno.test("the CPU path's workgroup width: 16 lanes for wide products, 8 where 16 would mostly run past N", () => {
+  assert.equal(workgroupWidth(4096), 16);
+  assert.equal(workgroupWidth(1370), 16);
+  assert.equal(workgroupWidth(64), 8); // attention's P·V: a 16-lane workgroup would span 256 columns
+  assert.equal(workgroupWidth(384), 8);
+  assert.equal(workgroupWidth(1), 8);
 });
