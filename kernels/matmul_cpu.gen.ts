@@ -49,6 +49,8 @@ override WG_X: u32 = 16u; // invocations per workgroup: 8 or 16 (workgroupWidth 
 // and one that is folded away makes the shader smaller and quicker to compile.
 override HAS_BIAS: bool = false;
 override ACCUMULATE: bool = false;
+// C is stored transposed (element (m, n) at offC + n·ldc + m): the product run as Cᵀ = op(B)ᵀ·op(A)ᵀ.
+override TRANS_C: bool = false;
 
 struct Params {
   M: u32, N: u32,
@@ -119,16 +121,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   emit(`}
 
 fn store(m: u32, n: u32, ${range(cv).map((c) => `v${c}: vec4<f32>`).join(", ")}) {
-  if (m >= p.M) { return; }
-  let row = p.offC + m * p.ldc;`);
+  if (m >= p.M) { return; }`);
   for (let c = 0; c < cv; c++) {
-    for (let q = 0; q < 4; q++) emit(`  store1(row, n + ${4 * c + q}u, v${c}.${XYZW[q]});`);
+    for (let q = 0; q < 4; q++) emit(`  store1(m, n + ${4 * c + q}u, v${c}.${XYZW[q]});`);
   }
   emit(`}
 
-fn store1(row: u32, n: u32, value: f32) {
+fn store1(m: u32, n: u32, value: f32) {
   if (n >= p.N) { return; }
-  if (ACCUMULATE) { C[row + n] += value; } else { C[row + n] = value; }
+  let i = p.offC + select(m * p.ldc + n, n * p.ldc + m, TRANS_C);
+  if (ACCUMULATE) { C[i] += value; } else { C[i] = value; }
 }
 `);
   return out.join("\n");

@@ -17,6 +17,8 @@ override WG_X: u32 = 16u; // invocations per workgroup: 8 or 16 (workgroupWidth 
 // and one that is folded away makes the shader smaller and quicker to compile.
 override HAS_BIAS: bool = false;
 override ACCUMULATE: bool = false;
+// C is stored transposed (element (m, n) at offC + n·ldc + m): the product run as Cᵀ = op(B)ᵀ·op(A)ᵀ.
+override TRANS_C: bool = false;
 
 struct Params {
   M: u32, N: u32,
@@ -302,26 +304,26 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 
 fn store(m: u32, n: u32, v0: vec4<f32>, v1: vec4<f32>, v2: vec4<f32>, v3: vec4<f32>) {
   if (m >= p.M) { return; }
-  let row = p.offC + m * p.ldc;
-  store1(row, n + 0u, v0.x);
-  store1(row, n + 1u, v0.y);
-  store1(row, n + 2u, v0.z);
-  store1(row, n + 3u, v0.w);
-  store1(row, n + 4u, v1.x);
-  store1(row, n + 5u, v1.y);
-  store1(row, n + 6u, v1.z);
-  store1(row, n + 7u, v1.w);
-  store1(row, n + 8u, v2.x);
-  store1(row, n + 9u, v2.y);
-  store1(row, n + 10u, v2.z);
-  store1(row, n + 11u, v2.w);
-  store1(row, n + 12u, v3.x);
-  store1(row, n + 13u, v3.y);
-  store1(row, n + 14u, v3.z);
-  store1(row, n + 15u, v3.w);
+  store1(m, n + 0u, v0.x);
+  store1(m, n + 1u, v0.y);
+  store1(m, n + 2u, v0.z);
+  store1(m, n + 3u, v0.w);
+  store1(m, n + 4u, v1.x);
+  store1(m, n + 5u, v1.y);
+  store1(m, n + 6u, v1.z);
+  store1(m, n + 7u, v1.w);
+  store1(m, n + 8u, v2.x);
+  store1(m, n + 9u, v2.y);
+  store1(m, n + 10u, v2.z);
+  store1(m, n + 11u, v2.w);
+  store1(m, n + 12u, v3.x);
+  store1(m, n + 13u, v3.y);
+  store1(m, n + 14u, v3.z);
+  store1(m, n + 15u, v3.w);
 }
 
-fn store1(row: u32, n: u32, value: f32) {
+fn store1(m: u32, n: u32, value: f32) {
   if (n >= p.N) { return; }
-  if (ACCUMULATE) { C[row + n] += value; } else { C[row + n] = value; }
+  let i = p.offC + select(m * p.ldc + n, n * p.ldc + m, TRANS_C);
+  if (ACCUMULATE) { C[i] += value; } else { C[i] = value; }
 }

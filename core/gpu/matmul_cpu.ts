@@ -38,9 +38,16 @@ export const MATMUL_PACK_KERNEL: KernelSpec = {
  */
 const WG_WIDTHS = [{ lanes: 16, speed: 1.2 }, { lanes: 8, speed: 1 }] as const;
 
+/** Lane-steps an M×N product costs with the best width for its N, in units of the 8-lane width. */
+function laneCost(m: number, n: number): { lanes: number; cost: number } {
+  const rowBlocks = Math.ceil(m / ROWS);
+  return WG_WIDTHS
+    .map((w) => ({ lanes: w.lanes, cost: rowBlocks * Math.ceil(n / (COLS * w.lanes)) * w.lanes / w.speed }))
+    .reduce((best, w) => (w.cost < best.cost ? w : best));
+}
+
 export function workgroupWidth(n: number): number {
-  const cost = (w: { lanes: number; speed: number }) => Math.ceil(n / (COLS * w.lanes)) * w.lanes / w.speed;
-  return WG_WIDTHS.reduce((best, w) => (cost(w) < cost(best) ? w : best)).lanes;
+  return laneCost(1, n).lanes;
 }
 
 const PACK_WG_X = 64; // kernels/matmul_pack.wgsl's @workgroup_size
@@ -66,7 +73,7 @@ function nonPowerOfTwo(side: number): number {
 }
 
 /** Texture sizes (texels) of the operand copies: A is M rows of ⌈K/4⌉ texels, B is 4⌈K/4⌉ rows of ⌈N/4⌉. */
-function textureShapes(p: MatmulProblem): { a: [number, number]; b: [number, number] } {
+function textureShapes(p: { m: number; n: number; k: number }): { a: [number, number]; b: [number, number] } {
   const k4 = Math.ceil(p.k / 4);
   const side = nonPowerOfTwo;
   return { a: [side(k4), side(p.m)], b: [side(Math.ceil(p.n / 4)), side(4 * k4)] };
@@ -74,7 +81,8 @@ function textureShapes(p: MatmulProblem): { a: [number, number]; b: [number, num
 
 /** Whether the operand copies fit the adapter's texture limits (else matmul() takes the GPU kernels). */
 export function cpuPathFits(rt: Runtime, p: MatmulProblem): boolean {
-  const { a, b } = textureShapes(p);
+  const kp = kernelProduct(p);
+  const { a, b } = textureShapes({ m: kp.m, n: kp.n, k: p.k });
   return [...a, ...b].every((d) => d <= rt.ctx.limits.maxTextureDimension2D);
 }
 
@@ -103,27 +111,72 @@ function pack(
   );
 }
 
+/** One side of the product the kernel runs, with where each batch item of it starts. */
+interface KernelOperand extends Operand {
+  off: number;
+  stride: BatchStride;
+}
+
+/**
+ * The product the kernel runs: C = op(A)·op(B) itself, or — when C is narrow, as attention's P·V with its 64
+ * columns, and there is no bias (which the kernel adds per column) — Cᵀ = op(B)ᵀ·op(A)ᵀ stored transposed,
+ * whichever leaves fewer lanes idle past the last column.
+ */
+function kernelProduct(p: MatmulProblem) {
+  const a: KernelOperand = {
+    tensor: p.a,
+    rows: p.m,
+    cols: p.k,
+    ld: p.lda,
+    trans: p.transA,
+    off: p.offA,
+    stride: p.strideA,
+  };
+  const b: KernelOperand = {
+    tensor: p.b,
+    rows: p.k,
+    cols: p.n,
+    ld: p.ldb,
+    trans: p.transB,
+    off: p.offB,
+    stride: p.strideB,
+  };
+  const straight = laneCost(p.m, p.n);
+  const swapped = laneCost(p.n, p.m);
+  if (p.bias || swapped.cost >= straight.cost) {
+    return { m: p.m, n: p.n, a, b, lanes: straight.lanes, transC: false };
+  }
+  // op(B)ᵀ is op(B) stored the other way round, and likewise op(A)ᵀ.
+  const bT = { ...b, rows: p.n, cols: p.k, trans: !p.transB };
+  const aT = { ...a, rows: p.k, cols: p.m, trans: !p.transA };
+  return { m: p.n, n: p.m, a: bT, b: aT, lanes: swapped.lanes, transC: true };
+}
+
 /**
  * Batch items run one after another through the same pair of scratch textures (dispatches in one pass are
  * ordered, so a copy never overwrites what an earlier product still reads): the scratch is one item's size.
  */
 export function matmulCpu(rt: Runtime, p: MatmulProblem): void {
-  const shapes = textureShapes(p);
-  const lanes = workgroupWidth(p.n);
+  const kp = kernelProduct(p);
+  const shapes = textureShapes({ m: kp.m, n: kp.n, k: p.k });
   const usage = GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING;
   const texA = rt.pool.allocTexture("scratch/matmul-pack", ...shapes.a, usage);
   const texB = rt.pool.allocTexture("scratch/matmul-pack", ...shapes.b, usage);
-  const a: Operand = { tensor: p.a, rows: p.m, cols: p.k, ld: p.lda, trans: p.transA };
-  const b: Operand = { tensor: p.b, rows: p.k, cols: p.n, ld: p.ldb, trans: p.transB };
+  const constants = {
+    WG_X: kp.lanes,
+    HAS_BIAS: p.bias !== undefined,
+    ACCUMULATE: p.accumulate,
+    TRANS_C: kp.transC,
+  };
   for (let z = 0; z < p.batch; z++) {
-    pack(rt, a, itemOffset(p.offA, p.strideA, z, p.inner), texA, shapes.a, p.label);
-    pack(rt, b, itemOffset(p.offB, p.strideB, z, p.inner), texB, shapes.b, p.label);
+    pack(rt, kp.a, itemOffset(kp.a.off, kp.a.stride, z, p.inner), texA, shapes.a, p.label);
+    pack(rt, kp.b, itemOffset(kp.b.off, kp.b.stride, z, p.inner), texB, shapes.b, p.label);
     rt.dispatch(
       MATMUL_CPU_KERNEL,
-      { WG_X: lanes, HAS_BIAS: p.bias !== undefined, ACCUMULATE: p.accumulate },
-      [p.m, p.n, Math.ceil(p.k / 4), p.ldc, itemOffset(p.offC, p.strideC, z, p.inner), f32(p.alpha)],
+      constants,
+      [kp.m, kp.n, Math.ceil(p.k / 4), p.ldc, itemOffset(p.offC, p.strideC, z, p.inner), f32(p.alpha)],
       [texA, texB, p.bias ?? rt.unused, p.c],
-      [Math.ceil(p.n / (COLS * lanes)), Math.ceil(p.m / ROWS)],
+      [Math.ceil(kp.n / (COLS * kp.lanes)), Math.ceil(kp.m / ROWS)],
       p.label,
     );
   }
