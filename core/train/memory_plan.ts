@@ -18,7 +18,8 @@ import { release } from "../nn/ops/release.ts";
 import { AdamW } from "./adamw.ts";
 import type { CheckpointPolicy } from "./checkpointing.ts";
 import { type FreezePolicy, isTrainable } from "./freeze.ts";
-import { type GradientSink, TrainGraph } from "./model_backward.ts";
+import type { GradientSink } from "./gradient_sink.ts";
+import { TrainGraph } from "./model_backward.ts";
 import { silogBackward, silogForward } from "./silog.ts";
 
 /** A Runtime that records allocations only: dispatches, copies and uploads are no-ops. */

@@ -17,7 +17,8 @@ import type { GpuWeights } from "../nn/model/weights.ts";
 import { release } from "../nn/ops/release.ts";
 import { AdamW } from "./adamw.ts";
 import type { CheckpointPolicy } from "./checkpointing.ts";
-import { type GradientSink, TrainGraph } from "./model_backward.ts";
+import type { GradientSink } from "./gradient_sink.ts";
+import { TrainGraph } from "./model_backward.ts";
 import { groupLr } from "./param_groups.ts";
 import { readSilog, silogBackward, silogForward } from "./silog.ts";
 

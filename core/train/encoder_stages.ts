@@ -1,0 +1,263 @@
+/**
+ * The encoder's stages of the training graph (core/train/model_backward.ts): the patch, class-token and
+ * position embedding, one DINOv2 block, and the final norm over an intermediate layer's tokens — each a
+ * forward that keeps what its backward reads and a backward that hands parameter gradients to the sink.
+ */
+import type { Runtime } from "../gpu/runtime.ts";
+import type { Tensor } from "../gpu/tensor.ts";
+import { PATCH_SIZE } from "../nn/model/config.ts";
+import type { GpuWeights } from "../nn/model/weights.ts";
+import { attentionBackward, attentionForward, type AttentionSaved } from "../nn/ops/attention.ts";
+import { geluBackward, geluForward } from "../nn/ops/gelu.ts";
+import { layerNormBackward, layerNormForward, type LayerNormSaved } from "../nn/ops/layernorm.ts";
+import { layerScaleBackward, layerScaleResidual } from "../nn/ops/layerscale.ts";
+import { linearBackward, linearForward, type LinearWeights } from "../nn/ops/linear.ts";
+import { patchEmbedBackward, patchEmbedForward, patchGrid } from "../nn/ops/patch_embed.ts";
+import { posEmbedBackward, posEmbedForward } from "../nn/ops/pos_embed.ts";
+import { release } from "../nn/ops/release.ts";
+import { assembleTokens, assembleTokensBackward } from "../nn/ops/tokens.ts";
+
+import { affineGrads, completeAll, type GradientSink, linearGrads } from "./gradient_sink.ts";
+
+export interface BlockSaved {
+  s1: LayerNormSaved;
+  n1: Tensor;
+  attn: AttentionSaved;
+  a: Tensor;
+  x1: Tensor;
+  s2: LayerNormSaved;
+  n2: Tensor;
+  h: Tensor;
+  m: Tensor;
+}
+
+export function blockOwned(s: BlockSaved): Tensor[] {
+  return [
+    s.s1.mean,
+    s.s1.rstd,
+    s.n1,
+    s.attn.qkv,
+    s.attn.ctx,
+    s.a,
+    s.x1,
+    s.s2.mean,
+    s.s2.rstd,
+    s.n2,
+    s.h,
+    s.m,
+  ];
+}
+
+/** One DINOv2 block: x + ls1·attn(norm1(x)), then + ls2·mlp(norm2(·)). */
+export class BlockStage {
+  readonly prefix: string;
+  readonly act: string;
+
+  constructor(
+    readonly w: GpuWeights,
+    readonly index: number,
+    readonly heads: number,
+    readonly scoreBudget: number,
+  ) {
+    this.prefix = `pretrained.blocks.${index}`;
+    this.act = `act/blocks.${index}`;
+  }
+
+  /** Head chunks within the budget, but at least one head and at most the binding limit. */
+  private attention(rt: Runtime, tokens: number) {
+    const oneHead = tokens * tokens * 4;
+    const limit = rt.ctx.limits.maxStorageBufferBindingSize;
+    return { heads: this.heads, maxScoreBytes: Math.min(limit, Math.max(this.scoreBudget, oneHead)) };
+  }
+
+  private attnWeights() {
+    return { qkv: this.w.linear(`${this.prefix}.attn.qkv`), proj: this.w.linear(`${this.prefix}.attn.proj`) };
+  }
+
+  forward(rt: Runtime, x: Tensor): { out: Tensor; saved: BlockSaved } {
+    const p = this.prefix;
+    const { y: n1, saved: s1 } = layerNormForward(rt, x, this.w.affine(`${p}.norm1`), `${this.act}/norm1`);
+    const { y: a, saved: attn } = attentionForward(
+      rt,
+      n1,
+      this.attnWeights(),
+      this.attention(rt, x.shape[1]),
+      `${this.act}/attn`,
+    );
+    const x1 = layerScaleResidual(rt, x, a, this.w.get(`${p}.ls1.gamma`), `${this.act}/x1`);
+    const { y: n2, saved: s2 } = layerNormForward(rt, x1, this.w.affine(`${p}.norm2`), `${this.act}/norm2`);
+    const h = linearForward(rt, n2, this.w.linear(`${p}.mlp.fc1`), `${this.act}/fc1`);
+    const g = geluForward(rt, h, `${this.act}/gelu`);
+    const m = linearForward(rt, g, this.w.linear(`${p}.mlp.fc2`), `${this.act}/fc2`);
+    // GELU is cheap to recompute from h: its output is not kept.
+    release(rt, g);
+    const out = layerScaleResidual(rt, x1, m, this.w.get(`${p}.ls2.gamma`), `${this.act}/out`);
+    return { out, saved: { s1, n1, attn, a, x1, s2, n2, h, m } };
+  }
+
+  /** dStream (the gradient w.r.t. the block's output) becomes the gradient w.r.t. its input, in place. */
+  backward(rt: Runtime, x: Tensor, s: BlockSaved, dStream: Tensor, sink: GradientSink): void {
+    const p = this.prefix;
+    const d = `grads/act/blocks.${this.index}`;
+    const lin = (name: string): LinearWeights | undefined => linearGrads(sink, `${p}.${name}`);
+    const done = (...names: string[]) => completeAll(sink, names.map((n) => `${p}.${n}`));
+
+    // MLP branch: out = x1 + γ2·fc2(gelu(fc1(norm2(x1)))).
+    const dm = layerScaleBackward(
+      rt,
+      s.m,
+      this.w.get(`${p}.ls2.gamma`),
+      dStream,
+      sink.grad(`${p}.ls2.gamma`),
+      `${d}/dm`,
+    );
+    done("ls2.gamma");
+    const g = geluForward(rt, s.h, `${this.act}/gelu`);
+    const dg = linearBackward(rt, g, this.w.linear(`${p}.mlp.fc2`), dm, lin("mlp.fc2"), `${d}/dg`)!;
+    done("mlp.fc2.weight", "mlp.fc2.bias");
+    release(rt, g, dm);
+    const dh = geluBackward(rt, s.h, dg, `${d}/dh`);
+    release(rt, dg);
+    const dn2 = linearBackward(rt, s.n2, this.w.linear(`${p}.mlp.fc1`), dh, lin("mlp.fc1"), `${d}/dn2`)!;
+    done("mlp.fc1.weight", "mlp.fc1.bias");
+    release(rt, dh);
+    layerNormBackward(
+      rt,
+      s.x1,
+      this.w.affine(`${p}.norm2`),
+      s.s2,
+      dn2,
+      affineGrads(sink, `${p}.norm2`),
+      `${d}/dx1`,
+      dStream,
+    );
+    done("norm2.weight", "norm2.bias");
+    release(rt, dn2);
+
+    // Attention branch: x1 = x + γ1·attn(norm1(x)).
+    const da = layerScaleBackward(
+      rt,
+      s.a,
+      this.w.get(`${p}.ls1.gamma`),
+      dStream,
+      sink.grad(`${p}.ls1.gamma`),
+      `${d}/da`,
+    );
+    done("ls1.gamma");
+    const attnGrads = lin("attn.qkv") && { qkv: lin("attn.qkv")!, proj: lin("attn.proj")! };
+    const dn1 = attentionBackward(
+      rt,
+      s.n1,
+      this.attnWeights(),
+      s.attn,
+      da,
+      attnGrads,
+      this.attention(rt, x.shape[1]),
+      `${d}/attn`,
+    );
+    done("attn.qkv.weight", "attn.qkv.bias", "attn.proj.weight", "attn.proj.bias");
+    release(rt, da);
+    layerNormBackward(
+      rt,
+      x,
+      this.w.affine(`${p}.norm1`),
+      s.s1,
+      dn1,
+      affineGrads(sink, `${p}.norm1`),
+      `${d}/dx`,
+      dStream,
+    );
+    done("norm1.weight", "norm1.bias");
+    release(rt, dn1);
+  }
+}
+
+/** Patch embedding, class token, resized position embedding: image → x0 [B, 1+N, C]. */
+export class EmbeddingStage {
+  constructor(readonly w: GpuWeights) {}
+
+  forward(rt: Runtime, image: Tensor): { x0: Tensor; cols: Tensor; grid: { h: number; w: number } } {
+    const grid = patchGrid(image, PATCH_SIZE);
+    const { y: patches, saved } = patchEmbedForward(
+      rt,
+      image,
+      this.w.linear("pretrained.patch_embed.proj"),
+      "act/patch_embed",
+    );
+    const pos = posEmbedForward(rt, this.w.get("pretrained.pos_embed"), grid.h, grid.w, "act/pos_embed");
+    const x0 = assembleTokens(rt, patches, this.w.get("pretrained.cls_token"), pos, "act/tokens");
+    release(rt, patches, pos);
+    return { x0, cols: saved.cols, grid };
+  }
+
+  backward(rt: Runtime, cols: Tensor, grid: { h: number; w: number }, dx0: Tensor, sink: GradientSink): void {
+    const { dPos, dPatches } = assembleTokensBackward(
+      rt,
+      dx0,
+      sink.grad("pretrained.cls_token"),
+      "grads/act/tokens",
+    );
+    sink.complete("pretrained.cls_token");
+    const dPosEmbed = sink.grad("pretrained.pos_embed");
+    if (dPosEmbed) posEmbedBackward(rt, this.w.get("pretrained.pos_embed"), dPos, dPosEmbed, grid.h, grid.w);
+    sink.complete("pretrained.pos_embed");
+    const proj = linearGrads(sink, "pretrained.patch_embed.proj");
+    if (proj) {
+      patchEmbedBackward(
+        rt,
+        { cols },
+        this.w.linear("pretrained.patch_embed.proj"),
+        dPatches,
+        proj,
+        "grads/act/patch_embed",
+      );
+    }
+    completeAll(sink, ["pretrained.patch_embed.proj.weight", "pretrained.patch_embed.proj.bias"]);
+    release(rt, dPos, dPatches);
+  }
+}
+
+/** get_intermediate_layers: the final norm of a block's output, patch tokens only. */
+export function featureForward(
+  rt: Runtime,
+  w: GpuWeights,
+  x: Tensor,
+  i: number,
+): { feat: Tensor; stats: LayerNormSaved } {
+  const { y, saved } = layerNormForward(rt, x, w.affine("pretrained.norm"), `act/norm${i}`);
+  const [batch, t, c] = x.shape;
+  const feat = rt.tensor(`act/feat${i}`, [batch, t - 1, c]);
+  const row = c * 4;
+  for (let b = 0; b < batch; b++) rt.copy(y, feat, (t - 1) * row, (b * t + 1) * row, b * (t - 1) * row);
+  release(rt, y);
+  return { feat, stats: saved };
+}
+
+/** Adds the feature's gradient, through the final norm, into dStream (the gradient of the block output x). */
+export function featureBackward(
+  rt: Runtime,
+  w: GpuWeights,
+  x: Tensor,
+  stats: LayerNormSaved,
+  dFeat: Tensor,
+  dStream: Tensor,
+  sink: GradientSink,
+  i: number,
+): void {
+  const [batch, t, c] = x.shape;
+  // The class token's row gets no gradient from the head (Depth Anything V2 does not use it): zero.
+  const dy = rt.tensor(`grads/act/norm${i}`, x.shape);
+  const row = c * 4;
+  for (let b = 0; b < batch; b++) rt.copy(dFeat, dy, (t - 1) * row, b * (t - 1) * row, (b * t + 1) * row);
+  layerNormBackward(
+    rt,
+    x,
+    w.affine("pretrained.norm"),
+    stats,
+    dy,
+    affineGrads(sink, "pretrained.norm"),
+    `grads/act/norm${i}/dx`,
+    dStream,
+  );
+  release(rt, dy);
+}

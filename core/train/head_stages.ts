@@ -1,0 +1,317 @@
+/**
+ * The DPT head's stages of the training graph (core/train/model_backward.ts): a branch (projection, resize,
+ * layer_rn), a fusion block, and the output convs with Sigmoid×max_depth or ReLU — each a forward that keeps
+ * what its backward reads and a backward that hands parameter gradients to the sink.
+ */
+import { add, axpy } from "../gpu/elementwise.ts";
+import type { Runtime } from "../gpu/runtime.ts";
+import type { Tensor } from "../gpu/tensor.ts";
+import type { ModelConfig } from "../nn/model/config.ts";
+import { FusionBlock } from "../nn/model/dpt.ts";
+import type { GpuWeights } from "../nn/model/weights.ts";
+import { Conv2d, type Conv2dOptions, type Conv2dSaved } from "../nn/ops/conv2d.ts";
+import { ConvTranspose2d, type ConvTransposeSaved } from "../nn/ops/conv_transpose.ts";
+import { release } from "../nn/ops/release.ts";
+import { reluBackward, reluForward } from "../nn/ops/relu.ts";
+import { ResizeBilinear, type ResizeSaved } from "../nn/ops/resize_bilinear.ts";
+import { sigmoidBackward, sigmoidForward } from "../nn/ops/sigmoid.ts";
+
+import { type GradientSink, HEAD } from "./gradient_sink.ts";
+
+export function conv(w: GpuWeights, name: string, options: Conv2dOptions = {}, bias = true): Conv2d {
+  return new Conv2d(name, w.get(`${name}.weight`), bias ? w.get(`${name}.bias`) : undefined, options);
+}
+
+/** Conv2d and ConvTranspose2d as the backward uses them. */
+export interface ConvLike<S> {
+  readonly name: string;
+  readonly bias?: Tensor;
+  backward(
+    rt: Runtime,
+    saved: S,
+    dy: Tensor,
+    targets: { weight?: Tensor; bias?: Tensor; input?: boolean; maskInputBy?: Tensor },
+  ): Tensor | undefined;
+}
+
+/**
+ * A conv's backward in two passes: the weight and bias gradients, then — once `freeBetween` (tensors only
+ * the weight gradient reads, typically the conv's input) is freed — the input gradient, so an input and the
+ * gradient that replaces it are never live together. Completion comes last: the input gradient reads the
+ * weight.
+ */
+export function convBackward<S>(
+  rt: Runtime,
+  c: ConvLike<S>,
+  saved: S,
+  dy: Tensor,
+  sink: GradientSink,
+  needInput: boolean,
+  freeBetween: readonly Tensor[] = [],
+  /** Zero the input gradient where this is ≤ 0: a ReLU that produced the conv's input. */
+  maskInputBy?: Tensor,
+): Tensor | undefined {
+  const weight = sink.grad(`${c.name}.weight`);
+  const bias = c.bias ? sink.grad(`${c.name}.bias`) : undefined;
+  if (weight || bias) c.backward(rt, saved, dy, { weight, bias, input: false });
+  if (freeBetween.length > 0) release(rt, ...new Set(freeBetween));
+  const dx = needInput ? c.backward(rt, saved, dy, { input: true, maskInputBy }) : undefined;
+  sink.complete(`${c.name}.weight`);
+  if (c.bias) sink.complete(`${c.name}.bias`);
+  return dx;
+}
+
+export interface BranchSaved {
+  sProject: Conv2dSaved;
+  sResize?: Conv2dSaved | ConvTransposeSaved;
+  sRn: Conv2dSaved;
+  projected: Tensor;
+  /** The same tensor as `projected` for branch 2 (no resampling). */
+  resized: Tensor;
+}
+
+export function branchOwned(s: BranchSaved): Tensor[] {
+  return [s.projected, s.resized];
+}
+
+/** Branch i: projects[i] (1×1 on tokens) → resize_layers[i] → layer{i+1}_rn. */
+export class BranchStage {
+  readonly project: Conv2d;
+  readonly up?: ConvTranspose2d;
+  readonly down?: Conv2d;
+  readonly rn: Conv2d;
+
+  constructor(w: GpuWeights, readonly index: number) {
+    this.project = conv(w, `${HEAD}.projects.${index}`);
+    if (index < 2) {
+      const name = `${HEAD}.resize_layers.${index}`;
+      this.up = new ConvTranspose2d(
+        name,
+        w.get(`${name}.weight`),
+        w.get(`${name}.bias`),
+        index === 0 ? 4 : 2,
+      );
+    }
+    if (index === 3) this.down = conv(w, `${HEAD}.resize_layers.3`, { stride: 2, pad: 1 });
+    this.rn = conv(w, `${HEAD}.scratch.layer${index + 1}_rn`, { pad: 1 }, false);
+  }
+
+  forward(rt: Runtime, feat: Tensor, grid: readonly [number, number]): { rn: Tensor; saved: BranchSaved } {
+    const { y: projected, saved: sProject } = this.project.forward(rt, { x: feat, grid });
+    let resized = projected;
+    let sResize: BranchSaved["sResize"];
+    if (this.up) ({ y: resized, saved: sResize } = this.up.forward(rt, projected));
+    if (this.down) ({ y: resized, saved: sResize } = this.down.forward(rt, { x: projected }));
+    const { y: rn, saved: sRn } = this.rn.forward(rt, { x: resized });
+    return { rn, saved: { sProject, sResize, sRn, projected, resized } };
+  }
+
+  /** Consumes dRn, the saved tensors and the feature; returns the feature's gradient when asked for. */
+  backward(
+    rt: Runtime,
+    s: BranchSaved,
+    feat: Tensor,
+    dRn: Tensor,
+    sink: GradientSink,
+    needFeat: boolean,
+  ): Tensor | undefined {
+    const resampled = s.resized !== s.projected;
+    const dResized = convBackward(rt, this.rn, s.sRn, dRn, sink, true, resampled ? [s.resized] : [])!;
+    release(rt, dRn);
+    let dProjected = dResized;
+    if (this.up) {
+      dProjected = convBackward(rt, this.up, s.sResize as ConvTransposeSaved, dResized, sink, true, [
+        s.projected,
+      ])!;
+    }
+    if (this.down) {
+      dProjected = convBackward(rt, this.down, s.sResize as Conv2dSaved, dResized, sink, true, [
+        s.projected,
+      ])!;
+    }
+    if (resampled) release(rt, dResized);
+    else release(rt, s.projected);
+    const dFeat = convBackward(rt, this.project, s.sProject, dProjected, sink, needFeat, [feat]);
+    release(rt, dProjected);
+    return dFeat;
+  }
+}
+
+export interface FusionSaved {
+  sIn1?: Conv2dSaved;
+  sIn2?: Conv2dSaved;
+  sMid1: Conv2dSaved;
+  sMid2: Conv2dSaved;
+  sOut: Conv2dSaved;
+  resize: ResizeBilinear;
+  sResize: ResizeSaved;
+  /** rcu1's hidden map and output (only with a coarser input). */
+  h1?: Tensor;
+  x?: Tensor;
+  /** rcu2's hidden map and output. */
+  h2: Tensor;
+  y: Tensor;
+}
+
+export function fusionOwned(s: FusionSaved): Tensor[] {
+  return [s.h1, s.x, s.h2, s.y].filter((t): t is Tensor => t !== undefined);
+}
+
+/**
+ * refinenet{i+1}: (prev + rcu1(skip)) → rcu2 → out_conv → bilinear resize, in dpt.ts's FusionBlock order
+ * (out_conv before the resize; the sum riding in as rcu1's residual).
+ */
+export class FusionStage {
+  readonly block: FusionBlock;
+
+  constructor(w: GpuWeights, readonly index: number) {
+    this.block = new FusionBlock((key) => w.get(key), `${HEAD}.scratch.refinenet${index + 1}`);
+  }
+
+  forward(
+    rt: Runtime,
+    prev: Tensor | undefined,
+    skip: Tensor,
+    size: readonly [number, number],
+  ): { out: Tensor; saved: FusionSaved } {
+    const b = this.block;
+    let x = skip;
+    let rcu1: { sIn1: Conv2dSaved; sIn2: Conv2dSaved; h1: Tensor; x: Tensor } | undefined;
+    if (prev) {
+      const sum = rt.tensor(`act/${b.name}/sum`, skip.shape);
+      add(rt, skip, prev, sum, { label: `${b.name}.sum` });
+      const c1 = b.rcu1.conv1.forward(rt, { x: skip });
+      const c2 = b.rcu1.conv2.forward(rt, { x: c1.y, residual: sum });
+      release(rt, sum);
+      x = c2.y;
+      rcu1 = { sIn1: c1.saved, sIn2: c2.saved, h1: c1.y, x };
+    }
+    const m1 = b.rcu2.conv1.forward(rt, { x });
+    const m2 = b.rcu2.conv2.forward(rt, { x: m1.y, residual: x });
+    const o = b.outConv.forward(rt, { x: m2.y });
+    const resize = new ResizeBilinear(`${b.name}.resize`, size[0], size[1]);
+    const r = resize.forward(rt, o.y);
+    // The resize's backward needs only shapes: out_conv's output goes now.
+    release(rt, o.y);
+    return {
+      out: r.y,
+      saved: {
+        ...rcu1,
+        sMid1: m1.saved,
+        sMid2: m2.saved,
+        sOut: o.saved,
+        resize,
+        sResize: r.saved,
+        h2: m1.y,
+        y: m2.y,
+      },
+    };
+  }
+
+  /** Consumes dOut and the saved tensors; returns the gradients of skip and (when there is one) prev. */
+  backward(rt: Runtime, s: FusionSaved, dOut: Tensor, sink: GradientSink): { dSkip: Tensor; dPrev?: Tensor } {
+    const b = this.block;
+    const dz = s.resize.backward(rt, s.sResize, dOut);
+    release(rt, dOut);
+    const dy = convBackward(rt, b.outConv, s.sOut, dz, sink, true, [s.y])!;
+    release(rt, dz);
+    // rcu2: y = conv2(relu(h2)) + x with h2 = conv1(relu(x)), so dx = dy + the conv path's gradient.
+    const dh2 = convBackward(rt, b.rcu2.conv2, s.sMid2, dy, sink, true)!;
+    release(rt, s.h2);
+    const dxConv = convBackward(rt, b.rcu2.conv1, s.sMid1, dh2, sink, true)!;
+    axpy(rt, dxConv, dy, 1, `${b.name}.rcu2.skip_grad`);
+    release(rt, dh2, dxConv);
+    if (!s.sIn1) return { dSkip: dy };
+    release(rt, s.x!);
+    // rcu1: x = conv2(relu(h1)) + skip + prev: prev's gradient is dx, skip's adds the conv path's.
+    const dh1 = convBackward(rt, b.rcu1.conv2, s.sIn2!, dy, sink, true)!;
+    release(rt, s.h1!);
+    const dSkip = convBackward(rt, b.rcu1.conv1, s.sIn1, dh1, sink, true)!;
+    axpy(rt, dy, dSkip, 1, `${b.name}.rcu1.skip_grad`);
+    release(rt, dh1);
+    return { dSkip, dPrev: dy };
+  }
+}
+
+export interface OutputSaved {
+  sConv1: Conv2dSaved;
+  upsample: ResizeBilinear;
+  sUp: ResizeSaved;
+  sHidden: Conv2dSaved;
+  sLogits: Conv2dSaved;
+  up: Tensor;
+  hidden: Tensor;
+  logits: Tensor;
+}
+
+export function outputOwned(s: OutputSaved): Tensor[] {
+  return [s.up, s.hidden, s.logits];
+}
+
+/** output_conv1 → bilinear to 14·patches → output_conv2 (3×3, ReLU, 1×1) → σ·max_depth or ReLU. */
+export class OutputStage {
+  readonly conv1: Conv2d;
+  readonly conv2a: Conv2d;
+  readonly conv2b: Conv2d;
+
+  constructor(w: GpuWeights, readonly config: ModelConfig) {
+    this.conv1 = conv(w, `${HEAD}.scratch.output_conv1`, { pad: 1 });
+    // The ReLU runs on its own rather than fused (reluOut): the same values, and the two-pass conv
+    // backward can then free the 518² input before the input gradient exists.
+    this.conv2a = conv(w, `${HEAD}.scratch.output_conv2.0`, { pad: 1 });
+    this.conv2b = conv(w, `${HEAD}.scratch.output_conv2.2`);
+  }
+
+  forward(rt: Runtime, path: Tensor, h: number, w: number): { depth: Tensor; saved: OutputSaved } {
+    const c1 = this.conv1.forward(rt, { x: path });
+    const upsample = new ResizeBilinear(`${HEAD}.upsample`, h, w);
+    const up = upsample.forward(rt, c1.y);
+    release(rt, c1.y);
+    const pre = this.conv2a.forward(rt, { x: up.y });
+    const hidden = rt.tensor(`act/${HEAD}.scratch.output_conv2.1`, pre.y.shape);
+    reluForward(rt, pre.y, hidden, `${HEAD}.output_conv2.relu`);
+    release(rt, pre.y);
+    const logits = this.conv2b.forward(rt, { x: hidden });
+    const batch = logits.y.shape[0];
+    const depth = rt.tensor("act/depth", [batch, h, w]);
+    if (this.config.head === "metric") {
+      sigmoidForward(rt, logits.y, depth, this.config.maxDepth!, `${HEAD}.sigmoid`);
+    } else {
+      reluForward(rt, logits.y, depth, `${HEAD}.relu`);
+    }
+    return {
+      depth,
+      saved: {
+        sConv1: c1.saved,
+        upsample,
+        sUp: up.saved,
+        sHidden: pre.saved,
+        sLogits: logits.saved,
+        up: up.y,
+        hidden,
+        logits: logits.y,
+      },
+    };
+  }
+
+  /** dDepth stays the caller's; consumes the saved tensors and `path`; returns the path's gradient. */
+  backward(rt: Runtime, s: OutputSaved, path: Tensor, dDepth: Tensor, sink: GradientSink): Tensor {
+    const dLogits = rt.tensor(`grads/act/${HEAD}/logits`, s.logits.shape);
+    if (this.config.head === "metric") {
+      sigmoidBackward(rt, s.logits, dDepth, dLogits, this.config.maxDepth!, `${HEAD}.sigmoid_backward`);
+    } else {
+      reluBackward(rt, s.logits, dDepth, dLogits, `${HEAD}.relu_backward`);
+    }
+    release(rt, s.logits);
+    // The ReLU's backward rides in conv2b's input gradient as a mask by its output.
+    const dPre = convBackward(rt, this.conv2b, s.sLogits, dLogits, sink, true, [], s.hidden)!;
+    release(rt, dLogits, s.hidden);
+    const dUp = convBackward(rt, this.conv2a, s.sHidden, dPre, sink, true, [s.up])!;
+    release(rt, dPre);
+    const dOut1 = s.upsample.backward(rt, s.sUp, dUp);
+    release(rt, dUp);
+    const dPath = convBackward(rt, this.conv1, s.sConv1, dOut1, sink, true, [path])!;
+    release(rt, dOut1);
+    return dPath;
+  }
+}
