@@ -47,7 +47,8 @@ export * from "./core/eval/flat.ts";
 export { runEvaluation } from "./core/eval/run.ts";
 
 // Fine-tuning
-export { runTraining, TRAIN_DEFAULTS, type TrainOptions, type TrainResult } from "./core/train/trainer.ts";
+export { runTraining, type TrainResult } from "./core/train/trainer.ts";
+export { TRAIN_DEFAULTS, type TrainOptions } from "./core/train/options.ts";
 
 // The whole study (what `deno task demo` runs)
 export { runStudy, type StudyOptions, type StudyResult } from "./core/study/study.ts";

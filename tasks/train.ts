@@ -17,7 +17,8 @@ import { TrompeError } from "../core/errors.ts";
 import { type PresetName, PRESETS } from "../core/nn/model/config.ts";
 import { parseCheckpoint } from "../core/train/checkpointing.ts";
 import { parseFreeze } from "../core/train/freeze.ts";
-import { runTraining, TRAIN_DEFAULTS } from "../core/train/trainer.ts";
+import { TRAIN_DEFAULTS } from "../core/train/options.ts";
+import { runTraining } from "../core/train/trainer.ts";
 
 const HELP =
   `deno task train --weights FILE --dataset hypersim|vkitti2 --root DIR --split FILE --out DIR [options]

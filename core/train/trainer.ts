@@ -15,7 +15,7 @@
  * saved over the last good checkpoint.
  */
 import { join, resolve } from "node:path";
-import { Progress, type ProgressOptions } from "../cli/progress.ts";
+import { Progress } from "../cli/progress.ts";
 import { writeRunRecord } from "../cli/record.ts";
 import type { DatasetName } from "../data/sample.ts";
 import { EVAL_RANGE } from "../eval/run.ts";
@@ -24,83 +24,24 @@ import { describePeak, type PoolStats } from "../gpu/pool.ts";
 import { Runtime } from "../gpu/runtime.ts";
 import { TrompeError } from "../errors.ts";
 import { writeTextFileAtomic } from "../io/atomic.ts";
-import { loadCheckpoint, type Provenance, type StateDict } from "../nn/model/checkpoint.ts";
-import { type HeadKind, type ModelConfig, type PresetName, PRESETS } from "../nn/model/config.ts";
+import type { Provenance } from "../nn/model/checkpoint.ts";
+import type { ModelConfig } from "../nn/model/config.ts";
 import { freeWeights, type GpuWeights, uploadWeights } from "../nn/model/weights.ts";
-import type { CheckpointPolicy } from "./checkpointing.ts";
-import { epochOrder, type FrameRef, listTrainVal, type LoadedItem, SampleLoader } from "./data_loader.ts";
-import { describeFreeze, type FreezePolicy, isTrainable, parseFreeze } from "./freeze.ts";
+import { epochOrder, type FrameRef, type LoadedItem, SampleLoader } from "./data_loader.ts";
+import { describeFreeze, isTrainable } from "./freeze.ts";
 import { polyLr } from "./schedule.ts";
 import { type StepBatch, TrainStepper } from "./train_step.ts";
 import { type StepRecord, trainLogs, type ValRecord, writeLossCurve } from "./train_log.ts";
 import {
   type BestSoFar,
   exportCheckpoint,
-  identityChanges,
-  loadTrainState,
   readWeights,
   restoreMoments,
-  type RunIdentity,
   saveTrainState,
-  STATE_FILE,
 } from "./train_state.ts";
 import { validate } from "./validate.ts";
-
-/** The seed study's settings (metric_depth/train.py defaults): what `deno task train` runs without flags. */
-export const TRAIN_DEFAULTS = {
-  epochs: 48,
-  lr: 5e-6,
-  batch: 1,
-  imgSize: 518,
-  seed: 0,
-  workers: 2,
-  checkpoint: "blocks" as CheckpointPolicy,
-} as const;
-
-export const MIN_DEPTH = 0.001;
-
-export interface TrainOptions {
-  /** Starting checkpoint (.safetensors or .pth), read as `deno task predict` reads it. */
-  weights: string;
-  dataset: DatasetName;
-  root: string;
-  /** Split file of training frames ('<rgb> <depth>' lines, relative paths from `root`). */
-  split: string;
-  /** Validation frames; without it, 20 % of `split` chosen by a hash of (seed, frame). */
-  valSplit?: string;
-  /** The run directory (checkpoints, logs, loss curve, run record). */
-  out: string;
-  /** Official size the weights must be (checked against them). */
-  encoder?: PresetName;
-  configFile?: string;
-  head?: HeadKind;
-  maxDepth?: number;
-  epochs?: number;
-  /** Encoder learning rate; the decoder trains at 10×. */
-  lr?: number;
-  batch?: number;
-  /** Training crop (a multiple of 14); validation uses the same as its input size. */
-  imgSize?: number;
-  freeze?: FreezePolicy;
-  checkpoint?: CheckpointPolicy;
-  seed?: number;
-  /** Stop after this many steps in all; the poly schedule then decays over them. */
-  maxSteps?: number;
-  /** Validate (and save) every N steps as well as every epoch. */
-  valEvery?: number;
-  /** Continue the run in `out` from its train_state.safetensors. */
-  resume?: boolean;
-  workers?: number;
-  /** The run stops at the next step boundary, saving its resume point first (Ctrl-C). */
-  signal?: AbortSignal;
-  /** Called after every step (tests and the demo watch progress through it). */
-  onStep?: (record: StepRecord) => void | Promise<void>;
-  /** Where messages go (notes, validations); default: nowhere. */
-  log?: (line: string) => void;
-  progress?: ProgressOptions;
-  /** A GPU runtime to use (default: a new one on the process's adapter). */
-  runtime?: Runtime;
-}
+import { checkTrainOptions, MIN_DEPTH, type TrainOptions } from "./options.ts";
+import { openRun } from "./run_setup.ts";
 
 export interface TrainResult {
   out: string;
@@ -130,54 +71,6 @@ function lossRange(config: ModelConfig, dataset: DatasetName): Required<DepthRan
   return { minDepth: MIN_DEPTH, maxDepth: config.maxDepth ?? EVAL_RANGE[dataset].maxDepth };
 }
 
-function checkOptions(o: TrainOptions) {
-  const positive = (value: number | undefined, flag: string, fallback: number, integer = true) => {
-    const v = value ?? fallback;
-    if (!(v > 0) || (integer && !Number.isInteger(v)) || !Number.isFinite(v)) {
-      throw new TrompeError(
-        "bad-argument",
-        `must be a positive ${integer ? "integer" : "number"}, got ${v}`,
-        {
-          subject: flag,
-        },
-      );
-    }
-    return v;
-  };
-  const imgSize = positive(o.imgSize, "--img-size", TRAIN_DEFAULTS.imgSize);
-  if (imgSize % 14 !== 0) {
-    throw new TrompeError("bad-argument", `${imgSize} is not a multiple of the patch size 14`, {
-      subject: "--img-size",
-      hint: "e.g. 518, 98 or 70",
-    });
-  }
-  return {
-    epochs: positive(o.epochs, "--epochs", TRAIN_DEFAULTS.epochs),
-    lr: positive(o.lr, "--lr", TRAIN_DEFAULTS.lr, false),
-    batch: positive(o.batch, "--batch", TRAIN_DEFAULTS.batch),
-    imgSize,
-    seed: o.seed ?? TRAIN_DEFAULTS.seed,
-    workers: positive(o.workers, "--workers", TRAIN_DEFAULTS.workers),
-    maxSteps: o.maxSteps === undefined ? undefined : positive(o.maxSteps, "--max-steps", 1),
-    valEvery: o.valEvery === undefined ? undefined : positive(o.valEvery, "--val-every", 1),
-    freeze: o.freeze ?? { kind: "none" as const },
-    checkpoint: o.checkpoint ?? TRAIN_DEFAULTS.checkpoint,
-  };
-}
-
-function checkEncoder(config: ModelConfig, encoder: PresetName | undefined, weights: string): void {
-  if (!encoder) return;
-  const preset = PRESETS[encoder];
-  if (preset.embedDim !== config.embedDim || preset.depth !== config.depth) {
-    throw new TrompeError(
-      "bad-argument",
-      `--encoder ${encoder} (embed ${preset.embedDim}, depth ${preset.depth}) does not match the weights ` +
-        `(embed ${config.embedDim}, depth ${config.depth})`,
-      { subject: weights, hint: "drop --encoder (the size is read from the weights) or pick the right file" },
-    );
-  }
-}
-
 /** Stacks loaded items into one batch: images [B, 3, S, S], depth and valid [B, S, S]. */
 function stackBatch(items: readonly LoadedItem[], size: number): StepBatch {
   const b = items.length, plane = size * size;
@@ -199,93 +92,13 @@ function stackBatch(items: readonly LoadedItem[], size: number): StepBatch {
 
 export async function runTraining(options: TrainOptions): Promise<TrainResult> {
   const started = performance.now();
-  const o = checkOptions(options);
+  const o = checkTrainOptions(options);
   const log = options.log ?? (() => {});
-  const out = resolve(options.out);
-  const root = resolve(options.root);
-  const split = resolve(options.split);
-  const valSplit = options.valSplit && resolve(options.valSplit);
-  await Deno.mkdir(out, { recursive: true });
-  const statePath = join(out, STATE_FILE);
-  const notes: string[] = [];
-  const files: Record<string, string> = { state: statePath };
-
-  // The run directory is checked first: a wrong --resume (or a missing one) costs no loading.
-  const hasState = await Deno.stat(statePath).then(() => true, () => false);
-  if (hasState && !options.resume) {
-    throw new TrompeError("bad-argument", "the run directory already holds a run", {
-      subject: out,
-      hint: "pass --resume to continue it, or choose another --out",
-    });
-  }
-  if (!hasState && options.resume) {
-    throw new TrompeError("not-found", `nothing to resume: no ${STATE_FILE} here`, {
-      subject: out,
-      hint: "drop --resume to start a run, or point --out at the run to continue",
-    });
-  }
-  const loaded = await loadCheckpoint(resolve(options.weights), {
-    configFile: options.configFile && resolve(options.configFile),
-    head: options.head,
-    maxDepth: options.maxDepth,
-  });
-  const config = loaded.config;
-  checkEncoder(config, options.encoder, options.weights);
-  // A block range can only be checked against the model once its depth is known.
-  parseFreeze(describeFreeze(o.freeze), config.depth);
-  notes.push(...loaded.notes);
-  const frames = await listTrainVal(options.dataset, root, split, valSplit, o.seed);
-  if (frames.val.length === 0) {
-    throw new TrompeError("bad-argument", "no frames are left for validation", {
-      subject: split,
-      hint: "give --val-split FILE, or a split with at least a few frames",
-    });
-  }
-  const stepsPerEpoch = Math.floor(frames.train.length / o.batch);
-  if (stepsPerEpoch === 0) {
-    throw new TrompeError(
-      "bad-argument",
-      `${frames.train.length} training frames make no batch of ${o.batch} (the last partial batch is dropped, as train.py does)`,
-      { subject: "--batch" },
-    );
-  }
-  const totalSteps = Math.min(o.epochs * stepsPerEpoch, o.maxSteps ?? Infinity);
-  const identity: RunIdentity = {
-    dataset: options.dataset,
-    root,
-    split,
-    valSplit: valSplit ?? null,
-    seed: o.seed,
-    batch: o.batch,
-    imgSize: o.imgSize,
-    freeze: describeFreeze(o.freeze),
-    config,
-  };
-
-  let stateDict: StateDict = loaded.stateDict;
-  let startStep = 0;
-  let best: BestSoFar | null = null;
-  let resumed: Awaited<ReturnType<typeof loadTrainState>> | undefined;
-  if (options.resume) {
-    resumed = await loadTrainState(statePath);
-    const changes = identityChanges(resumed.info.identity, identity);
-    if (changes.length > 0) {
-      throw new TrompeError("bad-argument", `--resume with other settings: ${changes.join("; ")}`, {
-        subject: statePath,
-        hint: "resume with the settings of the run, or start a new run in another --out",
-      });
-    }
-    stateDict = resumed.stateDict;
-    startStep = resumed.info.step;
-    best = resumed.info.best;
-    files.latestSafetensors = join(out, "latest.safetensors");
-    files.latestPth = join(out, "latest.pth");
-    if (best) {
-      files.bestSafetensors = join(out, "best.safetensors");
-      files.bestPth = join(out, "best.pth");
-    }
-    notes.push(`resumed from step ${startStep} (${statePath})`);
-  }
+  const run = await openRun(options, o);
+  const { out, root, split, valSplit, statePath, notes, files, config, frames, stepsPerEpoch, totalSteps } =
+    run;
+  const { identity, stateDict, startStep, resumed } = run;
+  let best = run.best;
   const logs = trainLogs(out);
   // A step record carries the step's 0-based index, a validation the number of steps taken before it.
   await logs.steps.resumeWith((r) => r.step < startStep);

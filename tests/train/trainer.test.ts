@@ -20,7 +20,8 @@ import { adapterFor } from "../../core/augment/datasets.ts";
 import { trainTransform } from "../../core/data/transform.ts";
 import { epochOrder, listTrainVal } from "../../core/train/data_loader.ts";
 import type { StepRecord } from "../../core/train/train_log.ts";
-import { runTraining, type TrainOptions } from "../../core/train/trainer.ts";
+import type { TrainOptions } from "../../core/train/options.ts";
+import { runTraining } from "../../core/train/trainer.ts";
 import { loadTrainState } from "../../core/train/train_state.ts";
 import { REFERENCE_DIR, sharedTest } from "../shared.ts";
 
