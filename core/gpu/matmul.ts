@@ -1,7 +1,7 @@
 /**
- * C = alpha · op(A) · op(B) (+ bias) (+ C), batched: the TypeScript side of kernels/matmul.wgsl and
- * kernels/matmul_vec4.wgsl (GPUs: tile sizes are override constants) and of kernels/matmul_cpu.wgsl (CPU
- * adapters, core/gpu/matmul_cpu.ts). The three products of a linear layer are A·B (forward with stored
+ * C = alpha · op(A) · op(B) (+ bias) (+ C), batched: the TypeScript side of kernels/matmul_tile128.wgsl (GPUs'
+ * default: 128×128 tiles, 8×8 outputs an invocation), kernels/matmul.wgsl and kernels/matmul_vec4.wgsl (smaller
+ * tiles as override constants) and kernels/matmul_cpu.wgsl (CPU adapters, core/gpu/matmul_cpu.ts). The three products of a linear layer are A·B (forward with stored
  * [in, out] weights), A·Bᵀ (forward with PyTorch's [out, in] weights; backward to the input) and Aᵀ·B
  * (backward to the weights).
  */
@@ -11,6 +11,7 @@ import type { Runtime } from "./runtime.ts";
 import type { Tensor } from "./tensor.ts";
 import { TrompeError } from "../errors.ts";
 import { cpuPathFits, matmulCpu } from "./matmul_cpu.ts";
+import { TILE_M, TILE_N } from "../../kernels/matmul_tile128.gen.ts";
 
 export const MATMUL_KERNEL: KernelSpec = {
   file: "matmul.wgsl",
@@ -19,6 +20,7 @@ export const MATMUL_KERNEL: KernelSpec = {
 };
 
 export const MATMUL_VEC4_KERNEL: KernelSpec = { ...MATMUL_KERNEL, file: "matmul_vec4.wgsl" };
+export const MATMUL_TILE128_KERNEL: KernelSpec = { ...MATMUL_KERNEL, file: "matmul_tile128.wgsl" };
 
 /** Workgroup shape: a (4·wgY)×(4·wgX) tile of C per workgroup, K in steps of tileK. */
 export interface MatmulTiles {
@@ -58,10 +60,11 @@ export interface MatmulArgs {
   strideC?: BatchStride;
   tiles?: MatmulTiles;
   /**
-   * "auto": on a CPU adapter the CPU kernel (unless its packed copies would not fit a binding), else the
-   * vec4 kernel when every dimension, offset and stride allows it, else the tiled one.
+   * "auto": on a GPU "tile128"; on a CPU adapter the CPU kernel, or where its packed copies would not fit a
+   * texture, "vec4" when every dimension, offset and stride is a multiple of 4, else "tiled". "tiled" and
+   * "vec4" take `tiles`.
    */
-  variant?: "auto" | "tiled" | "vec4" | "cpu";
+  variant?: "auto" | "tile128" | "tiled" | "vec4" | "cpu";
   label?: string;
 }
 
@@ -187,6 +190,17 @@ export function matmul(rt: Runtime, args: MatmulArgs): void {
     matmulCpu(rt, p);
     return;
   }
+  if (variant === "tile128" || (variant === "auto" && !rt.ctx.isCpu)) {
+    rt.dispatch(
+      MATMUL_TILE128_KERNEL,
+      { TRANS_A: p.transA, TRANS_B: p.transB, HAS_BIAS: p.bias !== undefined, ACCUMULATE: p.accumulate },
+      elementParams(p, 1),
+      [p.a, p.b, p.bias ?? rt.unused, p.c],
+      [Math.ceil(p.n / TILE_N), Math.ceil(p.m / TILE_M), p.batch],
+      p.label,
+    );
+    return;
+  }
   const aligned = vec4Compatible([
     p.k,
     p.n,
@@ -204,6 +218,7 @@ export function matmul(rt: Runtime, args: MatmulArgs): void {
   if (variant === "vec4" && !aligned) {
     throw new TrompeError("bad-argument", `matmul ${p.label}: shape or strides not multiples of 4`);
   }
+  // A CPU adapter's fallback (operands too large for its textures): no workgroup memory, which is slow there.
   const useVec4 = variant === "vec4" || (variant === "auto" && aligned);
   const tiles = args.tiles ?? DEFAULT_TILES;
   const q = useVec4 ? 4 : 1; // the vec4 kernel counts addresses in vec4s
@@ -220,27 +235,32 @@ export function matmul(rt: Runtime, args: MatmulArgs): void {
       HAS_BIAS: p.bias !== undefined,
       ACCUMULATE: p.accumulate,
     },
-    [
-      p.m,
-      p.n,
-      p.k,
-      p.lda / q,
-      p.ldb / q,
-      p.ldc / q,
-      p.offA / q,
-      p.offB / q,
-      p.offC / q,
-      p.inner,
-      p.strideA[0] / q,
-      p.strideA[1] / q,
-      p.strideB[0] / q,
-      p.strideB[1] / q,
-      p.strideC[0] / q,
-      p.strideC[1] / q,
-      f32(p.alpha),
-    ],
+    elementParams(p, q),
     [p.a, p.b, p.bias ?? rt.unused, p.c],
     [Math.ceil(p.n / tileN), Math.ceil(p.m / tileM), p.batch],
     p.label,
   );
+}
+
+/** The kernels' Params: shape, then leading dimensions, offsets and strides in units of `q` elements. */
+function elementParams(p: MatmulProblem, q: number) {
+  return [
+    p.m,
+    p.n,
+    p.k,
+    p.lda / q,
+    p.ldb / q,
+    p.ldc / q,
+    p.offA / q,
+    p.offB / q,
+    p.offC / q,
+    p.inner,
+    p.strideA[0] / q,
+    p.strideA[1] / q,
+    p.strideB[0] / q,
+    p.strideB[1] / q,
+    p.strideC[0] / q,
+    p.strideC[1] / q,
+    f32(p.alpha),
+  ];
 }

@@ -3,12 +3,13 @@ import { Runtime } from "../../core/gpu/runtime.ts";
 import { type BatchStride, matmul, type MatmulArgs } from "../../core/gpu/matmul.ts";
 import { TrompeError } from "../../core/errors.ts";
 import { generate } from "../../kernels/matmul_cpu.gen.ts";
+import { generate as generateTile128 } from "../../kernels/matmul_tile128.gen.ts";
 import { workgroupWidth } from "../../core/gpu/matmul_cpu.ts";
 import { randomArray, relL2 } from "../shared.ts";
 
 const rt = await Runtime.create();
 
-type Variant = "cpu" | "tiled" | "vec4";
+type Variant = "cpu" | "tile128" | "tiled" | "vec4";
 
 /** One product with host copies of every operand, described like `MatmulArgs` but without tensors. */
 interface Case {
@@ -178,6 +179,16 @@ const UNALIGNED: Case[] = [
     strideB: [13 * 36, 6],
     strideC: [3 * 169 + 5, 169],
   },
+  // Past one 128×128 tile of the GPU kernel both ways, K over several of its steps.
+  {
+    name: "several tiles: A·Bᵀ 150×300×50 with bias and alpha",
+    m: 150,
+    n: 300,
+    k: 50,
+    transB: true,
+    bias: true,
+    alpha: 0.5,
+  },
   // Narrow C without bias: the CPU path runs these as Cᵀ = op(B)ᵀ·op(A)ᵀ and stores C transposed.
   { name: "narrow C: A·B 300×20×37", m: 300, n: 20, k: 37 },
   {
@@ -245,13 +256,13 @@ const ALIGNED: Case[] = [
   },
 ];
 
-for (const variant of ["cpu", "tiled"] as const) {
+for (const variant of ["cpu", "tile128", "tiled"] as const) {
   Deno.test(`matmul (${variant}) matches the float64 reference on odd shapes, layouts and epilogues`, async () => {
     for (const [i, spec] of UNALIGNED.entries()) await check(variant, spec, 100 + 10 * i);
   });
 }
 
-for (const variant of ["cpu", "tiled", "vec4"] as const) {
+for (const variant of ["cpu", "tile128", "tiled", "vec4"] as const) {
   Deno.test(`matmul (${variant}) matches the float64 reference on aligned shapes`, async () => {
     for (const [i, spec] of ALIGNED.entries()) await check(variant, spec, 500 + 10 * i);
   });
@@ -276,6 +287,11 @@ Deno.test("matmul on a CPU adapter takes the CPU path and frees its operand copi
   assert.equal(stats.liveByCategory["scratch"], undefined);
   assert(!rt.pool.liveLabels().includes("scratch/matmul-pack"));
   rt.free(a, b, c);
+});
+
+Deno.test("kernels/matmul_tile128.wgsl is what kernels/matmul_tile128.gen.ts generates", () => {
+  const committed = Deno.readTextFileSync(new URL("../../kernels/matmul_tile128.wgsl", import.meta.url));
+  assert.equal(committed, generateTile128());
 });
 
 Deno.test("kernels/matmul_cpu.wgsl is what kernels/matmul_cpu.gen.ts generates", () => {

@@ -19,7 +19,12 @@ import { readSilog, silogBackward, silogForward } from "../../core/train/silog.t
 import { REFERENCE_DIR, relL2, sharedTest } from "../shared.ts";
 
 const TINY_A = join(REFERENCE_DIR, "tiny-a");
-const rt = await Runtime.create();
+const cpuRt = await Runtime.create();
+/**
+ * The same device taken as a GPU: every op picks the kernels a GPU adapter runs (the 128-tile matmul, the
+ * GPU attention and conv kernels), so their numerics are checked here even without a GPU.
+ */
+const gpuRt = new Runtime({ ...cpuRt.ctx, isCpu: false });
 
 interface StepResult {
   depth: Float32Array;
@@ -30,7 +35,11 @@ interface StepResult {
 }
 
 /** Collects gradients (for comparison) and applies AdamW to each once complete, as the trainer does. */
-async function trainStep(ref: SafetensorsFile, checkpoint: CheckpointPolicy): Promise<StepResult> {
+async function trainStep(
+  ref: SafetensorsFile,
+  checkpoint: CheckpointPolicy,
+  rt: Runtime = cpuRt,
+): Promise<StepResult> {
   const { config, stateDict } = await loadCheckpoint(join(TINY_A, "weights.safetensors"), {
     configFile: join(TINY_A, "config.json"),
   });
@@ -84,42 +93,46 @@ async function trainStep(ref: SafetensorsFile, checkpoint: CheckpointPolicy): Pr
   return { depth, loss: value.loss, grads: gradValues, after, peak };
 }
 
-sharedTest(
-  "one training step of tiny-a equals PyTorch's float64 step (every gradient within 1e-4)",
-  async () => {
-    const ref = await readSafetensors(join(TINY_A, "train_step.safetensors"));
-    const afterRef = await readSafetensors(join(TINY_A, "after_step_f64ref.safetensors"));
-    const got = await trainStep(ref, "none");
+for (const [kernels, rt] of [["CPU-adapter", cpuRt], ["GPU", gpuRt]] as const) {
+  sharedTest(
+    `one training step of tiny-a on the ${kernels} kernels equals PyTorch's float64 step (every gradient within 1e-4)`,
+    async () => {
+      const ref = await readSafetensors(join(TINY_A, "train_step.safetensors"));
+      const afterRef = await readSafetensors(join(TINY_A, "after_step_f64ref.safetensors"));
+      const got = await trainStep(ref, "none", rt);
 
-    const depthRel = relL2(got.depth, ref.float64("pred_f64ref"));
-    const lossRef = ref.float64("loss_f64ref")[0];
-    const lossRel = Math.abs(got.loss - lossRef) / lossRef;
-    console.log(`depth rel_l2 ${depthRel.toExponential(2)}, loss relative error ${lossRel.toExponential(2)}`);
+      const depthRel = relL2(got.depth, ref.float64("pred_f64ref"));
+      const lossRef = ref.float64("loss_f64ref")[0];
+      const lossRel = Math.abs(got.loss - lossRef) / lossRef;
+      console.log(
+        `depth rel_l2 ${depthRel.toExponential(2)}, loss relative error ${lossRel.toExponential(2)}`,
+      );
 
-    const expected = ref.names().filter((n) => n.startsWith("grad_f64ref/")).map((n) => n.slice(12));
-    assert.deepEqual([...got.grads.keys()].sort(), expected.sort(), "parameters with a gradient");
-    const rows: string[] = [];
-    let worst = 0;
-    for (const key of expected) {
-      const rel = relL2(got.grads.get(key)!, ref.float64(`grad_f64ref/${key}`));
-      worst = Math.max(worst, rel);
-      rows.push(`${rel.toExponential(2)}  ${key}`);
-    }
-    console.log(`gradient rel_l2 per parameter (worst ${worst.toExponential(2)}):\n${rows.join("\n")}`);
-    let worstAfter = 0;
-    for (const key of afterRef.names()) {
-      const want = afterRef.float64(key);
-      // mask_token is all zeros and gets no gradient: it must stay exactly so.
-      if (want.every((v) => v === 0)) assert.ok(got.after.get(key)!.every((v) => v === 0), key);
-      else worstAfter = Math.max(worstAfter, relL2(got.after.get(key)!, want));
-    }
-    console.log(`weights after the AdamW step: worst rel_l2 ${worstAfter.toExponential(2)}`);
-    assert.ok(depthRel <= 1e-5, `depth ${depthRel}`);
-    assert.ok(lossRel <= 1e-6, `loss ${lossRel}`);
-    assert.ok(worst <= 1e-4, `worst gradient ${worst}`);
-    assert.ok(worstAfter <= 1e-4, `weights after ${worstAfter}`);
-  },
-);
+      const expected = ref.names().filter((n) => n.startsWith("grad_f64ref/")).map((n) => n.slice(12));
+      assert.deepEqual([...got.grads.keys()].sort(), expected.sort(), "parameters with a gradient");
+      const rows: string[] = [];
+      let worst = 0;
+      for (const key of expected) {
+        const rel = relL2(got.grads.get(key)!, ref.float64(`grad_f64ref/${key}`));
+        worst = Math.max(worst, rel);
+        rows.push(`${rel.toExponential(2)}  ${key}`);
+      }
+      console.log(`gradient rel_l2 per parameter (worst ${worst.toExponential(2)}):\n${rows.join("\n")}`);
+      let worstAfter = 0;
+      for (const key of afterRef.names()) {
+        const want = afterRef.float64(key);
+        // mask_token is all zeros and gets no gradient: it must stay exactly so.
+        if (want.every((v) => v === 0)) assert.ok(got.after.get(key)!.every((v) => v === 0), key);
+        else worstAfter = Math.max(worstAfter, relL2(got.after.get(key)!, want));
+      }
+      console.log(`weights after the AdamW step: worst rel_l2 ${worstAfter.toExponential(2)}`);
+      assert.ok(depthRel <= 1e-5, `depth ${depthRel}`);
+      assert.ok(lossRel <= 1e-6, `loss ${lossRel}`);
+      assert.ok(worst <= 1e-4, `worst gradient ${worst}`);
+      assert.ok(worstAfter <= 1e-4, `weights after ${worstAfter}`);
+    },
+  );
+}
 
 sharedTest("checkpointing recomputes bit-identically: same gradients with none, blocks and all", async () => {
   const ref = await readSafetensors(join(TINY_A, "train_step.safetensors"));
