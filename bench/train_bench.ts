@@ -4,13 +4,15 @@
  * peak — and ViT-L's peak planned by the accounting-mode pool (core/train/memory_plan.ts) for every
  * checkpoint policy and a frozen encoder, beside PyTorch's peaks on an H100 (../shared/anchors/h100-torch.json)
  * as ratios (PyTorch GiB ÷ trompe GiB: > 1 means trompe needs less). Peak memory does not depend on the
- * device, so those ratios hold on any machine; step times do, so PyTorch's H100 times are context only.
+ * device, so those ratios hold on any machine; step times do, so PyTorch's H100 times are context only —
+ * except on a GPU adapter, where ViT-L's step is measured too and set against PyTorch's on the H100.
  */
 import { join } from "node:path";
 import { describePeak, formatBytes } from "../core/gpu/pool.ts";
 import { Runtime } from "../core/gpu/runtime.ts";
 import { loadCheckpoint } from "../core/nn/model/checkpoint.ts";
 import { type ModelConfig, PRESETS } from "../core/nn/model/config.ts";
+import { initialWeights } from "../core/nn/model/init_weights.ts";
 import { freeWeights, uploadWeights } from "../core/nn/model/weights.ts";
 import type { CheckpointPolicy } from "../core/train/checkpointing.ts";
 import type { FreezePolicy } from "../core/train/freeze.ts";
@@ -75,6 +77,41 @@ async function measureVits(size: number, repeats: number, checkpoint: Checkpoint
     stats: last.stats,
     forwardMs: last.forwardMs,
     backwardMs: last.ms - last.forwardMs,
+  };
+}
+
+/**
+ * A training step of `config` at `size`² on a GPU adapter, from random weights as the PyTorch anchor was: the
+ * mean of `repeats` steps after one warm-up, the pool's peak, and one more step under GPU timing for the
+ * time per op. (On a CPU adapter a ViT-L step takes many minutes: there only its peak is planned.)
+ */
+export async function measureOnGpu(
+  config: ModelConfig,
+  size: number,
+  repeats: number,
+  checkpoint: CheckpointPolicy,
+) {
+  const rt = await Runtime.create();
+  const weights = uploadWeights(rt, initialWeights(config, 0));
+  const stepper = new TrainStepper(rt, config, weights, { checkpoint, trainable: () => true });
+  const batch = benchBatch(size);
+  await stepper.step(batch, 5e-6, RANGE);
+  const times: number[] = [];
+  let last;
+  for (let i = 0; i < repeats; i++) {
+    last = await stepper.step(batch, 5e-6, RANGE);
+    times.push(last.ms);
+  }
+  const timing = await rt.timed("step", async () => void await stepper.step(batch, 5e-6, RANGE));
+  stepper.dispose();
+  freeWeights(rt, weights);
+  const ops = [...timing.byLabel].sort((x, y) => y[1].ms - x[1].ms).slice(0, 12);
+  return {
+    ms: times.reduce((x, y) => x + y, 0) / times.length,
+    stats: last!.stats,
+    gpuMs: timing.totalMs,
+    source: timing.source,
+    ops: ops.map(([label, e]) => `  ${label.padEnd(36)} ${e.ms.toFixed(1).padStart(8)} ms  ×${e.count}`),
   };
 }
 
@@ -172,6 +209,26 @@ export async function measure(options: BenchOptions): Promise<BenchSection> {
     `vits measured (${vits.adapter}, ${size}², checkpoint ${checkpoint}): ${describePeak(vits.stats)}`,
     `vits planned (518², checkpoint ${checkpoint}): ${describePeak(vitsPlan.stats)}`,
   ];
+  if (!(await Runtime.create()).ctx.isCpu && !options.quick) {
+    // ViT-L measured: the step-time target is within 2× of the PyTorch expert's step on an H100.
+    const got = await measureOnGpu(vitl, SIZE, 3, "blocks");
+    const expert = torch("vitl", "train_full_ckpt_optimizer_in_backward");
+    const plain = torch("vitl", "train_full");
+    rows.push({
+      case: `vitl full fine-tune, checkpoint blocks, ${SIZE}², batch 1 (measured)`,
+      trompe: `${got.ms.toFixed(0)} ms, peak ${gib(got.stats.peakBytes)}`,
+      peer: `${expert.ms_per_step.toFixed(0)} ms PyTorch expert on an ${anchors.gpu}`,
+      ratio: expert.ms_per_step / got.ms,
+      note: `${vits.adapter}; plain PyTorch ${plain.ms_per_step.toFixed(0)} ms → ${
+        (plain.ms_per_step / got.ms).toFixed(2)
+      }×; mean of 3 steps after a warm-up`,
+    });
+    details.push(
+      `vitl measured (${vits.adapter}): ${describePeak(got.stats)}`,
+      `vitl step GPU time ${got.gpuMs.toFixed(0)} ms (${got.source}); largest labels:`,
+      ...got.ops,
+    );
+  }
   const floor = anchors.vitl_fp32_weights_plus_adam_GiB;
   for (const c of cases) {
     const p = plan(vitl, c.checkpoint, c.freeze);
@@ -209,7 +266,10 @@ export async function measure(options: BenchOptions): Promise<BenchSection> {
   }
   return {
     title:
-      `Training: Depth Anything V2 at ${SIZE}², batch 1 — vits measured on ${vits.adapter}, vitl planned`,
+      `Training: Depth Anything V2 at ${SIZE}², batch 1 — vits measured on ${vits.adapter}, vitl planned` +
+      (rows.some((r) => r.case.startsWith("vitl full fine-tune, checkpoint blocks, 518², batch 1 (measured)"))
+        ? " and measured"
+        : ""),
     rows,
     details,
   };
