@@ -3,11 +3,16 @@
 # some sessions): parity of the GPU kernels on that GPU, then the benches whose figures need one (matmul,
 # the ViT-S forward, and the training bench, which on a GPU also measures ViT-L's step beside PyTorch's).
 #
-# What must travel with the working tree (both ignored by git, named in the run's `carry`):
+# What must travel with the working tree (all under .device/, which git ignores):
 #   .device/deno.xz   the Deno binary, `xz -6 -c node_modules/@deno/linux-x64-glibc/deno > .device/deno.xz`
 #                     (or the binary from the npx cache), about 30 MB;
 #   .device/gl/*.deb  libvulkan1 and friends, downloaded as the device README shows, unpacked into / here.
-# node_modules/ travels too (the npm packages: h5wasm, onnxruntime-web, ...), as `carry` names it.
+#   .device/node_modules.tar.xz  the npm packages (node_modules/ is 172 MB, over the 64 MiB a run carries):
+#                     `tar -cf - --exclude='*.map' --exclude='*.jsep.*' --exclude='*.asyncify.*' --exclude='*.jspi.*'
+#                     --exclude='ort.webgl.*' --exclude='ort.all.*' node_modules | xz -6 > .device/node_modules.tar.xz`
+#                     (7.5 MB: onnxruntime-web's other wasm builds are left out). Checked with an empty DENO_DIR
+#                     and --cached-only, as there is no network there.
+# Carry `.device` alone.
 # Results land in $OUT (or ./gpu-check without it): the log and bench/results' files of the day.
 set -uo pipefail
 out="${OUT:-gpu-check}"
@@ -15,14 +20,15 @@ mkdir -p "$out" /tmp/deno-bin
 for f in .device/gl/*.deb; do [ -e "$f" ] && dpkg -x "$f" /; done
 ldconfig
 xz -dc .device/deno.xz > /tmp/deno-bin/deno && chmod +x /tmp/deno-bin/deno
+[ -d node_modules/.deno ] || xz -dc .device/node_modules.tar.xz | tar -xf -
 export PATH="/tmp/deno-bin:$PATH" DENO_WEBGPU_BACKEND=vulkan NO_COLOR=1 DENO_NO_UPDATE_CHECK=1
 if [ -z "$(ldconfig -p | grep libvulkan)" ]; then echo "no libvulkan: carry .device/gl" | tee "$out/log"; fi
 [ -e /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json ] &&
   export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 {
-  deno task info
-  deno test -A tests/gpu/matmul.test.ts tests/train/train_step.test.ts tests/nn/depth_anything.test.ts
-  timeout 420 deno task bench --only matmul,forward,train
+  deno run -A --cached-only tasks/info.ts
+  deno test -A --cached-only tests/gpu/matmul.test.ts tests/train/train_step.test.ts tests/nn/depth_anything.test.ts
+  timeout 420 deno run -A --cached-only bench/run.ts --only matmul,forward,train
 } 2>&1 | tee "$out/log"
 cp bench/results/*.md bench/results/*.json "$out/" 2>/dev/null
 exit 0
