@@ -13,10 +13,11 @@
 #                     (7.5 MB: onnxruntime-web's other wasm builds are left out). Checked with an empty DENO_DIR
 #                     and --cached-only, as there is no network there.
 # Carry `.device` alone.
-# Results land in $OUT (or ./gpu-check without it): the log and bench/results' files of the day.
+# Results land in $OUT (or ./gpu-check without it): the log and the bench tables this run wrote.
 set -uo pipefail
 out="${OUT:-gpu-check}"
 mkdir -p "$out" /tmp/deno-bin
+touch /tmp/gpu-check-start
 for f in .device/gl/*.deb; do [ -e "$f" ] && dpkg -x "$f" /; done
 ldconfig
 xz -dc .device/deno.xz > /tmp/deno-bin/deno && chmod +x /tmp/deno-bin/deno
@@ -30,5 +31,6 @@ if [ -z "$(ldconfig -p | grep libvulkan)" ]; then echo "no libvulkan: carry .dev
   deno test -A --cached-only tests/gpu/matmul.test.ts tests/train/train_step.test.ts tests/nn/depth_anything.test.ts
   timeout 420 deno run -A --cached-only bench/run.ts --only matmul,forward,train
 } 2>&1 | tee "$out/log"
-cp bench/results/*.md bench/results/*.json "$out/" 2>/dev/null
+# Only this run's tables: a run brings back at most 8 files.
+find bench/results -type f -newer /tmp/gpu-check-start -exec cp {} "$out/" \;
 exit 0
