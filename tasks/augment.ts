@@ -2,9 +2,9 @@
  * `deno task augment`: paste mirrors and art into a Hypersim or vKITTI2 tree and rewrite its ground truth.
  */
 import { resolve } from "node:path";
-import { adapterFor } from "../core/augment/datasets.ts";
 import { loadRecipe, PRESET_NAMES } from "../core/augment/presets.ts";
 import { runAugment } from "../core/augment/runner.ts";
+import { listWithSplit, type SplitSpec } from "../core/augment/split.ts";
 import { writePreview } from "../core/augment/write_preview.ts";
 import { badFlag, choiceFlag, intFlag, parseFlags, requireFlag } from "../core/cli/flags.ts";
 import { runTask } from "../core/cli/main.ts";
@@ -18,12 +18,22 @@ const HELP =
 Pastes mirrors and art (with borders and perspective) into a dataset and rewrites the ground truth of the
 pasted regions as the flat surfaces they are. The output has the source's layout and formats, plus
 masks/<rgb path>.png (0 untouched, 1 mirror, 2 art, 3 negative), manifest.jsonl, rejects.jsonl,
-splits/{train,val}.txt (80/20) and recipe.json. Same inputs, recipe and seed → the same bytes, whatever
+splits/{train,val}.txt and recipe.json. Same inputs, recipe and seed → the same bytes, whatever
 --workers and --shard.
+
+The split keeps held-out frames held out: every frame stays on its side of the source's split, and art cut
+from dataset frames is drawn only from frames on the same side. With --train-split/--val-split the set is the
+frames they list, each on its side; with --split-csv (Hypersim) by the official scene split; with neither, by
+whole scenes (Hypersim ai_XXX_YYY, vKITTI2 SceneXX/variation), 20 % in val by a hash of the scene name alone —
+the same scenes for every --seed. recipe.json records the rule; a resumed run must use the same one.
 
   --dataset NAME     hypersim | vkitti2
   --root DIR         the dataset's root folder
-  --split FILE       only the frames listed in this split file (Depth Anything V2 format)
+  --train-split FILE the source's training frames (Depth Anything V2 split file): they stay in train
+  --val-split FILE   the source's validation frames: they stay in val (either flag alone augments that side)
+  --split-csv FILE   Hypersim's official metadata_images_split_scene_v1.csv: train and val scenes on their
+                     sides, test scenes left out
+  --split FILE       only the frames listed in this split file (sides by the rule above)
   --out DIR          where the augmented set goes
   --recipe R         a preset (${PRESET_NAMES.join(", ")}) or a recipe JSON file
                      (any subset of fields; {"extends": "trompe", ...} changes a preset)
@@ -47,6 +57,9 @@ async function main(): Promise<void> {
       dataset: { type: "string" },
       root: { type: "string" },
       split: { type: "string" },
+      "train-split": { type: "string" },
+      "val-split": { type: "string" },
+      "split-csv": { type: "string" },
       out: { type: "string" },
       recipe: { type: "string" },
       seed: { type: "string" },
@@ -85,15 +98,18 @@ async function main(): Promise<void> {
     badFlag("--art", `recipe ${recipe.name} pastes pool art`, "pass --art DIR (a folder of JPEG/PNG images)");
   }
 
-  const { frames, problems } = await adapterFor(dataset).list(root, values.split);
+  const splitSpec = splitFlags(values["train-split"], values["val-split"], values["split-csv"]);
+  const { frames, problems, plan, leftOut } = await listWithSplit(dataset, root, splitSpec, values.split);
   console.log(
     `augment: ${frames.length} frames in ${root}, recipe ${recipe.name}, seed ${seed}, ` +
       `shard ${shard[0]}/${shard[1]}, ${workers} workers`,
   );
+  console.log(`split: ${plan.train} train, ${plan.val} val frames; ${plan.rule}`);
+  if (leftOut.length) console.log(`  left out ${leftOut.length} frames: ${leftOut[0].reason}`);
   for (const p of problems) console.log(`  skipped ${p.path}: ${p.problem}`);
   let progress: Progress | undefined;
   const summary = await runAugment(
-    { dataset, root, out, recipe, seed, art, frames },
+    { dataset, root, out, recipe, seed, art, frames, split: plan },
     {
       workers,
       shard,
@@ -109,7 +125,16 @@ async function main(): Promise<void> {
   // One record per shard, so the shards of an array job do not overwrite each other's.
   const record = await writeRunRecord(out, {
     task: shard[1] === 1 ? "augment" : `augment.shard-${shard[0]}-of-${shard[1]}`,
-    inputs: { dataset, root, split: values.split ?? null, art: art ?? null, frames: frames.length },
+    inputs: {
+      dataset,
+      root,
+      split: values.split ?? null,
+      trainSplit: values["train-split"] ?? null,
+      valSplit: values["val-split"] ?? null,
+      splitCsv: values["split-csv"] ?? null,
+      art: art ?? null,
+      frames: frames.length,
+    },
     settings: { recipe, seed, workers, shard: `${shard[0]}/${shard[1]}`, resume: values.resume, limit },
     results: {
       processed: summary.processed,
@@ -121,6 +146,13 @@ async function main(): Promise<void> {
         train: summary.train,
         val: summary.val,
         rejects: summary.rejected,
+      },
+      split: {
+        rule: plan.rule,
+        digest: plan.digest,
+        train: plan.train,
+        val: plan.val,
+        leftOut: leftOut.length,
       },
       listingProblems: problems,
       preview: previewPath ?? null,
@@ -137,6 +169,18 @@ async function main(): Promise<void> {
       `\nrun record: ${record}`,
   );
   if (summary.rejectedNow > 0) Deno.exitCode = 3;
+}
+
+/** The split rule the flags ask for (at most one kind of source split). */
+function splitFlags(train?: string, val?: string, csv?: string): SplitSpec {
+  if (csv !== undefined && (train !== undefined || val !== undefined)) {
+    badFlag("--split-csv", "give the split as a CSV or as split files, not both", "drop one of them");
+  }
+  if (csv !== undefined) return { by: "hypersim-csv", csv: resolve(csv) };
+  if (train !== undefined || val !== undefined) {
+    return { by: "files", train: train && resolve(train), val: val && resolve(val) };
+  }
+  return { by: "scene" };
 }
 
 if (import.meta.main) await runTask(main);

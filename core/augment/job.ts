@@ -12,6 +12,7 @@ import { type FrameRef, maskPath, recordPath, rejectPath } from "./manifest.ts";
 import type { Recipe } from "./recipe.ts";
 import { augmentFrame, type SampleRecord } from "./sample_augment.ts";
 import type { Content, FrameContent, Sources } from "./sources.ts";
+import { planByScene, type Side, sideGroups, type SplitPlan } from "./split.ts";
 
 export interface JobSettings {
   readonly dataset: DatasetName;
@@ -23,6 +24,8 @@ export interface JobSettings {
   readonly art?: string;
   /** The whole frame list, for dataset sources ("wall paintings" of other frames). */
   readonly frames: readonly FrameRef[];
+  /** Each frame's side of the train/val split (default: by scene); content is drawn within a side. */
+  readonly split?: SplitPlan;
 }
 
 export type WorkerRequest = { type: "init"; settings: JobSettings } | { type: "frame"; ref: FrameRef };
@@ -34,6 +37,8 @@ export type WorkerReply =
 export interface ManifestRecord extends SampleRecord {
   readonly id: string;
   readonly seed: number;
+  /** The frame's side of the split; every frame its pasted content came from is on the same side. */
+  readonly split: Side;
   readonly source: { readonly rgb: string; readonly depth: string };
   readonly output: { readonly rgb: string; readonly depth: string; readonly mask: string };
 }
@@ -41,13 +46,14 @@ export interface ManifestRecord extends SampleRecord {
 export async function processFrame(settings: JobSettings, ref: FrameRef): Promise<ManifestRecord> {
   const adapter = adapterFor(settings.dataset);
   const frame = await adapter.read(settings.root, ref);
+  const sources = sourcesFor(settings);
   // The identity seeds hash from is the RGB path relative to the root: known before reading, and the same
   // for a frame found by a directory scan or listed in a split file.
   const augmented = await augmentFrame(
     { ...frame, id: ref.rgb, index: ref.index },
     settings.recipe,
     settings.seed,
-    sourcesFor(settings),
+    sources.sources,
     { inPlace: true }, // the frame was read for this alone
   );
   if (augmented.record.kind === "clean") {
@@ -67,6 +73,7 @@ export async function processFrame(settings: JobSettings, ref: FrameRef): Promis
   const record: ManifestRecord = {
     id: ref.rgb,
     seed: settings.seed,
+    split: sources.plan.sides[ref.index],
     source: { rgb: join(settings.root, ref.rgb), depth: join(settings.root, ref.depth) },
     output: { rgb: ref.rgb, depth: ref.depth, mask },
     ...augmented.record,
@@ -77,12 +84,16 @@ export async function processFrame(settings: JobSettings, ref: FrameRef): Promis
 }
 
 const POOL_CACHE = 16, FRAME_CACHE = 4;
-let cached: { key: string; sources: Sources } | null = null;
+let cached: { key: string; sources: Sources; plan: SplitPlan } | null = null;
 
-/** Sources for these settings, decoded lazily and kept in small caches (most-recently-used). */
-function sourcesFor(settings: JobSettings): Sources {
-  const key = `${settings.dataset}\u0000${settings.root}\u0000${settings.art ?? ""}`;
-  if (cached?.key === key) return cached.sources;
+/**
+ * Sources for these settings, decoded lazily and kept in small caches (most-recently-used); a frame's dataset
+ * art comes only from frames on its side of the split.
+ */
+function sourcesFor(settings: JobSettings): { sources: Sources; plan: SplitPlan } {
+  const plan = settings.split ?? planByScene(settings.dataset, settings.frames);
+  const key = `${settings.dataset}\u0000${settings.root}\u0000${settings.art ?? ""}\u0000${plan.digest}`;
+  if (cached?.key === key) return cached;
   const adapter = adapterFor(settings.dataset);
   const poolFiles = settings.art ? listPool(settings.art) : [];
   const pool = lru<Content>(
@@ -93,9 +104,17 @@ function sourcesFor(settings: JobSettings): Sources {
     const ref = settings.frames[i];
     return { name: ref.rgb, ...(await adapter.read(settings.root, ref)) };
   });
-  const sources: Sources = { poolSize: poolFiles.length, pool, frameCount: settings.frames.length, frame };
-  cached = { key, sources };
-  return sources;
+  const groups = sideGroups(plan);
+  const sameSide = (i: number) => groups[plan.sides[i]];
+  const sources: Sources = {
+    poolSize: poolFiles.length,
+    pool,
+    frameCount: settings.frames.length,
+    frame,
+    sameSide,
+  };
+  cached = { key, sources, plan };
+  return cached;
 }
 
 /** Image files of a pool folder (JPEG/PNG by extension), sorted so indices are stable. */

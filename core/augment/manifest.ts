@@ -2,13 +2,13 @@
  * The bookkeeping of an augmented set. Each finished frame leaves a record file (written last, after its
  * outputs, so its presence means the frame is complete — what `--resume` checks); each unreadable frame a reject
  * file. At the end of every run (or shard) the set-level files are rebuilt from them in frame order:
- * `manifest.jsonl`, `rejects.jsonl`, `splits/{train,val}.txt` and `recipe.json`. Nothing here depends on which
- * worker or shard made a frame, so the set's bytes do not either.
+ * `manifest.jsonl`, `rejects.jsonl`, `splits/{train,val}.txt` and `recipe.json` (which says how the split was
+ * made). Nothing here depends on which worker or shard made a frame, so the set's bytes do not either.
  */
 import { join } from "node:path";
 import { writeTextFileAtomic } from "../io/atomic.ts";
-import { hashUnit } from "../rng.ts";
 import type { Recipe } from "./recipe.ts";
+import type { SplitPlan } from "./split.ts";
 
 export const STATE_DIR = ".trompe";
 
@@ -54,6 +54,8 @@ export interface SetInfo {
   readonly recipe: Recipe;
   readonly seed: number;
   readonly version: string;
+  /** Each frame's side, decided before the run (see split.ts). */
+  readonly split: SplitPlan;
 }
 
 export interface Assembled {
@@ -64,37 +66,46 @@ export interface Assembled {
 }
 
 /**
- * Rebuilds the set-level files from per-frame records. The split is 80/20 by frame: completed frames ordered
- * by a hash of (seed, frame), the first 80 % train — deterministic, and a frame's side does not depend on the
- * order frames finished in. Paths in split files are relative to the set's root, as in the source layout.
+ * Rebuilds the set-level files from per-frame records. Each completed frame goes to the side the split plan
+ * gave it before the run (the source's split, or whole scenes by a hash of their names), so a frame's side
+ * depends on neither the seed, the order frames finished in, nor which others were rejected. Paths in split
+ * files are relative to the set's root, as in the source layout.
  */
 export async function assemble(out: string, frames: readonly FrameRef[], info: SetInfo): Promise<Assembled> {
   const manifest: string[] = [], rejects: string[] = [];
-  const done: { ref: FrameRef; key: number }[] = [];
-  for (const ref of frames) {
+  const train: string[] = [], val: string[] = [];
+  const line = (r: FrameRef) => `${r.rgb} ${r.depth}\n`;
+  for (const [k, ref] of frames.entries()) {
     const record = await readIfExists(recordPath(out, ref));
     if (record !== null) {
       manifest.push(record.trim());
-      done.push({ ref, key: hashUnit(info.seed, "split", ref.rgb) });
+      (info.split.sides[k] === "val" ? val : train).push(line(ref));
       continue;
     }
     const reject = await readIfExists(rejectPath(out, ref));
     if (reject !== null) rejects.push(reject.trim());
   }
-  const ordered = [...done].sort((a, b) => a.key - b.key || a.ref.index - b.ref.index);
-  const nTrain = Math.round(ordered.length * 0.8);
-  const inTrain = new Set(ordered.slice(0, nTrain).map((d) => d.ref.index));
-  const line = (r: FrameRef) => `${r.rgb} ${r.depth}\n`;
-  const train = done.filter((d) => inTrain.has(d.ref.index)).map((d) => line(d.ref));
-  const val = done.filter((d) => !inTrain.has(d.ref.index)).map((d) => line(d.ref));
   const text = (lines: string[]) => lines.map((l) => (l.endsWith("\n") ? l : l + "\n")).join("");
   await writeTextFileAtomic(join(out, "manifest.jsonl"), text(manifest));
   await writeTextFileAtomic(join(out, "rejects.jsonl"), text(rejects));
   await writeTextFileAtomic(join(out, "splits", "train.txt"), train.join(""));
   await writeTextFileAtomic(join(out, "splits", "val.txt"), val.join(""));
-  const recipeJson = { trompe: info.version, dataset: info.dataset, seed: info.seed, recipe: info.recipe };
+  const { rule, spec, digest } = info.split;
+  const split = { rule, spec, digest, train: info.split.train, val: info.split.val };
+  const recipeJson = {
+    trompe: info.version,
+    dataset: info.dataset,
+    seed: info.seed,
+    split,
+    recipe: info.recipe,
+  };
   await writeTextFileAtomic(join(out, "recipe.json"), JSON.stringify(recipeJson, null, 2) + "\n");
-  return { completed: done.length, rejected: rejects.length, train: train.length, val: val.length };
+  return {
+    completed: train.length + val.length,
+    rejected: rejects.length,
+    train: train.length,
+    val: val.length,
+  };
 }
 
 /** Removes temporary files a killed run left behind (`name.tmp-PID-N`, from the atomic writer). */

@@ -4,6 +4,8 @@
  * Failures become rejects and the run goes on. At the end the set-level files are rebuilt from the per-frame
  * records, so the set is byte-identical whatever the worker count, the sharding or the interruptions.
  */
+import { join } from "node:path";
+import { TrompeError } from "../errors.ts";
 import { writeTextFileAtomic } from "../io/atomic.ts";
 import type { JobSettings, WorkerReply, WorkerRequest } from "./job.ts";
 import {
@@ -14,7 +16,9 @@ import {
   recordPath,
   rejectPath,
   removeStaleTemporaries,
+  STATE_DIR,
 } from "./manifest.ts";
+import { planByScene, type SplitPlan } from "./split.ts";
 
 export interface RunOptions {
   readonly workers: number;
@@ -40,8 +44,14 @@ export interface RunSummary extends Assembled {
 
 const IN_FLIGHT = 2;
 
-export async function runAugment(settings: JobSettings, opts: RunOptions): Promise<RunSummary> {
+export async function runAugment(given: JobSettings, opts: RunOptions): Promise<RunSummary> {
   const started = performance.now();
+  const split = given.split ?? planByScene(given.dataset, given.frames);
+  if (split.sides.length !== given.frames.length) {
+    throw new Error(`split plan of ${split.sides.length} frames for a list of ${given.frames.length}`);
+  }
+  const settings: JobSettings = { ...given, split };
+  await holdSplit(settings.out, split);
   const [i, n] = opts.shard;
   const staleRemoved = opts.resume ? await removeStaleTemporaries(settings.out) : 0;
   const mine = settings.frames.filter((f) => f.index % n === i - 1);
@@ -59,6 +69,7 @@ export async function runAugment(settings: JobSettings, opts: RunOptions): Promi
     recipe: settings.recipe,
     seed: settings.seed,
     version: opts.version,
+    split,
   });
   const elapsedS = (performance.now() - started) / 1000;
   return {
@@ -70,6 +81,34 @@ export async function runAugment(settings: JobSettings, opts: RunOptions): Promi
     elapsedS,
     framesPerS: (done + rejected) / Math.max(elapsedS, 1e-9),
   };
+}
+
+/**
+ * Records the split a set is made with (`.trompe/split.json`, before any frame) and refuses to add frames to a
+ * set made with another: content was drawn within the sides of the first, and a frame's side is part of it.
+ */
+async function holdSplit(out: string, plan: SplitPlan): Promise<void> {
+  const path = join(out, STATE_DIR, "split.json");
+  const mine = { rule: plan.rule, spec: plan.spec, digest: plan.digest, train: plan.train, val: plan.val };
+  let text: string | null = null;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch {
+    // a new set
+  }
+  if (text === null) {
+    await writeTextFileAtomic(path, JSON.stringify(mine, null, 2) + "\n");
+    return;
+  }
+  const held = JSON.parse(text) as typeof mine;
+  if (held.digest !== plan.digest) {
+    throw new TrompeError(
+      "bad-argument",
+      `this set was made with another train/val split (${held.rule}; ${held.train} train, ${held.val} val ` +
+        `frames), this run asks for ${plan.rule} (${plan.train} train, ${plan.val} val)`,
+      { subject: out, hint: "pass the split options of the first run, or write to a fresh --out" },
+    );
+  }
 }
 
 async function runPool(

@@ -26,6 +26,11 @@ export interface Sources {
   pool(index: number): Promise<Content>;
   readonly frameCount: number;
   frame(index: number): Promise<FrameContent>;
+  /**
+   * The frames on the same side of the train/val split as frame `index` (itself included), sorted: the only
+   * frames its dataset art may come from. Absent: every frame is on one side.
+   */
+  sameSide?(index: number): readonly number[];
 }
 
 export interface Screening {
@@ -64,8 +69,8 @@ export interface Chosen {
 }
 
 /**
- * Picks art for a frame. Dataset sources: up to `tries` other frames, the first that passes the screening,
- * else the one with the largest depth range seen (the manifest says it did not pass).
+ * Picks art for a frame. Dataset sources: up to `tries` other frames on the frame's side of the split, the first
+ * that passes the screening, else the one with the largest depth range seen (the manifest says it did not pass).
  */
 export async function chooseArt(
   sources: Sources,
@@ -78,13 +83,25 @@ export async function chooseArt(
     const content = await sources.pool(rng.int(0, sources.poolSize - 1));
     return { content, source: { type: "pool", name: content.name } };
   }
-  if (sources.frameCount < 2) throw new Error("dataset art needs at least two frames");
+  const group = sources.sameSide?.(self);
+  const count = group ? group.length : sources.frameCount;
+  const at = group ? group.indexOf(self) : self;
+  if (count < 2 || at < 0) {
+    throw new Error(
+      group
+        ? `dataset art needs another frame on this frame's side of the split; it has ${
+          count - (at < 0 ? 0 : 1)
+        }`
+        : "dataset art needs at least two frames",
+    );
+  }
   const known = screenings(sources, art);
   let best: { index: number; screening: Screening } | null = null;
   for (let t = 1; t <= art.tries; t++) {
-    // Any frame but this one: draw from n − 1 and skip over self.
-    let index = rng.int(0, sources.frameCount - 2);
-    if (index >= self) index++;
+    // Any frame of the side but this one: draw from n − 1 and skip over self.
+    let pick = rng.int(0, count - 2);
+    if (pick >= at) pick++;
+    const index = group ? group[pick] : pick;
     let screening = known.get(index);
     if (!screening) known.set(index, screening = screen(await sources.frame(index), art));
     if (screening.passed) {

@@ -6,7 +6,7 @@
  * their results. It prints nothing: progress goes through `log` and `onStage`.
  */
 import { join } from "node:path";
-import { adapterFor } from "../augment/datasets.ts";
+import { listWithSplit } from "../augment/split.ts";
 import { preset } from "../augment/presets.ts";
 import { parseRecipe } from "../augment/recipe.ts";
 import { runAugment } from "../augment/runner.ts";
@@ -177,9 +177,14 @@ export async function runStudy(o: StudyOptions, rt: Runtime, hooks: StudyHooks):
   const augmentation = await stage("augment (trompe preset)", async () => {
     const trompe = preset("trompe");
     const recipe = parseRecipe({ ...trompe, art: { ...trompe.art, source: "dataset" } }, "demo");
-    const list = (await adapterFor("hypersim").list(scenes)).frames;
+    // The scenes' own split, kept: art for a training frame is cut from training frames only.
+    const { frames: list, plan } = await listWithSplit("hypersim", scenes, {
+      by: "files",
+      train: trainSplit,
+      val: valSplit,
+    });
     const summary = await runAugment(
-      { dataset: "hypersim", root: scenes, out: augmented, recipe, seed, frames: list },
+      { dataset: "hypersim", root: scenes, out: augmented, recipe, seed, frames: list, split: plan },
       { workers: 1, shard: [1, 1], resume: false, version: TROMPE_VERSION },
     );
     log(`${summary.completed} frames augmented, ${summary.rejected} rejected → ${augmented}`);
