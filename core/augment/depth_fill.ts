@@ -8,13 +8,19 @@
  *   occlude what it covers, so where the plane would pass behind covered content it is moved towards the camera
  *   (inverse depth scaled by s ≥ 1: the same orientation, still a plane) until it is nowhere behind. That move
  *   is the last resort: placement first looks for a spot where the wall is already in front of everything the
- *   picture covers (`fitWall`, used by sample_augment's placeOnWall), and hands that wall to the fill.
+ *   picture covers (sample_augment's placeGuarded, through `planFill`), and hands that wall to the fill.
  * - `seed`: the original study's "gradient of decreasing depth starting at the deepest corner of the region",
  *   "the nearest depth applied forward from the deepest corner". Our reading: of the four corners of the
  *   region's bounding quadrilateral, the deepest keeps its ground-truth depth, and depth falls linearly in image
  *   space along the diagonal to the opposite corner, reaching there the nearest of the four corner depths.
  *   It is not a plane (linear in Z, not 1/Z); it is kept so the study can be reproduced.
  * - `constant`: a fronto-parallel surface at the ring's median depth, moved forward to the nearest covered depth.
+ *
+ * Whatever the mode, the written depth must be plausible: finite, positive, inside the dataset's range and
+ * inside the band of depths around the region (`surroundBand`). A wall fitted across a room's corner once put
+ * a third of the trompe preset's mirrors 2 cm from the camera; now a fit must be well conditioned and carry
+ * most of the ring (`MIN_SUPPORT`), a surface that leaves the band falls back to `constant` (recorded), and
+ * placement (sample_augment) draws another spot before it settles for a fallback.
  *
  * Pixel coordinates are pixel indices (pixel (c, r) at u = c, v = r), the convention of the intrinsics.
  */
@@ -41,14 +47,29 @@ export interface Region {
   readonly corners: readonly Point[];
 }
 
+/** The depths a region's new ground truth may take: its surround's, inside the dataset's range. */
+export interface DepthBand {
+  readonly near: number;
+  readonly far: number;
+}
+
 export interface FillRecord {
   readonly mode: DepthMode;
   /** Set when the requested mode could not be used and `constant` was, with the reason. */
   readonly fallback?: string;
+  /**
+   * Set when not even the constant fits the surround's band (the region covers something far nearer than
+   * everything around it): the depth is written anyway, and the caller should not keep such a placement.
+   */
+  readonly implausible?: string;
+  /** The surround's depth band the written depth was checked against. */
+  readonly band?: readonly [number, number];
   /** plane: inverse depth 1/Z = a·u + b·v + c (after any forward move). */
   readonly plane?: readonly [number, number, number];
   /** plane: how much the fitted plane's inverse depth was scaled to bring it in front (1 = not moved). */
   readonly pushed?: number;
+  /** plane: the fraction of the ring's pixels on the fitted plane. */
+  readonly support?: number;
   /** constant: the depth written. */
   readonly depth?: number;
   /** seed: index of the deepest corner and the depths at both ends of the gradient. */
@@ -63,52 +84,155 @@ export interface FillOptions {
    * choose where to hang the picture, and the fill must use that same wall, not a refit on the final region.
    */
   readonly wall?: readonly [number, number, number];
+  /** The dataset's depth range in metres; written depth stays inside it (default: any positive depth). */
+  readonly range?: DepthRange;
+}
+
+export interface DepthRange {
+  readonly minDepth: number;
+  readonly maxDepth: number;
 }
 
 const MIN_RING_POINTS = 30;
+/**
+ * The surround's band is its 2nd–98th percentile depth widened by this factor each way: a tilted wall's plane
+ * over a convex region takes the values it has at the region's edge, which the ring holds, give or take the
+ * ring's own width; anything beyond that is a plane that is not the wall (the 2 cm mirrors of a fit across a
+ * room's corner were 100× off).
+ */
+export const BAND_MARGIN = 1.25;
 
+/** A surface's depth at pixel (u, v), and what to record for it. */
+export interface Surface {
+  readonly record: FillRecord;
+  depthAt(u: number, v: number): number;
+  /** plane: the wall as fitted, before any forward move (placement hands it to the final fill). */
+  readonly wall?: readonly [number, number, number];
+}
+
+/**
+ * Writes the region's new ground truth: the requested mode's surface if it is plausible — finite, positive,
+ * inside the surround's depth band and the dataset's range — else a constant at the surround's depth (the
+ * reason recorded as `fallback`); if not even that fits, `implausible` says why.
+ */
 export function fillDepth(frame: DepthFrame, region: Region, mode: DepthMode, opts: FillOptions): FillRecord {
-  if (mode === "seed") return fillSeed(frame, region) ?? fillConstant(frame, region, opts, "no valid corner");
-  if (mode === "constant") return fillConstant(frame, region, opts);
-  let inv = opts.wall;
+  const surface = planFill(frame, region, mode, opts);
+  forRegion(region, frame.width, (k, u, v) => {
+    frame.depth[k] = surface.depthAt(u, v);
+    frame.valid[k] = 1;
+  });
+  return surface.record;
+}
+
+/** What `fillDepth` would write, without writing it: placement uses it to judge a spot before pasting. */
+export function planFill(frame: DepthFrame, region: Region, mode: DepthMode, opts: FillOptions): Surface {
+  const points = ringPoints(frame, region, opts.ring);
+  const band = bandOf(frame, points, opts.range);
+  const withBand = (s: Surface): Surface => ({ ...s, record: { ...s.record, band: [band.near, band.far] } });
+  const requested = mode === "seed"
+    ? seedSurface(frame, region)
+    : mode === "plane"
+    ? planeSurface(frame, region, points, opts.wall)
+    : { reason: "" };
+  if ("depthAt" in requested) {
+    const wrong = bandViolation(requested, region, frame.width, band);
+    if (wrong === null) return withBand(requested);
+    const constant = constantSurface(frame, region, points, band, `${mode} ${wrong}`);
+    // When nothing fits (the region covers something far nearer than its surround), the requested surface —
+    // still in front of what it covers — is kept and flagged, for placement to refuse.
+    if (!constant.record.implausible || wrong === NON_FINITE) return withBand(constant);
+    return withBand({ ...requested, record: { ...requested.record, implausible: wrong } });
+  }
+  return withBand(constantSurface(frame, region, points, band, requested.reason || undefined));
+}
+
+function planeSurface(
+  frame: DepthFrame,
+  region: Region,
+  points: Float64Array,
+  wall?: readonly [number, number, number],
+): Surface | { reason: string } {
+  let inv = wall, support: number | undefined;
   if (!inv) {
-    const ring = ringPoints(frame, region, opts.ring);
-    if (ring.length / 3 < MIN_RING_POINTS) {
-      return fillConstant(frame, region, opts, "too few valid ring pixels");
-    }
-    inv = fitInversePlane(ring, frame.intrinsics) ?? undefined;
-    if (!inv) return fillConstant(frame, region, opts, "degenerate plane fit");
+    const fit = fitWallPlane(points, frame.intrinsics);
+    if ("reason" in fit) return fit;
+    (inv = fit.plane), (support = fit.support);
   }
   let push = planePush(frame, region, inv);
-  if (push === null) return fillConstant(frame, region, opts, "plane passes behind the camera");
+  if (push === null) return { reason: "plane passes behind the camera" };
   // A hair more than needed so float32 rounding of the plane depth can never land behind the content.
   if (push > 1) push *= 1 + 1e-6;
   const [a, b, c] = inv;
   const plane: [number, number, number] = [a * push, b * push, c * push];
-  forRegion(region, frame.width, (k, u, v) => {
-    frame.depth[k] = 1 / (plane[0] * u + plane[1] * v + plane[2]);
-    frame.valid[k] = 1;
-  });
-  return { mode, plane, pushed: push };
+  const record: FillRecord = support === undefined
+    ? { mode: "plane", plane, pushed: push }
+    : { mode: "plane", plane, pushed: push, support };
+  return { record, wall: inv, depthAt: (u, v) => 1 / (plane[0] * u + plane[1] * v + plane[2]) };
 }
 
 /**
- * The wall behind a region — the plane fitted to the ring around it, as inverse depth (a, b, c) — and how far
- * it would have to come forward to be in front of everything the region covers: the largest (plane depth /
- * covered depth) over the region, at least 1. Null when no wall can be fitted (too few ring pixels, a
- * degenerate fit, a plane behind the camera). Placement uses it to hang pictures where they cover nothing
- * nearer than their wall.
+ * The surround's depth band: the ring's valid depths (the whole frame's when the ring has too few), 2nd–98th
+ * percentile widened by BAND_MARGIN, clipped to the dataset's range.
  */
-export function fitWall(
-  frame: DepthFrame,
-  region: Region,
-  ring: number,
-): { plane: [number, number, number]; push: number } | null {
-  const points = ringPoints(frame, region, ring);
-  if (points.length / 3 < MIN_RING_POINTS) return null;
-  const plane = fitInversePlane(points, frame.intrinsics);
-  const push = plane && planePush(frame, region, plane);
-  return plane && push !== null ? { plane, push } : null;
+export function surroundBand(frame: DepthFrame, region: Region, ring: number, range?: DepthRange): DepthBand {
+  return bandOf(frame, ringPoints(frame, region, ring), range);
+}
+
+function bandOf(frame: DepthFrame, points: Float64Array, range?: DepthRange): DepthBand {
+  let zs: Float32Array;
+  if (points.length / 3 >= MIN_RING_POINTS) {
+    zs = new Float32Array(points.length / 3);
+    for (let i = 0; i < zs.length; i++) zs[i] = points[3 * i + 2];
+  } else {
+    const all: number[] = [];
+    for (let k = 0; k < frame.depth.length; k++) if (frame.valid[k]) all.push(frame.depth[k]);
+    zs = Float32Array.from(all);
+  }
+  zs.sort();
+  const finite = zs.filter((z) => Number.isFinite(z) && z > 0);
+  const lo = finite.length ? finite[Math.floor(0.02 * (finite.length - 1))] : NaN;
+  const hi = finite.length ? finite[Math.ceil(0.98 * (finite.length - 1))] : NaN;
+  const minDepth = range?.minDepth ?? 0, maxDepth = range?.maxDepth ?? Infinity;
+  if (!(lo > 0)) return { near: minDepth, far: maxDepth };
+  return { near: Math.max(minDepth, lo / BAND_MARGIN), far: Math.min(maxDepth, hi * BAND_MARGIN) };
+}
+
+const NON_FINITE = "depth is non-finite or not positive somewhere in the region";
+
+/** Why a surface is not plausible over the region (non-finite, non-positive, outside the band), or null. */
+function bandViolation(surface: Surface, region: Region, width: number, band: DepthBand): string | null {
+  let lo = Infinity, hi = -Infinity, bad = false;
+  forRegion(region, width, (_k, u, v) => {
+    const z = Math.fround(surface.depthAt(u, v));
+    if (!(Number.isFinite(z) && z > 0)) bad = true;
+    else (lo = Math.min(lo, z)), (hi = Math.max(hi, z));
+  });
+  if (bad) return NON_FINITE;
+  if (lo < band.near || hi > band.far) {
+    return `depth ${lo.toPrecision(3)}–${hi.toPrecision(3)} m leaves the surround's band ` +
+      `${band.near.toPrecision(3)}–${band.far.toPrecision(3)} m`;
+  }
+  return null;
+}
+
+/** A wall must carry at least this fraction of the ring: a ring split across two walls is no wall. */
+export const MIN_SUPPORT = 0.6;
+
+/**
+ * The wall behind a region: the plane fitted to the ring around it, as inverse depth (a, b, c), or why there
+ * is none (too few ring pixels, a degenerate or ill-conditioned fit, a ring that is not mostly one plane).
+ */
+function fitWallPlane(
+  points: Float64Array,
+  intrinsics: Intrinsics,
+): { plane: [number, number, number]; support: number } | { reason: string } {
+  if (points.length / 3 < MIN_RING_POINTS) return { reason: "too few valid ring pixels" };
+  const fit = fitInversePlane(points, intrinsics);
+  if (!fit) return { reason: "degenerate plane fit" };
+  if (fit.support < MIN_SUPPORT) {
+    return { reason: `no wall: the fitted plane holds ${(100 * fit.support).toFixed(0)} % of the ring` };
+  }
+  return fit;
 }
 
 /** Largest ratio plane depth / covered depth = largest (1/Zgt) / (1/Zplane), at least 1; null if not in front. */
@@ -165,25 +289,39 @@ export function ringPoints(frame: DepthFrame, region: Region, ring: number): Flo
 }
 
 /**
- * Fits a 3D plane to (u, v, Z) points and returns its inverse depth as (a, b, c), or null when degenerate.
- * Robust to furniture in the ring: RANSAC picks the plane most points agree with (within 1 % of their depth),
- * then total least squares refits it on those inliers. The hypotheses come from a fixed stream, so the fit is a
- * function of the points alone.
+ * Fits a 3D plane to (u, v, Z) points and returns its inverse depth as (a, b, c) with the fraction of points on
+ * it, or null when degenerate. Robust to furniture in the ring: RANSAC picks the plane most points agree with
+ * (within 1 % of their depth), then total least squares refits it on those inliers. The points are centred and
+ * scaled before fitting (metres far from the origin would otherwise cost precision in every cross product),
+ * and a fit whose inliers are nearly a line — a ring clipped to a thin strip by the frame's edge leaves the
+ * plane free to turn about it — is refused. The hypotheses come from a fixed stream, so the fit is a function
+ * of the points alone.
  */
-export function fitInversePlane(points: Float64Array, k: Intrinsics): [number, number, number] | null {
+export function fitInversePlane(
+  points: Float64Array,
+  k: Intrinsics,
+): { plane: [number, number, number]; support: number } | null {
   const n = points.length / 3;
-  const xyz = new Float64Array(n * 3);
+  if (n < 3) return null;
+  const world = new Float64Array(n * 3);
   for (let i = 0; i < n; i++) {
     const u = points[3 * i], v = points[3 * i + 1], z = points[3 * i + 2];
-    xyz[3 * i] = ((u - k.cx) / k.fx) * z;
-    xyz[3 * i + 1] = ((v - k.cy) / k.fy) * z;
-    xyz[3 * i + 2] = z;
+    world[3 * i] = ((u - k.cx) / k.fx) * z;
+    world[3 * i + 1] = ((v - k.cy) / k.fy) * z;
+    world[3 * i + 2] = z;
   }
+  // Normalised coordinates: the centroid at the origin, unit RMS distance from it.
+  const centre = [0, 1, 2].map((d) => world.reduce((s, x, i) => (i % 3 === d ? s + x : s), 0) / n);
+  let spread = 0;
+  for (let i = 0; i < 3 * n; i++) spread += (world[i] - centre[i % 3]) ** 2;
+  const scale = Math.sqrt(spread / n) || 1;
+  const xyz = world.map((x, i) => (x - centre[i % 3]) / scale);
   const inliers = (plane: readonly number[], stride: number): Uint8Array => {
     const keep = new Uint8Array(n);
     for (let i = 0; i < n; i += stride) {
       const r = plane[0] * xyz[3 * i] + plane[1] * xyz[3 * i + 1] + plane[2] * xyz[3 * i + 2] - plane[3];
-      if (Math.abs(r) <= INLIER * xyz[3 * i + 2]) keep[i] = 1;
+      // Within INLIER of the point's own depth, measured in the normalised frame.
+      if (Math.abs(r) <= (INLIER * world[3 * i + 2]) / scale) keep[i] = 1;
     }
     return keep;
   };
@@ -200,15 +338,20 @@ export function fitInversePlane(points: Float64Array, k: Intrinsics): [number, n
   let plane = fitPlane3d(xyz, best ? inliers(best, 1) : new Uint8Array(n).fill(1));
   if (plane) plane = fitPlane3d(xyz, inliers(plane, 1)) ?? plane;
   if (!plane) return null;
-  const [nx, ny, nz, d] = plane;
+  const support = count(inliers(plane, 1)) / n;
+  // Back to metres: n·(X − centre)/scale = d  ⇔  n·X = d·scale + n·centre.
+  const [nx, ny, nz] = plane;
+  const d = plane[3] * scale + nx * centre[0] + ny * centre[1] + nz * centre[2];
   // n·X = d with X = Z·((u − cx)/fx, (v − cy)/fy, 1)  ⇒  1/Z = (nx (u − cx)/fx + ny (v − cy)/fy + nz) / d.
-  if (Math.abs(d) < 1e-9) return null;
+  if (!(Math.abs(d) > 1e-9)) return null;
   const a = nx / (k.fx * d), b = ny / (k.fy * d);
-  return [a, b, (nz - (nx * k.cx) / k.fx - (ny * k.cy) / k.fy) / d];
+  return { plane: [a, b, (nz - (nx * k.cx) / k.fx - (ny * k.cy) / k.fy) / d], support };
 }
 
 const INLIER = 0.01;
 const HYPOTHESES = 64;
+/** The narrowest ring accepted, as a ratio of its in-plane widths (a 1:50 strip is still a plane). */
+const MIN_CONDITION = 0.02;
 
 function planeThrough(xyz: Float64Array, i: number, j: number, l: number): number[] | null {
   const p = [xyz[3 * i], xyz[3 * i + 1], xyz[3 * i + 2]];
@@ -238,8 +381,9 @@ function fitPlane3d(xyz: Float64Array, keep: Uint8Array): [number, number, numbe
   }
   const { values, vectors } = symmetricEigen3(cov);
   const order = [0, 1, 2].sort((i, j) => values[i] - values[j]);
-  // A line of points (all three eigenvalues but one near zero) does not define a plane.
-  if (values[order[1]] <= 1e-12 * Math.max(values[order[2]], 1e-300)) return null;
+  // Points along a line (or nearly: a thin strip) leave the plane free to turn about it: the in-plane spread
+  // across the line must be at least MIN_CONDITION of the spread along it.
+  if (!(values[order[1]] >= MIN_CONDITION * MIN_CONDITION * values[order[2]])) return null;
   const e = order[0];
   const n = [vectors[e], vectors[3 + e], vectors[6 + e]];
   return [n[0], n[1], n[2], n[0] * c[0] + n[1] * c[1] + n[2] * c[2]];
@@ -278,27 +422,42 @@ export function symmetricEigen3(m: Float64Array): { values: number[]; vectors: F
   return { values: [a[0], a[4], a[8]], vectors: v };
 }
 
-function fillConstant(frame: DepthFrame, region: Region, opts: FillOptions, fallback?: string): FillRecord {
-  const ring = ringPoints(frame, region, opts.ring);
+/**
+ * A fronto-parallel surface at the ring's median depth, moved forward to the nearest covered depth, kept
+ * inside the band where it can be; `implausible` when the covered content is nearer than the band allows.
+ */
+function constantSurface(
+  frame: DepthFrame,
+  region: Region,
+  points: Float64Array,
+  band: DepthBand,
+  fallback?: string,
+): Surface {
   const zs: number[] = [];
-  for (let i = 2; i < ring.length; i += 3) zs.push(ring[i]);
+  for (let i = 2; i < points.length; i += 3) zs.push(points[i]);
   if (zs.length === 0) {
     for (let k = 0; k < frame.depth.length; k++) if (frame.valid[k]) zs.push(frame.depth[k]);
   }
   zs.sort((p, q) => p - q);
   let z = zs.length > 0 ? zs[zs.length >> 1] : 1;
+  if (!(z > 0 && Number.isFinite(z))) z = band.near;
+  z = Math.min(Math.max(z, band.near), band.far);
   forRegion(region, frame.width, (k) => {
     if (frame.valid[k]) z = Math.min(z, frame.depth[k]);
   });
   const value = Math.fround(z);
-  forRegion(region, frame.width, (k) => {
-    frame.depth[k] = value;
-    frame.valid[k] = 1;
-  });
-  return fallback ? { mode: "constant", fallback, depth: value } : { mode: "constant", depth: value };
+  const implausible = value >= band.near ? undefined : `covered content at ${value.toPrecision(3)} m is ` +
+    `nearer than the surround's band ${band.near.toPrecision(3)}–${band.far.toPrecision(3)} m`;
+  const record: FillRecord = {
+    mode: "constant",
+    ...(fallback ? { fallback } : {}),
+    ...(implausible ? { implausible } : {}),
+    depth: value,
+  };
+  return { record, depthAt: () => value };
 }
 
-function fillSeed(frame: DepthFrame, region: Region): FillRecord | null {
+function seedSurface(frame: DepthFrame, region: Region): Surface | { reason: string } {
   const { width, height } = frame;
   const depths = region.corners.map(([u, v]) => {
     const k = Math.min(height - 1, Math.max(0, Math.round(v))) * width +
@@ -306,16 +465,14 @@ function fillSeed(frame: DepthFrame, region: Region): FillRecord | null {
     return frame.valid[k] ? frame.depth[k] : NaN;
   });
   const valid = depths.map((d, i) => [d, i] as const).filter(([d]) => Number.isFinite(d));
-  if (valid.length === 0) return null;
+  if (valid.length === 0) return { reason: "no valid corner" };
   const [far, corner] = valid.reduce((best, cur) => (cur[0] > best[0] ? cur : best));
   const near = Math.min(...valid.map(([d]) => d));
   const [cu, cv] = region.corners[corner];
   const [ou, ov] = region.corners[(corner + 2) % region.corners.length];
   const gu = ou - cu, gv = ov - cv, g2 = gu * gu + gv * gv || 1;
-  forRegion(region, width, (k, u, v) => {
-    const t = Math.min(1, Math.max(0, ((u - cu) * gu + (v - cv) * gv) / g2));
-    frame.depth[k] = far + (near - far) * t;
-    frame.valid[k] = 1;
-  });
-  return { mode: "seed", seed: { corner, far, near } };
+  return {
+    record: { mode: "seed", seed: { corner, far, near } },
+    depthAt: (u, v) => far + (near - far) * Math.min(1, Math.max(0, ((u - cu) * gu + (v - cv) * gv) / g2)),
+  };
 }

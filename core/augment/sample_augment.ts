@@ -9,8 +9,15 @@
  */
 import type { RasterU8 } from "../io/raster.ts";
 import { composite, type Footprint } from "./composite.ts";
-import type { Intrinsics } from "../data/sample.ts";
-import { type DepthFrame, fillDepth, type FillRecord, fitWall, type Region } from "./depth_fill.ts";
+import { type DatasetName, DEPTH_RANGE, type Intrinsics, MAX_STORABLE_DEPTH } from "../data/sample.ts";
+import {
+  type DepthFrame,
+  type DepthRange,
+  fillDepth,
+  type FillRecord,
+  planFill,
+  type Region,
+} from "./depth_fill.ts";
 import type { Placement, Point } from "./homography.ts";
 import { place, type Placed } from "./placement.ts";
 import type { Recipe } from "./recipe.ts";
@@ -34,6 +41,8 @@ export interface FrameInput {
   readonly width: number;
   readonly height: number;
   readonly intrinsics: Intrinsics;
+  /** The frame's dataset: rewritten depth stays inside its range (without one: any positive depth). */
+  readonly dataset?: DatasetName;
 }
 
 export interface RegionRecord {
@@ -53,6 +62,8 @@ export interface RegionRecord {
 export interface SampleRecord {
   readonly kind: "clean" | "mirror" | "art";
   readonly regions: RegionRecord[];
+  /** Set when the frame was to be augmented but no placement gave plausible ground truth: left clean. */
+  readonly skipped?: string;
 }
 
 export interface Augmented {
@@ -123,13 +134,22 @@ export async function augmentFrame(
   }
   const ring = Math.max(1, Math.round((recipe.depth.ring * width) / 1024));
   const aspect = texture.width / texture.height;
-  const { placed, wall } = recipe.depth.mode === "plane"
-    ? placeOnWall(out, geometry, recipe, aspect, xRange, rng, ring)
-    : { placed: place(geometry, recipe, aspect, xRange, rng), wall: undefined };
+  const fillOptions = { ring, range: frame.dataset && augmentRange(frame.dataset) };
+  const chosen = placeGuarded(out, geometry, recipe, aspect, xRange, rng, fillOptions);
+  if (!chosen) {
+    return {
+      rgb: frame.rgb,
+      depth: frame.depth,
+      valid: frame.valid,
+      mask,
+      record: { kind: "clean", regions: [], skipped: `no placement of a ${kind} had plausible ground truth` },
+    };
+  }
+  const { placed, wall } = chosen;
   texture = prefilter(texture, placed.shape.width, placed.shape.height);
   const fp = composite(rgb, { ...placed, sdf: shapeSdf(placed.shape), texture });
   const region = regionOf(fp, placed, width, height);
-  const fill = fillDepth(out, region, recipe.depth.mode, { ring, wall });
+  const fill = fillDepth(out, region, recipe.depth.mode, { ...fillOptions, wall });
   const label = kind === "mirror" ? MASK.mirror : MASK.art;
   const regions = [record(kind, placed, region, fill, source, width, height)];
   labelMask(mask, region, label, width);
@@ -144,41 +164,49 @@ export async function augmentFrame(
   return { rgb, depth: out.depth, valid: out.valid, mask, record: { kind, regions } };
 }
 
-/** Placements drawn, in plane mode, looking for a spot where the picture covers nothing nearer than its wall. */
-const WALL_TRIES = 16;
+/** Rewritten depth: at least the official minimum, at most what the dataset's files can store. */
+export function augmentRange(dataset: DatasetName): DepthRange {
+  return { minDepth: DEPTH_RANGE[dataset].minDepth, maxDepth: MAX_STORABLE_DEPTH[dataset] };
+}
+
+/** Placements drawn looking for one whose ground truth is plausible (and, in plane mode, on its wall). */
+const PLACEMENT_TRIES = 16;
 /** Covered content up to this much nearer than the fitted wall still counts as the wall (relief, fit noise). */
 const WALL_TOLERANCE = 1.05;
 
 /**
- * A picture or mirror hangs on a wall, so it cannot occlude a chair standing in front of that wall: placements
- * are drawn until the wall fitted around one is in front of everything it would cover (give or take
- * WALL_TOLERANCE), else the one needing the wall moved least is kept (the fill then moves the plane forward, so
- * it is still never behind what it covers). The test region is the outer polygon grown by half a pixel's
- * diagonal, every pixel the compositor could touch.
+ * Where the picture goes. Each drawn placement is judged by the fill it would get over every pixel the
+ * compositor could touch (the outer polygon grown by half a pixel's diagonal): its depth must be plausible
+ * (the requested mode, no fallback, inside the surround's band — depth_fill's guard). In plane mode a picture
+ * also hangs on a wall, so it cannot occlude a chair standing in front of it: the wall must be in front of
+ * everything covered, give or take WALL_TOLERANCE. The first placement that passes is kept; failing that the
+ * best seen (a plane needing the least forward move, then any fallback that is still plausible); failing that
+ * null, and the frame is left clean rather than given ground truth nobody should train on. The first draw is
+ * the only draw whenever it passes, so recipes whose spots were already good keep their bytes.
  */
-function placeOnWall(
+function placeGuarded(
   frame: DepthFrame,
   geometry: { width: number; height: number; focal: number },
   recipe: Recipe,
   aspect: number,
   xRange: [number, number],
   rng: Rng,
-  ring: number,
-): { placed: Placed; wall?: [number, number, number] } {
+  fill: { ring: number; range?: DepthRange },
+): { placed: Placed; wall?: readonly [number, number, number] } | null {
+  const mode = recipe.depth.mode;
   const scratch = new Uint8Array(geometry.width * geometry.height);
-  let best: { placed: Placed; wall?: [number, number, number] } | null = null, bestPush = Infinity;
-  for (let t = 0; t < WALL_TRIES; t++) {
+  let best: { placed: Placed; wall?: readonly [number, number, number]; rank: number } | null = null;
+  for (let t = 0; t < PLACEMENT_TRIES; t++) {
     const placed = place(geometry, recipe, aspect, xRange, rng);
-    const fit = fitWall(frame, polygonRegion(placed.outer, scratch, geometry.width, geometry.height), ring);
-    if (fit && fit.push <= WALL_TOLERANCE) return { placed, wall: fit.plane };
-    // A placement with no wall to fit keeps the fill's own fallbacks (a plane fitted to the final region,
-    // else constant depth), and is kept only if no try found a wall.
-    if (!best || (fit && fit.push < bestPush)) {
-      best = { placed, wall: fit?.plane };
-      bestPush = fit?.push ?? Infinity;
-    }
+    const outline = polygonRegion(placed.outer, scratch, geometry.width, geometry.height);
+    const { record, wall } = planFill(frame, outline, mode, fill);
+    if (record.implausible) continue;
+    if (!record.fallback && (mode !== "plane" || record.pushed! <= WALL_TOLERANCE)) return { placed, wall };
+    // Rank what is kept if no try passes: a plane moved forward (by how much) before any fallback.
+    const rank = wall ? record.pushed! : Infinity;
+    if (!best || rank < best.rank) best = { placed, wall, rank };
   }
-  return best!;
+  return best && { placed: best.placed, wall: best.wall };
 }
 
 /** Pixels whose centre lies within √½ px of a convex polygon, written into `mask` (cleared first). */

@@ -14,6 +14,18 @@ export interface Intrinsics {
 
 export type DatasetName = "hypersim" | "vkitti2";
 
+/**
+ * The depths a dataset's ground truth may hold, in metres, as Depth Anything V2's metric trainer and evaluator
+ * take them (min_depth 0.001; max_depth 20 for Hypersim, 80 for vKITTI2).
+ */
+export const DEPTH_RANGE: Readonly<Record<DatasetName, { minDepth: number; maxDepth: number }>> = {
+  hypersim: { minDepth: 0.001, maxDepth: 20 },
+  vkitti2: { minDepth: 0.001, maxDepth: 80 },
+};
+
+/** The largest depth a dataset's files can hold (Hypersim: float16 distance; vKITTI2: 65534 cm, 65535 = sky). */
+export const MAX_STORABLE_DEPTH: Readonly<Record<DatasetName, number>> = { hypersim: 65504, vkitti2: 655.34 };
+
 export interface Sample {
   /** Stable identity (e.g. `ai_001_001/cam_00/0000`, `Scene01/clone/Camera_0/00000`): seeds hash from it. */
   id: string;

@@ -38,12 +38,10 @@ import { frameCloud } from "./ply_export.ts";
 import { evalReport } from "./report.ts";
 import { WorstRegions } from "./sheet.ts";
 import { jsonText } from "../io/json.ts";
+import { DEPTH_RANGE } from "../data/sample.ts";
 
 /** The official evaluation range per dataset (train.py: Hypersim 20 m, Virtual KITTI 80 m). */
-export const EVAL_RANGE: Record<DatasetName, Required<DepthRange>> = {
-  hypersim: { minDepth: 0.001, maxDepth: 20 },
-  vkitti2: { minDepth: 0.001, maxDepth: 80 },
-};
+export const EVAL_RANGE: Readonly<Record<DatasetName, Required<DepthRange>>> = DEPTH_RANGE;
 
 export interface EvalRunOptions {
   readonly dataset: DatasetName;

@@ -66,8 +66,10 @@ Deno.test("plane mode recovers the wall: inverse depth affine in (u, v), outside
   assertEquals(rec.mode, "plane");
   assert(affineResidual(frame, region) < 1e-6, `residual ${affineResidual(frame, region)}`);
   for (let k = 0; k < W * H; k++) if (!region.mask[k]) assertEquals(frame.depth[k], before[k]);
-  // The box (2.5 m) is nearer than the wall (≈ 4–6 m), so the plane was pushed in front of it.
+  // The box (2.5 m) is nearer than the wall (≈ 4–6 m), so the plane was pushed in front of it — out of the
+  // surround's depth band, which the record flags for placement to refuse (no constant would fit either).
   assert(rec.pushed! > 1);
+  assert(rec.implausible?.includes("leaves the surround's band"), rec.implausible);
   for (let k = 0; k < W * H; k++) if (region.mask[k]) assert(frame.depth[k] <= before[k], `behind at ${k}`);
 });
 
