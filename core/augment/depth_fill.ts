@@ -116,7 +116,11 @@ export interface Surface {
  * reason recorded as `fallback`); if not even that fits, `implausible` says why.
  */
 export function fillDepth(frame: DepthFrame, region: Region, mode: DepthMode, opts: FillOptions): FillRecord {
-  const surface = planFill(frame, region, mode, opts);
+  return writeFill(frame, region, planFill(frame, region, mode, opts));
+}
+
+/** Writes a planned surface over the region, marking it valid; returns its record. */
+export function writeFill(frame: DepthFrame, region: Region, surface: Surface): FillRecord {
   forRegion(region, frame.width, (k, u, v) => {
     frame.depth[k] = surface.depthAt(u, v);
     frame.valid[k] = 1;

@@ -13,10 +13,11 @@ import { type DatasetName, DEPTH_RANGE, type Intrinsics, MAX_STORABLE_DEPTH } fr
 import {
   type DepthFrame,
   type DepthRange,
-  fillDepth,
   type FillRecord,
   planFill,
   type Region,
+  type Surface,
+  writeFill,
 } from "./depth_fill.ts";
 import type { Placement, Point } from "./homography.ts";
 import { place, type Placed } from "./placement.ts";
@@ -135,8 +136,12 @@ export async function augmentFrame(
   const ring = Math.max(1, Math.round((recipe.depth.ring * width) / 1024));
   const aspect = texture.width / texture.height;
   const fillOptions = { ring, range: frame.dataset && augmentRange(frame.dataset) };
-  const chosen = placeGuarded(out, geometry, recipe, aspect, xRange, rng, fillOptions);
-  if (!chosen) {
+  const pasted = placeGuarded(out, rgb, geometry, recipe, aspect, xRange, rng, fillOptions, (placed) => {
+    const prefiltered = prefilter(texture, placed.shape.width, placed.shape.height);
+    const fp = composite(rgb, { ...placed, sdf: shapeSdf(placed.shape), texture: prefiltered });
+    return regionOf(fp, placed, width, height);
+  });
+  if (!pasted) {
     return {
       rgb: frame.rgb,
       depth: frame.depth,
@@ -145,11 +150,8 @@ export async function augmentFrame(
       record: { kind: "clean", regions: [], skipped: `no placement of a ${kind} had plausible ground truth` },
     };
   }
-  const { placed, wall } = chosen;
-  texture = prefilter(texture, placed.shape.width, placed.shape.height);
-  const fp = composite(rgb, { ...placed, sdf: shapeSdf(placed.shape), texture });
-  const region = regionOf(fp, placed, width, height);
-  const fill = fillDepth(out, region, recipe.depth.mode, { ...fillOptions, wall });
+  const { placed, region, surface } = pasted;
+  const fill = writeFill(out, region, surface);
   const label = kind === "mirror" ? MASK.mirror : MASK.art;
   const regions = [record(kind, placed, region, fill, source, width, height)];
   labelMask(mask, region, label, width);
@@ -175,38 +177,60 @@ const PLACEMENT_TRIES = 16;
 const WALL_TOLERANCE = 1.05;
 
 /**
- * Where the picture goes. Each drawn placement is judged by the fill it would get over every pixel the
+ * Where the picture goes. Each drawn placement is first judged by the fill it would get over every pixel the
  * compositor could touch (the outer polygon grown by half a pixel's diagonal): its depth must be plausible
  * (the requested mode, no fallback, inside the surround's band — depth_fill's guard). In plane mode a picture
  * also hangs on a wall, so it cannot occlude a chair standing in front of it: the wall must be in front of
- * everything covered, give or take WALL_TOLERANCE. The first placement that passes is kept; failing that the
- * best seen (a plane needing the least forward move, then any fallback that is still plausible); failing that
- * null, and the frame is left clean rather than given ground truth nobody should train on. The first draw is
- * the only draw whenever it passes, so recipes whose spots were already good keep their bytes.
+ * everything covered, give or take WALL_TOLERANCE. A placement that passes is pasted and its fill planned again
+ * on the pixels it really covers, the final word: if that is implausible the paste is undone and the search
+ * goes on. Failing every try, the best seen (a plane needing the least forward move, then any plausible
+ * fallback) is pasted on the same terms; failing that null, and the frame is left clean rather than given
+ * ground truth nobody should train on. The first draw is the only draw whenever it passes, so recipes whose
+ * spots were already good keep their bytes.
  */
 function placeGuarded(
   frame: DepthFrame,
+  rgb: RasterU8,
   geometry: { width: number; height: number; focal: number },
   recipe: Recipe,
   aspect: number,
   xRange: [number, number],
   rng: Rng,
   fill: { ring: number; range?: DepthRange },
-): { placed: Placed; wall?: readonly [number, number, number] } | null {
+  paste: (placed: Placed) => Region,
+): { placed: Placed; region: Region; surface: Surface } | null {
   const mode = recipe.depth.mode;
   const scratch = new Uint8Array(geometry.width * geometry.height);
-  let best: { placed: Placed; wall?: readonly [number, number, number]; rank: number } | null = null;
+  /** Pastes, plans the fill on the covered pixels, and undoes the paste if that fill is implausible. */
+  const attempt = (placed: Placed, outline: Region, wall?: readonly [number, number, number]) => {
+    const [x0, y0, x1, y1] = outline.box;
+    const saved = rgb.data.slice(3 * y0 * geometry.width, 3 * y1 * geometry.width);
+    const region = paste(placed);
+    const surface = planFill(frame, region, mode, { ...fill, wall });
+    if (!surface.record.implausible) return { placed, region, surface };
+    if (x1 > x0) rgb.data.set(saved, 3 * y0 * geometry.width);
+    return null;
+  };
+  let best:
+    | { placed: Placed; outline: Region; wall?: readonly [number, number, number]; rank: number }
+    | null = null;
   for (let t = 0; t < PLACEMENT_TRIES; t++) {
     const placed = place(geometry, recipe, aspect, xRange, rng);
     const outline = polygonRegion(placed.outer, scratch, geometry.width, geometry.height);
     const { record, wall } = planFill(frame, outline, mode, fill);
     if (record.implausible) continue;
-    if (!record.fallback && (mode !== "plane" || record.pushed! <= WALL_TOLERANCE)) return { placed, wall };
+    if (!record.fallback && (mode !== "plane" || record.pushed! <= WALL_TOLERANCE)) {
+      const done = attempt(placed, outline, wall);
+      if (done) return done;
+      continue;
+    }
     // Rank what is kept if no try passes: a plane moved forward (by how much) before any fallback.
-    const rank = wall ? record.pushed! : Infinity;
-    if (!best || rank < best.rank) best = { placed, wall, rank };
+    const rank = wall && !record.fallback ? record.pushed! : Infinity;
+    if (!best || rank < best.rank) {
+      best = { placed, outline: { ...outline, mask: outline.mask.slice() }, wall, rank };
+    }
   }
-  return best && { placed: best.placed, wall: best.wall };
+  return best && attempt(best.placed, best.outline, best.wall);
 }
 
 /** Pixels whose centre lies within √½ px of a convex polygon, written into `mask` (cleared first). */

@@ -69,7 +69,7 @@ Deno.test("plane mode recovers the wall: inverse depth affine in (u, v), outside
   // The box (2.5 m) is nearer than the wall (≈ 4–6 m), so the plane was pushed in front of it — out of the
   // surround's depth band, which the record flags for placement to refuse (no constant would fit either).
   assert(rec.pushed! > 1);
-  assert(rec.implausible?.includes("leaves the surround's band"), rec.implausible);
+  assert(rec.implausible?.includes("leaves the surround's band"), String(rec.implausible));
   for (let k = 0; k < W * H; k++) if (region.mask[k]) assert(frame.depth[k] <= before[k], `behind at ${k}`);
 });
 
