@@ -1,25 +1,69 @@
 /**
- * Test helpers: where ../shared lives, a test wrapper that skips (with one line saying why) when it is
+ * Test helpers: where ../shared lives, test wrappers that skip (with one line saying why) when it is
  * absent, and the parity measure used everywhere (rel_l2 against a reference).
+ *
+ * `TROMPE_SHARED` points the tests at a copy of ../shared elsewhere (bench/gpu_check.sh uses one carried
+ * under .device/). `TROMPE_REQUIRE_SHARED=1` (set by .ci/run when ../shared is beside the repo, and by
+ * bench/gpu_check.sh) turns a skip into a failure: where ../shared should be, a missing reference must
+ * not pass as a skipped test.
  */
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 
-export const SHARED_DIR = resolve(import.meta.dirname!, "../../shared");
+export const SHARED_DIR = resolve(
+  Deno.env.get("TROMPE_SHARED") ?? join(import.meta.dirname!, "../../shared"),
+);
 export const REFERENCE_DIR = join(SHARED_DIR, "reference");
 export const FORMATS_DIR = join(SHARED_DIR, "formats");
+/** Real dataset files (Hypersim's depth, its CSVs): optional even in CI, their tests skip on their own. */
 export const DATA_DIR = join(SHARED_DIR, "data");
 export const HAS_SHARED = existsSync(REFERENCE_DIR) && existsSync(FORMATS_DIR);
+export const HAS_DATA = existsSync(DATA_DIR);
+export const REQUIRE_SHARED = Deno.env.get("TROMPE_REQUIRE_SHARED") === "1";
 
-let warned = false;
+const warned = new Set<string>();
 
-/** A test that reads ../shared: skipped, with one line saying why, where ../shared is absent. */
-export function sharedTest(name: string, fn: (t: Deno.TestContext) => void | Promise<void>): void {
-  if (!HAS_SHARED && !warned) {
-    warned = true;
-    console.log(`skipping tests on ../shared: ${SHARED_DIR} is absent (CI has it; a user's clone may not)`);
+/** Registers `fn`, or where `missing` names an absent folder, a skip (one line saying why) or a failure. */
+function registerNeeding(
+  name: string,
+  fn: (t: Deno.TestContext) => void | Promise<void>,
+  missing: string | undefined,
+  required: boolean,
+): void {
+  if (missing === undefined) {
+    Deno.test(name, fn);
+  } else if (required) {
+    Deno.test(name, () => {
+      throw new Error(`${missing} is absent, and TROMPE_REQUIRE_SHARED=1 says it must be there`);
+    });
+  } else {
+    if (!warned.has(missing)) {
+      warned.add(missing);
+      console.log(`skipping tests on ${missing}: it is absent (CI has ../shared; a user's clone may not)`);
+    }
+    Deno.test({ name, ignore: true, fn });
   }
-  Deno.test({ name, ignore: !HAS_SHARED, fn });
+}
+
+function missingShared(): string | undefined {
+  if (!existsSync(REFERENCE_DIR)) return REFERENCE_DIR;
+  if (!existsSync(FORMATS_DIR)) return FORMATS_DIR;
+  return undefined;
+}
+
+/** A test that reads ../shared/reference or ../shared/formats: skipped where they are absent. */
+export function sharedTest(name: string, fn: (t: Deno.TestContext) => void | Promise<void>): void {
+  registerNeeding(name, fn, missingShared(), REQUIRE_SHARED);
+}
+
+/**
+ * A test that reads ../shared/data (and may read the rest of ../shared): skipped, with one line saying why,
+ * where that folder alone is absent — even in CI, which is not promised real dataset files.
+ */
+export function sharedDataTest(name: string, fn: (t: Deno.TestContext) => void | Promise<void>): void {
+  const shared = missingShared();
+  if (shared !== undefined) registerNeeding(name, fn, shared, REQUIRE_SHARED);
+  else registerNeeding(name, fn, HAS_DATA ? undefined : DATA_DIR, false);
 }
 
 /** ‖a − b‖₂ / ‖b‖₂ in float64. */

@@ -16,7 +16,7 @@ import { compactCameraTable, HYPERSIM_CAMERAS, readCameraCsv } from "../../core/
 import { readHdf5Dataset } from "../../core/io/hdf5.ts";
 import { readNpy } from "../../core/io/npy.ts";
 import { writePng } from "../../core/io/png.ts";
-import { DATA_DIR, FORMATS_DIR, sharedTest } from "../shared.ts";
+import { DATA_DIR, FORMATS_DIR, sharedDataTest, sharedTest } from "../shared.ts";
 
 const ROOT = join(FORMATS_DIR, "hypersim");
 const TRUTH = join(FORMATS_DIR, "truth/hypersim");
@@ -85,7 +85,7 @@ sharedTest("Hypersim's tone map of color.hdf5 matches the reference", async () =
   }
 });
 
-sharedTest("the real Hypersim depth: official planar values as documented", async () => {
+sharedDataTest("the real Hypersim depth: official planar values as documented", async () => {
   const { distance, width, height } = await readHypersimDistance(REAL_DEPTH);
   assert.deepEqual([width, height], [1024, 768]);
   const z = distanceToPlanar(distance, width, height, "official");
@@ -99,7 +99,7 @@ sharedTest("the real Hypersim depth: official planar values as documented", asyn
   assert.ok(Math.abs(mean - 5.5500189) < 1e-5, `mean ${mean}`);
 });
 
-sharedTest(
+sharedDataTest(
   "per-scene cameras give the documented exact planar depth (shifted and tilt-shift lenses)",
   async () => {
     const { distance, width, height } = await readHypersimDistance(REAL_DEPTH);
@@ -117,16 +117,21 @@ sharedTest(
   },
 );
 
-sharedTest("the shipped camera table is exactly what the generator makes from Hypersim's CSV", async () => {
-  const csv = join(DATA_DIR, "hypersim/metadata_camera_parameters.csv");
-  const shipped = await Deno.readTextFile(new URL("../../core/data/hypersim_cameras.json", import.meta.url));
-  assert.deepEqual(JSON.parse(shipped), compactCameraTable(await Deno.readTextFile(csv), csv));
-  const full = await readCameraCsv(csv);
-  assert.equal(HYPERSIM_CAMERAS.size, 482);
-  assert.deepEqual(HYPERSIM_CAMERAS.get("ai_026_006")!.slice(7), full.get("ai_026_006")!.slice(7));
-});
+sharedDataTest(
+  "the shipped camera table is exactly what the generator makes from Hypersim's CSV",
+  async () => {
+    const csv = join(DATA_DIR, "hypersim/metadata_camera_parameters.csv");
+    const shipped = await Deno.readTextFile(
+      new URL("../../core/data/hypersim_cameras.json", import.meta.url),
+    );
+    assert.deepEqual(JSON.parse(shipped), compactCameraTable(await Deno.readTextFile(csv), csv));
+    const full = await readCameraCsv(csv);
+    assert.equal(HYPERSIM_CAMERAS.size, 482);
+    assert.deepEqual(HYPERSIM_CAMERAS.get("ai_026_006")!.slice(7), full.get("ai_026_006")!.slice(7));
+  },
+);
 
-sharedTest("official v1 split: included frames with their partition", async () => {
+sharedDataTest("official v1 split: included frames with their partition", async () => {
   const split = await readHypersimOfficialSplit(
     join(DATA_DIR, "hypersim/metadata_images_split_scene_v1.csv"),
   );

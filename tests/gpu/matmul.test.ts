@@ -272,22 +272,42 @@ Deno.test("matmul (cpu) at a ViT shape: 197×384×1536 with bias", async () => {
   await check("cpu", { name: "vit-s fc2 at 224²", m: 197, n: 384, k: 1536, transB: true, bias: true }, 900);
 });
 
-Deno.test("matmul on a CPU adapter takes the CPU path and frees its operand copies", async () => {
-  if (!rt.ctx.isCpu) return; // the path choice under test exists only on CPU adapters
-  const a = rt.upload("act/a", [5, 7], randomArray(35, 1));
-  const b = rt.upload("act/b", [7, 3], randomArray(21, 2));
-  const c = rt.tensor("act/c", [5, 3]);
-  rt.pool.resetPeak();
-  matmul(rt, { a, b, c, m: 5, n: 3, k: 7 });
-  await rt.sync();
-  const stats = rt.pool.stats();
-  // Both copies were live at once, 16 bytes a texel: A as 5 rows of 2 texels, B as 8 rows of 1 texel, each
-  // side below 3 or a power of two made longer (one shader variant on llvmpipe): A 3×5, B 3×9 texels.
-  assert.equal(stats.peakByCategory["scratch"], (3 * 5 + 3 * 9) * 16);
-  assert.equal(stats.liveByCategory["scratch"], undefined);
-  assert(!rt.pool.liveLabels().includes("scratch/matmul-pack"));
-  rt.free(a, b, c);
-});
+/**
+ * The path choice depends on `isCpu` alone, so both sides are tested on any adapter through views of the same
+ * device: taken as a CPU adapter it packs the operands into scratch textures and frees them; taken as a GPU it
+ * runs the 128-tile kernel on the buffers as they are, with no scratch at all. Both give the product.
+ */
+for (const isCpu of [true, false]) {
+  const path = isCpu ? "the CPU path and frees its operand copies" : "the GPU kernel, with no operand copies";
+  Deno.test(`matmul on a ${isCpu ? "CPU" : "GPU"} adapter takes ${path}`, async () => {
+    const view = new Runtime({ ...rt.ctx, isCpu });
+    const aData = randomArray(35, 1), bData = randomArray(21, 2);
+    const a = view.upload("act/a", [5, 7], aData);
+    const b = view.upload("act/b", [7, 3], bData);
+    const c = view.tensor("act/c", [5, 3]);
+    view.pool.resetPeak();
+    matmul(view, { a, b, c, m: 5, n: 3, k: 7 });
+    await view.sync();
+    const stats = view.pool.stats();
+    if (isCpu) {
+      // Both copies were live at once, 16 bytes a texel: A as 5 rows of 2 texels, B as 8 rows of 1 texel,
+      // each side below 3 or a power of two made longer (one shader variant on llvmpipe): A 3×5, B 3×9 texels.
+      assert.equal(stats.peakByCategory["scratch"], (3 * 5 + 3 * 9) * 16);
+    } else {
+      assert.equal(stats.peakByCategory["scratch"], undefined, "the GPU kernel needs no operand copies");
+    }
+    assert.equal(stats.liveByCategory["scratch"], undefined);
+    assert(!view.pool.liveLabels().includes("scratch/matmul-pack"));
+    const want = new Float64Array(15);
+    for (let i = 0; i < 5; i++) {
+      for (let j = 0; j < 3; j++) {
+        for (let p = 0; p < 7; p++) want[i * 3 + j] += aData[i * 7 + p] * bData[p * 3 + j];
+      }
+    }
+    assert.ok(relL2(await view.read(c), want) < 1e-6);
+    view.free(a, b, c);
+  });
+}
 
 Deno.test("kernels/matmul_tile128.wgsl is what kernels/matmul_tile128.gen.ts generates", () => {
   const committed = Deno.readTextFileSync(new URL("../../kernels/matmul_tile128.wgsl", import.meta.url));

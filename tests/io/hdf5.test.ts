@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { encodeDepthHdf5, parseHdf5Dataset, readHdf5Dataset, writeDepthHdf5 } from "../../core/io/hdf5.ts";
-import { DATA_DIR, FORMATS_DIR, sharedTest } from "../shared.ts";
+import { DATA_DIR, FORMATS_DIR, sharedDataTest, sharedTest } from "../shared.ts";
 
 function depthRamp(height: number, width: number): Float32Array {
   const data = new Float32Array(height * width);
@@ -64,22 +64,25 @@ Deno.test("a truncated HDF5 file is a TrompeError naming it", async () => {
   await Deno.remove(dir, { recursive: true });
 });
 
-sharedTest("the real Hypersim depth file reads as float16 768×1024 with its documented values", async () => {
-  const depth = await readHdf5Dataset(join(DATA_DIR, "hypersim/frame.0000.depth_meters.hdf5"));
-  assert.equal(depth.dtype, "f16");
-  assert.deepEqual(depth.shape, [768, 1024]);
-  const d = depth.data as Float16Array;
-  assert.equal(d[0], 6.29296875);
-  assert.equal(d[384 * 1024 + 512], 7.8828125);
-  assert.equal(d[767 * 1024 + 1023], 3.283203125);
-  let [min, max, sum, nan] = [Infinity, -Infinity, 0, 0];
-  for (const v of d) {
-    if (Number.isNaN(v)) nan++;
-    else [min, max, sum] = [Math.min(min, v), Math.max(max, v), sum + v];
-  }
-  assert.deepEqual([min, max, nan], [2.9609375, 13.234375, 0]);
-  assert.ok(Math.abs(sum / d.length - 5.958455) < 1e-6);
-});
+sharedDataTest(
+  "the real Hypersim depth file reads as float16 768×1024 with its documented values",
+  async () => {
+    const depth = await readHdf5Dataset(join(DATA_DIR, "hypersim/frame.0000.depth_meters.hdf5"));
+    assert.equal(depth.dtype, "f16");
+    assert.deepEqual(depth.shape, [768, 1024]);
+    const d = depth.data as Float16Array;
+    assert.equal(d[0], 6.29296875);
+    assert.equal(d[384 * 1024 + 512], 7.8828125);
+    assert.equal(d[767 * 1024 + 1023], 3.283203125);
+    let [min, max, sum, nan] = [Infinity, -Infinity, 0, 0];
+    for (const v of d) {
+      if (Number.isNaN(v)) nan++;
+      else [min, max, sum] = [Math.min(min, v), Math.max(max, v), sum + v];
+    }
+    assert.deepEqual([min, max, nan], [2.9609375, 13.234375, 0]);
+    assert.ok(Math.abs(sum / d.length - 5.958455) < 1e-6);
+  },
+);
 
 sharedTest("Hypersim colour and entity-id files read with their types", async () => {
   const images = join(FORMATS_DIR, "hypersim/ai_037_002/images");
