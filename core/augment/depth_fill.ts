@@ -94,6 +94,11 @@ export interface DepthRange {
 }
 
 const MIN_RING_POINTS = 30;
+
+/** Ring width in pixels for a frame, from a recipe's ring (given at 1024 px wide). */
+export function ringPixels(recipeRing: number, width: number): number {
+  return Math.max(1, Math.round((recipeRing * width) / 1024));
+}
 /**
  * The surround's band is its 2nd–98th percentile depth widened by this factor each way: a tilted wall's plane
  * over a convex region takes the values it has at the region's edge, which the ring holds, give or take the

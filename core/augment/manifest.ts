@@ -20,7 +20,7 @@ export interface FrameRef {
   readonly depth: string;
 }
 
-export function maskPath(ref: FrameRef): string {
+export function maskPath(ref: Pick<FrameRef, "rgb">): string {
   return join("masks", ref.rgb.replace(/\.[^./]+$/, "") + ".png");
 }
 

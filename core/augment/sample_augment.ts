@@ -16,6 +16,7 @@ import {
   type FillRecord,
   planFill,
   type Region,
+  ringPixels,
   type Surface,
   writeFill,
 } from "./depth_fill.ts";
@@ -133,7 +134,7 @@ export async function augmentFrame(
     source = chosen.source;
     xRange = [0, width - 1];
   }
-  const ring = Math.max(1, Math.round((recipe.depth.ring * width) / 1024));
+  const ring = ringPixels(recipe.depth.ring, width);
   const aspect = texture.width / texture.height;
   const fillOptions = { ring, range: frame.dataset && augmentRange(frame.dataset) };
   const pasted = placeGuarded(out, rgb, geometry, recipe, aspect, xRange, rng, fillOptions, (placed) => {
