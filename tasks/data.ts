@@ -3,28 +3,30 @@
  * what is wrong with it, optionally with a contact sheet of RGB and colourised depth.
  */
 import { choiceFlag, floatFlag, intFlag, parseFlags, requireFlag } from "../core/cli/flags.ts";
+import { augmentedSetChecker } from "../core/augment/ground_truth_check.ts";
 import { runTask } from "../core/cli/main.ts";
 import { listHypersimFrames, readHypersimSample } from "../core/data/hypersim.ts";
 import type { Sample } from "../core/data/sample.ts";
 import { type FrameStats, scanFrames, type ScanProblem } from "../core/data/scan.ts";
 import { listVkitti2Frames, readVkitti2Sample } from "../core/data/vkitti2.ts";
 import { TrompeError } from "../core/errors.ts";
-import { colorizeDepth } from "../core/io/colormap.ts";
+import { datasetSheet } from "../core/eval/dataset_sheet.ts";
 import { writePng } from "../core/io/png.ts";
-import type { RasterU8 } from "../core/io/raster.ts";
 
 const HELP =
   `deno task data --dataset hypersim|vkitti2 --root DIR [--preview N --out FILE.png] [--planar official|exact]
 
 Scans a dataset tree: lists its scenes and frames, reads every frame and reports resolution, depth range and
 the fraction of invalid pixels, and lists every problem found (a frame without depth, a truncated file, ...)
-without stopping at the first.
+without stopping at the first. On an augmented set (a root with masks/), each pasted region's ground truth
+is checked too: finite and valid, not below the dataset's minimum depth, inside its surround's depth band.
 
   --dataset NAME    hypersim | vkitti2
   --root DIR        the dataset's root folder
   --planar MODE     Hypersim planar depth: official (Depth Anything V2's loader, default) | exact (scene camera)
   --max-depth M     vKITTI2: depth beyond M metres is invalid (default 80, as the official loader)
-  --preview N       also write a contact sheet of the first N frames (RGB | colourised inverse depth)
+  --preview N       also write a contact sheet of the first N frames: per frame its id, size and depth
+                    range over its RGB and inverse depth (turbo), with a colour bar in metres
   --out FILE.png    where the contact sheet goes (required with --preview)
   --debug           print stack traces
   --help            this text
@@ -42,28 +44,6 @@ async function openDataset(
   }
   const { frames, problems } = await listVkitti2Frames(root);
   return { frames, problems, read: (f: (typeof frames)[number]) => readVkitti2Sample(f, { maxDepth }) };
-}
-
-/** Rows of [RGB | depth], each frame scaled to the first frame's width by nearest neighbour. */
-function contactSheet(samples: Sample[]): RasterU8 {
-  const cellW = samples[0].width;
-  const cellH = Math.max(...samples.map((s) => Math.round((s.height * cellW) / s.width)));
-  const sheet = new Uint8Array(cellW * 2 * cellH * samples.length * 3);
-  samples.forEach((s, row) => {
-    const depth = colorizeDepth(s.depth, s.valid, s.width, s.height);
-    [s.rgb, depth].forEach((image, col) => {
-      const h = Math.round((s.height * cellW) / s.width);
-      for (let y = 0; y < h; y++) {
-        const sy = Math.min(s.height - 1, Math.floor((y * s.height) / h));
-        for (let x = 0; x < cellW; x++) {
-          const sx = Math.min(s.width - 1, Math.floor((x * s.width) / cellW));
-          const to = 3 * ((row * cellH + y) * cellW * 2 + col * cellW + x);
-          sheet.set(image.data.subarray(3 * (sy * s.width + sx), 3 * (sy * s.width + sx) + 3), to);
-        }
-      }
-    });
-  });
-  return { width: cellW * 2, height: cellH * samples.length, channels: 3, data: sheet };
 }
 
 function fmt(n: number, digits = 3): string {
@@ -123,7 +103,16 @@ async function main(): Promise<void> {
 
   const { frames, problems, read } = await openDataset(dataset, root, planar, maxDepth);
   const readAny = read as (f: (typeof frames)[number]) => Promise<Sample>;
-  const stats = await scanFrames(frames, readAny, problems);
+  // An augmented set (it has masks/): each frame's pasted regions are checked as it is read.
+  const checkRegions = await augmentedSetChecker(root);
+  const readChecked = checkRegions
+    ? async (f: (typeof frames)[number]) => {
+      const sample = await readAny(f);
+      problems.push(...await checkRegions(sample));
+      return sample;
+    }
+    : readAny;
+  const stats = await scanFrames(frames, readChecked, problems);
   report(dataset, frames, stats, problems);
 
   if (preview > 0) {
@@ -139,7 +128,7 @@ async function main(): Promise<void> {
     if (samples.length === 0) {
       throw new TrompeError("not-found", "no readable frame to preview", { subject: root });
     }
-    await writePng(values.out!, contactSheet(samples));
+    await writePng(values.out!, datasetSheet(samples).image);
     console.log(`preview of ${samples.length} frames: ${values.out}`);
   }
 }

@@ -5,6 +5,7 @@
 import { join } from "node:path";
 import { readPng, writePng } from "../io/png.ts";
 import { adapterFor, type DatasetName } from "./datasets.ts";
+import type { ManifestRecord } from "./job.ts";
 import { exists, type FrameRef, maskPath, recordPath } from "./manifest.ts";
 import { contactSheet, type PreviewRow } from "./preview.ts";
 
@@ -23,7 +24,9 @@ export async function writePreview(
     const before = await adapter.read(root, ref);
     const after = await adapter.read(out, ref);
     const mask = (await readPng(join(out, maskPath(ref)))).data as Uint8Array;
+    const record = JSON.parse(await Deno.readTextFile(recordPath(out, ref))) as ManifestRecord;
     rows.push({
+      label: rowLabel(record),
       rgb: after.rgb,
       before: before.depth,
       beforeValid: before.valid,
@@ -35,4 +38,15 @@ export async function writePreview(
   const path = join(out, "preview.png");
   await writePng(path, contactSheet(rows));
   return path;
+}
+
+/** "<frame> · train · art 12.0 % from <frame or picture>, negative 3.1 %" (a clean frame says so). */
+export function rowLabel(record: ManifestRecord): string {
+  const regions = record.regions.map((r) => {
+    const from = r.source && (r.source.type === "frame" || r.source.type === "pool")
+      ? ` from ${r.source.name}`
+      : "";
+    return `${r.label} ${(100 * r.area).toFixed(1)} %${from}`;
+  });
+  return [record.id, record.split, regions.length ? regions.join(", ") : "clean"].filter(Boolean).join(" · ");
 }

@@ -12,6 +12,7 @@ import type { RasterU8 } from "../io/raster.ts";
 import { turbo } from "../io/colormap.ts";
 import type { EvalFrame, MaskRegion, RegionEval } from "./evaluate.ts";
 import { ART, MIRROR, NEGATIVE } from "./flat.ts";
+import { BAR_W, scaleBar, shorten } from "./annotate.ts";
 import { FONT, textWidth } from "./font.ts";
 import { BLACK, Canvas, type Rgb, WHITE } from "./plot.ts";
 
@@ -20,7 +21,6 @@ export const ERROR_SATURATION = 0.5;
 const INVALID: Rgb = [150, 150, 150];
 const OUTLINE_RGB: Rgb = [255, 0, 255];
 const GAP = 4;
-const BAR_W = 14;
 const BAR_LABEL_W = 8 * FONT.advance;
 
 /** Relative error colour: white at 0, through yellow and red, to dark red at saturation. */
@@ -181,22 +181,6 @@ export class WorstRegions {
   }
 }
 
-/** A vertical bar from `top` (t = 0) to `bottom` (t = 1) with its end labels to the right. */
-function scaleBar(
-  canvas: Canvas,
-  x: number,
-  y: number,
-  h: number,
-  color: (t: number) => Rgb,
-  top: string,
-  bottom: string,
-): void {
-  for (let r = 0; r < h; r++) canvas.fillRect(x, y + r, BAR_W, 1, color(r / Math.max(1, h - 1)));
-  canvas.strokeRect(x, y, BAR_W, h, BLACK);
-  canvas.text(top, x + BAR_W + 2, y, BLACK);
-  canvas.text(bottom, x + BAR_W + 2, y + h, BLACK, { valign: "bottom" });
-}
-
 interface Crop {
   readonly x: number;
   readonly y: number;
@@ -263,12 +247,4 @@ function rgbAt(image: RasterU8, i: number): Rgb {
 function fmt(v: number): string {
   if (!Number.isFinite(v)) return "–";
   return Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toPrecision(2);
-}
-
-/** Cuts text with an ellipsis to fit `width` pixels at `scale`. */
-function shorten(text: string, width: number, scale: number): string {
-  const chars = [...text];
-  if (textWidth(text, scale) <= width) return text;
-  const keep = Math.max(1, Math.floor((width / scale + 1) / FONT.advance) - 1);
-  return chars.slice(0, keep).join("") + "…";
 }

@@ -28,18 +28,33 @@ export function turbo(t: number): [number, number, number] {
   ];
 }
 
-/** Colours valid pixels by inverse depth between the 2nd and 98th percentiles; invalid pixels are black. */
+/**
+ * The depth range a preview colours over: the 2nd and 98th percentiles of valid inverse depth, as `near` and
+ * `far` metres (NaN when nothing is valid).
+ */
+export function inverseDepthRange(depth: Float32Array, valid: Uint8Array): { near: number; far: number } {
+  const inverse: number[] = [];
+  for (let i = 0; i < depth.length; i++) if (valid[i] && depth[i] > 0) inverse.push(1 / depth[i]);
+  if (inverse.length === 0) return { near: NaN, far: NaN };
+  inverse.sort((a, b) => a - b);
+  const lo = inverse[Math.floor(inverse.length * 0.02)];
+  const hi = inverse[Math.floor((inverse.length - 1) * 0.98)];
+  return { near: 1 / hi, far: 1 / lo };
+}
+
+/**
+ * Colours valid pixels by inverse depth between `range` (default: the 2nd and 98th percentiles) — turbo's
+ * warm end at `near` — and invalid pixels black.
+ */
 export function colorizeDepth(
   depth: Float32Array,
   valid: Uint8Array,
   width: number,
   height: number,
+  range: { near: number; far: number } = inverseDepthRange(depth, valid),
 ): RasterU8 {
-  const inverse: number[] = [];
-  for (let i = 0; i < depth.length; i++) if (valid[i] && depth[i] > 0) inverse.push(1 / depth[i]);
-  inverse.sort((a, b) => a - b);
-  const lo = inverse[Math.floor(inverse.length * 0.02)] ?? 0;
-  const hi = inverse[Math.floor((inverse.length - 1) * 0.98)] ?? 1;
+  const lo = Number.isFinite(range.far) ? 1 / range.far : 0;
+  const hi = Number.isFinite(range.near) ? 1 / range.near : 1;
   const span = hi > lo ? hi - lo : 1;
   const data = new Uint8Array(width * height * 3);
   for (let i = 0; i < depth.length; i++) {
