@@ -40,6 +40,7 @@ export { OnnxEngine } from "./core/nn/onnx_engine.ts";
 // Augmentation
 export { runAugment } from "./core/augment/runner.ts";
 export { loadRecipe, preset, PRESET_NAMES } from "./core/augment/presets.ts";
+export { listWithSplit, planByScene, type SplitPlan, type SplitSpec } from "./core/augment/split.ts";
 
 // Evaluation
 export * from "./core/eval/metrics.ts";
