@@ -97,6 +97,12 @@ async function holdSplit(out: string, plan: SplitPlan): Promise<void> {
     // a new set
   }
   if (text === null) {
+    if (await hasEntries(join(out, STATE_DIR, "records"))) {
+      throw new TrompeError("bad-argument", "this set's frames were made before trompe recorded its split", {
+        subject: out,
+        hint: "its art may come from either side; augment into a fresh --out",
+      });
+    }
     await writeTextFileAtomic(path, JSON.stringify(mine, null, 2) + "\n");
     return;
   }
@@ -109,6 +115,15 @@ async function holdSplit(out: string, plan: SplitPlan): Promise<void> {
       { subject: out, hint: "pass the split options of the first run, or write to a fresh --out" },
     );
   }
+}
+
+async function hasEntries(dir: string): Promise<boolean> {
+  try {
+    for await (const _ of Deno.readDir(dir)) return true;
+  } catch {
+    // no such folder
+  }
+  return false;
 }
 
 async function runPool(

@@ -279,6 +279,13 @@ Deno.test("split: a set made with one split refuses frames made with another", a
     // The same split again is a resume like any other.
     const again = await runAugment({ ...base, frames: files.frames, split: files.plan }, opts);
     assertEquals([again.skipped, again.processed, again.val], [files.frames.length, 0, files.frames.length]);
+    // A set whose frames were made before the split was recorded (no split.json beside its records).
+    await Deno.remove(join(tmp, ".trompe", "split.json"));
+    await rejectsWith(
+      () => runAugment({ ...base, frames: files.frames, split: files.plan }, opts),
+      tmp,
+      /made before trompe recorded its split/,
+    );
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
