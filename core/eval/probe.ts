@@ -94,6 +94,13 @@ export async function pasteArt(
   };
   const augmented = await augmentFrame({ ...frame, id: trial, index: 0 }, probeRecipe(size), seed, sources);
   const region = augmented.record.regions[0];
+  if (!region) {
+    // The augmenter found no spot whose ground truth would be plausible (augmented.record.skipped).
+    throw new TrompeError("unsupported", augmented.record.skipped ?? "no region was pasted", {
+      subject: trial,
+      hint: `a paste of ${size} of the frame; the trial is left out`,
+    });
+  }
   return {
     rgb: augmented.rgb,
     depth: augmented.depth,
