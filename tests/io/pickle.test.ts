@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { TrompeError } from "../../core/errors.ts";
 import { type GlobalFactory, unpickle } from "../../core/io/pickle.ts";
 import { PickleWriter } from "../../core/io/pickle_writer.ts";
@@ -8,7 +7,6 @@ const text = (s: string) => [...new TextEncoder().encode(s)];
 const le32 = (n: number) => [n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, (n >>> 24) & 0xff];
 const binunicode = (s: string) => [0x58, ...le32(text(s).length), ...text(s)];
 const shortUnicode = (s: string) => [0x8c, text(s).length, ...text(s)];
-const MARKER = "/tmp/trompe-pickle-test-pwned";
 
 function expectForbidden(bytes: number[], qualified: string) {
   assert.throws(
@@ -23,11 +21,22 @@ function expectForbidden(bytes: number[], qualified: string) {
   );
 }
 
-Deno.test("pickle: GLOBAL os.system is refused and nothing runs", () => {
+Deno.test("pickle: GLOBAL os.system is refused the moment it is met, and nothing after it runs", () => {
   // PROTO 2; GLOBAL 'os\nsystem'; BINUNICODE 'touch …'; TUPLE1; REDUCE; STOP — what a malicious .pth holds.
-  const bytes = [0x80, 2, 0x63, ...text("os\nsystem\n"), ...binunicode(`touch ${MARKER}`), 0x85, 0x52, 0x2e];
+  const bytes = [0x80, 2, 0x63, ...text("os\nsystem\n"), ...binunicode("touch /tmp/pwned"), 0x85, 0x52, 0x2e];
   expectForbidden(bytes, "os.system");
-  assert.equal(existsSync(MARKER), false);
+  // JS cannot run os.system, so what "nothing runs" means here: no permitted factory is called after the
+  // forbidden name, and the refusal comes at GLOBAL itself — the bytes after it are not even valid opcodes.
+  const calls: unknown[][] = [];
+  const globals = new Map<string, GlobalFactory>([["collections.OrderedDict", (args) => calls.push(args)]]);
+  const after = [0x63, ...text("collections\nOrderedDict\n"), 0x29, 0x52, 0x2e];
+  unpickle(Uint8Array.from([0x80, 2, ...after]), { source: "ok.pth", globals }); // OrderedDict(): the spy works
+  assert.equal(calls.length, 1, "the permitted factory is called when nothing forbids it");
+  const evil = [0x80, 2, 0x63, ...text("os\nsystem\n"), ...after];
+  assert.throws(() => unpickle(Uint8Array.from(evil), { source: "evil.pth", globals }), /os\.system/);
+  const garbage = [0x80, 2, 0x63, ...text("os\nsystem\n"), 0xff, 0xff];
+  expectForbidden(garbage, "os.system");
+  assert.equal(calls.length, 1, "nothing was called after the forbidden GLOBAL");
 });
 
 Deno.test("pickle: STACK_GLOBAL builtins.eval and subprocess.Popen are refused", () => {
