@@ -2,7 +2,7 @@
  * The matmul path for CPU adapters (lavapipe/llvmpipe): kernels/matmul_cpu.wgsl reads A and B from
  * rgba32float textures, because there a texel fetch is straight-line SIMD code while a storage-buffer load in
  * a loop is a branchy scalar loop over the lanes (see the kernel's header). Each product first copies op(A)
- * and op(B) into scratch textures ("scratch/matmul-pack", freed as soon as the product is submitted) with
+ * and op(B) into scratch textures ("scratch/matmul-pack", freed once the product is recorded) with
  * kernels/matmul_pack.wgsl, which also takes care of transposes, offsets, leading dimensions and zero
  * padding, so the product kernel has none of them. The copies read and write each operand element
  * once, against 2·M·N·K FLOPs: a few percent of the time at ViT shapes.
@@ -182,8 +182,7 @@ export function matmulCpu(rt: Runtime, p: MatmulProblem): void {
       p.label,
     );
   }
-  // A texture destroyed before the commands that use it are submitted would make the submit invalid.
-  rt.flush();
+  // Freed while recorded: the pool reuses or destroys it safely (core/gpu/runtime.ts).
   rt.pool.free(texA);
   rt.pool.free(texB);
 }

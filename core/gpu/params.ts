@@ -12,20 +12,22 @@ export function f32(value: number): F32Param {
   return { f32: value };
 }
 
-export function packParams(fields: readonly Param[]): ArrayBuffer {
-  // Uniform buffers are sized in 16-byte units.
-  const bytes = Math.max(16, Math.ceil((fields.length * 4) / 16) * 16);
-  const buffer = new ArrayBuffer(bytes);
-  const view = new DataView(buffer);
-  fields.forEach((field, i) => {
+/** Bytes of a uniform holding `count` fields: uniform buffers are sized in 16-byte units. */
+export function paramBytes(count: number): number {
+  return Math.max(16, Math.ceil((count * 4) / 16) * 16);
+}
+
+/** Writes the fields at `offset` of `view` (little-endian, 4 bytes each). */
+export function writeParams(view: DataView, offset: number, fields: readonly Param[]): void {
+  for (let i = 0; i < fields.length; i++) {
+    const field = fields[i];
     if (typeof field === "number") {
       if (!Number.isInteger(field) || field < 0 || field > 0xffffffff) {
         throw new RangeError(`kernel parameter ${i} = ${field} is not a u32 (wrap floats with f32())`);
       }
-      view.setUint32(i * 4, field, true);
+      view.setUint32(offset + i * 4, field, true);
     } else {
-      view.setFloat32(i * 4, field.f32, true);
+      view.setFloat32(offset + i * 4, field.f32, true);
     }
-  });
-  return buffer;
+  }
 }

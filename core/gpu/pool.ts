@@ -5,6 +5,15 @@
  *
  * In accounting-only mode no GPU buffer is created: a training step can be planned on any machine and its
  * peak computed exactly as if it ran.
+ *
+ * With `reuse` on (the Runtime's pools), a freed buffer or texture is kept, up to `reuseBytes`, and handed
+ * out again to the next allocation of the same size and usage instead of a new one: a training step makes
+ * the same allocations every step, so after the first step it creates no GPU object at all. Reuse inside
+ * one command encoder is safe because commands run in the order they are recorded (a later writer of a
+ * reused buffer runs after every earlier reader), as a stream allocator's reuse is; the Runtime clears a
+ * reused buffer when it must read as zeros. Reused bytes are not live: live and peak count what the program
+ * holds, the kept bytes are reported apart (`keptBytes`). A buffer that is not kept is destroyed only after
+ * the next submit (`destroyRetired`), as commands recorded before it may still read it.
  */
 import { TrompeError } from "../errors.ts";
 
@@ -15,7 +24,18 @@ export interface PoolBuffer {
   readonly gpu?: GPUBuffer;
   /** Set for an `allocTexture` allocation (absent in accounting-only mode). */
   readonly texture?: GPUTexture;
+  /** A kept GPU object handed out again: its contents are whatever its last user left. */
+  readonly reused?: boolean;
 }
+
+export interface PoolOptions {
+  /** Keep freed GPU objects for reuse (see the file's note); default off: free destroys at once. */
+  reuse?: boolean;
+  /** At most this many bytes kept for reuse (default 256 MiB); beyond it a freed object is destroyed. */
+  reuseBytes?: number;
+}
+
+const DEFAULT_REUSE_BYTES = 256 * 1024 * 1024;
 
 /** Bytes per texel of the one texture format trompe uses (operand copies for the CPU matmul). */
 export const RGBA32F_TEXEL_BYTES = 16;
@@ -30,6 +50,10 @@ export interface PoolStats {
   /** Largest live total each category reached on its own. */
   peakByCategory: Record<string, number>;
   allocations: number;
+  /** Bytes of freed buffers kept for reuse (not live). */
+  keptBytes: number;
+  /** Allocations served by a kept buffer instead of a new one. */
+  reusedAllocations: number;
 }
 
 export const STORAGE_USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
@@ -47,9 +71,20 @@ export class BufferPool {
   private peakByCategory = new Map<string, number>();
   private peakBreakdown: Record<string, number> = {};
   private allocations = 0;
+  private reusedAllocations = 0;
+  private readonly reuse: boolean;
+  private readonly reuseBytes: number;
+  /** Freed GPU objects by size and usage, most recently freed last. */
+  private kept = new Map<string, (GPUBuffer | GPUTexture)[]>();
+  private keptBytes = 0;
+  /** Freed objects not kept: destroyed after the next submit. */
+  private retired: (GPUBuffer | GPUTexture)[] = [];
 
   /** `device` undefined = accounting-only: sizes are counted, nothing is allocated. */
-  constructor(readonly device?: GPUDevice) {}
+  constructor(readonly device?: GPUDevice, options: PoolOptions = {}) {
+    this.reuse = (options.reuse ?? false) && device !== undefined;
+    this.reuseBytes = options.reuseBytes ?? DEFAULT_REUSE_BYTES;
+  }
 
   get accountingOnly(): boolean {
     return this.device === undefined;
@@ -61,8 +96,20 @@ export class BufferPool {
     }
     // WebGPU needs sizes in multiples of 4 and refuses empty bindings.
     const size = Math.max(4, Math.ceil(bytes / 4) * 4);
+    const again = this.take(`b${size}:${usage}`, size) as GPUBuffer | undefined;
+    if (again) return this.count({ label, bytes: size, gpu: again, reused: true });
     const gpu = this.device?.createBuffer({ label, size, usage });
     return this.count({ label, bytes: size, gpu });
+  }
+
+  private take(key: string, bytes: number): GPUBuffer | GPUTexture | undefined {
+    const list = this.reuse ? this.kept.get(key) : undefined;
+    const found = list?.pop();
+    if (found) {
+      this.keptBytes -= bytes;
+      this.reusedAllocations += 1;
+    }
+    return found;
   }
 
   /** An rgba32float 2D texture of `width`×`height` texels, counted like a buffer of the same size. */
@@ -72,13 +119,16 @@ export class BufferPool {
         throw new TrompeError("bad-argument", `texture "${label}" asked for ${name} ${v}`);
       }
     }
+    const bytes = width * height * RGBA32F_TEXEL_BYTES;
+    const again = this.take(`t${width}x${height}:${usage}`, bytes) as GPUTexture | undefined;
+    if (again) return this.count({ label, bytes, texture: again, reused: true });
     const texture = this.device?.createTexture({
       label,
       size: [width, height],
       format: "rgba32float",
       usage,
     });
-    return this.count({ label, bytes: width * height * RGBA32F_TEXEL_BYTES, texture });
+    return this.count({ label, bytes, texture });
   }
 
   private count(buffer: PoolBuffer): PoolBuffer {
@@ -103,11 +153,34 @@ export class BufferPool {
     if (!this.live.delete(buffer)) {
       throw new TrompeError("gpu", `buffer "${buffer.label}" freed twice or not from this pool`);
     }
-    buffer.gpu?.destroy();
-    buffer.texture?.destroy();
+    const object = buffer.gpu ?? buffer.texture;
+    if (object && this.reuse) {
+      if (this.keptBytes + buffer.bytes <= this.reuseBytes) {
+        const key = buffer.gpu
+          ? `b${buffer.bytes}:${buffer.gpu.usage}`
+          : `t${buffer.texture!.width}x${buffer.texture!.height}:${buffer.texture!.usage}`;
+        let list = this.kept.get(key);
+        if (!list) this.kept.set(key, list = []);
+        list.push(object);
+        this.keptBytes += buffer.bytes;
+      } else this.retired.push(object);
+    } else object?.destroy();
     this.liveBytes -= buffer.bytes;
     const category = categoryOf(buffer.label);
     this.liveByCategory.set(category, (this.liveByCategory.get(category) ?? 0) - buffer.bytes);
+  }
+
+  /** Destroys the freed objects that were not kept (call after a submit: earlier commands may read them). */
+  destroyRetired(): void {
+    for (const object of this.retired) object.destroy();
+    this.retired = [];
+  }
+
+  /** Destroys every kept object (after a submit), e.g. before a phase that needs the memory. */
+  dropKept(): void {
+    for (const list of this.kept.values()) this.retired.push(...list);
+    this.kept.clear();
+    this.keptBytes = 0;
   }
 
   isLive(buffer: PoolBuffer): boolean {
@@ -133,6 +206,8 @@ export class BufferPool {
       liveByCategory: nonZero(this.liveByCategory),
       peakByCategory: nonZero(this.peakByCategory),
       allocations: this.allocations,
+      keptBytes: this.keptBytes,
+      reusedAllocations: this.reusedAllocations,
     };
   }
 

@@ -2,12 +2,18 @@
  * The runtime every op records into: tensors from the pool, pipelines from the cache, many dispatches into
  * one command encoder, submission, readback, and per-dispatch GPU timing through timestamp queries where the
  * adapter has them (wall clock otherwise, and `timing.source` says which).
+ *
+ * Recording is cheap and submits are few: the pool hands freed buffers out again (a tensor freed while
+ * recorded commands still read it is safe to reuse, as commands run in recording order), so freeing never
+ * forces a submit; kernel parameters of all the dispatches of one submit go into one uniform block, written
+ * once at the submit. A submit happens when work must be read back or waited for, before a queue write, or
+ * when the parameter block is full.
  */
 import { getGpu, type GpuContext } from "./device.ts";
 import { BufferPool, type PoolBuffer } from "./pool.ts";
 import { type DType, DTYPE_SIZE, numel, Tensor } from "./tensor.ts";
 import { type KernelSpec, type OverrideConstants, PipelineCache } from "./kernels.ts";
-import { packParams, type Param } from "./params.ts";
+import { type Param, paramBytes, writeParams } from "./params.ts";
 import { TrompeError } from "../errors.ts";
 
 export type Binding = Tensor | PoolBuffer;
@@ -21,22 +27,31 @@ export interface TimingReport {
 
 // WebGPU caps a query set at 4096 queries: two per timed dispatch.
 const MAX_TIMED_DISPATCHES = 2048;
+/** Dispatches whose parameters one uniform block holds (a submit happens when it is full). */
+const PARAM_SLOTS = 4096;
+/** The largest parameter struct a kernel takes, in bytes. */
+const MAX_PARAM_BYTES = 256;
 
 export class Runtime {
   readonly pool: BufferPool;
   readonly pipelines: PipelineCache;
   private encoder?: GPUCommandEncoder;
   private pass?: GPUComputePassEncoder;
-  /** Params buffers of the commands recorded since the last submit, freed once those commands are done. */
-  private pendingParams: PoolBuffer[] = [];
+  /** The parameter block of the commands recorded since the last submit, and where its next slot starts. */
+  private params?: { buffer: PoolBuffer; used: number };
+  private readonly paramStride: number;
+  /** The CPU side of the parameter block (queue.writeBuffer copies it, so one serves every submit). */
+  private paramData?: { data: ArrayBuffer; view: DataView };
   private profiling = false;
   private querySet?: GPUQuerySet;
   private queryLabels: string[] = [];
   private timing: TimingReport = { source: "wall-clock", byLabel: new Map(), totalMs: 0 };
 
   constructor(readonly ctx: GpuContext) {
-    this.pool = new BufferPool(ctx.device);
+    this.pool = new BufferPool(ctx.device, { reuse: true });
     this.pipelines = new PipelineCache(ctx.device);
+    const align = ctx.device?.limits.minUniformBufferOffsetAlignment ?? 256;
+    this.paramStride = Math.ceil(MAX_PARAM_BYTES / align) * align;
   }
 
   static async create(): Promise<Runtime> {
@@ -57,8 +72,19 @@ export class Runtime {
     return this.placeholder;
   }
 
+  /** A new tensor, all zeros (a reused buffer is cleared by a command recorded here). */
   tensor(name: string, shape: readonly number[], dtype: DType = "f32"): Tensor {
-    return new Tensor(this.pool.alloc(name, numel(shape) * DTYPE_SIZE[dtype]), shape, dtype, name);
+    return this.allocate(name, shape, dtype, true);
+  }
+
+  private allocate(name: string, shape: readonly number[], dtype: DType, zeroed: boolean): Tensor {
+    const buffer = this.pool.alloc(name, numel(shape) * DTYPE_SIZE[dtype]);
+    if (zeroed && buffer.reused) {
+      this.endPass();
+      this.encoder ??= this.device.createCommandEncoder();
+      this.encoder.clearBuffer(buffer.gpu!);
+    }
+    return new Tensor(buffer, shape, dtype, name);
   }
 
   upload(name: string, shape: readonly number[], data: Float32Array | Uint32Array | Int32Array): Tensor {
@@ -66,7 +92,7 @@ export class Runtime {
       throw new TrompeError("shape-mismatch", `upload ${name}: ${data.length} values for shape [${shape}]`);
     }
     const dtype: DType = data instanceof Float32Array ? "f32" : data instanceof Uint32Array ? "u32" : "i32";
-    const t = this.tensor(name, shape, dtype);
+    const t = this.allocate(name, shape, dtype, false);
     this.write(t, data);
     return t;
   }
@@ -83,8 +109,11 @@ export class Runtime {
     );
   }
 
+  /** Frees tensors; safe while recorded commands still read them (see the file's note). */
   free(...tensors: Tensor[]): void {
     for (const t of tensors) this.pool.free(t.buffer);
+    // With nothing recorded, what the pool does not keep can go at once.
+    if (!this.encoder && !this.params) this.pool.destroyRetired();
   }
 
   // ---- recording ----
@@ -127,17 +156,7 @@ export class Runtime {
   ): void {
     const kernel = this.pipelines.get(spec, constants);
     const resources: GPUBindingResource[] = [];
-    if (params) {
-      const packed = packParams(params);
-      const buffer = this.pool.alloc(
-        "tmp/params",
-        packed.byteLength,
-        GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
-      );
-      this.device.queue.writeBuffer(buffer.gpu!, 0, packed);
-      this.pendingParams.push(buffer);
-      resources.push({ buffer: buffer.gpu! });
-    }
+    if (params) resources.push(this.paramSlot(params));
     for (const b of bindings) {
       if (b instanceof Tensor) resources.push({ buffer: b.gpu });
       else resources.push(b.texture ? b.texture.createView() : { buffer: b.gpu! });
@@ -179,9 +198,42 @@ export class Runtime {
     this.encoder.copyBufferToBuffer(src.gpu, srcOffset, dst.gpu, dstOffset, bytes);
   }
 
+  /** Packs a dispatch's parameters into the block of the current submit (submitting first if it is full). */
+  private paramSlot(fields: readonly Param[]): GPUBufferBinding {
+    const size = paramBytes(fields.length);
+    if (size > MAX_PARAM_BYTES) {
+      throw new TrompeError("gpu", `${fields.length} kernel parameters exceed ${MAX_PARAM_BYTES} bytes`);
+    }
+    const bytes = PARAM_SLOTS * this.paramStride;
+    if (this.params && this.params.used + this.paramStride > bytes) this.flush();
+    if (!this.params) {
+      const buffer = this.pool.alloc("tmp/params", bytes, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
+      this.params = { buffer, used: 0 };
+    }
+    if (!this.paramData) {
+      const data = new ArrayBuffer(bytes);
+      this.paramData = { data, view: new DataView(data) };
+    }
+    const p = this.params;
+    const offset = p.used;
+    writeParams(this.paramData.view, offset, fields);
+    p.used += this.paramStride;
+    return { buffer: p.buffer.gpu!, offset, size };
+  }
+
   /** Submits everything recorded so far. */
   flush(): void {
-    if (!this.encoder) return;
+    const params = this.params;
+    this.params = undefined;
+    if (params) {
+      // Written before the submit that reads it; queue order puts it after every earlier submit's reads.
+      this.device.queue.writeBuffer(params.buffer.gpu!, 0, this.paramData!.data, 0, params.used);
+      this.pool.free(params.buffer);
+    }
+    if (!this.encoder) {
+      this.pool.destroyRetired();
+      return;
+    }
     this.endPass();
     let resolve: GPUBuffer | undefined;
     let readback: PoolBuffer | undefined;
@@ -199,10 +251,8 @@ export class Runtime {
     this.device.queue.submit([this.encoder.finish()]);
     this.encoder = undefined;
     this.queryLabels = [];
-    const params = this.pendingParams;
-    this.pendingParams = [];
     // Destroying a buffer after submit is safe in WebGPU: it is freed once the queue is done with it.
-    for (const p of params) this.pool.free(p);
+    this.pool.destroyRetired();
     if (readback) {
       const rb = readback;
       const rs = resolve!;
@@ -249,7 +299,9 @@ export class Runtime {
     this.flush();
     try {
       await staging.gpu!.mapAsync(GPUMapMode.READ);
-      return new Float32Array(staging.gpu!.getMappedRange(0, bytes).slice(0));
+      const values = new Float32Array(staging.gpu!.getMappedRange(0, bytes).slice(0));
+      staging.gpu!.unmap();
+      return values;
     } finally {
       this.pool.free(staging);
     }

@@ -2,7 +2,7 @@
  * Plans a training step's memory without a GPU: the real training graph (model_backward.ts), AdamW and the
  * loss run against a Runtime whose pool is in accounting-only mode — every buffer the step would allocate
  * is counted with its label, nothing is dispatched — so the planned peak and its breakdown are what the
- * same code measures on a GPU (kernel parameter uniforms and readback staging aside, a few KiB).
+ * same code measures on a GPU (the 1 MiB kernel-parameter block and readback staging aside).
  */
 import type { GpuContext } from "../gpu/device.ts";
 import { REQUIRED_LIMITS } from "../gpu/device.ts";

@@ -7,6 +7,8 @@ import {
   RGBA32F_TEXEL_BYTES,
 } from "../../core/gpu/pool.ts";
 import { getGpu } from "../../core/gpu/device.ts";
+import { fill } from "../../core/gpu/elementwise.ts";
+import { Runtime } from "../../core/gpu/runtime.ts";
 import { TrompeError } from "../../core/errors.ts";
 
 Deno.test("accounting-only pool: live, peak, per-category peaks and the breakdown at the peak", () => {
@@ -78,4 +80,37 @@ Deno.test("categories, byte formatting and the peak line", () => {
   pool.alloc("act/a", 2048);
   pool.alloc("weights/w", 4096);
   assert.equal(describePeak(pool.stats()), "peak 6.0 KiB (weights 4.0 KiB, act 2.0 KiB)");
+});
+
+Deno.test("a reusing pool hands freed buffers out again, and a reused tensor still reads as zeros", async () => {
+  const ctx = await getGpu();
+  const pool = new BufferPool(ctx.device, { reuse: true, reuseBytes: 1024 });
+  const a = pool.alloc("act/a", 64);
+  pool.free(a);
+  assert.equal(pool.stats().keptBytes, 64);
+  const b = pool.alloc("act/b", 64);
+  assert.equal(b.gpu, a.gpu, "same size and usage: the kept buffer");
+  assert.ok(b.reused && !a.reused);
+  assert.equal(pool.alloc("act/c", 128).reused, undefined, "another size: a new buffer");
+  // Over the kept budget a freed buffer is destroyed (after the next submit), not kept.
+  const big = pool.alloc("act/big", 2048);
+  pool.free(big);
+  assert.equal(pool.stats().keptBytes, 0);
+  pool.destroyRetired();
+
+  // Through the Runtime: a tensor freed while a recorded command still writes it, then handed out again in
+  // the same submit, reads as zeros, and what was written before still arrived where it was copied.
+  const rt = await Runtime.create();
+  const src = rt.upload("act/src", [4], Float32Array.of(1, 2, 3, 4));
+  const dst = rt.tensor("act/dst", [4]);
+  const scratch = rt.tensor("act/scratch", [16]);
+  fill(rt, scratch, 7);
+  rt.copy(scratch, dst, 16);
+  rt.free(scratch);
+  const again = rt.tensor("act/again", [16]);
+  assert.ok(again.buffer.reused);
+  assert.deepEqual([...await rt.read(again)], new Array(16).fill(0));
+  assert.deepEqual([...await rt.read(dst)], [7, 7, 7, 7]);
+  assert.deepEqual([...await rt.read(src)], [1, 2, 3, 4]);
+  rt.free(src, dst, again);
 });
