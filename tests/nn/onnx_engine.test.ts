@@ -18,16 +18,41 @@ sharedTest("ONNX engine: tiny-a/model.onnx on the golden input matches depth_f64
   engine.dispose();
 });
 
-sharedTest("ONNX engine: vits-518 finds its external weights by location and runs", async () => {
-  const path = join(REFERENCE_DIR, "vits-518/model.onnx");
-  assert.deepEqual(externalDataLocations(await Deno.readFile(path)), ["weights.safetensors"]);
-  const engine = await OnnxEngine.open(path, { numThreads: 2 });
-  assert.deepEqual(engine.fixedInput, { height: 518, width: 518 });
-  const depth = await engine.forward(new Float32Array(3 * 518 * 518), 518, 518);
-  assert.equal(depth.length, 518 * 518);
-  assert(depth.every((v) => Number.isFinite(v) && v >= 0 && v <= 20));
-  engine.dispose();
-});
+sharedTest(
+  "ONNX engine: vits-518 finds its external weights by location and equals the WGSL ViT-S",
+  async () => {
+    const path = join(REFERENCE_DIR, "vits-518/model.onnx");
+    assert.deepEqual(externalDataLocations(await Deno.readFile(path)), ["weights.safetensors"]);
+    const engine = await OnnxEngine.open(path, { numThreads: 2 });
+    assert.deepEqual(engine.fixedInput, { height: 518, width: 518 });
+    // A real picture, not zeros (whose depth the sigmoid keeps in range whatever the weights): the left
+    // 518 columns of the ViT-S golden input (1×3×518×784), through both engines. The WGSL model is held to
+    // PyTorch's float64 goldens in depth_anything.test.ts, so this also holds the ONNX path to them.
+    const golden = await readSafetensors(join(REFERENCE_DIR, "vits/golden.safetensors"));
+    const [, , height, width] = golden.shape("input");
+    const full = golden.float32("input");
+    const input = new Float32Array(3 * 518 * 518);
+    for (let c = 0; c < 3; c++) {
+      for (let y = 0; y < 518; y++) {
+        input.set(
+          full.subarray((c * height + y) * width, (c * height + y) * width + 518),
+          (c * 518 + y) * 518,
+        );
+      }
+    }
+    const depth = await engine.forward(input, 518, 518);
+    engine.dispose();
+    assert.equal(depth.length, 518 * 518);
+    const wgsl = await DepthAnythingV2.load(join(REFERENCE_DIR, "vits-518/weights.safetensors"), {
+      configFile: join(REFERENCE_DIR, "vits/config.json"),
+    });
+    const reference = await wgsl.forward(input, 518, 518);
+    wgsl.dispose();
+    const error = relL2(depth, reference);
+    console.log(`vits-518 ONNX vs WGSL depth rel_l2: ${error.toExponential(2)}`);
+    assert(error <= 1e-4, `rel_l2 ${error}`);
+  },
+);
 
 Deno.test("ONNX engine: a file that is not a model is a clear error", async () => {
   const path = await Deno.makeTempFile({ suffix: ".onnx" });

@@ -25,9 +25,35 @@ Deno.test("deno task demo --quick: scenes to report, with both evaluations, both
     assert.deepEqual(before.models.map((m) => m.name), ["start"]);
     assert.deepEqual(after.models.map((m) => m.name), ["start", "fine-tuned"]);
     assert.ok(after.images.evaluated > 0 && after.images.evaluated === before.images.evaluated);
-    // The starting model's column is the same evaluation before and after: its predictions are reused.
-    assert.deepEqual(after.models[0].official, before.models[0].official);
     assert.notDeepEqual(after.models[1].official, after.models[0].official, "fine-tuning changed the model");
+    // The before/after table shows the evaluation's own numbers, and its change column is their difference.
+    const row = (label: string) => {
+      const line = report.split("\n").find((l) => l.startsWith(`| ${label} |`));
+      assert.ok(line, `the table has a row "${label}"`);
+      return line.split("|").slice(2, 5).map((cell) => parseFloat(cell.trim().replace("+", "")));
+    };
+    const [start, tuned] = after.models;
+    const close = (shown: number, value: number, what: string, tolerance: number) =>
+      assert.ok(
+        Math.abs(shown - value) <= tolerance,
+        `${what}: the report shows ${shown}, the summary has ${value}`,
+      );
+    for (
+      const [label, value] of [
+        ["abs_rel (whole frame) ↓", (m: typeof start) => m.official.mean!.abs_rel],
+        ["d1 (whole frame) ↑", (m: typeof start) => m.official.mean!.d1],
+      ] as const
+    ) {
+      const [a, b, change] = row(label);
+      close(a, value(start), `${label}, start`, 1e-3 * Math.abs(value(start)));
+      close(b, value(tuned), `${label}, fine-tuned`, 1e-3 * Math.abs(value(tuned)));
+      close(change, value(tuned) - value(start), `${label}, change`, 2e-3 * Math.abs(value(start)));
+    }
+    const [fooledStart, fooledTuned] = row("fooled rate of pasted regions ↓");
+    close(fooledStart, 100 * start.flat.fooledRate!, "fooled rate, start (%)", 0.05);
+    close(fooledTuned, 100 * tuned.flat.fooledRate!, "fooled rate, fine-tuned (%)", 0.05);
+    // The starting model is evaluated on the same frames before and after (its predictions are reused).
+    assert.equal(before.models[0].flat.pasted, start.flat.pasted);
 
     const figures = [...report.matchAll(/!\[[^\]]*\]\(([^)]+\.png)\)/g)].map((m) => m[1]);
     for (const expected of ["eval/charts/metrics.png", "eval/worst_regions.png", "probe_start/probe.png"]) {
