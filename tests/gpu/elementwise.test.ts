@@ -40,14 +40,22 @@ Deno.test("axpy accumulates, mul broadcasts, fill sets", async () => {
   rt.free(a, out, gamma);
 });
 
-Deno.test("elementwise covers tensors past 65535 workgroups in one dimension", async () => {
-  const n = 65535 * 256 + 300;
+Deno.test("elementwise covers tensors past 65535 workgroups in one dimension, every element once", async () => {
+  const n = 65535 * 256 + 300; // a two-dimensional grid: 65535 workgroups in x, 2 rows in y
   const out = rt.tensor("tmp/big", [n]);
   fill(rt, out, 7);
-  const got = await rt.read(out);
-  assert.equal(got[0], 7);
-  assert.equal(got[n - 1], 7);
-  rt.free(out);
+  const filled = await rt.read(out);
+  const missed = filled.findIndex((v) => v !== 7);
+  assert.equal(missed, -1, `element ${missed} of ${n} not filled`);
+  // An element-dependent op: a wrong index in the second grid row would move or repeat values, not only
+  // leave some unset. a[i] = i mod 2^22 plus b = 0.5 (exact in float32), b repeating every 60 elements.
+  const a = rt.upload("act/a", [n], Float32Array.from({ length: n }, (_, i) => i % 4194304));
+  const b = rt.upload("act/b", [60], new Float32Array(60).fill(0.5));
+  add(rt, a, b, out, { period: 60 });
+  const sums = await rt.read(out);
+  const wrong = sums.findIndex((v, i) => v !== (i % 4194304) + 0.5);
+  assert.equal(wrong, -1, `element ${wrong}: ${sums[wrong]}`);
+  rt.free(out, a, b);
 });
 
 Deno.test("row and column sums match float64 sums, with accumulate", async () => {
