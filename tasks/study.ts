@@ -1,0 +1,201 @@
+/**
+ * `deno task study`: the study's experiment — one base model fine-tuned in each arm (seed recipe, trompe,
+ * trompe with the encoder frozen) for several seeds, every model evaluated on held-out scenes — written up as
+ * study.md with its figures. The experiment is core/study/experiment.ts; this file reads flags and prints.
+ */
+import { join, relative, resolve } from "node:path";
+import { badFlag, floatFlag, intFlag, parseFlags, requireFlag } from "../core/cli/flags.ts";
+import { adapterLines } from "../core/cli/gpu_info.ts";
+import { runTask } from "../core/cli/main.ts";
+import { writeRunRecord } from "../core/cli/record.ts";
+import { getGpu } from "../core/gpu/device.ts";
+import { Runtime } from "../core/gpu/runtime.ts";
+import { writeFileAtomic, writeTextFileAtomic } from "../core/io/atomic.ts";
+import { jsonText } from "../core/io/json.ts";
+import { writePng } from "../core/io/png.ts";
+import { runExperiment, studyArms } from "../core/study/experiment.ts";
+import { armTable, studyFigure, studyMarkdown, verdicts } from "../core/study/experiment_report.ts";
+
+const HELP = `deno task study --base FILE --train DIR --held-out DIR --out DIR [options]
+
+The study's experiment: the base checkpoint is fine-tuned for the same number of steps in each arm —
+seed (the original study's recipe), trompe (the trompe preset), trompe-frozen (the same, encoder frozen) —
+with each seed, then the base and every fine-tune are evaluated on held-out scenes only: augmented with a
+recipe no arm uses, clean, and probed (other held-out frames pasted at growing sizes, against a blank
+canvas). Writes study.md (the table: mean ± sd (min–max) per arm; the hypotheses, each checked), study.png
+(every seed's value per metric), the worst-region contact sheet across models, and study.json.
+
+  --base FILE          the base checkpoint every arm starts from (safetensors)
+  --train DIR          clean training scenes (Hypersim layout) with splits/train.txt and splits/val.txt
+  --held-out DIR       clean held-out scenes (Hypersim layout; no scene shared with --train)
+  --held-out-split F   which held-out frames (default DIR/splits/all.txt if present, else every frame
+                       listed in DIR/splits/{train,val}.txt)
+  --out DIR            where the runs go (augmented sets, fine-tunes, evaluations, probes)
+  --docs DIR           where study.md and its figures go (default: --out)
+  --seeds LIST         arm seeds, comma-separated (default 1,2,3)
+  --arms LIST          arms to run (default seed,trompe,trompe-frozen)
+  --steps N            fine-tuning steps per run (default 200)
+  --batch N            batch size (default 4)
+  --lr X               encoder learning rate, decoder ×10 (default 0.0002)
+  --input-size N       training crop and evaluation input, a multiple of 14 (default 126)
+  --probe-sizes LIST   pasted shares of the frame (default 0.02,0.1,0.2,0.35)
+  --probe-repeats N    poses per frame and size (default 2)
+  --debug              print stack traces
+  --help               this text`;
+
+function list(text: string | undefined, flag: string, fallback: number[]): number[] {
+  if (text === undefined) return fallback;
+  const values = text.split(",").map((s) => Number(s.trim()));
+  if (values.some((v) => !Number.isFinite(v))) {
+    badFlag(flag, `expected numbers separated by commas, got "${text}"`);
+  }
+  return values;
+}
+
+/** The held-out frames: an explicit split, else both of the tree's split files joined. */
+async function heldOutSplit(root: string, given: string | undefined, out: string): Promise<string> {
+  if (given) return resolve(given);
+  const parts: string[] = [];
+  for (const name of ["train.txt", "val.txt"]) {
+    try {
+      parts.push(await Deno.readTextFile(join(root, "splits", name)));
+    } catch {
+      // a tree may have only one of them
+    }
+  }
+  const text = parts.map((p) => (p.endsWith("\n") || p === "" ? p : p + "\n")).join("");
+  if (!text.trim()) {
+    badFlag("--held-out-split", `${root}/splits has no train.txt or val.txt: give the frames`);
+  }
+  const path = join(out, "heldout_frames.txt");
+  await Deno.mkdir(out, { recursive: true });
+  await writeTextFileAtomic(path, text);
+  return path;
+}
+
+async function main(): Promise<void> {
+  const values = parseFlags("study", {
+    args: Deno.args,
+    options: {
+      base: { type: "string" },
+      train: { type: "string" },
+      "held-out": { type: "string" },
+      "held-out-split": { type: "string" },
+      out: { type: "string" },
+      docs: { type: "string" },
+      seeds: { type: "string" },
+      arms: { type: "string" },
+      steps: { type: "string" },
+      batch: { type: "string" },
+      lr: { type: "string" },
+      "input-size": { type: "string" },
+      "probe-sizes": { type: "string" },
+      "probe-repeats": { type: "string" },
+      debug: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+    },
+  }).values;
+  if (values.help) {
+    console.log(HELP);
+    return;
+  }
+  const base = resolve(requireFlag(values.base, "--base", "the base checkpoint"));
+  const train = resolve(requireFlag(values.train, "--train", "clean training scenes"));
+  const heldOut = resolve(requireFlag(values["held-out"], "--held-out", "clean held-out scenes"));
+  if (train === heldOut) badFlag("--held-out", "must not be the training scenes");
+  const out = resolve(requireFlag(values.out, "--out", "where the runs go"));
+  const docs = resolve(values.docs ?? out);
+  const seeds = list(values.seeds, "--seeds", [1, 2, 3]).map((s) => Math.trunc(s));
+  const arms = values.arms?.split(",").map((s) => s.trim());
+  const known = studyArms().map((a) => a.name);
+  for (const a of arms ?? []) {
+    if (!known.includes(a)) badFlag("--arms", `"${a}" is not one of ${known.join(", ")}`);
+  }
+  const steps = intFlag(values.steps, "--steps", 200, 1);
+  const batch = intFlag(values.batch, "--batch", 4, 1);
+  const lr = floatFlag(values.lr, "--lr", 2e-4)!;
+  if (!(lr > 0)) badFlag("--lr", "must be positive");
+  const inputSize = intFlag(values["input-size"], "--input-size", 126, 14);
+  if (inputSize % 14 !== 0) badFlag("--input-size", `${inputSize} is not a multiple of the patch size 14`);
+  const probeSizes = list(values["probe-sizes"], "--probe-sizes", [0.02, 0.1, 0.2, 0.35]);
+  const probeRepeats = intFlag(values["probe-repeats"], "--probe-repeats", 2, 1);
+
+  const ctx = await getGpu();
+  const rt = new Runtime(ctx);
+  for (const line of adapterLines(ctx)) console.log(line);
+  const started = performance.now();
+  const result = await runExperiment({
+    out,
+    base,
+    train: {
+      root: train,
+      split: join(train, "splits", "train.txt"),
+      valSplit: join(train, "splits", "val.txt"),
+    },
+    heldOut: { root: heldOut, split: await heldOutSplit(heldOut, values["held-out-split"], out) },
+    seeds,
+    arms,
+    steps,
+    batch,
+    lr,
+    inputSize,
+    probeSizes,
+    probeRepeats,
+    log: (line) => console.log(`   ${line}`),
+  }, rt);
+
+  await Deno.mkdir(docs, { recursive: true });
+  const figure = join(docs, "study.png");
+  await writePng(figure, studyFigure(result));
+  const sheetFile = result.heldOut.augmented.files.sheet;
+  let sheet: string | null = null;
+  if (sheetFile) {
+    sheet = join(docs, "study_sheet.png");
+    await writeFileAtomic(sheet, await Deno.readFile(join(out, "eval_augmented", sheetFile)));
+  }
+  const command = `deno task study ${Deno.args.filter((a) => a !== "--debug").join(" ")}`;
+  const markdown = studyMarkdown(result, {
+    figure: relative(docs, figure),
+    sheet: sheet && relative(docs, sheet),
+    command,
+  });
+  const studyMd = join(docs, "study.md");
+  await writeTextFileAtomic(studyMd, markdown);
+  const numbers = {
+    settings: result.settings,
+    table: armTable(result),
+    verdicts: verdicts(result),
+    runs: result.runs,
+    models: result.models.map((m) => ({
+      name: m.name,
+      arm: m.arm,
+      seed: m.seed,
+      checkpoint: m.checkpoint,
+      augmented: {
+        official: m.augmented.official.mean,
+        background: m.augmented.background.mean,
+        flat: m.augmented.flat,
+      },
+      clean: m.clean.official.mean,
+      probe: m.probe.cells,
+    })),
+  };
+  await writeTextFileAtomic(join(docs, "study.json"), jsonText(numbers, 2) + "\n");
+  const record = await writeRunRecord(out, {
+    task: "study",
+    inputs: { base, train, heldOut },
+    settings: result.settings,
+    results: { verdicts: verdicts(result) },
+    timings: { total: (performance.now() - started) / 1000 },
+  });
+  for (const v of verdicts(result)) {
+    console.log(`${v.holds === null ? "?" : v.holds ? "✓" : "✗"} ${v.claim} (${v.numbers})`);
+  }
+  console.log(
+    `\nstudy done in ${
+      ((performance.now() - started) / 60000).toFixed(1)
+    } min\n${studyMd}\nrun record: ${record}`,
+  );
+}
+
+if (import.meta.main) await runTask(main);
