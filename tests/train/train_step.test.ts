@@ -23,6 +23,7 @@ import type { ModelConfig } from "../../core/nn/model/config.ts";
 import { freeWeights, type GpuWeights, uploadWeights } from "../../core/nn/model/weights.ts";
 import { OFFICIAL_ADAMW } from "../../core/train/adamw.ts";
 import type { CheckpointPolicy } from "../../core/train/checkpointing.ts";
+import { type FreezePolicy, isTrainable } from "../../core/train/freeze.ts";
 import { MIN_DEPTH } from "../../core/train/options.ts";
 import { polyLr } from "../../core/train/schedule.ts";
 import { type StepBatch, TrainStepper } from "../../core/train/train_step.ts";
@@ -43,14 +44,18 @@ interface Opened {
   stepper: TrainStepper;
 }
 
-async function openStepper(rt: Runtime, checkpoint: CheckpointPolicy): Promise<Opened> {
+async function openStepper(
+  rt: Runtime,
+  checkpoint: CheckpointPolicy,
+  trainable: (key: string) => boolean = () => true,
+): Promise<Opened> {
   const { config, stateDict } = await loadCheckpoint(join(TINY_A, "weights.safetensors"), {
     configFile: join(TINY_A, "config.json"),
   });
   const before = new Map<string, Float32Array>();
   for (const [key, t] of stateDict) before.set(key, Float32Array.from(t.data as ArrayLike<number>));
   const weights = uploadWeights(rt, stateDict);
-  const stepper = new TrainStepper(rt, config, weights, { checkpoint, trainable: () => true });
+  const stepper = new TrainStepper(rt, config, weights, { checkpoint, trainable });
   return { config, before, weights, stepper };
 }
 
@@ -344,3 +349,58 @@ sharedTest(
     }
   },
 );
+
+/**
+ * Freezing part of the model must not change the gradients of the rest: gradients still flow back through
+ * frozen weights (a frozen decoder passes them to the encoder; frozen blocks 1-2 to block 0 and the patch
+ * embedding), so one step's trainable gradients are train.py's full-model ones, and frozen weights get
+ * neither a moment nor a change.
+ */
+for (const freeze of [{ kind: "decoder" }, { kind: "blocks", first: 1, last: 2 }] as FreezePolicy[]) {
+  const name = freeze.kind === "blocks" ? `blocks:${freeze.first}-${freeze.last}` : freeze.kind;
+  sharedTest(
+    `TrainStepper with --freeze ${name}: trainable gradients are PyTorch's, frozen weights untouched`,
+    async () => {
+      const ref = await readSafetensors(join(TINY_A, "train_step.safetensors"));
+      const trainable = (key: string) => isTrainable(key, freeze);
+      const opened = await openStepper(cpuRt, "blocks", trainable);
+      const outcome = await opened.stepper.step(
+        batchOf(ref, ""),
+        Number(ref.metadata.lr_encoder),
+        range(opened.config),
+      );
+      assert.ok(outcome.applied);
+      const got = await readAndClose(cpuRt, opened, [outcome.loss]);
+      const withGrad = ref.names().filter((n) => n.startsWith("grad_f64ref/")).map((n) => n.slice(12));
+      const expected = withGrad.filter(trainable).sort();
+      assert.ok(
+        expected.length > 0 && expected.length < withGrad.length,
+        "some parameters train, some are frozen",
+      );
+      assert.deepEqual(
+        [...got.m.keys()].sort(),
+        expected,
+        "moments for exactly the trainable parameters with a gradient",
+      );
+      const grads: Figure[] = [];
+      for (const key of expected) {
+        const want = ref.float64(`grad_f64ref/${key}`);
+        const b1 = 1 - OFFICIAL_ADAMW.beta1;
+        grads.push(
+          figure(
+            key,
+            relL2(got.m.get(key)!.map((x) => x / b1), want),
+            relL2(ref.float64(`grad/${key}`), want),
+            "gradient",
+          ),
+        );
+      }
+      for (const [key, before] of opened.before) {
+        if (!trainable(key)) {
+          assert.deepEqual(got.after.get(key), before, `${key} is frozen and must not move`);
+        }
+      }
+      assertWithin(report(`gradients under --freeze ${name}`, grads), "gradients");
+    },
+  );
+}
