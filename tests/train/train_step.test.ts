@@ -30,12 +30,13 @@ import { type StepBatch, TrainStepper } from "../../core/train/train_step.ts";
 import { REFERENCE_DIR, relL2, sharedTest } from "../shared.ts";
 
 const TINY_A = join(REFERENCE_DIR, "tiny-a");
-const cpuRt = await Runtime.create();
+const device = await Runtime.create();
 /**
- * The same device taken as a GPU: every op picks the kernels a GPU adapter runs (the 128-tile matmul, the
- * GPU attention and conv kernels), so their numerics are checked here even without a GPU.
+ * The device taken as a CPU adapter and as a GPU, whatever it is: every op picks its kernels by `isCpu` (on a
+ * GPU the 128-tile matmul, the GPU attention and conv kernels), so both sets are checked on any machine.
  */
-const gpuRt = new Runtime({ ...cpuRt.ctx, isCpu: false });
+const cpuRt = new Runtime({ ...device.ctx, isCpu: true });
+const gpuRt = new Runtime({ ...device.ctx, isCpu: false });
 
 interface Opened {
   config: ModelConfig;
