@@ -33,6 +33,13 @@ The depth-range axis is the art's own content: each piece is scored by the p95/p
 (ground truth for dataset frames, else the model's depth of the picture alone) and the pieces are split by it
 into --levels equal groups, flattest-looking first. Pastes use deno task augment's geometry and compositing.
 
+Every paste is compared with a blank canvas pasted in the identical pose (the control). When the art is a
+dataset tree its own depth is known, and followsArt measures how far the predicted relief inside the paste
+follows the picture's depth (correlation of the two plane-fit residuals); a paste is then fooled when its
+flatness error exceeds --flat-threshold and followsArt reaches --follow-threshold. The report states the
+study's criteria: at >= 20 % of the frame art's flatness error >= 2x the blank's and its fooled rate >= the
+blank's + 30 points; at <= 2 % art fooled rarely (<= 10 %).
+
   --weights FILE       the checkpoint to probe (.safetensors or .pth)
   --engine E           webgpu (default) | onnx
   --model FILE         with --engine onnx: the ONNX model
@@ -48,6 +55,7 @@ into --levels equal groups, flattest-looking first. Pastes use deno task augment
   --limit N            only the first N frames
   --seed N             seed for poses and art choice (default 0)
   --flat-threshold T   flatness error above which a paste fools the model (default 0.02)
+  --follow-threshold F followsArt at or above which a paste follows the picture (default 0.5)
   --input-size N       network input size (default 518)
   --config FILE        model config JSON, for checkpoints that do not record theirs
   --head KIND          metric | relative, for official checkpoints whose name does not say
@@ -78,6 +86,7 @@ async function main(): Promise<void> {
       limit: { type: "string" },
       seed: { type: "string" },
       "flat-threshold": { type: "string" },
+      "follow-threshold": { type: "string" },
       "input-size": { type: "string" },
       ...MODEL_FLAGS,
       threads: { type: "string" },
@@ -116,6 +125,8 @@ async function main(): Promise<void> {
   const seed = intFlag(values.seed, "--seed", 0);
   const threshold = floatFlag(values["flat-threshold"], "--flat-threshold", 0.02)!;
   if (!(threshold > 0)) badFlag("--flat-threshold", "must be positive");
+  const followThreshold = floatFlag(values["follow-threshold"], "--follow-threshold", 0.5)!;
+  if (!(followThreshold > -1 && followThreshold <= 1)) badFlag("--follow-threshold", "must be in (-1, 1]");
   const inputSize = intFlag(values["input-size"], "--input-size", 518, 14);
   const modelInfo = modelFlags(values);
   const threads = intFlag(values.threads, "--threads", 1, 1);
@@ -153,12 +164,27 @@ async function main(): Promise<void> {
       limit,
       seed,
       threshold,
+      followThreshold,
     });
     for (const level of summary.levels) {
       const cells = summary.cells.filter((c) => c.level === level.index);
       console.log(
         `  ${level.name}: fooled ${cells.map((c) => `${pct(c.fooledRate)} @ ${pct(c.size)}`).join(", ")}` +
           ` (mean flatness error ${cells.map((c) => num(c.meanFlatnessError, 3)).join(", ")})`,
+      );
+    }
+    const c = summary.criteria;
+    if (c) {
+      const l = c.large;
+      console.log(
+        `fooled beyond the blank: ${
+          c.fooledBeyondBlank ? "yes" : "no"
+        } (at >= 20 %: art/blank flatness error ` +
+          `${num(l.flatnessRatio.value, 3)}x, target 2x; fooled ${pct(l.artFooledRate)} vs blank ` +
+          `${pct(l.blankFooledRate)}, target +30 points; small pastes fooled ${
+            pct(c.small.fooledRate.value)
+          }, ` +
+          `target <= 10 %; verdict: ${c.verdict})`,
       );
     }
     const record = await writeRunRecord(out, {
@@ -172,10 +198,16 @@ async function main(): Promise<void> {
         limit: limit ?? null,
         seed,
         threshold,
+        followThreshold,
         inputSize,
         notes: opened.notes,
       },
-      results: { frames: summary.frames, trials: summary.trials, cells: summary.cells },
+      results: {
+        frames: summary.frames,
+        trials: summary.trials,
+        cells: summary.cells,
+        criteria: summary.criteria ?? null,
+      },
       timings: { seconds: (performance.now() - started) / 1000 },
       failures: summary.frames.failed,
     });

@@ -9,7 +9,10 @@
  * - region abs_rel: mean |pred − gt| / gt over the region's valid ground truth (metric depth only);
  * - false-flat rate, for negatives (mask 3: a border around real, non-planar depth): the share of those regions
  *   the model flattens (error ≤ threshold) although the ground truth is not flat (its own error > threshold);
- *   negatives whose ground truth is itself flat (a border around a wall) cannot be judged and are left out.
+ *   negatives whose ground truth is itself flat (a border around a wall) cannot be judged and are left out;
+ * - follows the picture (`followsPicture`, the probe's followsArt): where the pasted picture's own depth is
+ *   known, the correlation of the prediction's relative plane-fit residual with the picture's, over the same
+ *   pixels — how far the depth the model sees in the region has the shape of the picture's depth.
  *
  * Regions are the 4-connected components of each mask label, so two pictures in one frame are fitted apart.
  */
@@ -46,6 +49,23 @@ export function fitInversePlane(
   width: number,
 ): PlaneFit {
   const n = indices.length;
+  const residual = planeResiduals(values, indices, width);
+  if (residual === null) return { error: NaN, pixels: n };
+  let sq = 0;
+  for (let k = 0; k < n; k++) sq += residual[k] * residual[k];
+  return { error: Math.sqrt(sq / n), pixels: n };
+}
+
+/**
+ * The relative residuals (x − fit) / fit of the least-squares fit of `values` by a·u + b·v + c at the given
+ * pixel indices (the fit `fitInversePlane` makes), in float64; null when the fit is singular.
+ */
+export function planeResiduals(
+  values: ArrayLike<number>,
+  indices: ArrayLike<number>,
+  width: number,
+): Float64Array | null {
+  const n = indices.length;
   let mu = 0, mv = 0;
   for (let k = 0; k < n; k++) {
     mu += indices[k] % width;
@@ -72,16 +92,76 @@ export function fitInversePlane(
     }
   }
   const coef = solve3(m, r);
-  if (coef === null) return { error: NaN, pixels: n };
-  let sq = 0;
+  if (coef === null) return null;
+  const residual = new Float64Array(n);
   for (let k = 0; k < n; k++) {
     const u = ((indices[k] % width) - mu) / scale;
     const v = (Math.floor(indices[k] / width) - mv) / scale;
     const fit = coef[0] * u + coef[1] * v + coef[2];
-    const rel = (values[k] - fit) / fit;
-    sq += rel * rel;
+    residual[k] = (values[k] - fit) / fit;
   }
-  return { error: Math.sqrt(sq / n), pixels: n };
+  return residual;
+}
+
+/** How far a prediction's relief follows a picture's own relief over the same pixels (see `followsPicture`). */
+export interface Follows {
+  /**
+   * Pearson correlation of the two relative plane-fit residuals (−1…1): 1 = the prediction's departure from a
+   * plane has the shape of the picture's depth, 0 = unrelated to it (or the prediction is a plane).
+   */
+  readonly correlation: number;
+  /** Regression slope of the prediction's residual on the picture's: 1 = the picture's relief at full strength. */
+  readonly slope: number;
+  /** RMS relative residuals: the prediction's relief and the picture's (the flatness errors of each). */
+  readonly predRelief: number;
+  readonly artRelief: number;
+  readonly pixels: number;
+}
+
+/** Below this RMS relative residual a prediction is a plane to float32 precision: it follows nothing. */
+export const PLANE_RELIEF = 1e-5;
+/** Below this the picture has no relief of its own to follow, and following cannot be judged. */
+export const MIN_ART_RELIEF = 1e-3;
+
+/**
+ * Does the predicted inverse depth `pred` over a pasted region follow the picture's own inverse depth `art`
+ * (warped into the region, at the same pixel `indices`)? Each is fitted by its own plane (as the flatness error
+ * does) and the relative residuals are compared: their correlation says how much of the prediction's
+ * non-planar relief has the shape of the picture's depth (its square is the share of the relief's variance
+ * the picture explains), the slope how strongly. Null when fewer than 16 pixels, a singular fit, or a picture
+ * flatter than MIN_ART_RELIEF; a prediction flatter than PLANE_RELIEF follows with correlation and slope 0.
+ */
+export function followsPicture(
+  pred: ArrayLike<number>,
+  art: ArrayLike<number>,
+  indices: ArrayLike<number>,
+  width: number,
+): Follows | null {
+  const n = indices.length;
+  if (n < 16 || pred.length !== n || art.length !== n) return null;
+  const ep = planeResiduals(pred, indices, width), ea = planeResiduals(art, indices, width);
+  if (ep === null || ea === null) return null;
+  let mp = 0, ma = 0, sp = 0, sa = 0;
+  for (let k = 0; k < n; k++) {
+    mp += ep[k];
+    ma += ea[k];
+    sp += ep[k] * ep[k];
+    sa += ea[k] * ea[k];
+  }
+  mp /= n;
+  ma /= n;
+  const predRelief = Math.sqrt(sp / n), artRelief = Math.sqrt(sa / n);
+  if (!(artRelief >= MIN_ART_RELIEF)) return null;
+  if (!(predRelief >= PLANE_RELIEF)) return { correlation: 0, slope: 0, predRelief, artRelief, pixels: n };
+  let cov = 0, vp = 0, va = 0;
+  for (let k = 0; k < n; k++) {
+    const dp = ep[k] - mp, da = ea[k] - ma;
+    cov += dp * da;
+    vp += dp * dp;
+    va += da * da;
+  }
+  if (!(vp > 0 && va > 0)) return { correlation: 0, slope: 0, predRelief, artRelief, pixels: n };
+  return { correlation: cov / Math.sqrt(vp * va), slope: cov / va, predRelief, artRelief, pixels: n };
 }
 
 /** Gaussian elimination with partial pivoting; null when the system is (near) singular. */

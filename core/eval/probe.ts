@@ -20,13 +20,28 @@
  * level, so along a curve mostly the size changes and across curves mostly the art (the picture's aspect
  * ratio follows the art, and a position that no longer fits the frame is drawn again).
  *
+ * Pairs. The augmenter's placement draws depend on the picture's aspect ratio, and it re-draws a placement whose
+ * ground truth would be implausible, so the blank is pasted at the art's own size ratio (one blank per ratio
+ * the art pieces of a trial have): with the same frame, trial, size and ratio every draw is the same, and the
+ * poses are compared (`pose` in each record) before an art paste and a blank are called a pair. A paste the
+ * augmenter gives up on is a reject, and then so is its blank (the same draws fail the same way).
+ *
+ * Follows the picture. When the art is a dataset frame its own depth is known: it is warped into the paste with
+ * the compositor's homography and texture mapping, and `followsArt` is the correlation of the prediction's
+ * non-planar relief with the picture's (core/eval/flat.ts `followsPicture`). A paste is fooled in the full
+ * sense when its flatness error exceeds the threshold and it follows the picture (followsArt ≥
+ * followThreshold); the blank in the same pose is judged against the same picture's depth (`blankFollowsArt`).
+ * The paired reading and the study's acceptance criteria are core/eval/probe_paired.ts.
+ *
  * The art and its levels are core/eval/probe_art.ts; the figure and report.md, core/eval/probe_report.ts.
  */
 import { join } from "node:path";
 import { adapterFor, type DatasetName } from "../augment/datasets.ts";
 import { preset } from "../augment/presets.ts";
 import { parseRecipe, type Recipe } from "../augment/recipe.ts";
-import { augmentFrame, MASK } from "../augment/sample_augment.ts";
+import { apply, invert, planeToImage } from "../augment/homography.ts";
+import { augmentFrame, MASK, type RegionRecord } from "../augment/sample_augment.ts";
+import { shapeSdf } from "../augment/shapes.ts";
 import type { Sources } from "../augment/sources.ts";
 import { Progress, type ProgressOptions } from "../cli/progress.ts";
 import type { Sample } from "../data/sample.ts";
@@ -37,9 +52,10 @@ import { writePng } from "../io/png.ts";
 import type { RasterU8 } from "../io/raster.ts";
 import type { DepthEstimator } from "./estimator.ts";
 import { depthAtGroundTruth } from "./evaluate.ts";
-import { flatRegions, type RegionResult } from "./flat.ts";
+import { flatRegions, type Follows, followsPicture, labelRegions, type RegionResult } from "./flat.ts";
 import type { DepthRange } from "./metrics.ts";
-import { type ArtLevel, type ArtSet, probeLevels } from "./probe_art.ts";
+import { type ArtLevel, type ArtPiece, type ArtSet, blankLevel, probeLevels } from "./probe_art.ts";
+import { type PairedCell, pairedCells, type ProbeCriteria, probeCriteria } from "./probe_paired.ts";
 import { probeFigure, probeReport } from "./probe_report.ts";
 import { EVAL_RANGE } from "./run.ts";
 
@@ -76,6 +92,8 @@ export interface Pasted {
   readonly art: string;
   /** Labelled pixels as a share of the frame (the compositor's coverage, after perspective and clipping). */
   readonly area: number;
+  /** The augmenter's record of the paste: shape, border, placement (its homography), corners. */
+  readonly region: RegionRecord;
 }
 
 /** One paste: `frame` with a piece of `level` at `size`; `trial` (frame and repeat) seeds pose and art. */
@@ -108,6 +126,7 @@ export async function pasteArt(
     mask: augmented.mask,
     art: region.source?.type === "pool" ? region.source.name : "?",
     area: region.area,
+    region,
   };
 }
 
@@ -125,8 +144,22 @@ export interface ProbeOptions {
   readonly limit?: number;
   readonly seed?: number;
   readonly threshold?: number;
+  /** followsArt at or above which a paste follows the picture (default 0.5; see `fooledByArt`). */
+  readonly followThreshold?: number;
   readonly range?: Required<DepthRange>;
   readonly progress?: ProgressOptions;
+}
+
+/** Where a paste sat: equal for an art paste and its blank exactly when the blank is its control. */
+export interface Pose {
+  readonly yaw: number;
+  readonly pitch: number;
+  readonly roll: number;
+  readonly centre: readonly [number, number];
+  /** The picture's size on its plane and the border's width (plane units). */
+  readonly width: number;
+  readonly height: number;
+  readonly border: number;
 }
 
 /** One line of probe.jsonl. */
@@ -145,6 +178,24 @@ export interface ProbeRecord {
   /** The model's flatness error over the same pixels of the frame without the paste (its wall as it was). */
   readonly flatnessErrorBefore: number;
   readonly seconds: number;
+  /** The pasted picture's width / height (the augmenter's placement depends on it). */
+  readonly aspect?: number;
+  readonly pose?: Pose | null;
+  /** Art: a blank was probed in the identical pose; blank: some art paste pairs with it. */
+  readonly paired?: boolean;
+  /**
+   * Art with known depth: correlation of the prediction's relief (residual from its plane fit) with the
+   * picture's own inverse-depth relief warped into the paste, over the picture's pixels (null otherwise).
+   */
+  readonly followsArt?: number | null;
+  /** Regression slope of the same (1 = the picture's relief at full strength). */
+  readonly followsArtSlope?: number | null;
+  /** The picture's own relief over the paste: RMS relative residual of its warped inverse depth. */
+  readonly artRelief?: number | null;
+  /** The paired blank's prediction against this picture's depth: following by chance, the control. */
+  readonly blankFollowsArt?: number | null;
+  /** fooled AND followsArt ≥ the follow threshold; null where the picture's depth is unknown. */
+  readonly fooledByArt?: boolean | null;
 }
 
 export interface ProbeCell {
@@ -158,6 +209,8 @@ export interface ProbeCell {
   /** The same pixels without the paste: the model's own non-flatness there, the floor for the error above. */
   readonly meanFlatnessErrorBefore: number | null;
   readonly meanAbsRel: number | null;
+  /** Mean followsArt over the cell's pastes that have one (null for the blank and pictures without depth). */
+  readonly meanFollowsArt?: number | null;
 }
 
 export interface ProbeSummary {
@@ -177,9 +230,14 @@ export interface ProbeSummary {
   readonly repeats: number;
   readonly seed: number;
   readonly threshold: number;
+  readonly followThreshold?: number;
   readonly frames: { readonly listed: number; readonly probed: number; readonly failed: number };
   readonly trials: number;
   readonly cells: readonly ProbeCell[];
+  /** Per art level and size: art against the blank in the identical pose (core/eval/probe_paired.ts). */
+  readonly paired?: readonly PairedCell[];
+  /** The study's acceptance criteria, each with its value, target and whether it is met. */
+  readonly criteria?: ProbeCriteria;
   readonly files: {
     readonly records: string;
     readonly rejects: string;
@@ -201,6 +259,7 @@ export async function runProbe(options: ProbeOptions): Promise<ProbeSummary> {
   const repeats = options.repeats ?? 1;
   const seed = options.seed ?? 0;
   const threshold = options.threshold ?? 0.02;
+  const followThreshold = options.followThreshold ?? 0.5;
   const range = options.range ?? EVAL_RANGE[dataset];
   const levels = probeLevels(art, options.levels ?? 3);
   const adapter = adapterFor(dataset);
@@ -214,6 +273,9 @@ export async function runProbe(options: ProbeOptions): Promise<ProbeSummary> {
   }
 
   const records: ProbeRecord[] = [];
+  const blanks = new Map<string, ArtLevel>();
+  const common = levels[0].pieces[0].rgb;
+  blanks.set(`${common.width}x${common.height}`, levels[0]);
   const rejects: Record<string, unknown>[] = listed.problems.map((p) => ({
     id: p.path,
     stage: "list",
@@ -240,30 +302,62 @@ export async function runProbe(options: ProbeOptions): Promise<ProbeSummary> {
       continue;
     }
     let frameOk = true;
+    const mine: ProbeRecord[] = [];
+    const context = { frame, clean, id: ref.rgb, range, seed, threshold, followThreshold };
     for (let repeat = 0; repeat < repeats; repeat++) {
-      for (const level of levels) {
-        for (const size of sizes) {
-          const trial = `${ref.rgb}#${repeat}`;
+      for (const size of sizes) {
+        const trial = `${ref.rgb}#${repeat}`;
+        const reject = (level: number, error: unknown) => {
+          frameOk = false;
+          const e = asTrompeError(error, ref.rgb);
+          rejects.push({ id: ref.rgb, repeat, level, size, stage: "probe", error: e.oneLine() });
+        };
+        const arts: Trial[] = [];
+        for (const level of levels.slice(1)) {
           try {
-            const context = { frame, clean, id: ref.rgb, repeat, range, seed, threshold };
-            records.push(await probeOne(context, trial, level, size, options.estimator));
+            arts.push(await probeOne({ ...context, repeat }, trial, level, size, options.estimator));
             progress.tick();
           } catch (error) {
-            frameOk = false;
-            const e = asTrompeError(error, ref.rgb);
-            rejects.push({
-              id: ref.rgb,
-              repeat,
-              level: level.index,
-              size,
-              stage: "probe",
-              error: e.oneLine(),
-            });
+            reject(level.index, error);
             progress.tick(1, true);
           }
         }
+        // One blank per picture size among the art pasted (the control must share the art's aspect ratio).
+        const blankSizes = new Map<string, [number, number]>();
+        for (const a of arts) blankSizes.set(a.sizeKey, a.texture);
+        if (blankSizes.size === 0) {
+          const piece = levels[0].pieces[0].rgb;
+          blankSizes.set(`${piece.width}x${piece.height}`, [piece.width, piece.height]);
+        }
+        let blankFailed = false;
+        for (const [key, [w, h]] of blankSizes) {
+          const level = blanks.get(key) ?? blankLevel(w, h);
+          blanks.set(key, level);
+          try {
+            const blank = await probeOne({ ...context, repeat }, trial, level, size, options.estimator);
+            const same = arts.filter((a) => a.sizeKey === key && samePose(a.record.pose, blank.record.pose));
+            for (const a of same) {
+              const follows = a.piece?.depth
+                ? followsOf(blank.depth, a.piece, a.pasted.region, a.indices, frame.width)
+                : null;
+              a.record = { ...a.record, paired: true, blankFollowsArt: follows?.correlation ?? null };
+            }
+            mine.push({ ...blank.record, paired: same.length > 0 });
+          } catch (error) {
+            blankFailed = true;
+            reject(0, error);
+          }
+        }
+        progress.tick(1, blankFailed);
+        for (const a of arts) mine.push(a.record);
       }
     }
+    // probe.jsonl's order: by repeat, level and size, as the cells are read.
+    const order = (r: ProbeRecord) =>
+      (r.repeat * levels.length + r.level) * sizes.length + sizes.indexOf(r.size);
+    records.push(
+      ...mine.map((r, i) => ({ r, i })).sort((a, b) => order(a.r) - order(b.r) || a.i - b.i).map((x) => x.r),
+    );
     if (frameOk) probed++;
   }
   const finishLine = progress.finish();
@@ -300,7 +394,10 @@ export async function runProbe(options: ProbeOptions): Promise<ProbeSummary> {
     threshold,
     frames: { listed: frames.length, probed, failed: frames.length - probed },
     trials: records.length,
+    followThreshold,
     cells: probeCells(records, levels.length, sizes),
+    paired: pairedCells(records, levels.length, sizes, followThreshold),
+    criteria: probeCriteria(records, sizes, threshold, followThreshold),
     files,
   };
   await writeTextFileAtomic(
@@ -322,6 +419,7 @@ interface FrameContext {
   readonly range: Required<DepthRange>;
   readonly seed: number;
   readonly threshold: number;
+  readonly followThreshold: number;
 }
 
 /** The prediction as metric depth at the frame's size (relative models aligned as the evaluation does). */
@@ -352,13 +450,28 @@ function largestArtRegion(
   return regions.reduce((a, b) => (b.pixels > a.pixels ? b : a));
 }
 
+/** One paste probed, with what pairing it to its blank needs. */
+interface Trial {
+  record: ProbeRecord;
+  /** The prediction of the pasted frame. */
+  readonly depth: Float32Array;
+  readonly pasted: Pasted;
+  /** The piece pasted (undefined only if the augmenter named one the level does not hold). */
+  readonly piece: ArtPiece | undefined;
+  /** Pixels of the scored (largest) art component. */
+  readonly indices: Int32Array;
+  /** The picture's size, and as a key: a blank of the same size ratio is pasted in the same pose. */
+  readonly texture: [number, number];
+  readonly sizeKey: string;
+}
+
 async function probeOne(
   context: FrameContext,
   trial: string,
   level: ArtLevel,
   size: number,
   estimator: DepthEstimator,
-): Promise<ProbeRecord> {
+): Promise<Trial> {
   const { frame, threshold } = context;
   const pasted = await pasteArt(frame, trial, level, size, context.seed);
   const start = performance.now();
@@ -368,20 +481,118 @@ async function probeOne(
   // The same pixels before the paste: a model that is not flat there already is not fooled by the art.
   const before = largestArtRegion(context.clean, frame.depth, frame.valid, pasted.mask, frame, threshold);
   const piece = level.pieces.find((p) => p.name === pasted.art);
+  const indices = largestComponent(pasted.mask, frame.width, frame.height);
+  const follows = piece?.depth ? followsOf(depth, piece, pasted.region, indices, frame.width) : null;
+  const { placement, shape, border } = pasted.region;
+  const texture: [number, number] = piece ? [piece.rgb.width, piece.rgb.height] : [0, 0];
   return {
-    frame: context.id,
-    repeat: context.repeat,
-    level: level.index,
-    size,
-    area: pasted.area,
-    art: pasted.art,
-    artDepthRatio: piece?.depthRatio ?? NaN,
-    flatnessError: region.flatnessError,
-    fooled: region.fooled,
-    absRel: region.absRel,
-    flatnessErrorBefore: before.flatnessError,
-    seconds,
+    record: {
+      frame: context.id,
+      repeat: context.repeat,
+      level: level.index,
+      size,
+      area: pasted.area,
+      art: pasted.art,
+      artDepthRatio: piece?.depthRatio ?? NaN,
+      flatnessError: region.flatnessError,
+      fooled: region.fooled,
+      absRel: region.absRel,
+      flatnessErrorBefore: before.flatnessError,
+      seconds,
+      aspect: texture[0] / texture[1],
+      pose: {
+        yaw: placement.yaw,
+        pitch: placement.pitch,
+        roll: placement.roll,
+        centre: [placement.centre[0], placement.centre[1]],
+        width: shape.width,
+        height: shape.height,
+        border: border.width,
+      },
+      paired: false,
+      followsArt: follows?.correlation ?? null,
+      followsArtSlope: follows?.slope ?? null,
+      artRelief: follows?.artRelief ?? null,
+      blankFollowsArt: null,
+      fooledByArt: follows ? region.fooled && follows.correlation >= context.followThreshold : null,
+    },
+    depth,
+    pasted,
+    piece,
+    indices,
+    texture,
+    sizeKey: `${texture[0]}x${texture[1]}`,
   };
+}
+
+/** Equal poses (exactly: the same draws give the same numbers). */
+function samePose(a: Pose | null | undefined, b: Pose | null | undefined): boolean {
+  return !!a && !!b && JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** The largest 4-connected art component of the mask, as flatRegions scores it. */
+function largestComponent(mask: Uint8Array, width: number, height: number): Int32Array {
+  let best: Int32Array = new Int32Array(0);
+  for (const r of labelRegions(mask, width, height)) {
+    if (r.label === MASK.art && r.pixels.length > best.length) best = r.pixels;
+  }
+  return best;
+}
+
+/**
+ * The picture's own inverse depth at image pixels `indices` of a paste (NaN off the picture — on its border —
+ * or where its depth is invalid): each pixel centre is taken back to the picture's plane by the inverse of the
+ * compositor's homography and sampled bilinearly where the compositor samples the texture (texel centres at
+ * (k + ½) / size of the shape's bounding rectangle, clamped to the edge texels).
+ */
+export function warpArtInverseDepth(
+  piece: Pick<ArtPiece, "depth" | "valid" | "rgb">,
+  region: Pick<RegionRecord, "placement" | "shape">,
+  indices: ArrayLike<number>,
+  width: number,
+): Float64Array {
+  const out = new Float64Array(indices.length).fill(NaN);
+  const { depth, valid } = piece;
+  if (!depth) return out;
+  const tw = piece.rgb.width, th = piece.rgb.height;
+  const { shape } = region;
+  const hi = invert(planeToImage(region.placement));
+  const sdf = shapeSdf(shape);
+  const inv = (i: number) => (valid && !valid[i]) || !(depth[i] > 0) ? NaN : 1 / depth[i];
+  for (let k = 0; k < indices.length; k++) {
+    const x = indices[k] % width, y = Math.floor(indices[k] / width);
+    const [px, py] = apply(hi, x, y);
+    if (!(sdf(px, py) < 0)) continue;
+    const s = Math.min(Math.max(((px + shape.width / 2) / shape.width) * tw - 0.5, 0), tw - 1);
+    const t = Math.min(Math.max(((py + shape.height / 2) / shape.height) * th - 0.5, 0), th - 1);
+    const s0 = Math.floor(s), t0 = Math.floor(t);
+    const s1 = Math.min(s0 + 1, tw - 1), t1 = Math.min(t0 + 1, th - 1);
+    const fs = s - s0, ft = t - t0;
+    const top = inv(t0 * tw + s0) * (1 - fs) + inv(t0 * tw + s1) * fs;
+    const bottom = inv(t1 * tw + s0) * (1 - fs) + inv(t1 * tw + s1) * fs;
+    out[k] = top * (1 - ft) + bottom * ft;
+  }
+  return out;
+}
+
+/** `followsPicture` of a predicted depth map against the picture warped into the paste, over the picture's pixels. */
+export function followsOf(
+  depth: ArrayLike<number>,
+  piece: Pick<ArtPiece, "depth" | "valid" | "rgb">,
+  region: Pick<RegionRecord, "placement" | "shape">,
+  indices: ArrayLike<number>,
+  width: number,
+): Follows | null {
+  const art = warpArtInverseDepth(piece, region, indices, width);
+  const idx: number[] = [], pred: number[] = [], pic: number[] = [];
+  for (let k = 0; k < indices.length; k++) {
+    const z = depth[indices[k]];
+    if (!Number.isFinite(art[k]) || !(z > 0) || !Number.isFinite(z)) continue;
+    idx.push(indices[k]);
+    pred.push(1 / z);
+    pic.push(art[k]);
+  }
+  return followsPicture(pred, pic, idx, width);
 }
 
 /** Per level and size: trials, mean measured area, fooled rate, mean flatness error and region abs_rel. */
@@ -410,6 +621,9 @@ export function probeCells(
           mine.map((r) => r.flatnessErrorBefore).filter((e) => !Number.isNaN(e)),
         ),
         meanAbsRel: mean(mine.filter((r) => r.absRel !== null).map((r) => r.absRel as number)),
+        meanFollowsArt: mean(
+          mine.map((r) => r.followsArt).filter((f): f is number => f !== null && f !== undefined),
+        ),
       });
     }
   }

@@ -14,6 +14,12 @@ import type { DepthEstimator } from "./estimator.ts";
 export interface ArtPiece extends Content {
   /** p95 / p5 of the piece's own depth (0 when it has none): how much depth its content shows. */
   readonly depthRatio: number;
+  /**
+   * The piece's own planar depth (m) and its validity, at the size of `rgb`, when it is known (dataset frames):
+   * what a model fooled by the picture would see, warped into the paste to measure `followsArt`.
+   */
+  readonly depth?: Float32Array;
+  readonly valid?: Uint8Array;
 }
 
 export interface ArtSet {
@@ -65,7 +71,7 @@ export async function loadArt(dir: string, estimator: DepthEstimator): Promise<A
     for (const ref of frames) {
       const sample = await adapter.read(dir, ref);
       const { depthRatio } = screen({ name: ref.rgb, ...sample }, SCREENING);
-      pieces.push({ name: ref.rgb, rgb: sample.rgb, depthRatio });
+      pieces.push({ name: ref.rgb, rgb: sample.rgb, depthRatio, depth: sample.depth, valid: sample.valid });
     }
     return { dir, kind: dataset, pieces };
   }
@@ -108,15 +114,13 @@ export const BLANK_NAME = "blank canvas";
  * The control: a uniform grey picture pasted with the same rotation, size and border draws as the art. A model that sees
  * depth in a region regardless of what is painted there (its prior over where walls curve, the border's edge)
  * is "fooled" by the blank too; what the art adds above the blank is what its content does.
+ *
+ * The augmenter's placement depends on the picture's aspect ratio (width / height), so a blank is the control
+ * of an art paste only when it has the art's exact size ratio: `blankLevel(width, height)` makes one (the probe
+ * pastes one per aspect ratio its art pieces have, and pairs each art paste with the blank of identical pose).
  */
-export function blankLevel(): ArtLevel {
-  const side = 16;
-  const rgb: RasterU8 = {
-    width: side,
-    height: side,
-    channels: 3,
-    data: new Uint8Array(side * side * 3).fill(128),
-  };
+export function blankLevel(width = 16, height = width): ArtLevel {
+  const rgb: RasterU8 = { width, height, channels: 3, data: new Uint8Array(width * height * 3).fill(128) };
   return {
     index: 0,
     name: `${BLANK_NAME} (control)`,
@@ -125,7 +129,24 @@ export function blankLevel(): ArtLevel {
   };
 }
 
+/** The commonest picture size among the pieces (ties: the first met): the blank control's default size. */
+export function commonSize(pieces: readonly ArtPiece[]): [number, number] {
+  const counts = new Map<string, { size: [number, number]; n: number }>();
+  for (const p of pieces) {
+    const key = `${p.rgb.width}x${p.rgb.height}`;
+    const c = counts.get(key) ?? { size: [p.rgb.width, p.rgb.height] as [number, number], n: 0 };
+    c.n++;
+    counts.set(key, c);
+  }
+  let best: { size: [number, number]; n: number } | null = null;
+  for (const c of counts.values()) if (!best || c.n > best.n) best = c;
+  return best ? best.size : [16, 16];
+}
+
 /** The levels a probe pastes: the blank control as level 0, then the art's levels from the flattest-looking. */
 export function probeLevels(art: ArtSet, count: number): ArtLevel[] {
-  return [blankLevel(), ...artLevels(art, count).map((level) => ({ ...level, index: level.index + 1 }))];
+  return [
+    blankLevel(...commonSize(art.pieces)),
+    ...artLevels(art, count).map((level) => ({ ...level, index: level.index + 1 })),
+  ];
 }

@@ -4,6 +4,7 @@ import { lineChart } from "./charts.ts";
 import { grid } from "./plot.ts";
 import type { ProbeCell, ProbeSummary } from "./probe.ts";
 import { BLANK_NAME } from "./probe_art.ts";
+import type { Criterion, Interval, ProbeCriteria } from "./probe_paired.ts";
 import { num, pct } from "./report.ts";
 export const PROBE_CHART = { width: 720, height: 460, gap: 8 } as const;
 
@@ -62,6 +63,7 @@ export function probeReport(summary: ProbeSummary, progressLine?: string): strin
     "",
   );
   if (progressLine) out.push(`_${progressLine}_`, "");
+  if (summary.criteria) out.push(...criteriaSection(summary.criteria));
   out.push("![fooled rate and flatness error against pasted area](probe.png)", "");
   out.push("## Depth-range levels", "", "| level | art depth ratio (p95/p5) | pieces |", "|---|---|---|");
   for (const l of levels) {
@@ -89,6 +91,7 @@ export function probeReport(summary: ProbeSummary, progressLine?: string): strin
       } |`,
     );
   }
+  if (summary.paired) out.push(...pairedSection(summary));
   out.push("", "## Reading", "");
   const smallest = sizes[0], largest = sizes[sizes.length - 1];
   for (const l of levels) {
@@ -108,4 +111,111 @@ export function probeReport(summary: ProbeSummary, progressLine?: string): strin
     "",
   );
   return out.join("\n");
+}
+
+const points = (v: number | null | undefined) =>
+  v === null || v === undefined || !Number.isFinite(v) ? "–" : `${v >= 0 ? "+" : ""}${(100 * v).toFixed(1)}`;
+
+/** "+12.0 points [−3.1, +27.1]": a paired rate difference with its 95 % interval. */
+export function pointsInterval(i: Interval | null): string {
+  if (!i) return "–";
+  return `${points(i.mean)} points` + (i.low === null ? "" : ` [${points(i.low)}, ${points(i.high)}]`);
+}
+
+function numInterval(i: Interval | null): string {
+  if (!i) return "–";
+  return num(i.mean, 3) + (i.low === null ? "" : ` [${num(i.low, 3)}, ${num(i.high, 3)}]`);
+}
+
+const yesNo = (c: Criterion) => (c.met ? "yes" : c.value === null ? "no (not measured)" : "no");
+const sizesText = (
+  sizes: readonly number[],
+) => (sizes.length ? sizes.map((s) => pct(s)).join(", ") : "none probed");
+
+/** What "fooled" means in this report's verdicts. */
+export function verdictText(c: ProbeCriteria): string {
+  return c.verdict === "flatness and follows"
+    ? `flatness error > ${c.threshold} and followsArt ≥ ${c.followThreshold} (the prediction's relief follows ` +
+      "the picture's own depth); the blank is judged against the depth of the picture it stands in for"
+    : `flatness error > ${c.threshold} (the pictures carry no depth of their own, so followsArt cannot be read)`;
+}
+
+/** The study's acceptance criteria (issue 20, item 3), as a table and a one-line answer. */
+export function criteriaSection(c: ProbeCriteria): string[] {
+  const { large, small } = c;
+  const ratio = large.flatnessRatio.value;
+  return [
+    "## Fooled beyond the blank? (the study's criteria)",
+    "",
+    `Art pasted at large sizes (≥ ${pct(0.2)} of the frame: ${
+      sizesText(large.sizes)
+    }; ${large.pairs} pairs) ` +
+    `and small ones (≤ ${pct(0.02)}: ${sizesText(small.sizes)}; ${small.pairs} pairs), every art level ` +
+    `together, each paste against the ${BLANK_NAME} in the identical pose. Fooled = ${verdictText(c)}.`,
+    "",
+    "| criterion | value | target | met |",
+    "|---|---|---|---|",
+    `| large: art's mean flatness error / the blank's | ${ratio === null ? "–" : `${num(ratio, 3)}×`} ` +
+    `(art ${num(large.meanArtFlatnessError, 3)}, blank ${
+      num(large.meanBlankFlatnessError, 3)
+    }) | ≥ ${large.flatnessRatio.target}× | ${yesNo(large.flatnessRatio)} |`,
+    `| large: art's fooled rate − the blank's | ${pointsInterval(large.fooledExcess.interval)} ` +
+    `(art ${pct(large.artFooledRate)}, blank ${pct(large.blankFooledRate)}) | ≥ +${
+      (100 * large.fooledExcess.target).toFixed(0)
+    } points | ${yesNo(large.fooledExcess)} |`,
+    `| small: art's fooled rate | ${pct(small.fooledRate.value)} (blank ${pct(small.blankFooledRate)}) | ≤ ${
+      pct(small.fooledRate.target)
+    } | ${yesNo(small.fooledRate)} |`,
+    "",
+    `**Fooled beyond the blank: ${c.fooledBeyondBlank ? "yes" : "no"}** (art/blank flatness error ${
+      ratio === null ? "–" : `${num(ratio, 3)}×`
+    }, fooled rate ${pointsInterval(large.fooledExcess.interval)} at ≥ ${pct(0.2)}; flatness error alone ` +
+    `would say ${pointsInterval(large.flatnessOnlyExcess)}; followsArt ${
+      num(large.meanFollowsArt, 3)
+    } on the art, ` +
+    `${num(large.meanBlankFollowsArt, 3)} on the blank). Small pastes rarely fooled: ${
+      small.fooledRate.met ? "yes" : "no"
+    }. All criteria met: ${c.met ? "yes" : "no"}.`,
+    "",
+  ];
+}
+
+/** Per size and art level: art − blank, pose by pose, with 95 % intervals. */
+export function pairedSection(summary: ProbeSummary): string[] {
+  const paired = summary.paired ?? [];
+  const artLevels = summary.levels.filter((l) => l.index > 0);
+  const out = [
+    "",
+    "## Art against the blank, pose by pose",
+    "",
+    `Each art paste minus the ${BLANK_NAME} pasted in the identical pose (same frame, repeat, size, rotation, ` +
+    "position, shape and border; the blank is pasted at the art's own aspect ratio so the augmenter draws the " +
+    "same pose). Each cell: mean difference in flatness error [95 % t interval]; in the fooled verdict, in " +
+    "points [95 %]; followsArt on the art / on its blank; pairs (and art pastes left unpaired).",
+    "",
+    `**followsArt**: over the picture's pixels of the paste, the Pearson correlation between the prediction's ` +
+    "inverse depth minus its own plane fit (relative residual, as in the flatness error) and the picture's own " +
+    "inverse depth — its dataset ground truth, warped into the paste with the compositor's homography — minus " +
+    "its plane fit: 1 when the model's relief has the shape of the picture's depth, 0 when unrelated to it or " +
+    "flat (its square is the share of the relief the picture explains; the slope, in probe.jsonl, how strongly). " +
+    "On the blank it is read against the depth of the picture the blank stands in for: following by chance.",
+    "",
+    `| area | ${artLevels.map((l) => l.name).join(" | ")} |`,
+    `|---|${artLevels.map(() => "---|").join("")}`,
+  ];
+  for (const size of summary.sizes) {
+    const cells = artLevels.map((l) => paired.find((c) => c.level === l.index && c.size === size));
+    out.push(
+      `| ${pct(size)} | ${
+        cells.map((c) =>
+          c
+            ? `${numInterval(c.flatnessDiff)}; ${pointsInterval(c.verdictDiff)}; ${
+              num(c.meanFollowsArt, 3)
+            } / ${num(c.meanBlankFollowsArt, 3)}; ${c.pairs}${c.unpaired ? ` (${c.unpaired} unpaired)` : ""}`
+            : "–"
+        ).join(" | ")
+      } |`,
+    );
+  }
+  return out;
 }

@@ -44,7 +44,9 @@ sharedTest(
       const result = await run([...args, "--out", out]);
       assert.equal(result.code, 0, result.stderr);
       const summary: ProbeSummary = JSON.parse(await Deno.readTextFile(join(out, "summary.json")));
-      assert.equal(summary.trials, 2 * 3 * 3);
+      // Per frame and size: one paste per art level, and a blank per aspect ratio those pictures have.
+      const artTrials = 2 * 3 * 2;
+      assert.ok(summary.trials >= artTrials + 2 * 3 && summary.trials <= 2 * artTrials, `${summary.trials}`);
       assert.equal(summary.art.kind, "pool");
       // The blank control, then the pictures ranked by the model's own depth of each, flattest-looking first.
       assert.deepEqual(summary.levels.map((l) => l.pieces.length), [1, 4, 4]);
@@ -53,6 +55,27 @@ sharedTest(
         JSON.parse(l)
       );
       assert.equal(lines.length, summary.trials);
+      const onArt = lines.filter((l) => l.level > 0);
+      assert.equal(onArt.length, artTrials);
+      assert.ok(onArt.every((l) => l.paired), "every art paste has a blank in its pose");
+      for (const l of onArt) {
+        const blank = lines.find((b) =>
+          b.level === 0 && b.frame === l.frame && b.size === l.size && b.aspect === l.aspect
+        );
+        assert.deepEqual(blank?.pose, l.pose);
+        assert.equal(l.followsArt, null, "pictures without depth cannot be followed");
+      }
+      assert.equal(summary.criteria!.verdict, "flatness");
+      assert.deepEqual(summary.criteria!.large.sizes, [0.3]);
+      assert.deepEqual(summary.criteria!.small.sizes, [0.02]);
+      assert.equal(summary.criteria!.large.pairs, 2 * 2);
+      const report = await Deno.readTextFile(join(out, "report.md"));
+      assert.match(report, /\*\*Fooled beyond the blank: (yes|no)\*\*/);
+      assert.match(
+        report,
+        /\| large: art's mean flatness error \/ the blank's \| [^|]+ \| ≥ 2× \| (yes|no) \|/,
+      );
+      assert.match(result.stdout, /fooled beyond the blank: (yes|no) \(at >= 20 %/);
       for (const size of [0.02, 0.1, 0.3]) {
         const cell = summary.cells.find((c) => c.level === 0 && c.size === size)!;
         assert.ok(Math.abs(cell.meanArea! - size) < 0.3 * size, `asked ${size}, measured ${cell.meanArea}`);
