@@ -21,6 +21,14 @@ Ray-casts procedural scenes with exact depth and writes them as real dataset tre
   --frames-per-scene F              frames per scene (default 3)
   --size WxH                        image size (default 256x192 for hypersim, 414x125 for vkitti2)
   --seed S                          non-negative integer (default 0); scene k depends only on (S, k)
+  --style basic|study               scene style (default basic: the committed fixtures' rooms and streets);
+                                    study: rooms with textured surfaces, furniture and small things of real
+                                    size, flat boards (panels, whiteboards, screens, doors) and openings with
+                                    real depth behind (windows onto buildings, doorways into a second room);
+                                    Hypersim only, per-scene field of view in metadata_camera_parameters.csv
+  --part train|heldout              study style: which scenes (default train). Held-out scenes are never
+                                    train scenes for any seeds (the part is hashed into every draw) and are
+                                    named ai_960_NNN (train ai_910_NNN); a held-out set is all in val.txt
   --workers N                       worker threads (default 1 up to 8 frames, else up to 8 and the cores)
   --out DIR                         output root (required)
   --debug                           print stack traces on error
@@ -29,7 +37,11 @@ Ray-casts procedural scenes with exact depth and writes them as real dataset tre
 Hypersim: OUT/ai_900_NNN/images/scene_cam_00_{final_preview,geometry_hdf5}/frame.NNNN.{tonemap.jpg,
 depth_meters.hdf5} (float16 distance, NaN = no hit). vKITTI2: OUT/SceneNN/<variation>/frames/{rgb,depth}/
 Camera_0/{rgb,depth}_NNNNN.{jpg,png} (uint16 planar cm, 65535 = sky) + intrinsic.txt, extrinsic.txt.
-Both: splits/{train,val}.txt (every fifth scene, from the second, is val) and fixtures.json (what was done).`;
+Both: splits/{train,val}.txt (every fifth scene, from the second, is val) and fixtures.json (what was done).
+
+A study training set and its held-out set (256x192, 4 frames per scene):
+  deno task fixtures --style study --part train --count 4000 --frames-per-scene 4 --seed 1 --out data/train
+  deno task fixtures --style study --part heldout --count 400 --frames-per-scene 4 --seed 1 --out data/heldout`;
 
 const DEFAULT_SIZE = { hypersim: [256, 192], vkitti2: [414, 125] } as const;
 
@@ -56,6 +68,8 @@ const FLAGS = {
   "frames-per-scene": { type: "string", default: "3" },
   size: { type: "string" },
   seed: { type: "string", default: "0" },
+  style: { type: "string", default: "basic" },
+  part: { type: "string" },
   workers: { type: "string" },
   out: { type: "string" },
   debug: { type: "boolean", default: false },
@@ -74,7 +88,30 @@ async function main(args: string[]): Promise<void> {
       hint: "pass --out DIR",
     });
   }
-  const kinds = values.dataset === "both" ? ["hypersim", "vkitti2"] as const : [values.dataset];
+  const style = values.style;
+  if (style !== "basic" && style !== "study") {
+    throw new TrompeError("bad-argument", `unknown style "${style}"`, {
+      subject: "--style",
+      hint: "basic or study",
+    });
+  }
+  const part = values.part;
+  if (part !== undefined && (style !== "study" || (part !== "train" && part !== "heldout"))) {
+    throw new TrompeError("bad-argument", `--part ${part} needs --style study and train or heldout`, {
+      subject: "--part",
+    });
+  }
+  if (style === "study" && values.dataset === "vkitti2") {
+    throw new TrompeError("bad-argument", "the study style makes Hypersim scenes only", {
+      subject: "--dataset",
+      hint: "leave --dataset out or pass hypersim",
+    });
+  }
+  const kinds = style === "study"
+    ? ["hypersim"]
+    : values.dataset === "both"
+    ? ["hypersim", "vkitti2"] as const
+    : [values.dataset];
   for (const kind of kinds) {
     if (kind !== "hypersim" && kind !== "vkitti2") {
       throw new TrompeError("bad-argument", `unknown dataset "${kind}"`, {
@@ -94,6 +131,7 @@ async function main(args: string[]): Promise<void> {
       width,
       height,
       workers: values.workers === undefined ? undefined : parseCount(values.workers, "--workers"),
+      ...(style === "study" ? { style, part: part ?? "train" } : {}),
       onFrame: progress(kind),
     };
     const write = kind === "hypersim" ? writeHypersimFixtures : writeVkitti2Fixtures;
@@ -107,6 +145,7 @@ async function main(args: string[]): Promise<void> {
         seed: options.seed,
         width,
         height,
+        ...(style === "study" ? { style, part: options.part } : {}),
       },
       ...done,
     };
