@@ -1,8 +1,9 @@
 /**
  * `deno task train`: fine-tunes Depth Anything V2 on a Hypersim or vKITTI2 split on WebGPU (core/train).
  */
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import {
+  badFlag,
   choiceFlag,
   floatFlag,
   intFlag,
@@ -14,7 +15,9 @@ import {
 import { runTask } from "../core/cli/main.ts";
 import { formatBytes } from "../core/gpu/pool.ts";
 import { TrompeError } from "../core/errors.ts";
-import { type PresetName, PRESETS } from "../core/nn/model/config.ts";
+import { type PresetName, PRESETS, readConfigFile } from "../core/nn/model/config.ts";
+import { saveInitialCheckpoint } from "../core/nn/model/init_weights.ts";
+import { isFile } from "../core/data/scan.ts";
 import { parseCheckpoint } from "../core/train/checkpointing.ts";
 import { parseFreeze } from "../core/train/freeze.ts";
 import { TRAIN_DEFAULTS } from "../core/train/options.ts";
@@ -29,6 +32,8 @@ random crop, horizontal flip, seeded per frame), SiLog (λ 0.5) over valid & 0.0
 parameter's AdamW step applied inside the backward so whole-model gradients never exist.
 
   --weights FILE     starting checkpoint (.safetensors, or an official .pth with --head/--max-depth)
+  --init             start from the official initialisation of --config's model instead (seeded by --seed;
+                     written to OUT/init.safetensors, reused by --resume)
   --dataset NAME     hypersim | vkitti2
   --root DIR         the dataset's (or augmented set's) root; split paths resolve against it
   --split FILE       training frames ('<rgb> <depth>' per line)
@@ -59,6 +64,24 @@ lr, step ms, pool peak bytes), val.jsonl (official metrics per validation), loss
 train.run.json. Ctrl-C saves the resume point and stops. Exit status: 0 done, 1 error, 2 bad argument (a
 non-finite loss is reported as one: lower --lr), 130 interrupted (resume point saved).`;
 
+/**
+ * `--init`: the official initialisation of --config's model, seeded by --seed, written as OUT/init.safetensors
+ * (kept when resuming) so the run can be repeated from its own folder.
+ */
+async function initialCheckpoint(
+  values: { weights?: string; config?: string; seed?: string; resume?: boolean },
+  out: string,
+): Promise<string> {
+  if (values.weights) badFlag("--init", "starts from a fresh model: give --weights or --init, not both");
+  const configFile = requireFlag(values.config, "--config", "the model to initialise (JSON, as for predict)");
+  const path = join(out, "init.safetensors");
+  if (values.resume && await isFile(path)) return path;
+  const config = await readConfigFile(configFile);
+  await Deno.mkdir(out, { recursive: true });
+  await saveInitialCheckpoint(path, config, intFlag(values.seed, "--seed", TRAIN_DEFAULTS.seed));
+  return path;
+}
+
 const ENCODERS = Object.keys(PRESETS).filter((k) => k !== "vitg") as PresetName[];
 
 async function main(): Promise<void> {
@@ -66,6 +89,7 @@ async function main(): Promise<void> {
     args: Deno.args,
     options: {
       weights: { type: "string" },
+      init: { type: "boolean", default: false },
       dataset: { type: "string" },
       root: { type: "string" },
       split: { type: "string" },
@@ -100,13 +124,16 @@ async function main(): Promise<void> {
     Deno.removeSignalListener("SIGINT", onInterrupt);
     controller.abort();
   };
+  const out = resolve(requireFlag(values.out, "--out", "the run directory"));
   const options = {
-    weights: resolve(requireFlag(values.weights, "--weights", "the checkpoint to start from")),
+    weights: values.init
+      ? await initialCheckpoint(values, out)
+      : resolve(requireFlag(values.weights, "--weights", "the checkpoint to start from (or --init)")),
     dataset: choiceFlag(values.dataset, "--dataset", ["hypersim", "vkitti2"] as const),
     root: resolve(requireFlag(values.root, "--root", "the dataset's root folder")),
     split: resolve(requireFlag(values.split, "--split", "a split file of training frames")),
     valSplit: values["val-split"] && resolve(values["val-split"]),
-    out: resolve(requireFlag(values.out, "--out", "the run directory")),
+    out,
     encoder: values.encoder === undefined ? undefined : choiceFlag(values.encoder, "--encoder", ENCODERS),
     ...modelFlags(values),
     epochs: intFlag(values.epochs, "--epochs", TRAIN_DEFAULTS.epochs, 1),

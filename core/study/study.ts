@@ -19,9 +19,8 @@ import { loadArt } from "../eval/probe_art.ts";
 import { type EvalSummary, runEvaluation } from "../eval/run.ts";
 import type { Runtime } from "../gpu/runtime.ts";
 import { writeTextFileAtomic } from "../io/atomic.ts";
-import { saveCheckpoint } from "../nn/model/checkpoint.ts";
 import { type HeadKind, parseConfig } from "../nn/model/config.ts";
-import { initialWeights } from "../nn/model/init_weights.ts";
+import { saveInitialCheckpoint } from "../nn/model/init_weights.ts";
 import { runTraining, type TrainResult } from "../train/trainer.ts";
 import { TROMPE_VERSION } from "../version.ts";
 import { evalLine, probeLine, studyReport, trainingLine } from "./report.ts";
@@ -151,11 +150,7 @@ export async function runStudy(o: StudyOptions, rt: Runtime, hooks: StudyHooks):
     pretrain = await stage("starting model: a small model trained on the clean scenes", async () => {
       const config = parseConfig(SMALL_MODEL, "the demo's small model");
       const init = join(out, "start", "init.safetensors");
-      await saveCheckpoint(init, {
-        config,
-        stateDict: initialWeights(config, seed),
-        provenance: { data: "random initialisation", seed },
-      });
+      await saveInitialCheckpoint(init, config, seed);
       const result = await runTraining({
         ...training,
         weights: init,

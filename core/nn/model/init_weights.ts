@@ -7,7 +7,7 @@
  */
 import type { StateDict } from "../../io/pth.ts";
 import { Rng } from "../../rng.ts";
-import { expectedShapes } from "./checkpoint.ts";
+import { expectedShapes, saveCheckpoint } from "./checkpoint.ts";
 import type { ModelConfig } from "./config.ts";
 
 const STD = 0.02;
@@ -45,4 +45,16 @@ function truncatedNormal(rng: Rng): number {
     const z = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng.uniform(0, 1));
     if (Math.abs(z) <= 2) return z;
   }
+}
+
+/**
+ * Writes a freshly initialised model as a trompe safetensors checkpoint whose provenance says so: the start
+ * of a model trained from nothing, kept beside its run so the run can be repeated and resumed.
+ */
+export async function saveInitialCheckpoint(path: string, config: ModelConfig, seed: number): Promise<void> {
+  await saveCheckpoint(path, {
+    config,
+    stateDict: initialWeights(config, seed),
+    provenance: { data: "random initialisation (DINOv2's for the encoder, PyTorch's for the head)", seed },
+  });
 }
