@@ -53,3 +53,10 @@ export { TRAIN_DEFAULTS, type TrainOptions } from "./core/train/options.ts";
 
 // The whole study (what `deno task demo` runs)
 export { runStudy, type StudyOptions, type StudyResult } from "./core/study/study.ts";
+// The study's experiment (what `deno task study` runs): arms × seeds from one base model, held-out scenes
+export {
+  type ExperimentOptions,
+  type ExperimentResult,
+  runExperiment,
+  studyArms,
+} from "./core/study/experiment.ts";
