@@ -224,6 +224,8 @@ export interface ProbeCriteria {
     readonly pairs: number;
     readonly meanArtFlatnessError: number | null;
     readonly meanBlankFlatnessError: number | null;
+    /** Median art / median blank flatness error: the same ratio, blind to a few exploding fits. */
+    readonly medianFlatnessRatio: number | null;
     /** Art's mean flatness error / the blank's, over the pairs. */
     readonly flatnessRatio: Criterion;
     /** Art's fooled rate − the blank's (the verdict above), over the pairs, with its interval. */
@@ -247,6 +249,14 @@ export interface ProbeCriteria {
   /** That, and small pastes rarely fooled. */
   readonly met: boolean;
 }
+
+export function median(xs: readonly number[]): number | null {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b), m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+const ratio = (a: number | null, b: number | null) => (a !== null && b !== null && b > 0 ? a / b : null);
 
 function criterion(value: number | null, target: number, sense: "≥" | "≤"): Criterion {
   return { value, target, sense, met: value !== null && (sense === "≥" ? value >= target : value <= target) };
@@ -281,6 +291,10 @@ export function probeCriteria(
       pairs: large.length,
       meanArtFlatnessError: l.meanArtFlatnessError,
       meanBlankFlatnessError: l.meanBlankFlatnessError,
+      medianFlatnessRatio: ratio(
+        median(large.map((p) => p.art.flatnessError)),
+        median(large.map((p) => p.blank.flatnessError)),
+      ),
       flatnessRatio,
       fooledExcess,
       flatnessOnlyExcess: l.fooledDiff,

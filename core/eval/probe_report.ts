@@ -156,9 +156,10 @@ export function criteriaSection(c: ProbeCriteria): string[] {
     "| criterion | value | target | met |",
     "|---|---|---|---|",
     `| large: art's mean flatness error / the blank's | ${ratio === null ? "–" : `${num(ratio, 3)}×`} ` +
-    `(art ${num(large.meanArtFlatnessError, 3)}, blank ${
-      num(large.meanBlankFlatnessError, 3)
-    }) | ≥ ${large.flatnessRatio.target}× | ${yesNo(large.flatnessRatio)} |`,
+    `(art ${num(large.meanArtFlatnessError, 3)}, blank ${num(large.meanBlankFlatnessError, 3)}; ` +
+    `ratio of medians ${num(large.medianFlatnessRatio, 3)}×) | ≥ ${large.flatnessRatio.target}× | ${
+      yesNo(large.flatnessRatio)
+    } |`,
     `| large: art's fooled rate − the blank's | ${pointsInterval(large.fooledExcess.interval)} ` +
     `(art ${pct(large.artFooledRate)}, blank ${pct(large.blankFooledRate)}) | ≥ +${
       (100 * large.fooledExcess.target).toFixed(0)

@@ -123,6 +123,8 @@ Deno.test("probe pairs: art against the blank in the identical pose, by hand", (
   assert.deepEqual(criteria.small.sizes, [0.01]);
   close(criteria.large.flatnessRatio.value, 1.75, 1e-12, "criteria ratio");
   assert.equal(criteria.large.flatnessRatio.met, false, "1.75× is short of 2×");
+  // Medians: art 0.06 (of 0.10, 0.06, 0.05), blank 0.04 (of 0.04, 0.05, 0.03) → 1.5.
+  close(criteria.large.medianFlatnessRatio, 1.5, 1e-12, "ratio of medians");
   close(criteria.large.fooledExcess.value, 1 / 3, 1e-12, "criteria excess");
   assert.equal(criteria.large.fooledExcess.met, true, "+33 points reaches +30");
   assert.equal(criteria.small.fooledRate.value, 0);
@@ -273,7 +275,7 @@ Deno.test("probe report: states each criterion with its value, target and verdic
   assert.match(report, /## Fooled beyond the blank\? \(the study's criteria\)/);
   assert.match(
     report,
-    /\| large: art's mean flatness error \/ the blank's \| 1\.75× \(art 0\.07, blank 0\.04\) \| ≥ 2× \| no \|/,
+    /\| large: art's mean flatness error \/ the blank's \| 1\.75× \(art 0\.07, blank 0\.04; ratio of medians 1\.5×\) \| ≥ 2× \| no \|/,
   );
   assert.match(
     report,
