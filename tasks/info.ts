@@ -2,12 +2,12 @@
  * `deno task info`: which WebGPU adapter trompe gets, through which backend, with which features and limits,
  * and a quick matmul speed.
  */
-import { parseArgs } from "node:util";
 import { getGpu } from "../core/gpu/device.ts";
 import { Runtime } from "../core/gpu/runtime.ts";
 import { adapterLines, matmulLine, type MatmulShape, matmulSpeed, VIT_L_FC1 } from "../core/cli/gpu_info.ts";
 import { TrompeError } from "../core/errors.ts";
 import { runTask } from "../core/cli/main.ts";
+import { parseFlags } from "../core/cli/flags.ts";
 
 const HELP = `deno task info [--shape MxNxK] [--debug]
 
@@ -29,7 +29,7 @@ function parseShape(text: string): MatmulShape {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = parseFlags("info", {
     options: {
       shape: { type: "string" },
       debug: { type: "boolean" },
@@ -37,9 +37,10 @@ async function main(): Promise<void> {
     },
   });
   if (values.help) return console.log(HELP);
+  // Flags are checked before the adapter is opened: a bad one is the only line printed.
+  const shape = values.shape === undefined ? VIT_L_FC1 : parseShape(values.shape);
   const ctx = await getGpu();
   for (const line of adapterLines(ctx)) console.log(line);
-  const shape = values.shape === undefined ? VIT_L_FC1 : parseShape(values.shape);
   console.log(matmulLine(await matmulSpeed(new Runtime(ctx), shape)));
 }
 
