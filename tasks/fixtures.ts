@@ -28,7 +28,7 @@ Ray-casts procedural scenes with exact depth and writes them as real dataset tre
                                     Hypersim only, per-scene field of view in metadata_camera_parameters.csv
   --part train|heldout              study style: which scenes (default train). Held-out scenes are never
                                     train scenes for any seeds (the part is hashed into every draw) and are
-                                    named ai_960_NNN (train ai_910_NNN); a held-out set is all in val.txt
+                                    named ai_950_NNN (train ai_910_NNN); a held-out set is all in val.txt
   --workers N                       worker threads (default 1 up to 8 frames, else up to 8 and the cores)
   --out DIR                         output root (required)
   --debug                           print stack traces on error
