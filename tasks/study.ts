@@ -177,7 +177,7 @@ async function main(): Promise<void> {
         flat: m.augmented.flat,
       },
       clean: m.clean.official.mean,
-      probe: m.probe.cells,
+      probe: { criteria: m.probe.criteria ?? null, paired: m.probe.paired ?? null, cells: m.probe.cells },
     })),
   };
   await writeTextFileAtomic(join(docs, "study.json"), jsonText(numbers, 2) + "\n");

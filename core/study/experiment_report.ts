@@ -10,10 +10,6 @@ import type { ProbeSummary } from "../eval/probe.ts";
 import type { RasterU8 } from "../io/raster.ts";
 import type { ExperimentResult, ModelResult } from "./experiment.ts";
 
-/** Probe sizes counted as large (the study's "large enough to fool") and small (a plaque). */
-export const LARGE_SIZE = 0.2;
-export const SMALL_SIZE = 0.02;
-
 interface Metric {
   readonly key: string;
   readonly label: string;
@@ -25,26 +21,14 @@ interface Metric {
 const finite = (v: number | null | undefined): number | null =>
   v !== null && v !== undefined && Number.isFinite(v) ? v : null;
 
-/** Mean over probe cells of one level at sizes passing `keep`. */
-function probeMean(
-  p: ProbeSummary,
-  level: number,
-  keep: (size: number) => boolean,
-  pick: "fooledRate" | "meanFlatnessError",
-): number | null {
-  const values = p.cells.filter((c) => c.level === level && keep(c.size)).map((c) => c[pick]).filter((
-    v,
-  ): v is number => v !== null && Number.isFinite(v));
-  return values.length ? values.reduce((a, b) => a + b, 0) / values.length : null;
-}
-
-const deepest = (p: ProbeSummary) => p.levels[p.levels.length - 1].index;
-const large = (s: number) => s >= LARGE_SIZE;
-
-/** Art's flatness error minus the blank canvas's, at large sizes: the model's depth inside the picture. */
+/**
+ * Art's mean flatness error minus the blank canvas's in the same poses, over the probe's large pastes
+ * (core/eval/probe_paired.ts's criteria): the model's depth inside the picture beyond what the paste's
+ * outline alone gives it.
+ */
 export function artExcess(p: ProbeSummary): number | null {
-  const art = probeMean(p, deepest(p), large, "meanFlatnessError"),
-    blank = probeMean(p, 0, large, "meanFlatnessError");
+  const large = p.criteria?.large;
+  const art = finite(large?.meanArtFlatnessError), blank = finite(large?.meanBlankFlatnessError);
   return art === null || blank === null ? null : art - blank;
 }
 
@@ -70,20 +54,22 @@ export const METRICS: readonly Metric[] = [
   },
   {
     key: "artExcess",
-    label: `probe: art − blank flatness error (≥ ${pct(LARGE_SIZE)} of the frame)`,
+    label: "probe: art − blank flatness error (large pastes, same poses)",
     higherIsBetter: false,
     value: (m) => finite(artExcess(m.probe)),
   },
   {
     key: "artFooledExcess",
-    label: `probe: art − blank fooled rate (≥ ${pct(LARGE_SIZE)})`,
+    label: "probe: art − blank fooled rate (large pastes, same poses)",
     higherIsBetter: false,
     percent: true,
-    value: (m) => {
-      const a = probeMean(m.probe, deepest(m.probe), large, "fooledRate"),
-        b = probeMean(m.probe, 0, large, "fooledRate");
-      return a === null || b === null ? null : a - b;
-    },
+    value: (m) => finite(m.probe.criteria?.large.fooledExcess.value),
+  },
+  {
+    key: "followsArt",
+    label: "probe: followsArt, large pastes (prediction's relief explained by the picture's)",
+    higherIsBetter: false,
+    value: (m) => finite(m.probe.criteria?.large.meanFollowsArt),
   },
   {
     key: "falseFlat",
@@ -164,35 +150,37 @@ export function verdicts(result: ExperimentResult): Verdict[] {
   const base = result.models.find((m) => m.arm === null)!;
   const mean = (key: string, arm: string) => t[key].arms[arm]?.mean ?? null;
   const out: Verdict[] = [];
-  const p = base.probe;
-  const artErr = probeMean(p, deepest(p), large, "meanFlatnessError"),
-    blankErr = probeMean(p, 0, large, "meanFlatnessError");
-  const artFool = probeMean(p, deepest(p), large, "fooledRate"),
-    blankFool = probeMean(p, 0, large, "fooledRate");
-  const smallFool = probeMean(p, deepest(p), (s) => s <= SMALL_SIZE, "fooledRate");
   const judge = (ok: boolean | null, claim: string, numbers: string) =>
     out.push({ claim, holds: ok, numbers });
-  const both = (
-    a: number | null,
-    b: number | null,
-    f: (a: number, b: number) => boolean,
-  ) => (a === null || b === null ? null : f(a, b));
+  const both = (a: number | null, b: number | null, f: (a: number, b: number) => boolean) =>
+    a === null || b === null ? null : f(a, b);
+  // The precondition is the probe's own criteria on the base model (core/eval/probe_paired.ts).
+  const c = base.probe.criteria;
+  const met = (
+    x: { value: number | null; met: boolean } | undefined,
+  ) => (x && x.value !== null ? x.met : null);
   judge(
-    both(artErr, blankErr, (a, b) => a >= 2 * b),
-    `precondition: pasted art (≥ ${
-      pct(LARGE_SIZE)
-    }) gives the base model at least twice the blank canvas's flatness error`,
-    `art ${num(artErr)}, blank ${num(blankErr)}`,
+    met(c?.large.flatnessRatio),
+    `precondition: large pasted art gives the base model at least ${
+      c?.large.flatnessRatio.target ?? 2
+    }× the ` +
+      "blank canvas's flatness error in the same poses",
+    `art ${num(c?.large.meanArtFlatnessError)}, blank ${num(c?.large.meanBlankFlatnessError)}, ratio ` +
+      `${num(c?.large.flatnessRatio.value)} (of medians ${num(c?.large.medianFlatnessRatio)})`,
   );
   judge(
-    both(artFool, blankFool, (a, b) => a >= b + 0.3),
-    "precondition: art fools the base model at least 30 points more often than the blank",
-    `art ${pct(artFool)}, blank ${pct(blankFool)}`,
+    met(c?.large.fooledExcess),
+    "precondition: large art fools the base model at least 30 points more often than the blank",
+    `art ${pct(c?.large.artFooledRate)}, blank ${pct(c?.large.blankFooledRate)}; verdict: ${
+      c?.verdict ?? "–"
+    }`,
   );
   judge(
-    smallFool === null ? null : smallFool <= 0.2,
-    `precondition: small pastes (≤ ${pct(SMALL_SIZE)}) rarely fool the base model (≤ 20 %)`,
-    `art ${pct(smallFool)}`,
+    met(c?.small.fooledRate),
+    "precondition: small pastes rarely fool the base model",
+    `art ${pct(c?.small.fooledRate.value)} (target ${c?.small.fooledRate.sense ?? "≤"} ${
+      pct(c?.small.fooledRate.target)
+    }), blank ${pct(c?.small.blankFooledRate)}`,
   );
   const has = (arm: string) => result.arms.some((a) => a.name === arm);
   if (has("trompe")) {
