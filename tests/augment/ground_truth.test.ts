@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { FORMATS_DIR, sharedTest } from "../shared.ts";
 import { adapterFor } from "../../core/augment/datasets.ts";
 import { preset, PRESET_NAMES } from "../../core/augment/presets.ts";
 import { augmentFrame, MASK } from "../../core/augment/sample_augment.ts";
@@ -15,7 +16,7 @@ import { DEPTH_RANGE, type Sample } from "../../core/data/sample.ts";
 import type { FrameRef } from "../../core/augment/manifest.ts";
 
 const FIXTURES = new URL("../../fixtures/", import.meta.url).pathname;
-const SHARED_HYPERSIM = new URL("../../../shared/formats/hypersim", import.meta.url).pathname;
+const SHARED_HYPERSIM = join(FORMATS_DIR, "hypersim");
 const SEEDS = 200;
 
 interface Tree {
@@ -178,34 +179,31 @@ for (const dataset of ["hypersim", "vkitti2"] as const) {
   });
 }
 
-Deno.test("regression: seed 1's mirror in ai_001_001 frame 1 (trompe preset) sits on the wall, not 2 cm away", async (t) => {
-  try {
-    await Deno.stat(SHARED_HYPERSIM);
-  } catch {
-    t.step({ name: "skipped: ../shared/formats/hypersim is absent", ignore: true, fn: () => {} });
-    return;
-  }
-  const tree = await openTree("hypersim", SHARED_HYPERSIM);
-  const i = tree.frames.findIndex((f) =>
-    f.rgb.includes("ai_001_001") && f.rgb.endsWith("frame.0001.tonemap.jpg")
-  );
-  assert(i >= 0, "ai_001_001 frame 1 not found");
-  const source = tree.samples[i];
-  const recipe = preset("trompe");
-  const out = await augmentFrame(
-    { ...copyOf(source), id: tree.frames[i].rgb, index: i },
-    recipe,
-    1,
-    tree.sources,
-  );
-  // This frame drew a mirror under seed 1; the fit across the room's corner once wrote 0.013–0.30 m inside a
-  // 3.3–6.7 m surround.
-  const mirror = out.record.regions.find((r) => r.label === "mirror");
-  assert(mirror, `seed 1 no longer pastes a mirror here: ${JSON.stringify(out.record)}`);
-  const zs: number[] = [];
-  for (let k = 0; k < out.mask.length; k++) if (out.mask[k] === MASK.mirror) zs.push(out.depth[k]);
-  zs.sort((a, b) => a - b);
-  assert(zs[0] > 2, `nearest mirror depth ${zs[0]} m`);
-  const ring = Math.max(1, Math.round((recipe.depth.ring * source.width) / 1024));
-  checkFrame(source, out, ring, "seed 1 ai_001_001 frame 1");
-});
+sharedTest(
+  "regression: seed 1's mirror in ai_001_001 frame 1 (trompe preset) sits on the wall, not 2 cm away",
+  async () => {
+    const tree = await openTree("hypersim", SHARED_HYPERSIM);
+    const i = tree.frames.findIndex((f) =>
+      f.rgb.includes("ai_001_001") && f.rgb.endsWith("frame.0001.tonemap.jpg")
+    );
+    assert(i >= 0, "ai_001_001 frame 1 not found");
+    const source = tree.samples[i];
+    const recipe = preset("trompe");
+    const out = await augmentFrame(
+      { ...copyOf(source), id: tree.frames[i].rgb, index: i },
+      recipe,
+      1,
+      tree.sources,
+    );
+    // This frame drew a mirror under seed 1; the fit across the room's corner once wrote 0.013–0.30 m inside a
+    // 3.3–6.7 m surround.
+    const mirror = out.record.regions.find((r) => r.label === "mirror");
+    assert(mirror, `seed 1 no longer pastes a mirror here: ${JSON.stringify(out.record)}`);
+    const zs: number[] = [];
+    for (let k = 0; k < out.mask.length; k++) if (out.mask[k] === MASK.mirror) zs.push(out.depth[k]);
+    zs.sort((a, b) => a - b);
+    assert(zs[0] > 2, `nearest mirror depth ${zs[0]} m`);
+    const ring = Math.max(1, Math.round((recipe.depth.ring * source.width) / 1024));
+    checkFrame(source, out, ring, "seed 1 ai_001_001 frame 1");
+  },
+);

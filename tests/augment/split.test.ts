@@ -4,7 +4,7 @@
  */
 import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { join, resolve } from "node:path";
-import { DATA_DIR, sharedTest } from "../shared.ts";
+import { DATA_DIR, sharedDataTest } from "../shared.ts";
 import type { DatasetName } from "../../core/augment/datasets.ts";
 import type { ManifestRecord } from "../../core/augment/job.ts";
 import type { FrameRef } from "../../core/augment/manifest.ts";
@@ -330,7 +330,7 @@ Deno.test("split csv: Hypersim's scene split, test scenes left out, unknown scen
   }
 });
 
-sharedTest("split csv: the official v1 CSV puts both formats scenes in train", async () => {
+sharedDataTest("split csv: the official v1 CSV puts both formats scenes in train", async () => {
   const csv = join(DATA_DIR, "hypersim", "metadata_images_split_scene_v1.csv");
   const formats = resolve(DATA_DIR, "..", "formats", "hypersim");
   const got = await listWithSplit("hypersim", formats, { by: "hypersim-csv", csv });
