@@ -333,6 +333,8 @@ export interface CheckpointToSave {
   config: ModelConfig;
   stateDict: StateDict;
   provenance?: Provenance;
+  /** safetensors: the stored float type (default F32; F16 halves the file, for shipping a trained model). */
+  dtype?: "F32" | "F16";
 }
 
 /**
@@ -365,12 +367,18 @@ export async function saveCheckpoint(path: string, checkpoint: CheckpointToSave)
     metadata[METADATA.maxDepth] = String(config.maxDepth);
   }
   if (provenance) metadata[METADATA.provenance] = JSON.stringify(provenance);
-  const tensors = [...stateDict].map(([name, t]) => ({
-    name,
-    dtype: "F32" as const,
-    shape: t.shape,
-    data: t.data,
-  }));
+  const half = checkpoint.dtype === "F16";
+  const tensors = [...stateDict].map(([name, t]) => {
+    const data = half ? Float16Array.from(t.data) : t.data;
+    // A weight beyond float16's range would be stored as infinity: refuse rather than save a broken model.
+    if (half && !data.every((x: number, i: number) => Number.isFinite(x) || !Number.isFinite(t.data[i]))) {
+      throw new TrompeError("unsupported", `${name} holds values beyond float16's range (±65504)`, {
+        subject: path,
+        hint: "save it as float32",
+      });
+    }
+    return { name, dtype: half ? "F16" as const : "F32" as const, shape: t.shape, data };
+  });
   await writeSafetensors(path, tensors, metadata);
   return [];
 }
