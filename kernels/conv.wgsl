@@ -29,6 +29,9 @@ struct Params {
   batch: u32, cin: u32, h: u32, w: u32,
   cout: u32, oh: u32, ow: u32,
   kh: u32, kw: u32, stride: u32, pad: u32,
+  // MODE 2 splits K (batch·pixels) into chunks of kChunk, one per z: split z sums its chunk into the
+  // partial product out[z·M·N ...]; with one chunk it writes dw itself. (0 in the other modes.)
+  kChunk: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -53,6 +56,9 @@ var<private> kx0: u32;
 var<private> ntx: u32; // MODE 1: kernel columns per phase; taps per phase = nty·ntx
 var<private> ntaps: u32;
 var<private> npw: u32; // MODE 1: phase columns
+var<private> kBegin: u32; // the K range this workgroup sums: all of K but in a split MODE 2
+var<private> kEnd: u32;
+var<private> split: u32; // MODE 2: which K chunk
 
 fn ceil_div(a: u32, b: u32) -> u32 { return (a + b - 1u) / b; }
 
@@ -75,7 +81,7 @@ fn x_at(b: u32, ci: u32, iy: i32, ix: i32) -> f32 {
 }
 
 fn a_at(m: u32, k: u32) -> f32 {
-  if (m >= gM || k >= gK) { return 0.0; }
+  if (m >= gM || k >= kEnd) { return 0.0; }
   if (MODE == 0u) { return A[m * gK + k]; }
   if (MODE == 1u) {
     let co = k / ntaps;
@@ -89,7 +95,7 @@ fn a_at(m: u32, k: u32) -> f32 {
 }
 
 fn b_at(k: u32, n: u32) -> f32 {
-  if (k >= gK || n >= gN) { return 0.0; }
+  if (k >= kEnd || n >= gN) { return 0.0; }
   let s = i32(p.stride);
   let pad = i32(p.pad);
   if (MODE == 0u) {
@@ -148,7 +154,13 @@ fn setup(z: u32) {
     gM = p.cout;
     gN = p.cin * p.kh * p.kw;
     gK = p.batch * p.oh * p.ow;
+    split = z;
+    kBegin = z * p.kChunk;
+    kEnd = min(gK, kBegin + p.kChunk);
+    return;
   }
+  kBegin = 0u;
+  kEnd = gK;
 }
 
 fn store(m: u32, n: u32, acc: f32) {
@@ -171,7 +183,7 @@ fn store(m: u32, n: u32, acc: f32) {
     if (HAS_BIAS) { v += bias[m]; }
     if (MASK_RES && res[at] <= 0.0) { v = 0.0; }
   } else {
-    at = m * gN + n;
+    at = (split * gM + m) * gN + n;
   }
   if (ACCUMULATE) { v += out[at]; }
   out[at] = v;
@@ -192,7 +204,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   var acc2 = vec4<f32>(0.0);
   var acc3 = vec4<f32>(0.0);
 
-  for (var k0 = 0u; k0 < gK; k0 += TILE_K) {
+  for (var k0 = kBegin; k0 < kEnd; k0 += TILE_K) {
     for (var s = flat; s < TILE_K * WG_Y; s += threads) {
       let k = s % TILE_K;
       let g = s / TILE_K;

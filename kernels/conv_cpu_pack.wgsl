@@ -36,16 +36,19 @@ fn x_at(b: u32, ci: u32, iy: i32, ix: i32) -> f32 {
   return v;
 }
 
-// gid.x: vec4 within a packed row; gid.y: packed row; gid.z: b·Cin + ci.
+// gid.x: vec4 of the packed plane (row-major: packed row · rowVec4 + vec4 within it, so that every lane of a
+// workgroup has one even where rows are narrow); gid.z: b·Cin + ci.
 @compute @workgroup_size(64, 1, 1)
 fn pack_input(@builtin(global_invocation_id) gid: vec3<u32>) {
-  if (gid.x >= p.rowVec4 || gid.y >= p.hp || gid.z >= p.batch * p.cin) { return; }
+  if (gid.x >= p.rowVec4 * p.hp || gid.z >= p.batch * p.cin) { return; }
+  let row = gid.x / p.rowVec4;
+  let col = gid.x % p.rowVec4;
   let b = gid.z / p.cin;
   let ci = gid.z % p.cin;
-  let iy = i32(gid.y) - i32(p.pad);
-  let ix = i32(gid.x * 4u) - i32(p.pad);
+  let iy = i32(row) - i32(p.pad);
+  let ix = i32(col * 4u) - i32(p.pad);
   let v = vec4<f32>(x_at(b, ci, iy, ix), x_at(b, ci, iy, ix + 1), x_at(b, ci, iy, ix + 2), x_at(b, ci, iy, ix + 3));
-  dst[(gid.z * p.hp + gid.y) * p.rowVec4 + gid.x] = v;
+  dst[gid.z * p.hp * p.rowVec4 + gid.x] = v;
 }
 
 // gid.x: vec4 of output channels; gid.y: tap (ci·KH + ky)·KW + kx.

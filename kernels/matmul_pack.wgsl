@@ -14,15 +14,18 @@ struct Params {
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var P: texture_storage_2d<rgba32float, write>;
 
-// Invocations side by side (the SIMD lanes) take consecutive addresses of X: consecutive texels of a row,
-// or, when X is transposed, consecutive rows (x = row, y = texel); strided lanes made the transposed copy
-// three times slower.
+// One invocation a texel, the texture's texels numbered in one dimension so that every lane of a workgroup
+// has one (a 2-D grid of narrow rows left most lanes idle: a workgroup costs lavapipe about as much whether
+// its lanes work or not). Lanes side by side take consecutive addresses of X: consecutive texels of a row,
+// or, when X is transposed, consecutive rows; strided lanes made the transposed copy three times slower.
 @compute @workgroup_size(64, 1, 1)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let size = textureDimensions(P);
-  let c4 = select(gid.x, gid.y, TRANS);
-  let r = select(gid.y, gid.x, TRANS);
-  if (c4 >= size.x || r >= size.y) { return; }
+  let i = gid.y * nwg.x * 64u + gid.x;
+  if (i >= size.x * size.y) { return; }
+  var c4: u32;
+  var r: u32;
+  if (TRANS) { r = i % size.y; c4 = i / size.y; } else { c4 = i % size.x; r = i / size.x; }
   var v = vec4<f32>(0.0);
   if (r < p.rows) {
     for (var j = 0u; j < 4u; j++) {

@@ -60,9 +60,9 @@ export interface MatmulArgs {
   strideC?: BatchStride;
   tiles?: MatmulTiles;
   /**
-   * "auto": on a GPU "tile128"; on a CPU adapter the CPU kernel, or where its packed copies would not fit a
-   * texture, "vec4" when every dimension, offset and stride is a multiple of 4, else "tiled". "tiled" and
-   * "vec4" take `tiles`.
+   * "auto": on a GPU "tile128"; on a CPU adapter the CPU kernel — but "tiled" with 8×8 tiles for a batch of
+   * small products (`SMALL_BATCHED_PRODUCT`) — or where its packed copies would not fit a texture, "vec4"
+   * when every dimension, offset and stride is a multiple of 4, else "tiled". "tiled" and "vec4" take `tiles`.
    */
   variant?: "auto" | "tile128" | "tiled" | "vec4" | "cpu";
   label?: string;
@@ -175,6 +175,22 @@ function checkShapes(p: MatmulProblem): void {
   }
 }
 
+/**
+ * On a CPU adapter, a batch of small products (attention's heads at a few dozen tokens, the position
+ * embedding's per-row resize) runs as one dispatch of the tiled kernel with 8×8 invocations: the CPU path
+ * copies each item's operands into textures and multiplies them one item at a time, three dispatches an
+ * item, and at these sizes a dispatch's fixed cost on lavapipe outweighs the product. Measured on lavapipe
+ * (16 items, µs a batch, CPU path → tiled): 26×26×16 4565 → 1347, 26×16×26 4155 → 1310, 50×50×16 5016 →
+ * 3029, 82×82×16 6086 → 5963 (even), 145×145×16 7252 → 12150 (the CPU path ahead); 37 items of 5×64×37
+ * 10017 → 5486.
+ */
+export const SMALL_BATCHED_PRODUCT = 50 * 50 * 16;
+const SMALL_BATCHED_TILES: MatmulTiles = { wgX: 8, wgY: 8, tileK: 16 };
+
+function smallBatchedProduct(p: MatmulProblem): boolean {
+  return p.batch > 1 && p.m * p.n * p.k <= SMALL_BATCHED_PRODUCT;
+}
+
 export function matmul(rt: Runtime, args: MatmulArgs): void {
   const p = resolve(args);
   checkShapes(p);
@@ -186,7 +202,8 @@ export function matmul(rt: Runtime, args: MatmulArgs): void {
         `(${rt.ctx.limits.maxTextureDimension2D} texels a side)`,
     );
   }
-  if (variant === "cpu" || (variant === "auto" && rt.ctx.isCpu && cpuPathFits(rt, p))) {
+  const smallBatched = variant === "auto" && rt.ctx.isCpu && smallBatchedProduct(p);
+  if (variant === "cpu" || (variant === "auto" && rt.ctx.isCpu && !smallBatched && cpuPathFits(rt, p))) {
     matmulCpu(rt, p);
     return;
   }
@@ -219,8 +236,8 @@ export function matmul(rt: Runtime, args: MatmulArgs): void {
     throw new TrompeError("bad-argument", `matmul ${p.label}: shape or strides not multiples of 4`);
   }
   // A CPU adapter's fallback (operands too large for its textures): no workgroup memory, which is slow there.
-  const useVec4 = variant === "vec4" || (variant === "auto" && aligned);
-  const tiles = args.tiles ?? DEFAULT_TILES;
+  const useVec4 = variant === "vec4" || (variant === "auto" && aligned && !smallBatched);
+  const tiles = args.tiles ?? (smallBatched ? SMALL_BATCHED_TILES : DEFAULT_TILES);
   const q = useVec4 ? 4 : 1; // the vec4 kernel counts addresses in vec4s
   const tileM = tiles.wgY * 4;
   const tileN = tiles.wgX * 4;

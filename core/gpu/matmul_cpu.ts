@@ -7,6 +7,7 @@
  * padding, so the product kernel has none of them. The copies read and write each operand element
  * once, against 2·M·N·K FLOPs: a few percent of the time at ViT shapes.
  */
+import { grid1d } from "./elementwise.ts";
 import type { KernelSpec } from "./kernels.ts";
 import type { BatchStride, MatmulProblem } from "./matmul.ts";
 import { f32 } from "./params.ts";
@@ -73,7 +74,9 @@ function nonPowerOfTwo(side: number): number {
 }
 
 /** Texture sizes (texels) of the operand copies: A is M rows of ⌈K/4⌉ texels, B is 4⌈K/4⌉ rows of ⌈N/4⌉. */
-function textureShapes(p: { m: number; n: number; k: number }): { a: [number, number]; b: [number, number] } {
+export function textureShapes(
+  p: { m: number; n: number; k: number },
+): { a: [number, number]; b: [number, number] } {
   const k4 = Math.ceil(p.k / 4);
   const side = nonPowerOfTwo;
   return { a: [side(k4), side(p.m)], b: [side(Math.ceil(p.n / 4)), side(4 * k4)] };
@@ -105,8 +108,8 @@ function pack(
     { TRANS: x.trans },
     [x.rows, x.cols, x.ld, off],
     [x.tensor, texture],
-    // kernels/matmul_pack.wgsl puts rows on x when X is transposed
-    x.trans ? [Math.ceil(height / PACK_WG_X), width] : [Math.ceil(width / PACK_WG_X), height],
+    // kernels/matmul_pack.wgsl: one invocation a texel, numbered in one dimension
+    grid1d(width * height, PACK_WG_X),
     `${label}/pack`,
   );
 }
@@ -183,6 +186,53 @@ export function matmulCpu(rt: Runtime, p: MatmulProblem): void {
     );
   }
   // Freed while recorded: the pool reuses or destroys it safely (core/gpu/runtime.ts).
+  rt.pool.free(texA);
+  rt.pool.free(texB);
+}
+
+/** op(A) of a product whose B is written by its caller (`matmulCpuFilled`). */
+export interface FilledProduct {
+  a: Tensor;
+  transA?: boolean;
+  lda: number;
+  offA: number;
+  m: number;
+  n: number;
+  k: number;
+  c: Tensor;
+  ldc: number;
+  offC: number;
+  accumulate: boolean;
+  label: string;
+}
+
+/**
+ * C (+)= op(A)·B on the CPU path where B (K×N) is no tensor: `fillB` records the writing of it straight into
+ * its operand texture ([width, height] texels: 4⌈K/4⌉ rows of ⌈N/4⌉ texels, op(B)[r, 4c..4c+3] at (c, r),
+ * every texel written, zeros past K rows and N columns), so an operand that would only be built to be copied
+ * (a convolution's patches) is written once. C is stored straight (never swapped to Cᵀ).
+ */
+export function matmulCpuFilled(
+  rt: Runtime,
+  p: FilledProduct,
+  fillB: (texture: PoolBuffer, size: [number, number]) => void,
+): void {
+  const shapes = textureShapes({ m: p.m, n: p.n, k: p.k });
+  const usage = GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING;
+  const texA = rt.pool.allocTexture("scratch/matmul-pack", ...shapes.a, usage);
+  const texB = rt.pool.allocTexture("scratch/matmul-pack", ...shapes.b, usage);
+  const a: Operand = { tensor: p.a, rows: p.m, cols: p.k, ld: p.lda, trans: p.transA ?? false };
+  pack(rt, a, p.offA, texA, shapes.a, p.label);
+  fillB(texB, shapes.b);
+  const lanes = laneCost(p.m, p.n).lanes;
+  rt.dispatch(
+    MATMUL_CPU_KERNEL,
+    { WG_X: lanes, HAS_BIAS: false, ACCUMULATE: p.accumulate, TRANS_C: false },
+    [p.m, p.n, Math.ceil(p.k / 4), p.ldc, p.offC, f32(1)],
+    [texA, texB, rt.unused, p.c],
+    [Math.ceil(p.n / (COLS * lanes)), Math.ceil(p.m / ROWS)],
+    p.label,
+  );
   rt.pool.free(texA);
   rt.pool.free(texB);
 }

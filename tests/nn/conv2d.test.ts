@@ -6,6 +6,9 @@ import { randomArray, relL2 } from "../shared.ts";
 import { conv2dBackwardRef, conv2dRef, finiteDifference, type Geom, outSize } from "./ref/dpt_conv.ts";
 
 const rt = await Runtime.create();
+const cpuRt = rt;
+/** The same device taken as a GPU: the implicit-GEMM kernel (conv.wgsl) for every product, split dw included. */
+const gpuRt = new Runtime({ ...rt.ctx, isCpu: false });
 
 // The head's convs in small: 1×1 projection, 3×3 with and without bias, 3×3 stride 2; odd sizes and channel
 // counts that leave partial tiles, and a batch of 2.
@@ -18,16 +21,24 @@ const CASES: (Geom & { bias: boolean })[] = [
   // Rows of several 16-pixel segments and a partial 16-channel group (the CPU kernel's blocks).
   { batch: 2, cin: 5, h: 4, w: 37, cout: 33, k: 3, stride: 1, pad: 1, bias: true },
   { batch: 1, cin: 9, h: 3, w: 40, cout: 17, k: 1, stride: 1, pad: 0, bias: true },
+  // Long sums for dw: on the GPU kernels split into chunks (weightGradSplits), 2·18·17 = 612 → 2 chunks of
+  // 306, and a stride-2 conv whose 3·20·15 = 900 output pixels make 2 chunks of 450 (neither a multiple of
+  // TILE_K); on a CPU adapter products over the patches, one per batch item.
+  { batch: 2, cin: 4, h: 18, w: 17, cout: 5, k: 3, stride: 1, pad: 1, bias: true },
+  { batch: 3, cin: 3, h: 40, w: 30, cout: 6, k: 3, stride: 2, pad: 1, bias: true },
+  // 576 patch values a pixel: the CPU path's dw takes the 480 pixels in two runs of 240 (PATCH_FLOATS).
+  { batch: 1, cin: 64, h: 24, w: 20, cout: 3, k: 3, stride: 1, pad: 1, bias: false },
 ];
 
 function relu64(a: ArrayLike<number>): Float64Array {
   return Float64Array.from(a, (v) => Math.max(v, 0));
 }
 
-for (const c of CASES) {
+const RUNS = CASES.flatMap((c) => [[c, cpuRt, ""], [c, gpuRt, " (GPU kernels)"]] as const);
+for (const [c, rt, kernels] of RUNS) {
   const name = `${c.k}×${c.k}/s${c.stride} ${c.batch}×${c.cin}×${c.h}×${c.w} → ${c.cout}${
     c.bias ? "" : " (no bias)"
-  }`;
+  }${kernels}`;
   Deno.test(`conv2d ${name}: forward, dx, dw, db match float64`, async () => {
     const [oh, ow] = outSize(c);
     const x = randomArray(c.batch * c.cin * c.h * c.w, 1);
@@ -52,6 +63,10 @@ for (const c of CASES) {
       db: c.bias ? relL2(await rt.read(db), grads.db) : 0,
     };
     for (const [k, e] of Object.entries(errors)) assert(e < 1e-6, `${k} rel_l2 ${e}`);
+    // A split dw accumulates like an unsplit one: a second backward adds the same gradient again.
+    conv.backward(rt, saved, dyt, { weight: dw, accumulate: true });
+    const twice = grads.dw.map((v) => 2 * v);
+    assert(relL2(await rt.read(dw), twice) < 1e-6, "dw accumulated over two backwards");
     rt.free(xt, wt, dyt, dw, db, y, dx, ...(bt ? [bt] : []));
   });
 }

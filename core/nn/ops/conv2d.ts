@@ -14,7 +14,9 @@ import type { KernelSpec } from "../../gpu/kernels.ts";
 import type { Runtime } from "../../gpu/runtime.ts";
 import type { Tensor } from "../../gpu/tensor.ts";
 import { TrompeError } from "../../errors.ts";
-import { convCpu, cpuConvApplies } from "./conv_cpu.ts";
+import { convCpu, convWeightGradCpu, cpuConvApplies, cpuWeightGradApplies } from "./conv_cpu.ts";
+import { sumRows } from "../../gpu/reduce.ts";
+import { release } from "./release.ts";
 import { reluBackward } from "./relu.ts";
 
 const BINDINGS = ["uniform", "read", "read", "read", "read", "storage"] as const;
@@ -116,7 +118,58 @@ export function convGemm(rt: Runtime, args: ConvGemmArgs): void {
     convCpu(rt, args);
     return;
   }
+  if (rt.ctx.isCpu && args.mode === ConvMode.WeightGrad && cpuWeightGradApplies(rt, g)) {
+    convWeightGradCpu(rt, args);
+    return;
+  }
   const tiles = tilesFor(m);
+  const splits = args.mode === ConvMode.WeightGrad ? weightGradSplits(g, m * n) : 1;
+  if (splits > 1) {
+    // Each chunk of batch·pixels sums into its own partial dw, then one pass adds the partials up.
+    const kChunk = Math.ceil((g.batch * g.oh * g.ow) / splits);
+    const partial = rt.tensor(`tmp/${label}/partial`, [splits, m * n]);
+    dispatchConv(rt, { ...args, out: partial, accumulate: false }, tiles, [m, n, splits], kChunk, label);
+    sumRows(rt, partial, splits, m * n, args.out, { accumulate: args.accumulate, label: `${label}.sum` });
+    release(rt, partial);
+    return;
+  }
+  dispatchConv(
+    rt,
+    args,
+    tiles,
+    [m, n, z],
+    args.mode === ConvMode.WeightGrad ? g.batch * g.oh * g.ow : 0,
+    label,
+  );
+}
+
+/** Batch·pixels a workgroup of the weight gradient sums at most, before the sum is split into chunks. */
+const WEIGHT_GRAD_CHUNK = 512;
+/** The partial products of a split weight gradient stay under this size. */
+const WEIGHT_GRAD_PARTIAL_BYTES = 32 * 1024 * 1024;
+
+/**
+ * How many chunks the weight gradient's sum over batch·pixels splits into: dw is small (Cout × Cin·KH·KW)
+ * and that sum long, so unsplit it is a handful of workgroups walking tens of thousands of pixels each —
+ * one thread of a CPU adapter, a few SMs of a GPU. Measured on lavapipe at the demo's 70 px, batch 4, the
+ * head's last 3×3 conv's dw took 627 ms in 3 workgroups.
+ */
+export function weightGradSplits(g: ConvGeometry, outputs: number): number {
+  const k = g.batch * g.oh * g.ow;
+  const byChunk = Math.ceil(k / WEIGHT_GRAD_CHUNK);
+  const byMemory = Math.max(1, Math.floor(WEIGHT_GRAD_PARTIAL_BYTES / (4 * outputs)));
+  return Math.max(1, Math.min(byChunk, byMemory, 65535));
+}
+
+function dispatchConv(
+  rt: Runtime,
+  args: ConvGemmArgs,
+  tiles: ReturnType<typeof tilesFor>,
+  [m, n, z]: [number, number, number],
+  kChunk: number,
+  label: string,
+): void {
+  const g = args.geometry;
   rt.dispatch(
     CONV_KERNEL,
     {
@@ -130,7 +183,7 @@ export function convGemm(rt: Runtime, args: ConvGemmArgs): void {
       ACCUMULATE: args.accumulate ?? false,
       TOKENS: args.tokens ?? false,
     },
-    [g.batch, g.cin, g.h, g.w, g.cout, g.oh, g.ow, g.kh, g.kw, g.stride, g.pad],
+    [g.batch, g.cin, g.h, g.w, g.cout, g.oh, g.ow, g.kh, g.kw, g.stride, g.pad, kChunk],
     [args.a, args.b, args.bias ?? rt.unused, args.res ?? rt.unused, args.out],
     [Math.ceil(n / (4 * tiles.WG_X)), Math.ceil(m / (4 * tiles.WG_Y)), z],
     label,
@@ -152,7 +205,7 @@ export function convBiasGrad(
   rt.dispatch(
     BIAS_GRAD_KERNEL,
     { ACCUMULATE: accumulate },
-    [g.batch, g.cin, g.h, g.w, g.cout, g.oh, g.ow, g.kh, g.kw, g.stride, g.pad],
+    [g.batch, g.cin, g.h, g.w, g.cout, g.oh, g.ow, g.kh, g.kw, g.stride, g.pad, 0],
     [dy, rt.unused, rt.unused, rt.unused, db],
     [g.cout],
     label,
