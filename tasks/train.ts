@@ -45,7 +45,8 @@ parameter's AdamW step applied inside the backward so whole-model gradients neve
   --max-depth M      the metric head's max depth (20 Hypersim, 80 vKITTI); also the loss and eval range
   --epochs N         default ${TRAIN_DEFAULTS.epochs}
   --lr X             encoder learning rate (default ${TRAIN_DEFAULTS.lr}; the decoder's is 10×)
-  --batch N          default ${TRAIN_DEFAULTS.batch}
+  --batch N          images a step (also --bs, train.py's name; default ${TRAIN_DEFAULTS.batch}): the loss is
+                     SiLog over every usable pixel of the batch pooled, as util/loss.py computes it
   --img-size N       training crop and validation input size, a multiple of 14 (default ${TRAIN_DEFAULTS.imgSize})
   --freeze P         none | encoder | decoder | blocks:A-B (default none): frozen parameters get no
                      gradients and no optimizer state
@@ -84,6 +85,16 @@ async function initialCheckpoint(
 
 const ENCODERS = Object.keys(PRESETS).filter((k) => k !== "vitg") as PresetName[];
 
+/** --batch, or train.py's --bs for it; both only when they agree. */
+function batchFlag(batch: string | undefined, bs: string | undefined): number {
+  if (batch !== undefined && bs !== undefined && batch !== bs) {
+    throw new TrompeError("bad-argument", `--batch ${batch} and --bs ${bs} disagree (--bs is --batch)`, {
+      subject: "--bs",
+    });
+  }
+  return intFlag(batch ?? bs, batch !== undefined ? "--batch" : "--bs", TRAIN_DEFAULTS.batch, 1);
+}
+
 async function main(): Promise<void> {
   const values = parseFlags("train", {
     args: Deno.args,
@@ -100,6 +111,7 @@ async function main(): Promise<void> {
       epochs: { type: "string" },
       lr: { type: "string" },
       batch: { type: "string" },
+      bs: { type: "string" },
       "img-size": { type: "string" },
       freeze: { type: "string" },
       checkpoint: { type: "string" },
@@ -138,7 +150,7 @@ async function main(): Promise<void> {
     ...modelFlags(values),
     epochs: intFlag(values.epochs, "--epochs", TRAIN_DEFAULTS.epochs, 1),
     lr: floatFlag(values.lr, "--lr", TRAIN_DEFAULTS.lr),
-    batch: intFlag(values.batch, "--batch", TRAIN_DEFAULTS.batch, 1),
+    batch: batchFlag(values.batch, values.bs),
     imgSize: intFlag(values["img-size"], "--img-size", TRAIN_DEFAULTS.imgSize, 14),
     freeze: parseFreeze(values.freeze),
     checkpoint: parseCheckpoint(values.checkpoint),

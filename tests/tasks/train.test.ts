@@ -57,6 +57,8 @@ Deno.test("train: bad flags give one clear line naming the flag, exit 2", async 
     [[...REQUIRED, "--out", out, "--encoder", "vith"], /--encoder: "vith" is not one of vits, vitb, vitl/],
     [[...REQUIRED, "--out", out, "--max-steps=-3"], /--max-steps: "-3" is not an integer ≥ 1/],
     [[...REQUIRED, "--out", out, "--learning-rate", "1"], /Unknown option '--learning-rate'/],
+    [[...REQUIRED, "--out", out, "--batch", "2", "--bs", "4"], /--bs: --batch 2 and --bs 4 disagree/],
+    [[...REQUIRED, "--out", out, "--bs", "0"], /--bs: "0" is not an integer ≥ 1/],
   ];
   for (const [args, message] of cases) {
     const run = await train(args);
@@ -114,6 +116,9 @@ sharedTest(
       "1e-4",
       "--workers",
       "1",
+      // train.py's name for --batch: two steps of two frames each.
+      "--bs",
+      "2",
     ], out);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /done: 2\/2 steps \(max-steps\), best abs_rel \d\.\d{4} at step 2/);
@@ -142,6 +147,9 @@ sharedTest(
     assert.equal(record.task, "train");
     assert.equal(record.settings.trainFrames, 4);
     assert.equal(record.settings.valFrames, 2);
+    const settings = JSON.parse(await Deno.readTextFile(join(out, "train.settings.json")));
+    assert.equal(settings.batch, 2);
+    assert.equal(settings.stepsPerEpoch, 2);
 
     // Starting again in the same directory without --resume is refused rather than overwriting the run.
     const again = await train([...REQUIRED, "--out", out, "--img-size", "42"]);
