@@ -136,11 +136,12 @@ async function main(): Promise<void> {
     Deno.removeSignalListener("SIGINT", onInterrupt);
     controller.abort();
   };
+  const weights = values.init
+    ? undefined
+    : resolve(requireFlag(values.weights, "--weights", "the checkpoint to start from (or --init)"));
   const out = resolve(requireFlag(values.out, "--out", "the run directory"));
   const options = {
-    weights: values.init
-      ? await initialCheckpoint(values, out)
-      : resolve(requireFlag(values.weights, "--weights", "the checkpoint to start from (or --init)")),
+    weights: weights ?? await initialCheckpoint(values, out),
     dataset: choiceFlag(values.dataset, "--dataset", ["hypersim", "vkitti2"] as const),
     root: resolve(requireFlag(values.root, "--root", "the dataset's root folder")),
     split: resolve(requireFlag(values.split, "--split", "a split file of training frames")),
