@@ -135,6 +135,39 @@ sharedTest(
   },
 );
 
+sharedTest(
+  "--batch 2 resumes exactly too: a crash mid-epoch redoes its batch from the last save, bitwise",
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "trompe-train-resume-batch-" });
+    // 4 frames in batches of 2: two steps an epoch; 4 steps over two epochs, saving after every step.
+    const settings = { batch: 2, maxSteps: 4, valEvery: 1, checkpoint: "blocks" as const };
+    const whole = await runTraining(options(join(dir, "whole"), settings));
+    assert.equal(whole.steps, 4);
+    const crashed = join(dir, "crashed");
+    await assert.rejects(
+      runTraining(options(crashed, {
+        ...settings,
+        onStep: (r) => {
+          if (r.step === 2) throw new Error("simulated kill");
+        },
+      })),
+      /simulated kill/,
+    );
+    // Killed once the third step (index 2) is taken, before its save: the last save was after two steps, so
+    // the resume redoes the first batch of epoch 1.
+    assert.equal((await loadTrainState(join(crashed, "train_state.safetensors"))).info.step, 2);
+    const resumed = await runTraining(options(crashed, { ...settings, resume: true }));
+    assert.deepEqual(resumed.losses.map((l) => l.step), [2, 3]);
+    await assertSameState(join(dir, "whole"), crashed);
+    assertBitwiseEqual(
+      await weightsOf(join(dir, "whole/latest.safetensors")),
+      await weightsOf(join(crashed, "latest.safetensors")),
+      "latest after crash + resume at batch 2",
+    );
+    await Deno.remove(dir, { recursive: true });
+  },
+);
+
 sharedTest("--freeze encoder: encoder weights bitwise unchanged, no grads/adam bytes for them", async () => {
   const dir = await Deno.makeTempDir({ prefix: "trompe-train-freeze-" });
   // Every buffer the run allocates, by label: parameter gradients are `grads/<key>`, moments `adam/<key>.m|v`
