@@ -6,8 +6,8 @@
  * Recording is cheap and submits are few: the pool hands freed buffers out again (a tensor freed while
  * recorded commands still read it is safe to reuse, as commands run in recording order), so freeing never
  * forces a submit; kernel parameters of all the dispatches of one submit go into one uniform block, written
- * once at the submit. A submit happens when work must be read back or waited for, before a queue write, or
- * when the parameter block is full.
+ * once at the submit; a small upload mid-step is a recorded copy. A submit happens when work must be read
+ * back or waited for, before a large upload, or when the parameter block is full.
  */
 import { getGpu, type GpuContext } from "./device.ts";
 import { BufferPool, type PoolBuffer } from "./pool.ts";
@@ -29,6 +29,8 @@ export interface TimingReport {
 const MAX_TIMED_DISPATCHES = 2048;
 /** Dispatches whose parameters one uniform block holds (a submit happens when it is full). */
 const PARAM_SLOTS = 4096;
+/** Uploads up to this size made while commands are recorded go in recording order, without a submit. */
+const MAX_STAGED_WRITE = 64 * 1024;
 /** The largest parameter struct a kernel takes, in bytes. */
 const MAX_PARAM_BYTES = 256;
 
@@ -97,17 +99,40 @@ export class Runtime {
     return t;
   }
 
+  /**
+   * Writes `data` into `t` in recording order: with nothing recorded, a queue write; otherwise (a small
+   * upload in the middle of a step) through a staging buffer copied by a recorded command, since a queue
+   * write would land before the commands already recorded, and submitting them first costs a submit.
+   */
   write(t: Tensor, data: Float32Array | Uint32Array | Int32Array, elementOffset = 0): void {
-    // queue.writeBuffer is ordered before the *next* submit: commands recorded earlier must go first.
-    this.flush();
-    this.device.queue.writeBuffer(
-      t.gpu,
-      elementOffset * 4,
-      data.buffer as ArrayBuffer,
-      data.byteOffset,
-      data.byteLength,
-    );
+    const bytes = data.byteLength;
+    if (!this.encoder || bytes % 4 !== 0 || bytes > MAX_STAGED_WRITE) {
+      this.flush();
+      this.device.queue.writeBuffer(
+        t.gpu,
+        elementOffset * 4,
+        data.buffer as ArrayBuffer,
+        data.byteOffset,
+        bytes,
+      );
+      return;
+    }
+    // A source of at most MAX_STAGED_WRITE bytes, filled at creation and gone after the submit: outside
+    // the pool, whose buffers are never created mapped.
+    const mapped = this.device.createBuffer({
+      size: Math.max(4, bytes),
+      usage: GPUBufferUsage.MAP_WRITE | GPUBufferUsage.COPY_SRC,
+      mappedAtCreation: true,
+    });
+    new Uint8Array(mapped.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, bytes));
+    mapped.unmap();
+    this.endPass();
+    this.encoder.copyBufferToBuffer(mapped, 0, t.gpu, elementOffset * 4, bytes);
+    this.pendingDestroy.push(mapped);
   }
+
+  /** Upload sources of the commands recorded since the last submit, destroyed after it. */
+  private pendingDestroy: GPUBuffer[] = [];
 
   /** Frees tensors; safe while recorded commands still read them (see the file's note). */
   free(...tensors: Tensor[]): void {
@@ -253,6 +278,8 @@ export class Runtime {
     this.queryLabels = [];
     // Destroying a buffer after submit is safe in WebGPU: it is freed once the queue is done with it.
     this.pool.destroyRetired();
+    for (const b of this.pendingDestroy) b.destroy();
+    this.pendingDestroy = [];
     if (readback) {
       const rb = readback;
       const rs = resolve!;

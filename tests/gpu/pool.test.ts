@@ -114,3 +114,28 @@ Deno.test("a reusing pool hands freed buffers out again, and a reused tensor sti
   assert.deepEqual([...await rt.read(src)], [1, 2, 3, 4]);
   rt.free(src, dst, again);
 });
+
+Deno.test("an upload while commands are recorded lands in recording order, without a submit", async () => {
+  const rt = await Runtime.create();
+  const scratch = rt.tensor("act/scratch", [16]);
+  const dst = rt.tensor("act/dst", [16]);
+  fill(rt, scratch, 7);
+  rt.copy(scratch, dst, 64);
+  rt.free(scratch);
+  const queue = rt.device.queue;
+  const submit = queue.submit;
+  let submits = 0;
+  queue.submit = (buffers) => {
+    submits += 1;
+    submit.call(queue, buffers);
+  };
+  // The upload reuses scratch's buffer, which the recorded copy still reads: it must land after the copy.
+  const data = Float32Array.from({ length: 16 }, (_, i) => i + 1);
+  const up = rt.upload("act/up", [16], data);
+  queue.submit = submit;
+  assert.ok(up.buffer.reused);
+  assert.equal(submits, 0, "no submit for a small upload mid-recording");
+  assert.deepEqual([...await rt.read(dst)], new Array(16).fill(7));
+  assert.deepEqual([...await rt.read(up)], [...data]);
+  rt.free(dst, up);
+});
