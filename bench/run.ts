@@ -17,6 +17,7 @@ const MODULES: Record<string, string> = {
   matmul: "./matmul_bench.ts",
   forward: "./forward_bench.ts",
   train: "./train_bench.ts",
+  "train-small": "./train_small_bench.ts",
   data: "./data_bench.ts",
   augment: "./augment_bench.ts",
 };
