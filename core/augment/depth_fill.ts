@@ -138,11 +138,10 @@ export function planFill(frame: DepthFrame, region: Region, mode: DepthMode, opt
   const points = ringPoints(frame, region, opts.ring);
   const band = bandOf(frame, points, opts.range);
   const withBand = (s: Surface): Surface => ({ ...s, record: { ...s.record, band: [band.near, band.far] } });
+  if (mode === "constant") return withBand(constantSurface(frame, region, points, band));
   const requested = mode === "seed"
     ? seedSurface(frame, region)
-    : mode === "plane"
-    ? planeSurface(frame, region, points, opts.wall)
-    : { reason: "" };
+    : planeSurface(frame, region, points, opts.wall);
   if ("depthAt" in requested) {
     const wrong = bandViolation(requested, region, frame.width, band);
     if (wrong === null) return withBand(requested);
@@ -152,7 +151,7 @@ export function planFill(frame: DepthFrame, region: Region, mode: DepthMode, opt
     if (!constant.record.implausible || wrong === NON_FINITE) return withBand(constant);
     return withBand({ ...requested, record: { ...requested.record, implausible: wrong } });
   }
-  return withBand(constantSurface(frame, region, points, band, requested.reason || undefined));
+  return withBand(constantSurface(frame, region, points, band, requested.reason));
 }
 
 function planeSurface(
