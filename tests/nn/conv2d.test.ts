@@ -26,8 +26,8 @@ const CASES: (Geom & { bias: boolean })[] = [
   // TILE_K); on a CPU adapter products over the patches, one per batch item.
   { batch: 2, cin: 4, h: 18, w: 17, cout: 5, k: 3, stride: 1, pad: 1, bias: true },
   { batch: 3, cin: 3, h: 40, w: 30, cout: 6, k: 3, stride: 2, pad: 1, bias: true },
-  // 576 patch values a pixel: the CPU path's dw takes the 480 pixels in two runs of 240 (PATCH_FLOATS).
-  { batch: 1, cin: 64, h: 24, w: 20, cout: 3, k: 3, stride: 1, pad: 1, bias: false },
+  // 1152 patch values a pixel: the CPU path's dw takes the 1200 pixels in two runs of 600 (PATCH_FLOATS).
+  { batch: 1, cin: 128, h: 40, w: 30, cout: 3, k: 3, stride: 1, pad: 1, bias: false },
 ];
 
 function relu64(a: ArrayLike<number>): Float64Array {
