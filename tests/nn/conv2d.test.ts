@@ -26,7 +26,7 @@ const CASES: (Geom & { bias: boolean })[] = [
   // TILE_K); on a CPU adapter products over the patches, one per batch item.
   { batch: 2, cin: 4, h: 18, w: 17, cout: 5, k: 3, stride: 1, pad: 1, bias: true },
   { batch: 3, cin: 3, h: 40, w: 30, cout: 6, k: 3, stride: 2, pad: 1, bias: true },
-  // 1152 patch values a pixel: the CPU path's dw takes the 1200 pixels in two runs of 600 (PATCH_FLOATS).
+  // 1152 patch values a pixel: the CPU path's dw takes the 1200 pixels in runs of 170 (PATCH_FLOATS).
   { batch: 1, cin: 128, h: 40, w: 30, cout: 3, k: 3, stride: 1, pad: 1, bias: false },
 ];
 

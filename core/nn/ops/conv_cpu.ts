@@ -132,13 +132,13 @@ const IM2COL: KernelSpec = {
 };
 const IM2COL_WG = 64; // kernels/conv_im2col.wgsl's @workgroup_size
 /**
- * The patch texture of one product holds at most this many floats (4 MiB; and its side the texture limit):
- * the weight gradient runs as one product per batch item and run of output pixels that fits. For the demo's
- * last 3×3 conv (144 patch values a pixel) a run takes a whole 70×70 image; 192 Ki floats (four runs an
- * image) made the dw 77 ms against 61 ms at batch 4 (min of 8), and the memory-plan test's extra scratch is
- * the same 0.43 MiB with either.
+ * The patch texture of one product holds at most this many floats (768 KiB; and its side the texture limit):
+ * the weight gradient runs as one product per batch item and run of output pixels that fits, so its scratch
+ * stays a fraction of a small model's step (for the demo's last 3×3 conv, 144 patch values a pixel: runs of
+ * 1365 pixels, four to a 70×70 image). 1 Mi floats made that dw 61 ms instead of 77 at batch 4, but its 4 MiB
+ * is live at the demo model's peak (9.4 MiB planned), which the memory plan must predict within 5 %.
  */
-const PATCH_FLOATS = 1024 * 1024;
+const PATCH_FLOATS = 192 * 1024;
 
 /** Whether the weight gradient can run as products on the CPU matmul path (its patch texture fits). */
 export function cpuWeightGradApplies(rt: Runtime, g: ConvGeometry): boolean {
