@@ -1,21 +1,13 @@
 import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { join } from "node:path";
+import { runTaskFile } from "../helpers/run_task.ts";
 import { readSafetensors } from "../../core/io/safetensors.ts";
 import { loadCheckpoint, saveCheckpoint } from "../../core/nn/model/checkpoint.ts";
 import { parseConfig } from "../../core/nn/model/config.ts";
 import { initialWeights } from "../../core/nn/model/init_weights.ts";
 import { SMALL_MODEL } from "../../core/study/small_model.ts";
 
-const TASK = new URL("../../tasks/convert.ts", import.meta.url).pathname;
-
-async function convert(args: string[]): Promise<{ code: number; text: string }> {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", TASK, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code, text: new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr) };
-}
+const convert = (args: string[]) => runTaskFile("convert", args);
 
 Deno.test("convert: float16 safetensors and official .pth keep config and weights; never overwrites; refuses NaN", async () => {
   const tmp = await Deno.makeTempDir();

@@ -1,21 +1,13 @@
 import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { join } from "node:path";
+import { runTaskFile } from "../helpers/run_task.ts";
 import { readSafetensors } from "../../core/io/safetensors.ts";
 import { parseConfig } from "../../core/nn/model/config.ts";
 import { initialWeights } from "../../core/nn/model/init_weights.ts";
 import { SMALL_MODEL } from "../../core/study/small_model.ts";
 
-const TASK = new URL("../../tasks/train.ts", import.meta.url).pathname;
 const FIXTURES = new URL("../../fixtures/hypersim/", import.meta.url).pathname;
-
-async function train(args: string[]): Promise<{ code: number; text: string }> {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", TASK, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code, text: new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr) };
-}
+const train = (args: string[]) => runTaskFile("train", args);
 
 Deno.test("train --init: starts from the official initialisation of --config, seeded, kept for --resume", async () => {
   const tmp = await Deno.makeTempDir();
