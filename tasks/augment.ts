@@ -72,11 +72,8 @@ async function main(): Promise<void> {
       debug: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
-  }).values;
-  if (values.help) {
-    console.log(HELP);
-    return;
-  }
+  }, HELP).values;
+  if (values.help) return;
   const dataset = choiceFlag(values.dataset, "--dataset", ["hypersim", "vkitti2"] as const);
   const root = resolve(requireFlag(values.root, "--root", "the dataset's root folder"));
   const out = resolve(requireFlag(values.out, "--out", "where the augmented set goes"));

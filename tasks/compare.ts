@@ -40,12 +40,9 @@ async function main(): Promise<void> {
       debug: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
-  });
+  }, HELP);
   const { values, positionals } = parsed;
-  if (values.help) {
-    console.log(HELP);
-    return;
-  }
+  if (values.help) return;
   if (positionals.length !== 2) {
     throw new TrompeError("bad-argument", `expected two checkpoints, got ${positionals.length}`, {
       hint: "deno task compare A.pth B.safetensors",

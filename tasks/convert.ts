@@ -32,11 +32,8 @@ async function main(): Promise<void> {
       debug: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
-  });
-  if (values.help) {
-    console.log(HELP);
-    return;
-  }
+  }, HELP);
+  if (values.help) return;
   if (positionals.length !== 2) {
     throw new TrompeError("bad-argument", `expected IN and OUT, got ${positionals.length} paths`, {
       subject: "convert",

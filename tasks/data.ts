@@ -88,11 +88,8 @@ async function main(): Promise<void> {
       debug: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
-  }).values;
-  if (values.help) {
-    console.log(HELP);
-    return;
-  }
+  }, HELP).values;
+  if (values.help) return;
   const dataset = choiceFlag(values.dataset, "--dataset", ["hypersim", "vkitti2"] as const);
   const root = requireFlag(values.root, "--root", "the dataset's root folder");
   const planar = choiceFlag(values.planar, "--planar", ["official", "exact"] as const, "official");

@@ -6,7 +6,15 @@
  * study itself is core/study/study.ts; this file reads the flags and prints.
  */
 import { resolve } from "node:path";
-import { badFlag, floatFlag, intFlag, MODEL_FLAGS, modelFlags, parseFlags } from "../core/cli/flags.ts";
+import {
+  ADAPTER_FLAG,
+  badFlag,
+  floatFlag,
+  intFlag,
+  MODEL_FLAGS,
+  modelFlags,
+  parseFlags,
+} from "../core/cli/flags.ts";
 import { adapterLines, matmulLine, matmulSpeed } from "../core/cli/gpu_info.ts";
 import { runTask } from "../core/cli/main.ts";
 import { writeRunRecord } from "../core/cli/record.ts";
@@ -63,13 +71,11 @@ async function main(): Promise<void> {
       lr: { type: "string" },
       seed: { type: "string" },
       debug: { type: "boolean", default: false },
+      ...ADAPTER_FLAG,
       help: { type: "boolean", default: false },
     },
-  }).values;
-  if (values.help) {
-    console.log(HELP);
-    return;
-  }
+  }, HELP).values;
+  if (values.help) return;
   const quick = values.quick;
   const out = resolve(values.out ?? "out/demo");
   const weights = values.weights && resolve(values.weights);

@@ -4,6 +4,7 @@
  */
 import { basename, dirname, join, resolve } from "node:path";
 import {
+  ADAPTER_FLAG,
   badFlag,
   choiceFlag,
   floatFlag,
@@ -85,13 +86,11 @@ async function main(): Promise<void> {
       ply: { type: "string" },
       threads: { type: "string" },
       debug: { type: "boolean", default: false },
+      ...ADAPTER_FLAG,
       help: { type: "boolean", default: false },
     },
-  }).values;
-  if (values.help) {
-    console.log(HELP);
-    return;
-  }
+  }, HELP).values;
+  if (values.help) return;
   const engineKind = choiceFlag(values.engine, "--engine", ["webgpu", "onnx"] as const, "webgpu");
   const dataset = choiceFlag(values.dataset, "--dataset", ["hypersim", "vkitti2"] as const);
   const root = resolve(requireFlag(values.root, "--root", "the dataset's root folder"));

@@ -77,11 +77,8 @@ const FLAGS = {
 } as const;
 
 async function main(args: string[]): Promise<void> {
-  const values = parseFlags("fixtures", { args, options: FLAGS }).values;
-  if (values.help) {
-    console.log(HELP);
-    return;
-  }
+  const values = parseFlags("fixtures", { args, options: FLAGS }, HELP).values;
+  if (values.help) return;
   if (!values.out) {
     throw new TrompeError("bad-argument", "no output directory", {
       subject: "--out",

@@ -2,12 +2,12 @@
  * `deno task info`: which WebGPU adapter trompe gets, through which backend, with which features and limits,
  * and a quick matmul speed.
  */
-import { getGpu } from "../core/gpu/device.ts";
+import { describeAdapter, getGpu, listAdapters } from "../core/gpu/device.ts";
 import { Runtime } from "../core/gpu/runtime.ts";
 import { adapterLines, matmulLine, type MatmulShape, matmulSpeed, VIT_L_FC1 } from "../core/cli/gpu_info.ts";
 import { TrompeError } from "../core/errors.ts";
 import { runTask } from "../core/cli/main.ts";
-import { parseFlags } from "../core/cli/flags.ts";
+import { ADAPTER_FLAG, parseFlags } from "../core/cli/flags.ts";
 
 const HELP = `deno task info [--shape MxNxK] [--debug]
 
@@ -33,14 +33,17 @@ async function main(): Promise<void> {
     options: {
       shape: { type: "string" },
       debug: { type: "boolean" },
+      ...ADAPTER_FLAG,
       help: { type: "boolean" },
     },
-  });
-  if (values.help) return console.log(HELP);
+  }, HELP);
+  if (values.help) return;
   // Flags are checked before the adapter is opened: a bad one is the only line printed.
   const shape = values.shape === undefined ? VIT_L_FC1 : parseShape(values.shape);
   const ctx = await getGpu();
   for (const line of adapterLines(ctx)) console.log(line);
+  const offered = (await listAdapters()).map((a, i) => `${i} ${describeAdapter(a)}`);
+  console.log(`adapters: ${offered.join(", ")} (choose with --adapter N)`);
   console.log(matmulLine(await matmulSpeed(new Runtime(ctx), shape)));
 }
 

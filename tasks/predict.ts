@@ -3,6 +3,7 @@
  */
 import { basename, dirname, extname, join, relative, resolve } from "node:path";
 import {
+  ADAPTER_FLAG,
   badFlag,
   choiceFlag,
   floatFlag,
@@ -123,13 +124,11 @@ async function main(): Promise<void> {
       model: { type: "string" },
       threads: { type: "string" },
       debug: { type: "boolean", default: false },
+      ...ADAPTER_FLAG,
       help: { type: "boolean", default: false },
     },
-  }).values;
-  if (values.help) {
-    console.log(HELP);
-    return;
-  }
+  }, HELP).values;
+  if (values.help) return;
   const engineKind = choiceFlag(values.engine, "--engine", ["webgpu", "onnx"] as const, "webgpu");
   const input = resolve(requireFlag(values.input, "--input", "an image, a folder or a split file"));
   const out = resolve(requireFlag(values.out, "--out", "the output folder"));

@@ -4,6 +4,7 @@
  */
 import { join, resolve } from "node:path";
 import {
+  ADAPTER_FLAG,
   badFlag,
   choiceFlag,
   floatFlag,
@@ -91,13 +92,11 @@ async function main(): Promise<void> {
       ...MODEL_FLAGS,
       threads: { type: "string" },
       debug: { type: "boolean", default: false },
+      ...ADAPTER_FLAG,
       help: { type: "boolean", default: false },
     },
-  }).values;
-  if (values.help) {
-    console.log(HELP);
-    return;
-  }
+  }, HELP).values;
+  if (values.help) return;
   const engine = choiceFlag(values.engine, "--engine", ["webgpu", "onnx"] as const, "webgpu");
   const modelFlag = engine === "webgpu" ? "--weights" : "--model";
   const otherFlag = engine === "webgpu" ? "--model" : "--weights";

@@ -4,7 +4,7 @@
  * study.md with its figures. The experiment is core/study/experiment.ts; this file reads flags and prints.
  */
 import { join, relative, resolve } from "node:path";
-import { badFlag, floatFlag, intFlag, parseFlags, requireFlag } from "../core/cli/flags.ts";
+import { ADAPTER_FLAG, badFlag, floatFlag, intFlag, parseFlags, requireFlag } from "../core/cli/flags.ts";
 import { adapterLines } from "../core/cli/gpu_info.ts";
 import { runTask } from "../core/cli/main.ts";
 import { writeRunRecord } from "../core/cli/record.ts";
@@ -92,13 +92,11 @@ async function main(): Promise<void> {
       "probe-sizes": { type: "string" },
       "probe-repeats": { type: "string" },
       debug: { type: "boolean", default: false },
+      ...ADAPTER_FLAG,
       help: { type: "boolean", default: false },
     },
-  }).values;
-  if (values.help) {
-    console.log(HELP);
-    return;
-  }
+  }, HELP).values;
+  if (values.help) return;
   const base = resolve(requireFlag(values.base, "--base", "the base checkpoint"));
   const train = resolve(requireFlag(values.train, "--train", "clean training scenes"));
   const heldOut = resolve(requireFlag(values["held-out"], "--held-out", "clean held-out scenes"));

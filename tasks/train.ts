@@ -3,6 +3,7 @@
  */
 import { join, resolve } from "node:path";
 import {
+  ADAPTER_FLAG,
   badFlag,
   choiceFlag,
   floatFlag,
@@ -85,16 +86,6 @@ async function initialCheckpoint(
 
 const ENCODERS = Object.keys(PRESETS).filter((k) => k !== "vitg") as PresetName[];
 
-/** --batch, or train.py's --bs for it; both only when they agree. */
-function batchFlag(batch: string | undefined, bs: string | undefined): number {
-  if (batch !== undefined && bs !== undefined && batch !== bs) {
-    throw new TrompeError("bad-argument", `--batch ${batch} and --bs ${bs} disagree (--bs is --batch)`, {
-      subject: "--bs",
-    });
-  }
-  return intFlag(batch ?? bs, batch !== undefined ? "--batch" : "--bs", TRAIN_DEFAULTS.batch, 1);
-}
-
 async function main(): Promise<void> {
   const values = parseFlags("train", {
     args: Deno.args,
@@ -111,7 +102,6 @@ async function main(): Promise<void> {
       epochs: { type: "string" },
       lr: { type: "string" },
       batch: { type: "string" },
-      bs: { type: "string" },
       "img-size": { type: "string" },
       freeze: { type: "string" },
       checkpoint: { type: "string" },
@@ -121,13 +111,11 @@ async function main(): Promise<void> {
       resume: { type: "boolean", default: false },
       workers: { type: "string" },
       debug: { type: "boolean", default: false },
+      ...ADAPTER_FLAG,
       help: { type: "boolean", default: false },
     },
-  }).values;
-  if (values.help) {
-    console.log(HELP);
-    return;
-  }
+  }, HELP).values;
+  if (values.help) return;
   const optionalInt = (value: string | undefined, flag: string) =>
     value === undefined ? undefined : intFlag(value, flag, 0, 1);
   const controller = new AbortController();
@@ -151,7 +139,7 @@ async function main(): Promise<void> {
     ...modelFlags(values),
     epochs: intFlag(values.epochs, "--epochs", TRAIN_DEFAULTS.epochs, 1),
     lr: floatFlag(values.lr, "--lr", TRAIN_DEFAULTS.lr),
-    batch: batchFlag(values.batch, values.bs),
+    batch: intFlag(values.batch, "--batch", TRAIN_DEFAULTS.batch, 1),
     imgSize: intFlag(values["img-size"], "--img-size", TRAIN_DEFAULTS.imgSize, 14),
     freeze: parseFreeze(values.freeze),
     checkpoint: parseCheckpoint(values.checkpoint),

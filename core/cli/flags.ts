@@ -2,7 +2,14 @@
 import { resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { TrompeError } from "../errors.ts";
+import { ADAPTER_ENV, chooseAdapter } from "../gpu/device.ts";
 import { HEAD_KINDS, type HeadKind } from "../nn/model/config.ts";
+import {
+  OFFICIAL_VALUES,
+  OFFICIAL_WITHOUT_EQUIVALENT,
+  officialNamesFor,
+  officialNamesHelp,
+} from "./official_names.ts";
 
 export function badFlag(flag: string, message: string, hint?: string): never {
   throw new TrompeError("bad-argument", message, { subject: flag, hint });
@@ -54,16 +61,136 @@ export function listFlag<T extends string>(
   return value.split(",").map((v) => choiceFlag(v.trim(), flag, choices));
 }
 
-/** node:util's parseArgs, its complaints (unknown flag, missing value) turned into bad-argument errors. */
+/** The flag that chooses among WebGPU adapters, for every task that computes on one. */
+export const ADAPTER_FLAG = {
+  adapter: { type: "string" },
+} as const;
+
+const ADAPTER_HELP = `
+
+Device: every run prints the WebGPU adapter it computes on and records it in its run record.
+  --adapter N          the N-th adapter WebGPU offers (deno task info lists them; also ${ADAPTER_ENV}=N)`;
+
+/**
+ * node:util's parseArgs, with what every task shares: the official scripts' flag names as aliases, a
+ * "did you mean" for an unknown flag, a flag given twice with two values refused, --adapter applied, and
+ * --help printed (`help`, then the official names and the device section that apply).
+ */
 export function parseFlags<T extends ParseArgsConfig>(
   task: string,
   config: T,
+  help?: string,
 ): ReturnType<typeof parseArgs<T>> {
+  const options = config.options ?? {};
+  const { args, spelled } = withTrompeNames(config.args ?? Deno.args, options);
+  const see = `see deno task ${task} --help`;
+  refuseUnknown(args, config, see);
+  let parsed: ReturnType<typeof parseArgs<T>>;
   try {
-    return parseArgs(config);
+    // The same config with the renamed arguments: the result has the config's own shape.
+    parsed = parseArgs({ ...config, args }) as ReturnType<typeof parseArgs<T>>;
   } catch (error) {
-    throw new TrompeError("bad-argument", (error as Error).message, { hint: `see deno task ${task} --help` });
+    throw new TrompeError("bad-argument", (error as Error).message, { hint: see });
   }
+  refuseTwoValues(args, config, spelled);
+  const values = parsed.values as Record<string, unknown>;
+  for (const v of OFFICIAL_VALUES) {
+    if (v.flag in options && values[v.flag] === v.official) values[v.flag] = v.trompe;
+  }
+  if ("adapter" in options && values.adapter !== undefined) {
+    chooseAdapter(intFlag(values.adapter as string, "--adapter", 0));
+  }
+  if (help !== undefined && values.help) {
+    console.log(help + officialNamesHelp(options) + ("adapter" in options ? ADAPTER_HELP : ""));
+  }
+  return parsed;
+}
+
+/** The arguments with official flag names replaced by trompe's, and the official spelling at each index. */
+function withTrompeNames(
+  args: readonly string[],
+  options: Readonly<Record<string, unknown>>,
+): { args: string[]; spelled: Map<number, string> } {
+  const names = new Map(officialNamesFor(options).map((n) => [n.official, n]));
+  const spelled = new Map<number, string>();
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--") {
+      out.push(...args.slice(i));
+      break;
+    }
+    const match = /^--([^=]+)(=.*)?$/.exec(arg);
+    const name = match && names.get(match[1]);
+    if (!name) {
+      out.push(arg);
+      continue;
+    }
+    spelled.set(i, `--${name.official}`);
+    out.push(`--${name.trompe}${name.value !== undefined ? `=${name.value}` : match[2] ?? ""}`);
+  }
+  return { args: out, spelled };
+}
+
+/** An unknown flag, with the nearest known one or the official script's equivalent as the hint. */
+function refuseUnknown(args: string[], config: ParseArgsConfig, see: string): void {
+  const options = config.options ?? {};
+  const { tokens } = parseArgs({ ...config, args, strict: false, tokens: true, allowPositionals: true });
+  for (const token of tokens) {
+    if (token.kind !== "option" || token.name in options) continue;
+    const note = OFFICIAL_WITHOUT_EQUIVALENT[token.name];
+    const near = nearest(token.name, Object.keys(options));
+    throw new TrompeError("bad-argument", "unknown option", {
+      subject: token.rawName,
+      hint: note ?? (near ? `did you mean --${near}? ${see}` : see),
+    });
+  }
+}
+
+/**
+ * A single-valued flag given under both its names (trompe's and the official one) with two values is
+ * ambiguous; the same name twice keeps parseArgs' rule, the last one wins, so a command can be overridden.
+ */
+function refuseTwoValues(args: string[], config: ParseArgsConfig, spelled: Map<number, string>): void {
+  const options = config.options ?? {};
+  const { tokens } = parseArgs({ ...config, args, tokens: true });
+  const seen = new Map<string, { spelling: string; value: string | undefined }>();
+  for (const token of tokens) {
+    if (token.kind !== "option" || options[token.name]?.multiple) continue;
+    const spelling = spelled.get(token.index) ?? `--${token.name}`;
+    const before = seen.get(token.name);
+    if (before && before.spelling !== spelling && before.value !== token.value) {
+      badFlag(
+        `${before.spelling} / ${spelling}`,
+        `given twice with different values ("${before.value}", "${token.value}")`,
+        "give it once",
+      );
+    }
+    seen.set(token.name, { spelling, value: token.value });
+  }
+}
+
+/** The known flag closest to a mistyped one, when it is close enough to be what was meant. */
+export function nearest(name: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of known) {
+    const d = editDistance(name, candidate);
+    if (d < bestDistance) [best, bestDistance] = [candidate, d];
+  }
+  return bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row.push(Math.min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    }
+    previous = row;
+  }
+  return previous[b.length];
 }
 
 /** The flags that say what a checkpoint is when it does not record it (predict, eval, probe, train, demo). */

@@ -2,11 +2,19 @@
  * What `deno task info` and the demo print about the GPU trompe runs on: the adapter, backend, features and
  * the limits trompe uses, and a quick f32 matmul speed.
  */
-import { type GpuContext, REQUIRED_LIMITS } from "../gpu/device.ts";
+import { type AdapterSummary, type GpuContext, REQUIRED_LIMITS } from "../gpu/device.ts";
 import { matmul } from "../gpu/matmul.ts";
 import { formatBytes } from "../gpu/pool.ts";
 import type { Runtime } from "../gpu/runtime.ts";
 import { TROMPE_VERSION } from "../version.ts";
+
+/** The one line every computing run prints about its device. */
+export function adapterLine(summary: AdapterSummary): string {
+  const kind = summary.software ? "software (CPU)" : "hardware (GPU)";
+  const chosen = summary.chosenBy === "default" ? "" : `, chosen by ${summary.chosenBy}`;
+  return `device: ${summary.name}: ${kind}, backend ${summary.backend}, adapter ${summary.index} of ` +
+    `${summary.of}${chosen}`;
+}
 
 /** Version, adapter and backend, features, and each limit trompe needs against the device's. */
 export function adapterLines(ctx: GpuContext): string[] {

@@ -3,8 +3,19 @@
  * non-zero exit; the stack trace only with --debug.
  */
 import { TrompeError } from "../errors.ts";
+import { onGpuAcquired } from "../gpu/device.ts";
+import { adapterLine } from "./gpu_info.ts";
+
+/** Every run that computes says on what, and warns when that is the CPU while a GPU is there. */
+function announceDevice(): void {
+  onGpuAcquired((ctx) => {
+    console.log(adapterLine(ctx.summary));
+    for (const warning of ctx.warnings) console.error(`warning: ${warning}`);
+  });
+}
 
 export async function runTask(main: () => Promise<void>, args: readonly string[] = Deno.args): Promise<void> {
+  announceDevice();
   try {
     await main();
   } catch (error) {

@@ -3,6 +3,7 @@
  * names what is missing, what was asked for and which adapter answered.
  */
 import { TrompeError } from "../errors.ts";
+import { hostGpus } from "./host_gpus.ts";
 
 /** Limits below these cannot run the ViT kernels at all. */
 export const REQUIRED_LIMITS = {
@@ -38,7 +39,29 @@ export interface GpuContext {
    * CPU-shaped kernels instead.
    */
   readonly isCpu: boolean;
+  /** Which adapter this is among those WebGPU offers, for printing and for run records. */
+  readonly summary: AdapterSummary;
+  /** Why this adapter may not be the one the user wants (a software one where a GPU exists). */
+  readonly warnings: readonly string[];
 }
+
+/** What every run prints and records about the device it computed on. */
+export interface AdapterSummary {
+  readonly name: string;
+  readonly vendor: string;
+  readonly architecture: string;
+  readonly backend: string;
+  /** A CPU implementation of WebGPU (lavapipe, llvmpipe, SwiftShader) rather than a GPU. */
+  readonly software: boolean;
+  /** Its number in `listAdapters()`'s order, what `--adapter N` takes. */
+  readonly index: number;
+  readonly of: number;
+  /** "default", "--adapter" or the environment variable that chose it. */
+  readonly chosenBy: string;
+}
+
+/** The environment variable that chooses an adapter by number when no --adapter is given. */
+export const ADAPTER_ENV = "TROMPE_ADAPTER";
 
 /**
  * Vulkan's loader warns when XDG_RUNTIME_DIR is unset; giving it a private temporary directory silences that
@@ -77,6 +100,105 @@ export function missingLimits(adapterLimits: GPUSupportedLimits): string[] {
   return missing;
 }
 
+/**
+ * The ways WebGPU lets a program ask for an adapter (it has no list of them), in trompe's order of
+ * preference; the distinct answers are the adapters a run can choose among.
+ */
+const ADAPTER_REQUESTS: GPURequestAdapterOptions[] = [
+  { powerPreference: "high-performance" },
+  { powerPreference: "low-power" },
+  { forceFallbackAdapter: true },
+];
+
+function adapterKey(info: GPUAdapterInfo): string {
+  return [info.vendor, info.device, info.description, info.architecture, info.isFallbackAdapter].join("|");
+}
+
+/** The distinct adapters WebGPU offers on this backend, best first: `--adapter N` picks the N-th. */
+export async function listAdapters(): Promise<GPUAdapter[]> {
+  const found = new Map<string, GPUAdapter>();
+  for (const options of ADAPTER_REQUESTS) {
+    const adapter = await navigator.gpu.requestAdapter(options);
+    if (adapter && !found.has(adapterKey(adapter.info))) found.set(adapterKey(adapter.info), adapter);
+  }
+  return [...found.values()];
+}
+
+let choice: { index: number; by: string } | undefined;
+
+/** `--adapter N`: the adapter the next acquisition takes (before the device is first asked for). */
+export function chooseAdapter(index: number, by = "--adapter"): void {
+  choice = { index, by };
+}
+
+function adapterChoice(): { index: number; by: string } {
+  if (choice) return choice;
+  const env = Deno.env.get(ADAPTER_ENV);
+  if (env === undefined || env === "") return { index: 0, by: "default" };
+  const index = Number(env);
+  if (!Number.isInteger(index) || index < 0) {
+    throw new TrompeError("bad-argument", `"${env}" is not an adapter number`, {
+      subject: ADAPTER_ENV,
+      hint: "0, 1, ...: deno task info lists the adapters",
+    });
+  }
+  return { index, by: ADAPTER_ENV };
+}
+
+/** Why a software adapter may be the wrong one: a GPU among the offered adapters, or one the system shows. */
+export function softwareWarnings(
+  chosen: AdapterSummary,
+  offered: readonly AdapterSummary[],
+  gpus: readonly string[],
+): string[] {
+  // A software adapter chosen by number is what the user asked for.
+  if (!chosen.software || chosen.chosenBy !== "default") return [];
+  const hardware = offered.find((a) => !a.software);
+  if (hardware) {
+    return [
+      `computing on a software adapter (${chosen.name}) although adapter ${hardware.index} ` +
+      `(${hardware.name}) is a GPU: choose it with --adapter ${hardware.index} or ${ADAPTER_ENV}=${hardware.index}`,
+    ];
+  }
+  if (gpus.length > 0) {
+    return [
+      `computing on a software adapter (${chosen.name}) although this machine has GPUs (${
+        gpus.join(", ")
+      }): ` +
+      `WebGPU did not reach them on backend ${chosen.backend}; check the driver (vulkaninfo --summary), or ` +
+      `try DENO_WEBGPU_BACKEND=gl`,
+    ];
+  }
+  return [];
+}
+
+function summarise(adapter: GPUAdapter, index: number, of: number, chosenBy: string): AdapterSummary {
+  const info = adapter.info;
+  return {
+    name: info.description || info.device || info.vendor || "unknown adapter",
+    vendor: info.vendor,
+    architecture: info.architecture,
+    backend: backendName(),
+    software: isCpuAdapter(info),
+    index,
+    of,
+    chosenBy,
+  };
+}
+
+const acquiredListeners: ((ctx: GpuContext) => void)[] = [];
+let acquired: AdapterSummary | undefined;
+
+/** Called with each device acquired from now on (core/cli prints the adapter and its warnings). */
+export function onGpuAcquired(listener: (ctx: GpuContext) => void): void {
+  acquiredListeners.push(listener);
+}
+
+/** The adapter this process computes on, once a device has been acquired (what run records hold). */
+export function acquiredAdapter(): AdapterSummary | undefined {
+  return acquired;
+}
+
 let shared: Promise<GpuContext> | undefined;
 
 /** The process-wide device, acquired once. */
@@ -92,13 +214,23 @@ export async function acquireGpu(): Promise<GpuContext> {
       hint: "use Deno ≥ 2 (npx -y deno@2.9.6)",
     });
   }
-  const adapter = await navigator.gpu.requestAdapter({ powerPreference: "high-performance" });
-  if (!adapter) {
+  const adapters = await listAdapters();
+  if (adapters.length === 0) {
     throw new TrompeError("no-adapter", `no WebGPU adapter found (backend: ${backendName()})`, {
       hint: "install a GPU driver, or Mesa's software Vulkan on Debian/Ubuntu: " +
         "`apt-get install -y mesa-vulkan-drivers`; or try DENO_WEBGPU_BACKEND=gl",
     });
   }
+  const { index, by } = adapterChoice();
+  if (index >= adapters.length) {
+    const names = adapters.map((a, i) => `${i} ${describeAdapter(a)}`).join(", ");
+    throw new TrompeError("bad-argument", `there is no adapter ${index}: WebGPU offers ${names}`, {
+      subject: by === "default" ? "--adapter" : by,
+    });
+  }
+  const adapter = adapters[index];
+  const offered = adapters.map((a, i) => summarise(a, i, adapters.length, i === index ? by : "not chosen"));
+  const summary = offered[index];
   const adapterName = describeAdapter(adapter);
   const missing = missingLimits(adapter.limits);
   if (missing.length > 0) {
@@ -125,7 +257,7 @@ export async function acquireGpu(): Promise<GpuContext> {
   });
   const limits = {} as Record<LimitName, number>;
   for (const name of Object.keys(REQUIRED_LIMITS) as LimitName[]) limits[name] = device.limits[name];
-  return {
+  const ctx: GpuContext = {
     adapter,
     device,
     adapterName,
@@ -134,6 +266,11 @@ export async function acquireGpu(): Promise<GpuContext> {
     limits,
     hasTimestamps: device.features.has("timestamp-query"),
     hasF16: device.features.has("shader-f16"),
-    isCpu: isCpuAdapter(adapter.info),
+    isCpu: summary.software,
+    summary,
+    warnings: softwareWarnings(summary, offered, hostGpus()),
   };
+  acquired = summary;
+  for (const listener of acquiredListeners) listener(ctx);
+  return ctx;
 }

@@ -56,9 +56,11 @@ Deno.test("train: bad flags give one clear line naming the flag, exit 2", async 
     [[...REQUIRED, "--out", out, "--lr", "fast"], /--lr: "fast" is not a number/],
     [[...REQUIRED, "--out", out, "--encoder", "vith"], /--encoder: "vith" is not one of vits, vitb, vitl/],
     [[...REQUIRED, "--out", out, "--max-steps=-3"], /--max-steps: "-3" is not an integer ≥ 1/],
-    [[...REQUIRED, "--out", out, "--learning-rate", "1"], /Unknown option '--learning-rate'/],
-    [[...REQUIRED, "--out", out, "--batch", "2", "--bs", "4"], /--bs: --batch 2 and --bs 4 disagree/],
-    [[...REQUIRED, "--out", out, "--bs", "0"], /--bs: "0" is not an integer ≥ 1/],
+    [[...REQUIRED, "--out", out, "--learning-rate", "1"], /--learning-rate: unknown option/],
+    [[...REQUIRED, "--out", out, "--epoch", "1"], /--epoch: unknown option \(did you mean --epochs\?/],
+    [[...REQUIRED, "--out", out, "--batch", "2", "--bs", "4"], /--batch \/ --bs: given twice .*"2", "4"/],
+    [[...REQUIRED, "--out", out, "--bs", "0"], /--batch: "0" is not an integer ≥ 1/],
+    [[...REQUIRED, "--out", out, "--port", "2"], /--port: unknown option \(trompe trains on one device/],
   ];
   for (const [args, message] of cases) {
     const run = await train(args);
@@ -145,6 +147,13 @@ sharedTest(
     assert.deepEqual(steps.map((s) => s.lr), [1e-4, 1e-4]);
     const record = JSON.parse(await Deno.readTextFile(join(out, "train.run.json")));
     assert.equal(record.task, "train");
+    // The device is printed and recorded.
+    assert.match(
+      run.stdout,
+      /^device: .+: (software \(CPU\)|hardware \(GPU\)), backend .+, adapter \d+ of \d+/m,
+    );
+    assert.equal(typeof record.adapter.name, "string");
+    assert.equal(typeof record.adapter.software, "boolean");
     assert.equal(record.settings.trainFrames, 4);
     assert.equal(record.settings.valFrames, 2);
     const settings = JSON.parse(await Deno.readTextFile(join(out, "train.settings.json")));

@@ -1,0 +1,47 @@
+/**
+ * GPUs the operating system shows, whether or not WebGPU reaches them: a software adapter on a machine that has
+ * one means its WebGPU driver is missing or broken, and a long run would go on the CPU without a word.
+ */
+import { basename, join } from "node:path";
+
+/** Kernel drivers of real GPUs behind a DRM render node (virtual and software ones are left out). */
+const GPU_DRIVERS = new Set([
+  "nvidia",
+  "amdgpu",
+  "radeon",
+  "i915",
+  "xe",
+  "nouveau",
+  "msm",
+  "panfrost",
+  "v3d",
+]);
+
+function entries(dir: string): string[] {
+  try {
+    return [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The GPU device nodes under `root` (Linux: /dev/nvidiaN, and /sys/class/drm render nodes bound to a GPU
+ * driver), as readable names; empty elsewhere or when none is visible.
+ */
+export function hostGpus(root = "/"): string[] {
+  const found = entries(join(root, "dev")).filter((name) => /^nvidia\d+$/.test(name)).map((name) =>
+    `/dev/${name}`
+  );
+  const drm = join(root, "sys/class/drm");
+  for (const node of entries(drm).filter((name) => /^renderD\d+$/.test(name))) {
+    let driver: string;
+    try {
+      driver = basename(Deno.realPathSync(join(drm, node, "device/driver")));
+    } catch {
+      continue;
+    }
+    if (GPU_DRIVERS.has(driver)) found.push(`${node} (${driver})`);
+  }
+  return found;
+}
