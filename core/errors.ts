@@ -13,7 +13,10 @@ export type ErrorCode =
   | "no-adapter"
   | "adapter-limits"
   | "gpu"
-  | "io";
+  | "io"
+  | "non-finite"
+  | "too-large"
+  | "empty";
 
 export class TrompeError extends Error {
   readonly code: ErrorCode;

@@ -172,7 +172,9 @@ async function main(): Promise<void> {
     : "no validation yet";
   console.log(
     `done: ${result.steps}/${result.totalSteps} steps (${result.stopped}), ${best}; ` +
-      `mean step ${result.meanStepMs.toFixed(0)} ms, step peak ${formatBytes(result.peak.peakBytes)}\n` +
+      // No step ran when a resume found the run already at its end.
+      (Number.isFinite(result.meanStepMs) ? `mean step ${result.meanStepMs.toFixed(0)} ms, ` : "") +
+      `step peak ${formatBytes(result.peak.peakBytes)}\n` +
       `checkpoints: ${result.files.latestSafetensors ?? "none"}, ${
         result.files.bestSafetensors ?? "none"
       }\n` +

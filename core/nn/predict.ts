@@ -8,6 +8,7 @@ import type { RasterU8 } from "../io/raster.ts";
 import { image2tensor, normalizeToCHW, rgbToUnitFloat64 } from "../data/preprocess.ts";
 import { resizeCubicOpenCV } from "../data/resize.ts";
 import { bilinearAlignCorners } from "./resize_cpu.ts";
+import { TrompeError } from "../errors.ts";
 
 export interface DepthEngine {
   /** "webgpu" or "onnx", for records and messages. */
@@ -54,6 +55,7 @@ export function networkInput(
 export async function inferDepth(engine: DepthEngine, rgb: RasterU8, inputSize = 518): Promise<DepthResult> {
   const input = networkInput(rgb, inputSize, engine.fixedInput);
   const small = await engine.forward(input.data, input.height, input.width);
+  requireFiniteDepth(small);
   const full = bilinearAlignCorners(small, 1, input.height, input.width, rgb.height, rgb.width);
   return {
     depth: Float32Array.from(full),
@@ -61,4 +63,18 @@ export async function inferDepth(engine: DepthEngine, rgb: RasterU8, inputSize =
     height: rgb.height,
     network: { width: input.width, height: input.height },
   };
+}
+
+/** A depth map with NaN or infinity is a broken model or input, never a result to save or score. */
+function requireFiniteDepth(depth: Float32Array): void {
+  let bad = 0;
+  for (let i = 0; i < depth.length; i++) if (depth[i] - depth[i] !== 0) bad++;
+  if (bad === 0) return;
+  throw new TrompeError(
+    "non-finite",
+    `the model's output is NaN or infinite at ${bad} of ${depth.length} pixels`,
+    {
+      hint: "the weights or the input are broken",
+    },
+  );
 }

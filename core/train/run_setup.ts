@@ -116,6 +116,11 @@ export async function openRun(options: TrainOptions, o: CheckedTrainOptions) {
       files.bestPth = join(out, "best.pth");
     }
     notes.push(`resumed from step ${startStep} (${statePath})`);
+    // A new --lr is allowed (lowering it is the way on after a divergence) but said, never taken silently.
+    const savedLr = resumed.info.lr;
+    if (savedLr !== undefined && savedLr !== o.lr) {
+      notes.push(`--lr ${o.lr} replaces the run's ${savedLr} from step ${startStep} on`);
+    }
   }
   return {
     out,

@@ -53,6 +53,8 @@ export interface TrainStateInfo {
   adamSteps: Record<string, number>;
   best: BestSoFar | null;
   identity: RunIdentity;
+  /** The encoder learning rate the run was saved with (absent in states saved before it was recorded). */
+  lr?: number;
 }
 
 /** The GPU weights as a state_dict, in the official key order. */
@@ -64,11 +66,21 @@ export async function readWeights(rt: Runtime, config: ModelConfig, weights: Gpu
   return out;
 }
 
+/** Each trained parameter's AdamW moments and step count, read back from the GPU. */
+export async function readMoments(rt: Runtime, adam: AdamW): Promise<Moments> {
+  const moments: Moments = new Map();
+  for (const [key, slot] of adam.slots) {
+    moments.set(key, { m: await rt.read(slot.m), v: await rt.read(slot.v), step: slot.step });
+  }
+  return moments;
+}
+
+export type Moments = Map<string, { m: Float32Array; v: Float32Array; step: number }>;
+
 export async function saveTrainState(
   path: string,
-  rt: Runtime,
   stateDict: StateDict,
-  adam: AdamW,
+  moments: Moments,
   info: Omit<TrainStateInfo, "adamSteps">,
 ): Promise<void> {
   const tensors: TensorToWrite[] = [];
@@ -76,11 +88,11 @@ export async function saveTrainState(
     tensors.push({ name: `model/${key}`, dtype: "F32", shape: t.shape, data: t.data });
   }
   const adamSteps: Record<string, number> = {};
-  for (const [key, slot] of adam.slots) {
-    adamSteps[key] = slot.step;
-    const shape = [...slot.m.shape];
-    tensors.push({ name: `adam/${key}.m`, dtype: "F32", shape, data: await rt.read(slot.m) });
-    tensors.push({ name: `adam/${key}.v`, dtype: "F32", shape, data: await rt.read(slot.v) });
+  for (const [key, moment] of moments) {
+    adamSteps[key] = moment.step;
+    const shape = [...stateDict.get(key)!.shape];
+    tensors.push({ name: `adam/${key}.m`, dtype: "F32", shape, data: moment.m });
+    tensors.push({ name: `adam/${key}.v`, dtype: "F32", shape, data: moment.v });
   }
   const full: TrainStateInfo & { version: number } = { version: STATE_VERSION, ...info, adamSteps };
   await writeSafetensors(path, tensors, { [STATE_KEY]: JSON.stringify(full) });
@@ -90,7 +102,7 @@ export interface LoadedTrainState {
   info: TrainStateInfo;
   stateDict: StateDict;
   /** Per parameter: the moments and the step count. */
-  moments: Map<string, { m: Float32Array; v: Float32Array; step: number }>;
+  moments: Moments;
 }
 
 export async function loadTrainState(path: string): Promise<LoadedTrainState> {
@@ -122,7 +134,7 @@ export async function loadTrainState(path: string): Promise<LoadedTrainState> {
       stateDict.set(name.slice(6), { shape: [...st.shape(name)], data: st.float32(name) });
     }
   }
-  const moments = new Map<string, { m: Float32Array; v: Float32Array; step: number }>();
+  const moments: Moments = new Map();
   for (const [key, step] of Object.entries(parsed.adamSteps)) {
     const m = `adam/${key}.m`, v = `adam/${key}.v`;
     if (!st.names().includes(m) || !st.names().includes(v)) {

@@ -11,8 +11,9 @@
  * Validation with the official metrics runs every epoch (and every `valEvery` steps, and at the end); each
  * one saves `latest` and, when abs_rel improves, `best` (safetensors + official .pth), then the resume point
  * (train_state.safetensors). A resumed run continues exactly: same weights, moments, step counts, data
- * order and crops. A non-finite loss stops the run before that step touches the weights, and nothing is
- * saved over the last good checkpoint.
+ * order and crops. A non-finite loss stops the run before that step touches the weights; weights or moments
+ * that AdamW made non-finite stop it at the next save, before anything is written (finite_state.ts), so the
+ * files on disk are always those of the last finite save.
  */
 import { join, resolve } from "node:path";
 import { Progress } from "../cli/progress.ts";
@@ -35,11 +36,13 @@ import { type StepRecord, trainLogs, type ValRecord, writeLossCurve } from "./tr
 import {
   type BestSoFar,
   exportCheckpoint,
+  readMoments,
   readWeights,
   restoreMoments,
   saveTrainState,
 } from "./train_state.ts";
 import { validate } from "./validate.ts";
+import { requireFiniteState } from "./finite_state.ts";
 import { checkTrainOptions, MIN_DEPTH, type TrainOptions } from "./options.ts";
 import { openRun } from "./run_setup.ts";
 
@@ -137,13 +140,21 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
   });
   let lastSaved = startStep;
 
-  /** Validation, checkpoints, then the resume point (the file that commits the save). */
+  /** Finiteness, validation, checkpoints, then the resume point (the file that commits the save). */
   const validateAndSave = async (step: number, runValidation: boolean) => {
     const current = await readWeights(rt, config, weights);
+    const moments = await readMoments(rt, adam);
+    requireFiniteState(current, moments, step, {
+      step: lastSaved > startStep || resumed ? lastSaved : null,
+      out,
+      lr: o.lr,
+    });
     if (runValidation) {
       const val = await validate(rt, config, weights, loader, frames.val, range);
       const absRel = val.metrics?.abs_rel;
-      const improved = absRel !== undefined && (best === null || absRel < best.absRel);
+      // A NaN abs_rel (no finite prediction) is no improvement, even as the first validation.
+      const improved = absRel !== undefined && Number.isFinite(absRel) &&
+        (best === null || absRel < best.absRel);
       if (improved) {
         best = { absRel, step };
         const saved = await exportCheckpoint(out, "best", config, current, provenance(step));
@@ -169,7 +180,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
     const latest = await exportCheckpoint(out, "latest", config, current, provenance(step));
     files.latestSafetensors = latest.safetensors;
     files.latestPth = latest.pth;
-    await saveTrainState(statePath, rt, current, adam, { step, stepsPerEpoch, best, identity });
+    await saveTrainState(statePath, current, moments, { step, stepsPerEpoch, best, identity, lr: o.lr });
     await writeLossCurve(join(out, "loss_curve.png"), logs.steps.entries);
     files.lossCurve = join(out, "loss_curve.png");
     lastSaved = step;

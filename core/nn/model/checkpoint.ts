@@ -19,6 +19,7 @@ import {
   parseConfig,
   readConfigFile,
 } from "./config.ts";
+import { requireFiniteWeights } from "./finite.ts";
 
 export type { NamedTensor, StateDict } from "../../io/pth.ts";
 
@@ -326,6 +327,7 @@ export async function loadCheckpoint(
       hint: "check --config (or the model size) against the checkpoint",
     });
   }
+  requireFiniteWeights(stateDict, path, "the run that wrote it diverged: its depth would be meaningless");
   return { config, stateDict, notes, provenance: st && provenanceFromMetadata(st, path) };
 }
 
@@ -343,6 +345,8 @@ export interface CheckpointToSave {
  */
 export async function saveCheckpoint(path: string, checkpoint: CheckpointToSave): Promise<string[]> {
   const { config, stateDict, provenance } = checkpoint;
+  // The last line of defence against a diverged run: a NaN checkpoint is never written under any name.
+  requireFiniteWeights(stateDict, path, "not saved: the weights diverged");
   const ext = extname(path).toLowerCase();
   if (ext === ".pth" || ext === ".pt") {
     await writePth(path, stateDict);
