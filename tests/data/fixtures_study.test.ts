@@ -1,11 +1,12 @@
 /**
  * The study scene style (core/data/fixtures/study.ts): deterministic per seed, train and held-out scenes
  * disjoint, depth exact (floor against the ray-plane distance, openings with depth beyond their wall, boards
- * planar), and rich enough (openings and boards in view in a good share of frames).
+ * planar), opening masks exactly the pixels that see out, and rich enough (openings and boards in view in a good share of frames).
  */
 import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { join, relative, resolve } from "node:path";
 import { hypersimCamFromUv } from "../../core/data/fixtures/camera.ts";
+import { OPENING_LABEL, openingMask } from "../../core/data/fixtures/opening_mask.ts";
 import { studyFrame } from "../../core/data/fixtures/frames.ts";
 import { Hit, intersect, room } from "../../core/data/fixtures/primitives.ts";
 import {
@@ -71,6 +72,7 @@ interface FrameFacts {
 function checkFrame(s: StudyScene, seed: number, part: StudyPart, index: number, frame: number): FrameFacts {
   const made = studyFrame(s, seed, part, index, frame, W, H);
   const cam = made.camera, [px, py, pz] = cam.position;
+  const mask = openingMask(s, cam, made.rendered.distance);
   const whole = wholeRoom(s), hit = new Hit(), probe = new Hit(), wall = new Hit();
   const faces = new Map(s.boards.map((b) => [b.face, b]));
   const facts: FrameFacts = { through: 0, beyond: 0, floor: 0, board: 0 };
@@ -82,6 +84,9 @@ function checkFrame(s: StudyScene, seed: number, part: StudyPart, index: number,
       assert(intersect(whole, px, py, pz, dx, dy, dz, 0, wall), `pixel ${r},${c} leaves the closed room`);
       probe.t = Infinity;
       const viaOpening = !intersect(s.room, px, py, pz, dx, dy, dz, 0, probe);
+      // The opening mask (eval's negatives) is exactly the pixels that see out through an opening.
+      const seesOut = viaOpening && !s.scene.occluded(px, py, pz, dx, dy, dz, 0, wall.t);
+      assertEquals(mask?.[i] ?? 0, seesOut ? OPENING_LABEL : 0, `opening mask at ${r},${c}`);
       if (!viaOpening) {
         assert(
           d <= wall.t * (1 + 1e-12),
@@ -162,7 +167,7 @@ Deno.test("study scenes: train and held-out never share a scene, a key or a name
   assert.throws(() => studyRng(0, "test" as StudyPart, 0), /train or heldout/);
 });
 
-Deno.test("study depth is exact: floor = ray-plane distance, openings see beyond their wall, boards planar", () => {
+Deno.test("study depth is exact: floor = ray-plane distance, openings see beyond their wall and are masked, boards planar", () => {
   let frames = 0, withView = 0, withBoard = 0, withFloor = 0, scenesWithOpening = 0, scenesWithBoard = 0;
   for (let index = 0; index < 12; index++) {
     const s = studyScene(7, index % 3 === 0 ? "heldout" : "train", index);
