@@ -8,8 +8,10 @@ import { listWithSplit, type SplitSpec } from "../core/augment/split.ts";
 import { writePreview } from "../core/augment/write_preview.ts";
 import { badFlag, choiceFlag, intFlag, parseFlags, requireFlag } from "../core/cli/flags.ts";
 import { runTask } from "../core/cli/main.ts";
+import { prepareOutDir } from "../core/cli/out_dir.ts";
 import { Progress } from "../core/cli/progress.ts";
 import { writeRunRecord } from "../core/cli/record.ts";
+import { TrompeError } from "../core/errors.ts";
 import { TROMPE_VERSION } from "../core/version.ts";
 
 const HELP =
@@ -41,7 +43,9 @@ the same scenes for every --seed. recipe.json records the rule; a resumed run mu
   --art DIR          folder of JPEG/PNG images to paste (recipes whose art source is "pool")
   --workers N        worker threads (default: number of CPUs)
   --shard i/n        do only shard i of n (1-based), e.g. for a cluster array job
-  --resume           skip frames already complete in --out (after a kill)
+  --resume           skip frames already complete in --out (after a kill); the run must have the
+                     first run's --dataset, --root, --recipe, --seed, --art and split
+  --force            write into a non-empty --out that is not an augmented set
   --limit N          at most N frames
   --preview N        write preview.png, a contact sheet of the first N frames
   --debug            print stack traces
@@ -67,6 +71,7 @@ async function main(): Promise<void> {
       workers: { type: "string" },
       shard: { type: "string", default: "1/1" },
       resume: { type: "boolean", default: false },
+      force: { type: "boolean", default: false },
       limit: { type: "string" },
       preview: { type: "string" },
       debug: { type: "boolean", default: false },
@@ -87,7 +92,7 @@ async function main(): Promise<void> {
   if (!shard || shard[0] < 1 || shard[0] > shard[1]) {
     badFlag("--shard", `"${values.shard}" is not i/n with 1 ≤ i ≤ n`, "e.g. --shard 2/8");
   }
-  const limit = values.limit === undefined ? undefined : intFlag(values.limit, "--limit", 0);
+  const limit = values.limit === undefined ? undefined : intFlag(values.limit, "--limit", 0, 1);
   const preview = intFlag(values.preview, "--preview", 0);
   const art = values.art && resolve(values.art);
   // Every art frame would be rejected for the same reason: say it once, before any work.
@@ -97,6 +102,17 @@ async function main(): Promise<void> {
 
   const splitSpec = splitFlags(values["train-split"], values["val-split"], values["split-csv"]);
   const { frames, problems, plan, leftOut } = await listWithSplit(dataset, root, splitSpec, values.split);
+  if (frames.length === 0) {
+    throw new TrompeError(
+      "empty",
+      `no frames to augment (${problems.length} unreadable, ${leftOut.length} left out)`,
+      {
+        subject: values.split ? resolve(values.split) : root,
+        hint: `check --root and the split options: a ${dataset} tree's frames are listed from it`,
+      },
+    );
+  }
+  await prepareOutDir(out, [{ flag: "--root", path: root }, ...(art ? [{ flag: "--art", path: art }] : [])]);
   console.log(
     `augment: ${frames.length} frames in ${root}, recipe ${recipe.name}, seed ${seed}, ` +
       `shard ${shard[0]}/${shard[1]}, ${workers} workers`,
@@ -111,6 +127,7 @@ async function main(): Promise<void> {
       workers,
       shard,
       resume: values.resume!,
+      force: values.force!,
       limit,
       version: TROMPE_VERSION,
       onStart: (total) => (progress = new Progress("augment", total, { unit: "frames" })),

@@ -15,6 +15,7 @@ import {
   requireFlag,
 } from "../core/cli/flags.ts";
 import { runTask } from "../core/cli/main.ts";
+import { prepareOutDir } from "../core/cli/out_dir.ts";
 import { writeRunRecord } from "../core/cli/record.ts";
 import { type DepthEstimator, engineEstimator } from "../core/eval/estimator.ts";
 import { num, pct } from "../core/eval/report.ts";
@@ -94,7 +95,7 @@ async function main(): Promise<void> {
   const engineKind = choiceFlag(values.engine, "--engine", ["webgpu", "onnx"] as const, "webgpu");
   const dataset = choiceFlag(values.dataset, "--dataset", ["hypersim", "vkitti2"] as const);
   const root = resolve(requireFlag(values.root, "--root", "the dataset's root folder"));
-  const out = resolve(requireFlag(values.out, "--out", "the output folder"));
+  const out = await prepareOutDir(resolve(requireFlag(values.out, "--out", "the output folder")));
   const split = values.split && resolve(values.split);
   const inputSize = intFlag(values["input-size"], "--input-size", 518, 14);
   const modelInfo = modelFlags(values);

@@ -15,6 +15,7 @@ import {
   requireFlag,
 } from "../core/cli/flags.ts";
 import { runTask } from "../core/cli/main.ts";
+import { prepareOutDir } from "../core/cli/out_dir.ts";
 import { Progress } from "../core/cli/progress.ts";
 import { writeRunRecord } from "../core/cli/record.ts";
 import { readSplitFile } from "../core/data/splits.ts";
@@ -132,6 +133,8 @@ async function main(): Promise<void> {
   const engineKind = choiceFlag(values.engine, "--engine", ["webgpu", "onnx"] as const, "webgpu");
   const input = resolve(requireFlag(values.input, "--input", "an image, a folder or a split file"));
   const out = resolve(requireFlag(values.out, "--out", "the output folder"));
+  // Outputs inside an input folder would be read as inputs by the next run.
+  await prepareOutDir(out, [{ flag: "--input", path: input }]);
   const inputSize = intFlag(values["input-size"], "--input-size", 518, 14);
   const save = listFlag(values.save, "--save", SAVE_KINDS, ["npy"]);
   const modelInfo = modelFlags(values);

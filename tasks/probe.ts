@@ -15,6 +15,7 @@ import {
   requireFlag,
 } from "../core/cli/flags.ts";
 import { runTask } from "../core/cli/main.ts";
+import { prepareOutDir } from "../core/cli/out_dir.ts";
 import { writeRunRecord } from "../core/cli/record.ts";
 import { openEstimator } from "../core/eval/open_model.ts";
 import { DEFAULT_SIZES, runProbe } from "../core/eval/probe.ts";
@@ -110,7 +111,7 @@ async function main(): Promise<void> {
   const artDir = resolve(requireFlag(values.art, "--art", "a folder of pictures or a dataset tree"));
   const dataset = choiceFlag(values.dataset, "--dataset", ["hypersim", "vkitti2"] as const, "hypersim");
   const split = values.split && resolve(values.split);
-  const out = resolve(values.out ?? "out/probe");
+  const out = await prepareOutDir(resolve(values.out ?? "out/probe"));
   const sizes = values.sizes === undefined ? [...DEFAULT_SIZES] : values.sizes.split(",").map((s) => {
     const size = Number(s.trim());
     if (s.trim() === "" || !(size >= 0.001 && size <= 0.9)) {

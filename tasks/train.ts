@@ -14,6 +14,7 @@ import {
   requireFlag,
 } from "../core/cli/flags.ts";
 import { runTask } from "../core/cli/main.ts";
+import { prepareOutDir } from "../core/cli/out_dir.ts";
 import { formatBytes } from "../core/gpu/pool.ts";
 import { TrompeError } from "../core/errors.ts";
 import { type PresetName, PRESETS, readConfigFile } from "../core/nn/model/config.ts";
@@ -127,7 +128,7 @@ async function main(): Promise<void> {
   const weights = values.init
     ? undefined
     : resolve(requireFlag(values.weights, "--weights", "the checkpoint to start from (or --init)"));
-  const out = resolve(requireFlag(values.out, "--out", "the run directory"));
+  const out = await prepareOutDir(resolve(requireFlag(values.out, "--out", "the run directory")));
   const options = {
     weights: weights ?? await initialCheckpoint(values, out),
     dataset: choiceFlag(values.dataset, "--dataset", ["hypersim", "vkitti2"] as const),

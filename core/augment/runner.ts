@@ -18,6 +18,7 @@ import {
   removeStaleTemporaries,
   STATE_DIR,
 } from "./manifest.ts";
+import { holdSettings } from "./run_settings.ts";
 import { planByScene, type SplitPlan } from "./split.ts";
 
 export interface RunOptions {
@@ -25,6 +26,8 @@ export interface RunOptions {
   /** 1-based shard i of n: frames whose index ≡ i − 1 (mod n). */
   readonly shard: readonly [number, number];
   readonly resume: boolean;
+  /** Write into a non-empty folder that is not an augmented set (see run_settings.ts). */
+  readonly force?: boolean;
   /** Process at most this many frames of the shard (after skipping completed ones). */
   readonly limit?: number;
   readonly version: string;
@@ -51,6 +54,12 @@ export async function runAugment(given: JobSettings, opts: RunOptions): Promise<
     throw new Error(`split plan of ${split.sides.length} frames for a list of ${given.frames.length}`);
   }
   const settings: JobSettings = { ...given, split };
+  const { dataset, root, recipe, seed } = settings;
+  await holdSettings(
+    settings.out,
+    { dataset, root, recipe, seed, art: settings.art ?? null },
+    opts.force ?? false,
+  );
   await holdSplit(settings.out, split);
   const [i, n] = opts.shard;
   const staleRemoved = opts.resume ? await removeStaleTemporaries(settings.out) : 0;
