@@ -22,20 +22,29 @@ import { saveInitialCheckpoint } from "../core/nn/model/init_weights.ts";
 import { isFile } from "../core/data/scan.ts";
 import { parseCheckpoint } from "../core/train/checkpointing.ts";
 import { parseFreeze } from "../core/train/freeze.ts";
-import { TRAIN_DEFAULTS } from "../core/train/options.ts";
+import { saveEncoderStart } from "../core/train/encoder_start.ts";
+import { MIN_DEPTH, TRAIN_DEFAULTS } from "../core/train/options.ts";
+import { readSavedSettings } from "../core/train/saved_settings.ts";
 import { runTraining } from "../core/train/trainer.ts";
 
 const HELP =
   `deno task train --weights FILE --dataset hypersim|vkitti2 --root DIR --split FILE --out DIR [options]
+deno task train --resume --out DIR     (continue a run: its settings are read from DIR/train.settings.json)
 
 Fine-tunes Depth Anything V2 as metric_depth/train.py does — the official train transform (lower-bound resize,
 random crop, horizontal flip, seeded per frame), SiLog (λ 0.5) over valid & 0.001 ≤ d ≤ max depth, AdamW
 (β 0.9/0.999, weight decay 0.01; encoder at --lr, decoder at 10×) with the poly schedule — on WebGPU, each
-parameter's AdamW step applied inside the backward so whole-model gradients never exist.
+parameter's AdamW step applied inside the backward so whole-model gradients never exist. The defaults are
+the seed study's, not train.py's, where they differ: 48 epochs at batch 1 (train.py: --epochs 40, --bs 2);
+lr 5e-6, crop 518 and min depth 0.001 are train.py's. Before the first step the run prints its settings,
+total steps, device and the planned memory of one step.
 
   --weights FILE     starting checkpoint (.safetensors, or an official .pth with --head/--max-depth)
   --init             start from the official initialisation of --config's model instead (seeded by --seed;
                      written to OUT/init.safetensors, reused by --resume)
+  --pretrained-from FILE  as train.py: the encoder (pretrained.* tensors) from FILE, the depth head at its
+                     initialisation (seeded by --seed; --head metric by default, --max-depth required);
+                     written to OUT/init.safetensors, reused by --resume
   --dataset NAME     hypersim | vkitti2
   --root DIR         the dataset's (or augmented set's) root; split paths resolve against it
   --split FILE       training frames ('<rgb> <depth>' per line)
@@ -45,9 +54,10 @@ parameter's AdamW step applied inside the backward so whole-model gradients neve
   --config FILE      model config JSON for custom sizes (as for predict)
   --head KIND        metric | relative, for checkpoints that do not record it
   --max-depth M      the metric head's max depth (20 Hypersim, 80 vKITTI); also the loss and eval range
-  --epochs N         default ${TRAIN_DEFAULTS.epochs}
+  --min-depth M      the loss and validation range's lower end (default ${MIN_DEPTH} m, as train.py)
+  --epochs N         default ${TRAIN_DEFAULTS.epochs} (train.py's: 40)
   --lr X             encoder learning rate (default ${TRAIN_DEFAULTS.lr}; the decoder's is 10×)
-  --batch N          images a step (also --bs, train.py's name; default ${TRAIN_DEFAULTS.batch}): the loss is
+  --batch N          images a step (default ${TRAIN_DEFAULTS.batch}; train.py's --bs, default 2): the loss is
                      SiLog over every usable pixel of the batch pooled, as util/loss.py computes it
   --img-size N       training crop and validation input size, a multiple of 14 (default ${TRAIN_DEFAULTS.imgSize})
   --freeze P         none | encoder | decoder | blocks:A-B (default none): frozen parameters get no
@@ -56,7 +66,9 @@ parameter's AdamW step applied inside the backward so whole-model gradients neve
   --seed N           data order, crops, flips and the 80/20 split (default ${TRAIN_DEFAULTS.seed})
   --max-steps N      stop after N steps in all (the schedule decays over them)
   --val-every N      validate and save every N steps as well as every epoch
-  --resume           continue the run in --out exactly where its last save left it
+  --resume           continue the run in --out exactly where its last save left it; every setting not
+                     given again is the run's own (OUT/train.settings.json), and those that define the run
+                     must agree with it
   --workers N        data-loading workers (default ${TRAIN_DEFAULTS.workers})
   --debug            print stack traces
   --help             this text
@@ -71,10 +83,7 @@ non-finite loss is reported as one: lower --lr), 130 interrupted (resume point s
  * `--init`: the official initialisation of --config's model, seeded by --seed, written as OUT/init.safetensors
  * (kept when resuming) so the run can be repeated from its own folder.
  */
-async function initialCheckpoint(
-  values: { weights?: string; config?: string; seed?: string; resume?: boolean },
-  out: string,
-): Promise<string> {
+async function initialCheckpoint(values: Flags, out: string): Promise<string> {
   if (values.weights) badFlag("--init", "starts from a fresh model: give --weights or --init, not both");
   const configFile = requireFlag(values.config, "--config", "the model to initialise (JSON, as for predict)");
   const path = join(out, "init.safetensors");
@@ -85,38 +94,108 @@ async function initialCheckpoint(
   return path;
 }
 
+/** `--pretrained-from`: train.py's encoder-only start, written as OUT/init.safetensors (kept on --resume). */
+async function encoderStartCheckpoint(values: Flags, out: string): Promise<string> {
+  const from = resolve(values["pretrained-from"]!);
+  if (values.weights || values.init) {
+    badFlag(
+      "--pretrained-from",
+      "is the starting checkpoint: give one of --weights, --init, --pretrained-from",
+    );
+  }
+  const path = join(out, "init.safetensors");
+  if (values.resume && await isFile(path)) return path;
+  await Deno.mkdir(out, { recursive: true });
+  const start = await saveEncoderStart(
+    path,
+    from,
+    modelFlags(values),
+    intFlag(values.seed, "--seed", TRAIN_DEFAULTS.seed),
+  );
+  console.log(
+    `start: the encoder's ${start.copied} tensors from ${from}, ${start.initialised} head tensors ` +
+      `initialised → ${path}`,
+  );
+  return path;
+}
+
+/**
+ * `--resume`: every flag not given again is the run's own, from OUT/train.settings.json (flags that define
+ * the run are then checked against its resume point, as when all are given).
+ */
+async function withSavedSettings(values: Flags): Promise<Flags> {
+  const out = resolve(requireFlag(values.out, "--out", "the run to continue"));
+  const saved = await readSavedSettings(out);
+  // With every flag given again the run's own checks speak (openRun: no resume point here).
+  if (!saved && values.dataset !== undefined) return values;
+  if (!saved) {
+    throw new TrompeError("not-found", "nothing to resume: no train.settings.json here", {
+      subject: out,
+      hint: "point --out at the run to continue, or give every flag of the run again",
+    });
+  }
+  const startGiven = values.init || values["pretrained-from"] !== undefined || values.weights !== undefined;
+  const text = (value: number | undefined) => value === undefined ? undefined : String(value);
+  return {
+    ...values,
+    weights: startGiven ? values.weights : saved.weights,
+    config: values.config ?? saved.configFile ?? undefined,
+    head: values.head ?? saved.config.head,
+    "max-depth": values["max-depth"] ?? text(saved.config.maxDepth ?? undefined),
+    "min-depth": values["min-depth"] ?? text(saved.minDepth),
+    dataset: values.dataset ?? saved.dataset,
+    root: values.root ?? saved.root,
+    split: values.split ?? saved.split,
+    "val-split": values["val-split"] ?? saved.valSplit ?? undefined,
+    epochs: values.epochs ?? text(saved.epochs),
+    lr: values.lr ?? text(saved.lr),
+    batch: values.batch ?? text(saved.batch),
+    "img-size": values["img-size"] ?? text(saved.imgSize),
+    freeze: values.freeze ?? saved.freeze,
+    checkpoint: values.checkpoint ?? saved.checkpoint,
+    seed: values.seed ?? text(saved.seed),
+    "max-steps": values["max-steps"] ?? text(saved.maxSteps),
+    "val-every": values["val-every"] ?? text(saved.valEvery),
+    workers: values.workers ?? text(saved.workers),
+  };
+}
+
+const FLAGS = {
+  weights: { type: "string" },
+  init: { type: "boolean", default: false },
+  "pretrained-from": { type: "string" },
+  dataset: { type: "string" },
+  root: { type: "string" },
+  split: { type: "string" },
+  "val-split": { type: "string" },
+  out: { type: "string" },
+  encoder: { type: "string" },
+  ...MODEL_FLAGS,
+  "min-depth": { type: "string" },
+  epochs: { type: "string" },
+  lr: { type: "string" },
+  batch: { type: "string" },
+  "img-size": { type: "string" },
+  freeze: { type: "string" },
+  checkpoint: { type: "string" },
+  seed: { type: "string" },
+  "max-steps": { type: "string" },
+  "val-every": { type: "string" },
+  resume: { type: "boolean", default: false },
+  workers: { type: "string" },
+  debug: { type: "boolean", default: false },
+  ...ADAPTER_FLAG,
+  help: { type: "boolean", default: false },
+} as const;
+
+type Flags = ReturnType<typeof parseFlags<{ options: typeof FLAGS }>>["values"];
+
 const ENCODERS = Object.keys(PRESETS).filter((k) => k !== "vitg") as PresetName[];
 
 async function main(): Promise<void> {
-  const values = parseFlags("train", {
-    args: Deno.args,
-    options: {
-      weights: { type: "string" },
-      init: { type: "boolean", default: false },
-      dataset: { type: "string" },
-      root: { type: "string" },
-      split: { type: "string" },
-      "val-split": { type: "string" },
-      out: { type: "string" },
-      encoder: { type: "string" },
-      ...MODEL_FLAGS,
-      epochs: { type: "string" },
-      lr: { type: "string" },
-      batch: { type: "string" },
-      "img-size": { type: "string" },
-      freeze: { type: "string" },
-      checkpoint: { type: "string" },
-      seed: { type: "string" },
-      "max-steps": { type: "string" },
-      "val-every": { type: "string" },
-      resume: { type: "boolean", default: false },
-      workers: { type: "string" },
-      debug: { type: "boolean", default: false },
-      ...ADAPTER_FLAG,
-      help: { type: "boolean", default: false },
-    },
-  }, HELP).values;
-  if (values.help) return;
+  const parsed = parseFlags("train", { args: Deno.args, options: FLAGS }, HELP).values;
+  if (parsed.help) return;
+  const values = parsed.resume ? await withSavedSettings(parsed) : parsed;
   const optionalInt = (value: string | undefined, flag: string) =>
     value === undefined ? undefined : intFlag(value, flag, 0, 1);
   const controller = new AbortController();
@@ -125,12 +204,14 @@ async function main(): Promise<void> {
     Deno.removeSignalListener("SIGINT", onInterrupt);
     controller.abort();
   };
-  const weights = values.init
-    ? undefined
-    : resolve(requireFlag(values.weights, "--weights", "the checkpoint to start from (or --init)"));
+  const generated = values.init || values["pretrained-from"] !== undefined;
+  const weights = generated ? undefined : resolve(
+    requireFlag(values.weights, "--weights", "the checkpoint to start from (or --init, --pretrained-from)"),
+  );
   const out = await prepareOutDir(resolve(requireFlag(values.out, "--out", "the run directory")));
   const options = {
-    weights: weights ?? await initialCheckpoint(values, out),
+    weights: weights ??
+      await (values.init ? initialCheckpoint(values, out) : encoderStartCheckpoint(values, out)),
     dataset: choiceFlag(values.dataset, "--dataset", ["hypersim", "vkitti2"] as const),
     root: resolve(requireFlag(values.root, "--root", "the dataset's root folder")),
     split: resolve(requireFlag(values.split, "--split", "a split file of training frames")),
@@ -138,6 +219,7 @@ async function main(): Promise<void> {
     out,
     encoder: values.encoder === undefined ? undefined : choiceFlag(values.encoder, "--encoder", ENCODERS),
     ...modelFlags(values),
+    minDepth: floatFlag(values["min-depth"], "--min-depth"),
     epochs: intFlag(values.epochs, "--epochs", TRAIN_DEFAULTS.epochs, 1),
     lr: floatFlag(values.lr, "--lr", TRAIN_DEFAULTS.lr),
     batch: intFlag(values.batch, "--batch", TRAIN_DEFAULTS.batch, 1),

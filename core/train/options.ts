@@ -21,6 +21,7 @@ export const TRAIN_DEFAULTS = {
   checkpoint: "blocks" as CheckpointPolicy,
 } as const;
 
+/** train.py's --min-depth default: the loss and validation ignore depths below it. */
 export const MIN_DEPTH = 0.001;
 
 export interface TrainOptions {
@@ -39,6 +40,8 @@ export interface TrainOptions {
   configFile?: string;
   head?: HeadKind;
   maxDepth?: number;
+  /** The loss and validation range's lower end in metres (train.py's --min-depth; default MIN_DEPTH). */
+  minDepth?: number;
   epochs?: number;
   /** Encoder learning rate; the decoder trains at 10×. */
   lr?: number;
@@ -93,6 +96,7 @@ export function checkTrainOptions(o: TrainOptions) {
     lr: positive(o.lr, "--lr", TRAIN_DEFAULTS.lr, false),
     batch: positive(o.batch, "--batch", TRAIN_DEFAULTS.batch),
     imgSize,
+    minDepth: positive(o.minDepth, "--min-depth", MIN_DEPTH, false),
     seed: o.seed ?? TRAIN_DEFAULTS.seed,
     workers: positive(o.workers, "--workers", TRAIN_DEFAULTS.workers),
     maxSteps: o.maxSteps === undefined ? undefined : positive(o.maxSteps, "--max-steps", 1),

@@ -43,8 +43,9 @@ import {
 } from "./train_state.ts";
 import { validate } from "./validate.ts";
 import { requireFiniteState } from "./finite_state.ts";
-import { checkTrainOptions, MIN_DEPTH, type TrainOptions } from "./options.ts";
+import { checkTrainOptions, type TrainOptions } from "./options.ts";
 import { openRun } from "./run_setup.ts";
+import { runSummaryLines } from "./run_summary.ts";
 
 export interface TrainResult {
   out: string;
@@ -69,9 +70,18 @@ interface Batch {
   failures: { rgb: string; error: string }[];
 }
 
-/** The loss range: the model's max depth for a metric head (as train.py's one --max-depth), else the dataset's. */
-function lossRange(config: ModelConfig, dataset: DatasetName): Required<DepthRange> {
-  return { minDepth: MIN_DEPTH, maxDepth: config.maxDepth ?? EVAL_RANGE[dataset].maxDepth };
+/**
+ * The loss range: from --min-depth to the model's max depth for a metric head (as train.py's one
+ * --max-depth), else the dataset's.
+ */
+function lossRange(config: ModelConfig, dataset: DatasetName, minDepth: number): Required<DepthRange> {
+  const maxDepth = config.maxDepth ?? EVAL_RANGE[dataset].maxDepth;
+  if (!(minDepth < maxDepth)) {
+    throw new TrompeError("bad-argument", `${minDepth} m is not below the max depth ${maxDepth} m`, {
+      subject: "--min-depth",
+    });
+  }
+  return { minDepth, maxDepth };
 }
 
 /** Stacks loaded items into one batch: images [B, 3, S, S], depth and valid [B, S, S]. */
@@ -113,7 +123,9 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
   const stepper = new TrainStepper(rt, config, weights, { checkpoint: o.checkpoint, trainable });
   const adam = stepper.adam;
   if (resumed) restoreMoments(rt, adam, weights, resumed.moments);
-  const range = lossRange(config, options.dataset);
+  const range = lossRange(config, options.dataset, o.minDepth);
+  const summary = { o, dataset: options.dataset, weights: resolve(options.weights), config, frames, range };
+  for (const line of runSummaryLines({ ...summary, stepsPerEpoch, totalSteps, startStep }, rt)) log(line);
   const loader = new SampleLoader({
     dataset: options.dataset,
     root,
@@ -195,8 +207,20 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
   try {
     await writeTextFileAtomic(
       join(out, "train.settings.json"),
-      JSON.stringify({ ...identity, ...o, totalSteps, stepsPerEpoch, valSource: frames.valSource }, null, 2) +
-        "\n",
+      JSON.stringify(
+        {
+          ...identity,
+          ...o,
+          // What --resume needs to reopen the starting checkpoint from this file alone.
+          weights: resolve(options.weights),
+          configFile: options.configFile ? resolve(options.configFile) : null,
+          totalSteps,
+          stepsPerEpoch,
+          valSource: frames.valSource,
+        },
+        null,
+        2,
+      ) + "\n",
     );
     epochs: while (step < totalSteps) {
       const epoch = Math.floor(step / stepsPerEpoch);
