@@ -53,3 +53,15 @@ export function asTrompeError(error: unknown, subject: string, code: ErrorCode =
   const message = error instanceof Error ? error.message : String(error);
   return new TrompeError(code, message, { subject, cause: error });
 }
+
+/** Words for whatever a library threw: wasm codecs throw bare numbers and plain objects as well as Errors. */
+export function thrownText(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (typeof error === "string") return error;
+  if (typeof error === "number") return `the decoder aborted (code ${error})`;
+  try {
+    return JSON.stringify(error) ?? String(error);
+  } catch {
+    return String(error);
+  }
+}

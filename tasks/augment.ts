@@ -7,6 +7,7 @@ import { runAugment } from "../core/augment/runner.ts";
 import { listWithSplit, type SplitSpec } from "../core/augment/split.ts";
 import { writePreview } from "../core/augment/write_preview.ts";
 import { badFlag, choiceFlag, intFlag, parseFlags, requireFlag } from "../core/cli/flags.ts";
+import { applyMaxPixels, MAX_PIXELS_FLAG, maxPixelsHelp } from "../core/cli/max_pixels_flag.ts";
 import { runTask } from "../core/cli/main.ts";
 import { prepareOutDir } from "../core/cli/out_dir.ts";
 import { Progress } from "../core/cli/progress.ts";
@@ -48,6 +49,7 @@ the same scenes for every --seed. recipe.json records the rule; a resumed run mu
   --force            write into a non-empty --out that is not an augmented set
   --limit N          at most N frames
   --preview N        write preview.png, a contact sheet of the first N frames
+${maxPixelsHelp(21)}
   --debug            print stack traces
   --help             this text
 
@@ -74,11 +76,13 @@ async function main(): Promise<void> {
       force: { type: "boolean", default: false },
       limit: { type: "string" },
       preview: { type: "string" },
+      ...MAX_PIXELS_FLAG,
       debug: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
   }, HELP).values;
   if (values.help) return;
+  applyMaxPixels(values["max-pixels"]);
   const dataset = choiceFlag(values.dataset, "--dataset", ["hypersim", "vkitti2"] as const);
   const root = resolve(requireFlag(values.root, "--root", "the dataset's root folder"));
   const out = resolve(requireFlag(values.out, "--out", "where the augmented set goes"));

@@ -4,6 +4,7 @@
  */
 import { choiceFlag, floatFlag, intFlag, parseFlags, requireFlag } from "../core/cli/flags.ts";
 import { augmentedSetChecker } from "../core/augment/ground_truth_check.ts";
+import { applyMaxPixels, MAX_PIXELS_FLAG, maxPixelsHelp } from "../core/cli/max_pixels_flag.ts";
 import { runTask } from "../core/cli/main.ts";
 import { listHypersimFrames, readHypersimSample } from "../core/data/hypersim.ts";
 import type { Sample } from "../core/data/sample.ts";
@@ -28,8 +29,11 @@ is checked too: finite and valid, not below the dataset's minimum depth, inside 
   --preview N       also write a contact sheet of the first N frames: per frame its id, size and depth
                     range over its RGB and inverse depth (turbo), with a colour bar in metres
   --out FILE.png    where the contact sheet goes (required with --preview)
+${maxPixelsHelp(20)}
   --debug           print stack traces
   --help            this text
+
+Exit status: 0 no problem found, 1 error (no frames at all), 2 bad argument, 3 problems found (listed).
 `;
 
 async function openDataset(
@@ -85,11 +89,13 @@ async function main(): Promise<void> {
       "max-depth": { type: "string" },
       preview: { type: "string" },
       out: { type: "string" },
+      ...MAX_PIXELS_FLAG,
       debug: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
   }, HELP).values;
   if (values.help) return;
+  applyMaxPixels(values["max-pixels"]);
   const dataset = choiceFlag(values.dataset, "--dataset", ["hypersim", "vkitti2"] as const);
   const root = requireFlag(values.root, "--root", "the dataset's root folder");
   const planar = choiceFlag(values.planar, "--planar", ["official", "exact"] as const, "official");
@@ -99,6 +105,13 @@ async function main(): Promise<void> {
   if (preview > 0) requireFlag(values.out, "--out", "needed with --preview");
 
   const { frames, problems, read } = await openDataset(dataset, root, planar, maxDepth);
+  if (frames.length === 0) {
+    const why = problems[0] ? ` (${problems[0].path}: ${problems[0].problem})` : "";
+    throw new TrompeError("empty", `no ${dataset} frames found${why}`, {
+      subject: root,
+      hint: "check --root and --dataset",
+    });
+  }
   const readAny = read as (f: (typeof frames)[number]) => Promise<Sample>;
   // An augmented set (it has masks/): each frame's pasted regions are checked as it is read.
   const checkRegions = await augmentedSetChecker(root);
@@ -128,6 +141,7 @@ async function main(): Promise<void> {
     await writePng(values.out!, datasetSheet(samples).image);
     console.log(`preview of ${samples.length} frames: ${values.out}`);
   }
+  if (problems.length > 0) Deno.exitCode = 3;
 }
 
 if (import.meta.main) await runTask(main);

@@ -14,6 +14,7 @@ import {
   parseFlags,
   requireFlag,
 } from "../core/cli/flags.ts";
+import { applyMaxPixels, MAX_PIXELS_FLAG, maxPixelsHelp } from "../core/cli/max_pixels_flag.ts";
 import { runTask } from "../core/cli/main.ts";
 import { prepareOutDir } from "../core/cli/out_dir.ts";
 import { writeRunRecord } from "../core/cli/record.ts";
@@ -51,6 +52,7 @@ model is the baseline every other is compared with (pretrained first, fine-tuned
   --sheet N            rows of the worst-region contact sheet (default 12; 0: none)
   --ply N              point clouds for the first N frames (default 0)
   --threads N          wasm threads for --engine onnx (default 1)
+${maxPixelsHelp(23)}
   --debug              print stack traces
   --help               this text
 
@@ -86,12 +88,14 @@ async function main(): Promise<void> {
       sheet: { type: "string" },
       ply: { type: "string" },
       threads: { type: "string" },
+      ...MAX_PIXELS_FLAG,
       debug: { type: "boolean", default: false },
       ...ADAPTER_FLAG,
       help: { type: "boolean", default: false },
     },
   }, HELP).values;
   if (values.help) return;
+  applyMaxPixels(values["max-pixels"]);
   const engineKind = choiceFlag(values.engine, "--engine", ["webgpu", "onnx"] as const, "webgpu");
   const dataset = choiceFlag(values.dataset, "--dataset", ["hypersim", "vkitti2"] as const);
   const root = resolve(requireFlag(values.root, "--root", "the dataset's root folder"));

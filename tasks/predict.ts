@@ -14,6 +14,7 @@ import {
   parseFlags,
   requireFlag,
 } from "../core/cli/flags.ts";
+import { applyMaxPixels, MAX_PIXELS_FLAG, maxPixelsHelp } from "../core/cli/max_pixels_flag.ts";
 import { runTask } from "../core/cli/main.ts";
 import { prepareOutDir } from "../core/cli/out_dir.ts";
 import { Progress } from "../core/cli/progress.ts";
@@ -52,6 +53,7 @@ depth back to the image size (what the official infer_image returns).
   --engine E         webgpu (default) | onnx
   --model FILE       the ONNX model for --engine onnx (external weights are read from beside it)
   --threads N        wasm threads for --engine onnx (default 1)
+${maxPixelsHelp(21)}
   --debug            print stack traces
   --help             this text
 
@@ -124,6 +126,7 @@ async function main(): Promise<void> {
       engine: { type: "string" },
       model: { type: "string" },
       threads: { type: "string" },
+      ...MAX_PIXELS_FLAG,
       debug: { type: "boolean", default: false },
       ...ADAPTER_FLAG,
       help: { type: "boolean", default: false },

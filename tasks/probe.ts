@@ -14,6 +14,7 @@ import {
   parseFlags,
   requireFlag,
 } from "../core/cli/flags.ts";
+import { applyMaxPixels, MAX_PIXELS_FLAG, maxPixelsHelp } from "../core/cli/max_pixels_flag.ts";
 import { runTask } from "../core/cli/main.ts";
 import { prepareOutDir } from "../core/cli/out_dir.ts";
 import { writeRunRecord } from "../core/cli/record.ts";
@@ -63,6 +64,7 @@ blank's + 30 points; at <= 2 % art fooled rarely (<= 10 %).
   --head KIND          metric | relative, for official checkpoints whose name does not say
   --max-depth M        the metric head's max depth; never guessed
   --threads N          wasm threads for --engine onnx (default 1)
+${maxPixelsHelp(23)}
   --debug              print stack traces
   --help               this text
 
@@ -92,12 +94,14 @@ async function main(): Promise<void> {
       "input-size": { type: "string" },
       ...MODEL_FLAGS,
       threads: { type: "string" },
+      ...MAX_PIXELS_FLAG,
       debug: { type: "boolean", default: false },
       ...ADAPTER_FLAG,
       help: { type: "boolean", default: false },
     },
   }, HELP).values;
   if (values.help) return;
+  applyMaxPixels(values["max-pixels"]);
   const engine = choiceFlag(values.engine, "--engine", ["webgpu", "onnx"] as const, "webgpu");
   const modelFlag = engine === "webgpu" ? "--weights" : "--model";
   const otherFlag = engine === "webgpu" ? "--model" : "--weights";

@@ -44,6 +44,8 @@ export interface DepthStats {
   max: number;
   /** Fraction of pixels not valid. */
   invalid: number;
+  /** Valid pixels whose depth is ±infinity (a float16 overflow in Hypersim): valid by the loader's rule. */
+  infinite: number;
 }
 
 export function depthStats(
@@ -52,10 +54,11 @@ export function depthStats(
   width: number,
   height: number,
 ): DepthStats {
-  let [min, max, count] = [Infinity, -Infinity, 0];
+  let [min, max, count, infinite] = [Infinity, -Infinity, 0, 0];
   for (let i = 0; i < depth.length; i++) {
     if (!valid[i]) continue;
     count++;
+    if (depth[i] === Infinity || depth[i] === -Infinity) infinite++;
     if (depth[i] < min) min = depth[i];
     if (depth[i] > max) max = depth[i];
   }
@@ -65,6 +68,7 @@ export function depthStats(
     min: count ? min : NaN,
     max: count ? max : NaN,
     invalid: depth.length ? 1 - count / depth.length : 0,
+    infinite,
   };
 }
 
@@ -85,7 +89,14 @@ export async function scanFrames<F extends { depthPath: string }>(
   for (const frame of frames) {
     try {
       const s = await read(frame);
-      stats.push({ id: s.id, ...depthStats(s.depth, s.valid, s.width, s.height) });
+      const frameStats = { id: s.id, ...depthStats(s.depth, s.valid, s.width, s.height) };
+      stats.push(frameStats);
+      if (frameStats.infinite > 0) {
+        problems.push({
+          path: frame.depthPath,
+          problem: `${frameStats.infinite} valid pixels hold infinite depth (they pass "valid = not NaN")`,
+        });
+      }
     } catch (error) {
       const e = asTrompeError(error, frame.depthPath);
       problems.push({ path: e.subject ?? frame.depthPath, problem: e.message });

@@ -16,9 +16,10 @@
  * day, which augmented sets promise (identical output whatever the workers, shards or resumes).
  */
 import * as h5wasm from "h5wasm";
-import { TrompeError } from "../errors.ts";
+import { thrownText, TrompeError } from "../errors.ts";
 import { readFileNamed, writeFileAtomic } from "./atomic.ts";
 import { floatToHalfBits } from "./float16.ts";
+import { checkPixels } from "./pixel_limit.ts";
 
 export type Hdf5DType = "f16" | "f32" | "f64" | "i8" | "u8" | "i16" | "u16" | "i32" | "u32" | "i64" | "u64";
 
@@ -98,7 +99,7 @@ async function h5Module() {
 
 /** The innermost reason in a libhdf5 error stack ("truncated file: eof = …"), else the message as is. */
 function hdf5Reason(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
+  const text = thrownText(error);
   const reasons = [...text.matchAll(/#\d+: .* in [\w.]+\(\): (.*)$/gm)].map((m) => m[1].trim());
   return reasons.at(-1) ?? text.split("\n")[0];
 }
@@ -195,6 +196,9 @@ export async function withHdf5Dataset<T>(
       );
     }
     const shape = (meta.shape ?? []).map(Number);
+    // A depth map is an image: the same limit as the decoders', from the header, before the malloc.
+    const rows = Math.max(shape[0] ?? 1, 1);
+    checkPixels(Number(meta.total_size) / rows, rows, source, `HDF5 dataset '${name}'`);
     const nbytes = meta.size * Number(meta.total_size);
     const pointer = module._malloc(Math.max(nbytes, 1));
     try {

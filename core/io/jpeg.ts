@@ -4,7 +4,8 @@
  * its own `import.meta.url`, which needs read permission only. Encoding is trompe's own (core/io/jpeg_encode.ts).
  */
 import decode from "@jsquash/jpeg/decode.js";
-import { TrompeError } from "../errors.ts";
+import { thrownText, TrompeError } from "../errors.ts";
+import { checkPixels } from "./pixel_limit.ts";
 import { readFileNamed, writeFileAtomic } from "./atomic.ts";
 import { encodeJpeg } from "./jpeg_encode.ts";
 import type { RasterU8 } from "./raster.ts";
@@ -13,6 +14,35 @@ export { encodeJpeg };
 
 export function isJpeg(bytes: Uint8Array): boolean {
   return bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
+}
+
+/**
+ * The frame header (SOFn): size and colour components, read before decoding so that an oversized or
+ * four-component (CMYK/YCCK) file is refused in words before the codec allocates or fails obscurely.
+ */
+function frameHeader(bytes: Uint8Array): { width: number; height: number; components: number } | null {
+  let at = 2;
+  while (at + 4 <= bytes.length) {
+    if (bytes[at] !== 0xff) return null;
+    const marker = bytes[at + 1];
+    if (marker === 0xff) {
+      at += 1; // fill byte
+      continue;
+    }
+    const length = (bytes[at + 2] << 8) | bytes[at + 3];
+    const isFrame = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+    if (isFrame) {
+      if (at + 10 > bytes.length) return null;
+      return {
+        height: (bytes[at + 5] << 8) | bytes[at + 6],
+        width: (bytes[at + 7] << 8) | bytes[at + 8],
+        components: bytes[at + 9],
+      };
+    }
+    if (marker === 0xda) return null; // scan data before any frame header
+    at += 2 + length;
+  }
+  return null;
 }
 
 function lastMarker(bytes: Uint8Array, code: number): number {
@@ -39,13 +69,24 @@ export async function decodeJpeg(bytes: Uint8Array, source: string): Promise<Ras
       hint: "the file was cut short; re-copy or re-download it",
     });
   }
+  const frame = frameHeader(bytes);
+  if (!frame) throw new TrompeError("corrupt", "JPEG has no readable frame header", { subject: source });
+  if (frame.components !== 1 && frame.components !== 3) {
+    throw new TrompeError("unsupported", `JPEG with ${frame.components} colour components (CMYK or YCCK)`, {
+      subject: source,
+      hint: "convert it to an RGB JPEG or a PNG",
+    });
+  }
+  checkPixels(frame.width, frame.height, source, "JPEG");
   let image: ImageData;
   try {
     // the codec wants an ArrayBuffer of exactly the file, so copy out of a larger or shared buffer
     image = await decode(bytes.slice().buffer);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    throw new TrompeError("corrupt", `cannot decode JPEG: ${message}`, { subject: source, cause: error });
+    throw new TrompeError("corrupt", `cannot decode JPEG: ${thrownText(error)}`, {
+      subject: source,
+      cause: error,
+    });
   }
   const { width, height } = image;
   const rgba = image.data;

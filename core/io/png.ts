@@ -7,7 +7,8 @@
 import { Buffer } from "node:buffer";
 import { constants as zlibConstants, crc32, deflateSync } from "node:zlib";
 import { PNG } from "pngjs";
-import { TrompeError } from "../errors.ts";
+import { thrownText, TrompeError } from "../errors.ts";
+import { checkPixels } from "./pixel_limit.ts";
 import { readFileNamed, writeFileAtomic } from "./atomic.ts";
 import type { RasterU16, RasterU8 } from "./raster.ts";
 
@@ -17,12 +18,17 @@ export function isPng(bytes: Uint8Array): boolean {
   return bytes.length >= 8 && SIGNATURE.every((b, i) => bytes[i] === b);
 }
 
-/** Bit depth and colour type from IHDR, which the PNG specification requires to be the first chunk. */
+/**
+ * Bit depth and colour type from IHDR, which the PNG specification requires to be the first chunk; its size
+ * is checked against the pixel limit before pngjs allocates for it.
+ */
 function header(bytes: Uint8Array, source: string): { depth: number; colorType: number } {
   if (!isPng(bytes)) throw new TrompeError("corrupt", "not a PNG file (bad signature)", { subject: source });
   if (bytes.length < 33) {
     throw new TrompeError("truncated", "PNG ends inside its header", { subject: source });
   }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  checkPixels(view.getUint32(16), view.getUint32(20), source, "PNG");
   return { depth: bytes[24], colorType: bytes[25] };
 }
 
@@ -35,8 +41,7 @@ export function decodePng(bytes: Uint8Array, source: string): RasterU8 | RasterU
       skipRescale: depth === 16,
     });
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    throw new TrompeError("corrupt", `cannot decode PNG: ${message}`, {
+    throw new TrompeError("corrupt", `cannot decode PNG: ${thrownText(error)}`, {
       subject: source,
       hint: "the file may be truncated or damaged",
       cause: error,

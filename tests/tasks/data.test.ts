@@ -91,7 +91,7 @@ Deno.test("deno task data on a damaged copy: every problem named with its file, 
     );
     await Deno.remove(rgb);
     const run = await runTaskFile("data", ["--dataset", "hypersim", "--root", root]);
-    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.code, 3, run.stderr); // done, with problems found
     assert.match(run.stdout, new RegExp(`, ${files.length - 1} frames \\(${files.length - 2} read\\)`));
     assert.match(run.stdout, /^2 problems$/m);
     assert.ok(run.stdout.includes(`${cut}: not a readable HDF5 file`), run.stdout);
