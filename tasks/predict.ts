@@ -27,7 +27,9 @@ import type { HeadKind } from "../core/nn/model/config.ts";
 import { DepthAnythingV2 } from "../core/nn/model/depth_anything.ts";
 import { OnnxEngine } from "../core/nn/onnx_engine.ts";
 import { type DepthEngine, inferDepth } from "../core/nn/predict.ts";
-import { type Intrinsics, SAVE_KINDS, saveOutputs } from "../core/nn/predict_outputs.ts";
+import { type Intrinsics, PNG16_UNITS, SAVE_KINDS, saveOutputs } from "../core/nn/predict_outputs.ts";
+import { depthPreview } from "../core/eval/depth_preview.ts";
+import { COLOR_MAP_NAMES } from "../core/io/colormap.ts";
 
 const HELP = `deno task predict --weights FILE --input PATH --out DIR [options]
 deno task predict --engine onnx --model FILE.onnx --input PATH --out DIR [options]
@@ -39,17 +41,23 @@ depth back to the image size (what the official infer_image returns).
   --weights FILE     checkpoint: .safetensors (trompe's record their config, head and max depth) or an
                      official .pth (plain state_dict or train.py's {model: ...} with module. prefixes)
   --input PATH       an image (JPEG/PNG), a folder (searched recursively), or a split file
-                     ('<rgb> <depth>' lines; relative paths from the current directory)
+                     ('<rgb> <depth>' lines; relative paths from --root)
+  --root DIR         what a split file's relative paths start from (default: the current directory)
   --out DIR          where outputs go, mirroring the input folder's layout
   --input-size N     network input size (default 518)
   --head KIND        metric | relative: required for official checkpoints whose name does not say
   --max-depth M      metres for a metric head (20 indoor/Hypersim, 80 outdoor/vKITTI)
   --config FILE      model config JSON (embedDim, depth, heads, mlpRatio, features, outChannels, layers,
                      head, maxDepth) for custom sizes; official sizes are inferred from the weights
-  --save LIST        any of npy (float32 H×W, default), png16 (uint16 mm), color (preview PNG with a
-                     scale bar), ply (coloured point cloud, metric models)
-  --fx --fy --cx --cy  pinhole intrinsics in pixels for ply (default: the official depth_to_pointcloud.py
-                     camera, f = 470.4 px at 518 px, scaled to the image; centred principal point)
+  --save LIST        any of npy (float32 H×W: metres, or disparity for a relative head; default),
+                     png16 (uint16: NAME_depth16.png in millimetres for a metric head; NAME_disparity16.png,
+                     disparity × 1000 with no unit, for a relative head), color (preview PNG with a
+                     numbered scale bar in the head's unit), ply (coloured point cloud, metric models)
+  --cmap NAME        the colour preview's map: turbo (default) | spectral (run.py's Spectral_r) | gray
+  --side-by-side     the colour preview as RGB | depth (run.py's default output; its --pred-only is ours)
+  --fx --fy          pinhole focal lengths in pixels for ply (default: the official depth_to_pointcloud.py
+                     camera, f = 470.4 px at 518 px, scaled to the image)
+  --cx --cy          principal point in pixels (default: the image centre)
   --engine E         webgpu (default) | onnx
   --model FILE       the ONNX model for --engine onnx (external weights are read from beside it)
   --threads N        wasm threads for --engine onnx (default 1)
@@ -80,7 +88,7 @@ async function listImages(dir: string): Promise<string[]> {
 }
 
 /** Every image to run, with an output name that keeps folder structure (so equal file names never clash). */
-async function listInputs(input: string): Promise<Item[]> {
+async function listInputs(input: string, root: string): Promise<Item[]> {
   let stat: Deno.FileInfo;
   try {
     stat = await Deno.stat(input);
@@ -94,18 +102,18 @@ async function listInputs(input: string): Promise<Item[]> {
   if (IMAGE_EXTENSIONS.has(extname(input).toLowerCase())) {
     return [{ path: input, name: strip(basename(input)) }];
   }
-  const lines = await readSplitFile(input, { check: false });
+  const lines = await readSplitFile(input, { root, check: false });
   return lines.map((l) => ({
     path: l.rgbPath,
-    name: strip(relative(resolve("."), l.rgbPath)).replaceAll("..", "_"),
+    name: strip(relative(root, l.rgbPath)).replaceAll("..", "_"),
   }));
 }
 
 function intrinsicsFrom(values: Partial<Record<"fx" | "fy" | "cx" | "cy", string>>): Intrinsics | undefined {
-  const given = (["fx", "fy", "cx", "cy"] as const).map((k) => floatFlag(values[k], `--${k}`));
-  if (given.every((v) => v === undefined)) return undefined;
-  if (given.some((v) => v === undefined)) badFlag("--fx", "give all of --fx --fy --cx --cy, or none");
-  const [fx, fy, cx, cy] = given as number[];
+  const [fx, fy, cx, cy] = (["fx", "fy", "cx", "cy"] as const).map((k) => floatFlag(values[k], `--${k}`));
+  if ([fx, fy, cx, cy].every((v) => v === undefined)) return undefined;
+  if (fx === undefined || fy === undefined) badFlag("--fx", "give --fx and --fy together");
+  if ((cx === undefined) !== (cy === undefined)) badFlag("--cx", "give --cx and --cy together, or neither");
   return { fx, fy, cx, cy };
 }
 
@@ -115,10 +123,13 @@ async function main(): Promise<void> {
     options: {
       weights: { type: "string" },
       input: { type: "string" },
+      root: { type: "string" },
       out: { type: "string" },
       "input-size": { type: "string" },
       ...MODEL_FLAGS,
       save: { type: "string" },
+      cmap: { type: "string" },
+      "side-by-side": { type: "boolean", default: false },
       fx: { type: "string" },
       fy: { type: "string" },
       cx: { type: "string" },
@@ -133,6 +144,7 @@ async function main(): Promise<void> {
     },
   }, HELP).values;
   if (values.help) return;
+  applyMaxPixels(values["max-pixels"]);
   const engineKind = choiceFlag(values.engine, "--engine", ["webgpu", "onnx"] as const, "webgpu");
   const input = resolve(requireFlag(values.input, "--input", "an image, a folder or a split file"));
   const out = resolve(requireFlag(values.out, "--out", "the output folder"));
@@ -140,6 +152,9 @@ async function main(): Promise<void> {
   await prepareOutDir(out, [{ flag: "--input", path: input }]);
   const inputSize = intFlag(values["input-size"], "--input-size", 518, 14);
   const save = listFlag(values.save, "--save", SAVE_KINDS, ["npy"]);
+  const root = resolve(values.root ?? ".");
+  const colorMap = choiceFlag(values.cmap, "--cmap", COLOR_MAP_NAMES, "turbo");
+  const sideBySide = values["side-by-side"];
   const modelInfo = modelFlags(values);
   const intrinsics = intrinsicsFrom(values);
 
@@ -150,6 +165,8 @@ async function main(): Promise<void> {
     engine: engineKind,
     inputSize,
     save,
+    colorMap,
+    sideBySide,
     intrinsics: intrinsics ?? "default",
   };
   if (engineKind === "webgpu") {
@@ -185,7 +202,12 @@ async function main(): Promise<void> {
     badFlag("--save", "ply needs metric depth; this model's output is relative disparity");
   }
 
-  const items = await listInputs(input);
+  if (save.includes("png16")) {
+    const { suffix, unit } = PNG16_UNITS[head];
+    console.log(`png16: *${suffix} in ${unit}`);
+    settings.png16 = unit;
+  }
+  const items = await listInputs(input, root);
   if (items.length === 0) {
     throw new TrompeError("not-found", "no JPEG or PNG images found", { subject: input });
   }
@@ -203,7 +225,10 @@ async function main(): Promise<void> {
       const ms = performance.now() - t0;
       forwardMs += ms;
       await Deno.mkdir(dirname(join(out, item.name)), { recursive: true });
-      const saved = await saveOutputs(join(out, item.name), result.depth, rgb, save, head, intrinsics);
+      const saved = await saveOutputs(join(out, item.name), result.depth, rgb, save, head, {
+        intrinsics,
+        preview: (values, image) => depthPreview(values, image, { head, colorMap, sideBySide }),
+      });
       results.push({
         input: item.path,
         size: [rgb.width, rgb.height],
@@ -211,6 +236,7 @@ async function main(): Promise<void> {
         ms: Math.round(ms),
         files: saved.files.map((f) => relative(out, f)),
         ...(saved.colorRange ? { colorRange: saved.colorRange } : {}),
+        ...(saved.png16?.clamped ? { png16Clamped: saved.png16.clamped } : {}),
       });
       progress.tick();
     } catch (error) {

@@ -1,16 +1,15 @@
 /**
  * What `deno task predict --save` writes for one image, each file atomically:
  * - npy: float32 H×W, the model's output at the image size (metres, or disparity for relative models);
- * - png16: uint16 millimetres (metric) or disparity·1000 (relative), clamped to 0..65535;
- * - color: the turbo preview of inverse depth with a scale bar under it (near at the left, far at the right;
- *   the bar's range in metres goes to the run record);
+ * - png16: uint16, `_depth16.png` in millimetres for a metric head; `_disparity16.png` holding disparity·1000
+ *   for a relative head (no unit: it is not depth); clamped to 0..65535, the clamped pixels counted;
+ * - color: the colour preview with its numbered scale bar, drawn by the caller (core/eval/depth_preview.ts);
  * - ply: a coloured point cloud in metres, from pinhole intrinsics (metric models only).
  */
 import type { RasterU8 } from "../io/raster.ts";
 import { writeNpy } from "../io/npy.ts";
 import { writePng } from "../io/png.ts";
 import { writePly } from "../io/ply.ts";
-import { colorizeDepth, turbo } from "../io/colormap.ts";
 import type { HeadKind } from "./model/config.ts";
 
 export const SAVE_KINDS = ["npy", "png16", "color", "ply"] as const;
@@ -19,8 +18,9 @@ export type SaveKind = (typeof SAVE_KINDS)[number];
 export interface Intrinsics {
   fx: number;
   fy: number;
-  cx: number;
-  cy: number;
+  /** The principal point; the image centre when not given (as depth_to_pointcloud.py takes it). */
+  cx?: number;
+  cy?: number;
 }
 
 /**
@@ -37,39 +37,13 @@ function asDepth(values: Float32Array, head: HeadKind): Float32Array {
   return head === "metric" ? values : values.map((d) => (d > 0 ? 1 / d : 0));
 }
 
-/** The colour preview with a scale bar below: turbo from near (left) to far (right). */
-export function colorWithScaleBar(depth: Float32Array, width: number, height: number): RasterU8 {
-  const valid = depth.map((d) => (d > 0 && Number.isFinite(d) ? 1 : 0));
-  const image = colorizeDepth(depth, Uint8Array.from(valid), width, height);
-  const bar = Math.max(6, Math.round(height / 24));
-  const gap = 2;
-  const data = new Uint8Array(width * (height + gap + bar) * 3);
-  data.set(image.data);
-  for (let x = 0; x < width; x++) {
-    // colorizeDepth maps inverse depth: t = 1 is the nearest, so the bar runs from 1 down to 0.
-    const rgb = turbo(1 - x / Math.max(width - 1, 1));
-    for (let y = height + gap; y < height + gap + bar; y++) data.set(rgb, (y * width + x) * 3);
-  }
-  return { width, height: height + gap + bar, channels: 3, data };
-}
-
-/** The range the colour bar spans: the 2nd and 98th percentiles of inverse depth, as metres. */
-export function colorRange(depth: Float32Array): { near: number; far: number } {
-  const inverse = [...depth].filter((d) => d > 0 && Number.isFinite(d)).map((d) => 1 / d).sort((a, b) =>
-    a - b
-  );
-  if (inverse.length === 0) return { near: 0, far: 0 };
-  const lo = inverse[Math.floor(inverse.length * 0.02)];
-  const hi = inverse[Math.floor((inverse.length - 1) * 0.98)];
-  return { near: 1 / hi, far: 1 / lo };
-}
-
 export function pointCloud(
   depth: Float32Array,
   rgb: RasterU8,
   k: Intrinsics,
 ): { positions: Float32Array; colors: Uint8Array } {
   const { width, height, channels } = rgb;
+  const cx = k.cx ?? width / 2, cy = k.cy ?? height / 2;
   const positions = new Float32Array(width * height * 3);
   const colors = new Uint8Array(width * height * 3);
   let n = 0;
@@ -77,7 +51,7 @@ export function pointCloud(
     for (let u = 0; u < width; u++) {
       const z = depth[v * width + u];
       if (!(z > 0) || !Number.isFinite(z)) continue;
-      positions.set([((u - k.cx) / k.fx) * z, ((v - k.cy) / k.fy) * z, z], 3 * n);
+      positions.set([((u - cx) / k.fx) * z, ((v - cy) / k.fy) * z, z], 3 * n);
       for (let c = 0; c < 3; c++) {
         colors[3 * n + c] = rgb.data[(v * width + u) * channels + (channels === 1 ? 0 : c)];
       }
@@ -89,17 +63,35 @@ export function pointCloud(
 
 export interface SavedFiles {
   files: string[];
-  colorRange?: { near: number; far: number };
+  /** What the colour preview's bar spans, in the model's unit. */
+  colorRange?: unknown;
+  /** The 16-bit PNG's unit, and how many pixels were clamped to its range. */
+  png16?: { unit: string; clamped: number };
 }
 
-/** Writes the requested outputs as `<base>.npy`, `<base>_depth16.png`, `<base>_color.png`, `<base>.ply`. */
+export interface SaveOptions {
+  intrinsics?: Intrinsics;
+  /** Draws the colour preview from the model's output (core/eval/depth_preview.ts). */
+  preview: (values: Float32Array, rgb: RasterU8) => { image: RasterU8; range: unknown };
+}
+
+/** The 16-bit PNG's unit per head: millimetres are depth; a relative head's output is not, and says so. */
+export const PNG16_UNITS: Readonly<Record<HeadKind, { suffix: string; unit: string }>> = {
+  metric: { suffix: "_depth16.png", unit: "millimetres" },
+  relative: { suffix: "_disparity16.png", unit: "relative disparity × 1000 (no unit)" },
+};
+
+/**
+ * Writes the requested outputs as `<base>.npy`, `<base>_depth16.png` (or `_disparity16.png`),
+ * `<base>_color.png`, `<base>.ply`.
+ */
 export async function saveOutputs(
   base: string,
   values: Float32Array,
   rgb: RasterU8,
   kinds: readonly SaveKind[],
   head: HeadKind,
-  intrinsics?: Intrinsics,
+  options: SaveOptions,
 ): Promise<SavedFiles> {
   const { width, height } = rgb;
   const saved: SavedFiles = { files: [] };
@@ -109,15 +101,24 @@ export async function saveOutputs(
       await writeNpy(`${base}.npy`, values, [height, width]);
       saved.files.push(`${base}.npy`);
     } else if (kind === "png16") {
-      const data = Uint16Array.from(values, (d) => Math.min(65535, Math.max(0, Math.round(d * 1000))) || 0);
-      await writePng(`${base}_depth16.png`, { width, height, channels: 1, data });
-      saved.files.push(`${base}_depth16.png`);
+      const { suffix, unit } = PNG16_UNITS[head];
+      let clamped = 0;
+      const data = Uint16Array.from(values, (d) => {
+        const v = Math.round(d * 1000);
+        if (v > 65535) clamped++;
+        return Math.min(65535, Math.max(0, v)) || 0;
+      });
+      await writePng(`${base}${suffix}`, { width, height, channels: 1, data });
+      saved.files.push(`${base}${suffix}`);
+      saved.png16 = { unit, clamped };
     } else if (kind === "color") {
-      await writePng(`${base}_color.png`, colorWithScaleBar(depth, width, height));
-      saved.colorRange = colorRange(depth);
+      const preview = options.preview(values, rgb);
+      await writePng(`${base}_color.png`, preview.image);
+      saved.colorRange = preview.range;
       saved.files.push(`${base}_color.png`);
     } else {
-      await writePly(`${base}.ply`, pointCloud(depth, rgb, intrinsics ?? defaultIntrinsics(width, height)));
+      const k = options.intrinsics ?? defaultIntrinsics(width, height);
+      await writePly(`${base}.ply`, pointCloud(depth, rgb, k));
       saved.files.push(`${base}.ply`);
     }
   }
