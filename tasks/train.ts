@@ -75,9 +75,11 @@ total steps, device and the planned memory of one step.
 
 Writes into --out: latest.{safetensors,pth} and best.{safetensors,pth} (best validation abs_rel; the .pth
 files are plain official state_dicts), train_state.safetensors (the resume point), train.jsonl (step, loss,
-lr, step ms, pool peak bytes), val.jsonl (official metrics per validation), loss_curve.png and
-train.run.json. Ctrl-C saves the resume point and stops. Exit status: 0 done, 1 error, 2 bad argument (a
-non-finite loss is reported as one: lower --lr), 130 interrupted (resume point saved).`;
+lr, step ms, pool peak bytes), val.jsonl (official metrics per validation), rejects.jsonl (frames that
+failed to load), loss_curve.png and train.run.json. Ctrl-C saves the resume point and stops. Exit status:
+0 done, 1 error (or a split with no loadable frame), 2 bad argument (a non-finite loss or diverged weights
+are reported as one: lower --lr), 3 done but some frames failed (rejects.jsonl), 130 interrupted (resume
+point saved).`;
 
 /**
  * `--init`: the official initialisation of --config's model, seeded by --seed, written as OUT/init.safetensors
@@ -263,6 +265,10 @@ async function main(): Promise<void> {
       }\n` +
       `run record: ${result.files.record}`,
   );
+  if (result.failed > 0) {
+    console.log(`${result.failed} frames failed to load: see ${join(result.out, "rejects.jsonl")}`);
+    Deno.exitCode = 3;
+  }
   if (result.stopped === "interrupted") {
     console.log(`to continue: the same command with --resume`);
     // The shell's convention for a run ended by Ctrl-C.

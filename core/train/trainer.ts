@@ -43,6 +43,7 @@ import {
 } from "./train_state.ts";
 import { validate } from "./validate.ts";
 import { requireFiniteState } from "./finite_state.ts";
+import { TrainRejects } from "./rejects.ts";
 import { checkTrainOptions, type TrainOptions } from "./options.ts";
 import { openRun } from "./run_setup.ts";
 import { runSummaryLines } from "./run_summary.ts";
@@ -63,6 +64,8 @@ export interface TrainResult {
   meanStepMs: number;
   files: Record<string, string>;
   notes: string[];
+  /** Frames that failed to load, over the whole run (rejects.jsonl). */
+  failed: number;
 }
 
 interface Batch {
@@ -116,6 +119,8 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
   // A step record carries the step's 0-based index, a validation the number of steps taken before it.
   await logs.steps.resumeWith((r) => r.step < startStep);
   await logs.vals.resumeWith((r) => r.step <= startStep);
+  const rejects = new TrainRejects(out, split, valSplit ?? split);
+  await rejects.resumeAt(startStep);
 
   const rt = options.runtime ?? await Runtime.create();
   const weights: GpuWeights = uploadWeights(rt, stateDict);
@@ -182,6 +187,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
         best: improved,
       });
       for (const f of val.failures) log(`validation skipped ${f.rgb}: ${f.error}`);
+      await rejects.val(step, val.images, val.failures);
       log(
         `step ${step}: val abs_rel ${absRel?.toFixed(4) ?? "n/a"}, d1 ${
           val.metrics?.d1.toFixed(4) ?? "n/a"
@@ -237,6 +243,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
           break epochs;
         }
         for (const f of batch.failures) log(`step ${step}: skipped ${f.rgb}: ${f.error}`);
+        await rejects.train(step, batch.items.length, batch.failures, frames.train.length);
         const record = await trainStep(batch.items, step, epoch);
         step += 1;
         losses.push({ step: record.step, loss: record.loss });
@@ -249,6 +256,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
         if (atEpochEnd || atVal || step === totalSteps) await validateAndSave(step, true);
       }
     }
+    if (stopped !== "interrupted") rejects.finish();
     if (stopped === "interrupted" && lastSaved !== step) await validateAndSave(step, false);
   } finally {
     loader.close();
@@ -301,6 +309,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
     meanStepMs: taken > 0 ? stepMsTotal / taken : NaN,
     files,
     notes,
+    failed: rejects.count,
   };
   if (peak) log(`step memory: ${describePeak(peak)}`);
   files.record = await writeRunRecord(out, {
@@ -337,6 +346,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
       files,
     },
     timings: { seconds: (performance.now() - started) / 1000, meanStepMs: result.meanStepMs },
+    failures: rejects.count,
   });
   return result;
 }
