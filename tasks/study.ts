@@ -175,6 +175,8 @@ async function main(): Promise<void> {
         flat: m.augmented.flat,
       },
       clean: m.clean.official.mean,
+      // The clean held-out scenes' real openings (their masks' negatives): the false-flat rate's source.
+      cleanOpenings: m.clean.flat,
       probe: { criteria: m.probe.criteria ?? null, paired: m.probe.paired ?? null, cells: m.probe.cells },
     })),
   };

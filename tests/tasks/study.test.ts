@@ -20,12 +20,15 @@ Deno.test("deno task study end to end on a tiny setting: table, spread over seed
       seed: 31,
       framesPerScene: 2,
     });
+    // Held-out scenes of the study style: they carry opening masks, for the false-flat rate on real openings.
     await writeHypersimFixtures(join(tmp, "heldout"), {
-      count: 2,
+      count: 4,
       width: 112,
       height: 84,
       seed: 32,
       framesPerScene: 2,
+      style: "study",
+      part: "heldout",
     });
     const config = parseConfig(SMALL_MODEL, "small");
     const base = join(tmp, "base.safetensors");
@@ -87,6 +90,16 @@ Deno.test("deno task study end to end on a tiny setting: table, spread over seed
     assertEquals([cell.min, cell.max], [Math.min(a, b), Math.max(a, b)]);
     // Different seeds train on differently augmented frames: their models differ.
     assert(a !== b, "both seeds gave the same model");
+
+    // The false-flat rate on real openings comes from the clean held-out scenes' opening masks.
+    const openings = study.models[0].cleanOpenings;
+    assert(openings.negatives > 0, "no real opening was judged in the held-out scenes");
+    assertEquals(study.table.openingsFalseFlat.base, openings.falseFlatRate);
+    assert(
+      study.verdicts.some((v: { claim: string }) => v.claim.includes("false-flat rate on real openings")) ===
+        false,
+      "the seed arm was not run, so no seed-against-trompe verdict on openings",
+    );
 
     // The verdict on clean and background abs_rel follows from the table's numbers.
     const keeps = study.verdicts.find((v: { claim: string }) =>
