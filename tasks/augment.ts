@@ -12,7 +12,7 @@ import { runTask } from "../core/cli/main.ts";
 import { prepareOutDir } from "../core/cli/out_dir.ts";
 import { Progress } from "../core/cli/progress.ts";
 import { writeRunRecord } from "../core/cli/record.ts";
-import { TrompeError } from "../core/errors.ts";
+import { noFramesError } from "../core/data/scan.ts";
 import { TROMPE_VERSION } from "../core/version.ts";
 
 const HELP =
@@ -107,14 +107,7 @@ async function main(): Promise<void> {
   const splitSpec = splitFlags(values["train-split"], values["val-split"], values["split-csv"]);
   const { frames, problems, plan, leftOut } = await listWithSplit(dataset, root, splitSpec, values.split);
   if (frames.length === 0) {
-    throw new TrompeError(
-      "empty",
-      `no frames to augment (${problems.length} unreadable, ${leftOut.length} left out)`,
-      {
-        subject: values.split ? resolve(values.split) : root,
-        hint: `check --root and the split options: a ${dataset} tree's frames are listed from it`,
-      },
-    );
+    throw noFramesError(dataset, values.split ? resolve(values.split) : root, problems);
   }
   await prepareOutDir(out, [{ flag: "--root", path: root }, ...(art ? [{ flag: "--art", path: art }] : [])]);
   console.log(

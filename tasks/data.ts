@@ -8,7 +8,7 @@ import { applyMaxPixels, MAX_PIXELS_FLAG, maxPixelsHelp } from "../core/cli/max_
 import { runTask } from "../core/cli/main.ts";
 import { listHypersimFrames, readHypersimSample } from "../core/data/hypersim.ts";
 import type { Sample } from "../core/data/sample.ts";
-import { type FrameStats, scanFrames, type ScanProblem } from "../core/data/scan.ts";
+import { type FrameStats, noFramesError, scanFrames, type ScanProblem } from "../core/data/scan.ts";
 import { listVkitti2Frames, readVkitti2Sample } from "../core/data/vkitti2.ts";
 import { TrompeError } from "../core/errors.ts";
 import { datasetSheet } from "../core/eval/dataset_sheet.ts";
@@ -105,13 +105,7 @@ async function main(): Promise<void> {
   if (preview > 0) requireFlag(values.out, "--out", "needed with --preview");
 
   const { frames, problems, read } = await openDataset(dataset, root, planar, maxDepth);
-  if (frames.length === 0) {
-    const why = problems[0] ? ` (${problems[0].path}: ${problems[0].problem})` : "";
-    throw new TrompeError("empty", `no ${dataset} frames found${why}`, {
-      subject: root,
-      hint: "check --root and --dataset",
-    });
-  }
+  if (frames.length === 0) throw noFramesError(dataset, root, problems);
   const readAny = read as (f: (typeof frames)[number]) => Promise<Sample>;
   // An augmented set (it has masks/): each frame's pasted regions are checked as it is read.
   const checkRegions = await augmentedSetChecker(root);

@@ -2,7 +2,7 @@
  * Directory scans that keep going: a scene tree with an unreadable folder or a broken file still lists
  * everything else, and says what it skipped and why.
  */
-import { asTrompeError } from "../errors.ts";
+import { asTrompeError, TrompeError } from "../errors.ts";
 import type { Sample } from "./sample.ts";
 
 export interface ScanProblem {
@@ -26,6 +26,18 @@ export async function listNames(
     problems.push({ path, problem: asTrompeError(error, path).message });
   }
   return names.sort();
+}
+
+/**
+ * A listing that found no frame: every task that would otherwise report "0 of 0 done" and succeed fails
+ * with this instead, naming where it looked and the first thing that went wrong there.
+ */
+export function noFramesError(dataset: string, where: string, problems: readonly ScanProblem[]): TrompeError {
+  const why = problems[0] ? ` (${problems[0].path}: ${problems[0].problem})` : "";
+  return new TrompeError("empty", `no ${dataset} frames found${why}`, {
+    subject: where,
+    hint: "check --root, --dataset and the split",
+  });
 }
 
 export async function isFile(path: string): Promise<boolean> {

@@ -39,6 +39,7 @@ import { evalReport } from "./report.ts";
 import { WorstRegions } from "./sheet.ts";
 import { jsonText } from "../io/json.ts";
 import { DEPTH_RANGE } from "../data/sample.ts";
+import { noFramesError } from "../data/scan.ts";
 
 /** The official evaluation range per dataset (train.py: Hypersim 20 m, Virtual KITTI 80 m). */
 export const EVAL_RANGE: Readonly<Record<DatasetName, Required<DepthRange>>> = DEPTH_RANGE;
@@ -157,6 +158,7 @@ export async function runEvaluation(options: EvalRunOptions): Promise<EvalSummar
   const adapter = adapterFor(dataset);
   const listed = await adapter.list(root, options.split);
   const frames = listed.frames.slice(0, options.limit ?? listed.frames.length);
+  if (frames.length === 0) throw noFramesError(dataset, options.split ?? root, listed.problems);
 
   const perImage = new JsonLines(join(out, "per_image.jsonl"));
   const rejects = new JsonLines(join(out, "rejects.jsonl"));

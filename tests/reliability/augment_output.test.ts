@@ -110,7 +110,7 @@ Deno.test("augment with nothing to do fails: --limit 0, an empty split", async (
     assertOneErrorLine(
       await augment(root, join(dir, "b"), "--split", empty),
       1,
-      /empty: .*empty\.txt: no frames to augment/,
+      /empty: .*empty\.txt: no hypersim frames found/,
     );
   });
 });

@@ -98,7 +98,15 @@ sharedTest(
     console.log(`predict ONNX tiny-a depth_infer rel_l2 vs _f64ref: ${error.toExponential(2)}`);
     assert(error <= 1e-4);
 
-    const bad = await predict(["--weights", join(dir, "missing.pth"), "--input", dir, "--out", dir]);
+    // --out apart from --input: writing into the input folder is refused before the weights are read.
+    const bad = await predict([
+      "--weights",
+      join(dir, "missing.pth"),
+      "--input",
+      dir,
+      "--out",
+      join(dir, ".."),
+    ]);
     assert.notEqual(bad.code, 0);
     assert.equal(bad.stderr.trim().split("\n").length, 1, bad.stderr);
     assert.match(bad.stderr, /^error: not-found: .*missing\.pth/);
