@@ -19,12 +19,14 @@ import { runTask } from "../core/cli/main.ts";
 import { prepareOutDir } from "../core/cli/out_dir.ts";
 import { writeRunRecord } from "../core/cli/record.ts";
 import { openEstimator } from "../core/eval/open_model.ts";
-import { DEFAULT_SIZES, runProbe } from "../core/eval/probe.ts";
-import { loadArt } from "../core/eval/probe_art.ts";
+import { DEFAULT_SIZES, type ProbeSummary, runProbe } from "../core/eval/probe.ts";
+import { artScores, type ArtSet, loadArt, readArtScores } from "../core/eval/probe_art.ts";
+import { probeComparison } from "../core/eval/probe_report.ts";
+import { writeTextFileAtomic } from "../core/io/atomic.ts";
 import { num, pct } from "../core/eval/report.ts";
 import { modelNames } from "./eval.ts";
 
-const HELP = `deno task probe --weights A --root DIR --art DIR [options]
+const HELP = `deno task probe --weights A [--weights B ...] --root DIR --art DIR [options]
 deno task probe --engine onnx --model A.onnx --root DIR --art DIR [options]
 
 Pastes art into frames at increasing sizes and depth-range levels, runs the model on every pasted frame, and
@@ -33,8 +35,11 @@ pasted region; a paste fools the model when that error exceeds --flat-threshold.
 mean flatness error against the pasted area, one line per level.
 
 The depth-range axis is the art's own content: each piece is scored by the p95/p5 ratio of its own depth
-(ground truth for dataset frames, else the model's depth of the picture alone) and the pieces are split by it
-into --levels equal groups, flattest-looking first. Pastes use deno task augment's geometry and compositing.
+(ground truth for dataset frames; for pictures, the first model's depth of the picture alone, or an earlier
+probe's art_scores.json with --art-scores) and the pieces are split by it into --levels equal groups,
+flattest-looking first, the same groups for every model. Pastes use deno task augment's geometry and
+compositing. With several models each is probed on the same frames, poses and levels into OUT/NAME/, and
+OUT/report.md compares them.
 
 Every paste is compared with a blank canvas pasted in the identical pose (the control). When the art is a
 dataset tree its own depth is known, and followsArt measures how far the predicted relief inside the paste
@@ -43,14 +48,16 @@ flatness error exceeds --flat-threshold and followsArt reaches --follow-threshol
 study's criteria: at >= 20 % of the frame art's flatness error >= 2x the blank's and its fooled rate >= the
 blank's + 30 points; at <= 2 % art fooled rarely (<= 10 %).
 
-  --weights FILE       the checkpoint to probe (.safetensors or .pth)
+  --weights FILE       a checkpoint to probe (.safetensors or .pth); repeat for more models
   --engine E           webgpu (default) | onnx
-  --model FILE         with --engine onnx: the ONNX model
-  --name NAME          the model's name in the report (default: the file name)
+  --model FILE         with --engine onnx: an ONNX model; repeat for more
+  --name NAME          the model's name in the report, for one model (default: the file name)
   --root DIR           the frames to paste into (a Hypersim or vKITTI2 tree)
   --dataset NAME       hypersim (default) | vkitti2
   --split FILE         only the frames this split file lists
   --art DIR            a folder of JPEG/PNG pictures, or a Hypersim/vKITTI2 tree whose frames are pasted
+  --art-scores FILE    the pictures' depth ratios from an earlier probe (its art_scores.json): the same
+                       levels as that probe, so two runs compare
   --out DIR            where the results go (default out/probe)
   --sizes LIST         pasted areas as shares of the frame (default ${DEFAULT_SIZES.join(",")})
   --levels N           depth-range levels (default 3; the art needs at least N pieces)
@@ -68,21 +75,22 @@ ${maxPixelsHelp(23)}
   --debug              print stack traces
   --help               this text
 
-Writes probe.jsonl (one line per paste), rejects.jsonl, summary.json, report.md, probe.png and
-probe.run.json into --out. Exit status: 0 done, 1 error, 2 bad argument, 3 done but some frames failed.`;
+Writes probe.jsonl (one line per paste), rejects.jsonl, summary.json, report.md, probe.png (per model),
+art_scores.json and probe.run.json into --out. Exit status: 0 done, 1 error, 2 bad argument, 3 done but some frames failed.`;
 
 async function main(): Promise<void> {
   const values = parseFlags("probe", {
     args: Deno.args,
     options: {
-      weights: { type: "string" },
+      weights: { type: "string", multiple: true },
       engine: { type: "string" },
-      model: { type: "string" },
+      model: { type: "string", multiple: true },
       name: { type: "string" },
       root: { type: "string" },
       dataset: { type: "string" },
       split: { type: "string" },
       art: { type: "string" },
+      "art-scores": { type: "string" },
       out: { type: "string" },
       sizes: { type: "string" },
       levels: { type: "string" },
@@ -105,12 +113,14 @@ async function main(): Promise<void> {
   const engine = choiceFlag(values.engine, "--engine", ["webgpu", "onnx"] as const, "webgpu");
   const modelFlag = engine === "webgpu" ? "--weights" : "--model";
   const otherFlag = engine === "webgpu" ? "--model" : "--weights";
-  if ((engine === "webgpu" ? values.model : values.weights) !== undefined) {
+  if ((engine === "webgpu" ? values.model : values.weights)?.length) {
     badFlag(otherFlag, `does not apply to --engine ${engine}`);
   }
-  const modelPath = resolve(
-    requireFlag(engine === "webgpu" ? values.weights : values.model, modelFlag, "the model to probe"),
-  );
+  const modelPaths = (engine === "webgpu" ? values.weights : values.model)?.map((p) => resolve(p)) ?? [];
+  if (modelPaths.length === 0) badFlag(modelFlag, "is required", "the model to probe (repeat for more)");
+  if (values.name !== undefined && modelPaths.length > 1) {
+    badFlag("--name", "names one model; several are named after their files");
+  }
   const root = resolve(requireFlag(values.root, "--root", "the frames to paste into"));
   const artDir = resolve(requireFlag(values.art, "--art", "a folder of pictures or a dataset tree"));
   const dataset = choiceFlag(values.dataset, "--dataset", ["hypersim", "vkitti2"] as const, "hypersim");
@@ -134,98 +144,119 @@ async function main(): Promise<void> {
   const inputSize = intFlag(values["input-size"], "--input-size", 518, 14);
   const modelInfo = modelFlags(values);
   const threads = intFlag(values.threads, "--threads", 1, 1);
-  const name = values.name ?? modelNames([modelPath])[0];
+  const names = values.name !== undefined ? [values.name] : modelNames(modelPaths);
+  const scores = values["art-scores"] === undefined
+    ? undefined
+    : await readArtScores(resolve(values["art-scores"]));
 
   const started = performance.now();
-  const opened = await openEstimator({
-    engine,
-    path: modelPath,
-    name,
-    inputSize,
-    ...modelInfo,
-    threads,
-  });
-  try {
-    console.log(`${name}: ${modelPath}`);
-    for (const note of opened.notes) console.log(`  ${note}`);
-    const art = await loadArt(artDir, opened.estimator);
-    console.log(
-      `art: ${art.pieces.length} pieces from ${artDir} (${
-        art.kind === "pool" ? "pictures" : `${art.kind} frames`
-      })`,
-    );
-    console.log(`probe: ${sizes.length} sizes × ${levels} levels on ${dataset} ${split ?? root} → ${out}`);
-    const summary = await runProbe({
-      dataset,
-      root,
-      split,
-      art,
-      estimator: opened.estimator,
-      out,
-      sizes,
-      levels,
-      repeats,
-      limit,
-      seed,
-      threshold,
-      followThreshold,
-    });
-    for (const level of summary.levels) {
-      const cells = summary.cells.filter((c) => c.level === level.index);
+  // The art is scored once (ground truth, the scores file, or else the first model), so every model is
+  // probed on the same levels.
+  let art: ArtSet | undefined;
+  const summaries: ProbeSummary[] = [];
+  const notes: Record<string, string[]> = {};
+  for (const [i, modelPath] of modelPaths.entries()) {
+    const name = names[i];
+    const modelOut = modelPaths.length > 1 ? join(out, name) : out;
+    const opened = await openEstimator({ engine, path: modelPath, name, inputSize, ...modelInfo, threads });
+    try {
+      console.log(`${name}: ${modelPath}`);
+      for (const note of opened.notes) console.log(`  ${note}`);
+      notes[name] = opened.notes;
+      if (!art) {
+        art = await loadArt(artDir, opened.estimator, scores);
+        console.log(
+          `art: ${art.pieces.length} pieces from ${artDir} (${
+            art.kind === "pool" ? "pictures" : `${art.kind} frames`
+          }, levels by ${art.scoredBy})`,
+        );
+        await writeTextFileAtomic(
+          join(out, "art_scores.json"),
+          JSON.stringify(artScores(art), null, 2) + "\n",
+        );
+      }
       console.log(
-        `  ${level.name}: fooled ${cells.map((c) => `${pct(c.fooledRate)} @ ${pct(c.size)}`).join(", ")}` +
-          ` (mean flatness error ${cells.map((c) => num(c.meanFlatnessError, 3)).join(", ")})`,
+        `probe: ${sizes.length} sizes × ${levels} levels on ${dataset} ${split ?? root} → ${modelOut}`,
       );
-    }
-    const c = summary.criteria;
-    if (c) {
-      const l = c.large;
-      console.log(
-        `fooled beyond the blank: ${
-          c.fooledBeyondBlank ? "yes" : "no"
-        } (at >= 20 %: art/blank flatness error ` +
-          `${num(l.flatnessRatio.value, 3)}x, target 2x; fooled ${pct(l.artFooledRate)} vs blank ` +
-          `${pct(l.blankFooledRate)}, target +30 points; small pastes fooled ${
-            pct(c.small.fooledRate.value)
-          }, ` +
-          `target <= 10 %; verdict: ${c.verdict})`,
-      );
-    }
-    const record = await writeRunRecord(out, {
-      task: "probe",
-      inputs: { model: modelPath, engine, dataset, root, split: split ?? null, art: artDir },
-      settings: {
-        name,
+      const summary = await runProbe({
+        dataset,
+        root,
+        split,
+        art,
+        estimator: opened.estimator,
+        out: modelOut,
         sizes,
         levels,
         repeats,
-        limit: limit ?? null,
+        limit,
         seed,
         threshold,
         followThreshold,
-        inputSize,
-        notes: opened.notes,
-      },
-      results: {
-        frames: summary.frames,
-        trials: summary.trials,
-        cells: summary.cells,
-        criteria: summary.criteria ?? null,
-      },
-      timings: { seconds: (performance.now() - started) / 1000 },
-      failures: summary.frames.failed,
-    });
-    console.log(
-      `done: ${summary.trials} pastes on ${summary.frames.probed} of ${summary.frames.listed} frames` +
-        (summary.frames.failed
-          ? `, ${summary.frames.failed} with failures (see ${join(out, "rejects.jsonl")})`
-          : "") +
-        `\nreport: ${join(out, "report.md")}\nchart: ${join(out, "probe.png")}\nrun record: ${record}`,
-    );
-    if (summary.frames.failed > 0) Deno.exitCode = 3;
-  } finally {
-    opened.estimator.dispose?.();
+      });
+      printSummary(summary);
+      summaries.push(summary);
+    } finally {
+      opened.estimator.dispose?.();
+    }
   }
+  if (summaries.length > 1) await writeTextFileAtomic(join(out, "report.md"), probeComparison(summaries));
+  const record = await writeRunRecord(out, {
+    task: "probe",
+    inputs: { models: modelPaths, engine, dataset, root, split: split ?? null, art: artDir },
+    settings: {
+      names,
+      sizes,
+      levels,
+      artScoredBy: art!.scoredBy,
+      repeats,
+      limit: limit ?? null,
+      seed,
+      threshold,
+      followThreshold,
+      inputSize,
+      notes,
+    },
+    results: Object.fromEntries(summaries.map((s) => [s.model, {
+      frames: s.frames,
+      trials: s.trials,
+      cells: s.cells,
+      criteria: s.criteria ?? null,
+    }])),
+    timings: { seconds: (performance.now() - started) / 1000 },
+    failures: summaries.reduce((n, s) => n + s.frames.failed, 0),
+  });
+  const failed = summaries.reduce((n, s) => n + s.frames.failed, 0);
+  for (const s of summaries) {
+    console.log(
+      `done: ${s.model}: ${s.trials} pastes on ${s.frames.probed} of ${s.frames.listed} frames` +
+        (s.frames.failed ? `, ${s.frames.failed} with failures (see ${s.files.rejects})` : "") +
+        `\nreport: ${s.files.report}\nchart: ${s.files.chart}`,
+    );
+  }
+  console.log(
+    (summaries.length > 1 ? `comparison: ${join(out, "report.md")}\n` : "") + `run record: ${record}`,
+  );
+  if (failed > 0) Deno.exitCode = 3;
+}
+
+/** Each level's fooled rates and the study's verdict, as the probe's console summary. */
+function printSummary(summary: ProbeSummary): void {
+  for (const level of summary.levels) {
+    const cells = summary.cells.filter((c) => c.level === level.index);
+    console.log(
+      `  ${level.name}: fooled ${cells.map((c) => `${pct(c.fooledRate)} @ ${pct(c.size)}`).join(", ")}` +
+        ` (mean flatness error ${cells.map((c) => num(c.meanFlatnessError, 3)).join(", ")})`,
+    );
+  }
+  const c = summary.criteria;
+  if (!c) return;
+  const l = c.large;
+  console.log(
+    `fooled beyond the blank: ${c.fooledBeyondBlank ? "yes" : "no"} (at >= 20 %: art/blank flatness error ` +
+      `${num(l.flatnessRatio.value, 3)}x, target 2x; fooled ${pct(l.artFooledRate)} vs blank ` +
+      `${pct(l.blankFooledRate)}, target +30 points; small pastes fooled ${pct(c.small.fooledRate.value)}, ` +
+      `target <= 10 %; verdict: ${c.verdict})`,
+  );
 }
 
 if (import.meta.main) await runTask(main);

@@ -219,7 +219,13 @@ export interface ProbeSummary {
   readonly dataset: DatasetName;
   readonly root: string;
   readonly split: string | null;
-  readonly art: { readonly dir: string; readonly kind: ArtSet["kind"]; readonly pieces: number };
+  readonly art: {
+    readonly dir: string;
+    readonly kind: ArtSet["kind"];
+    readonly pieces: number;
+    /** What cut the levels: ground truth, or the model (or scores file) that scored the pictures. */
+    readonly scoredBy: string;
+  };
   readonly levels: readonly {
     readonly index: number;
     readonly name: string;
@@ -381,7 +387,7 @@ export async function runProbe(options: ProbeOptions): Promise<ProbeSummary> {
     dataset,
     root,
     split: options.split ?? null,
-    art: { dir: art.dir, kind: art.kind, pieces: art.pieces.length },
+    art: { dir: art.dir, kind: art.kind, pieces: art.pieces.length, scoredBy: art.scoredBy },
     levels: levels.map((l) => ({
       index: l.index,
       name: l.name,

@@ -24,9 +24,44 @@ export interface ArtPiece extends Content {
 
 export interface ArtSet {
   readonly dir: string;
-  /** "pool": plain pictures, scored by the probed model; a dataset name: frames, scored by ground truth. */
+  /** "pool": plain pictures, scored by a model; a dataset name: frames, scored by ground truth. */
   readonly kind: "pool" | DatasetName;
   readonly pieces: readonly ArtPiece[];
+  /** What scored the pieces' depth ratios: "ground truth", a model's name, or the scores file they came from. */
+  readonly scoredBy: string;
+}
+
+/** The pieces' depth ratios as a probe writes them (art_scores.json), to fix the levels of a later probe. */
+export interface ArtScores {
+  readonly scoredBy: string;
+  readonly pieces: Readonly<Record<string, number>>;
+}
+
+export function artScores(art: ArtSet): ArtScores {
+  return {
+    scoredBy: art.scoredBy,
+    pieces: Object.fromEntries(art.pieces.map((p) => [p.name, p.depthRatio])),
+  };
+}
+
+/** An earlier probe's art_scores.json (`--art-scores`). */
+export async function readArtScores(path: string): Promise<ArtScores> {
+  let json: Partial<ArtScores>;
+  try {
+    json = JSON.parse(await Deno.readTextFile(path));
+  } catch (error) {
+    throw new TrompeError("not-found", "cannot read the art scores (a probe's art_scores.json)", {
+      subject: path,
+      cause: error,
+    });
+  }
+  const pieces = json.pieces ?? {};
+  if (typeof json.scoredBy !== "string" || Object.values(pieces).some((v) => typeof v !== "number")) {
+    throw new TrompeError("corrupt", "is not a probe's art_scores.json ({scoredBy, pieces: {name: ratio}})", {
+      subject: path,
+    });
+  }
+  return { scoredBy: `${json.scoredBy} (from ${path})`, pieces };
 }
 
 export interface ArtLevel {
@@ -42,9 +77,11 @@ const SCREENING = preset("trompe").art;
 
 /**
  * The art in `dir`: JPEG/PNG pictures directly in it (a pool, as `deno task augment --art` takes), or else
- * the frames of a Hypersim or vKITTI2 tree. `estimator` scores pool pictures, which carry no depth.
+ * the frames of a Hypersim or vKITTI2 tree. Pool pictures carry no depth: `scores` (an earlier probe's
+ * art_scores.json) gives their depth ratios, so probes of different models cut the same levels; without it
+ * `estimator` scores them.
  */
-export async function loadArt(dir: string, estimator: DepthEstimator): Promise<ArtSet> {
+export async function loadArt(dir: string, estimator: DepthEstimator, scores?: ArtScores): Promise<ArtSet> {
   let names: string[];
   try {
     names = [...Deno.readDirSync(dir)].filter((e) => e.isFile && IMAGE_FILE.test(e.name)).map((e) => e.name);
@@ -55,13 +92,24 @@ export async function loadArt(dir: string, estimator: DepthEstimator): Promise<A
     const pieces: ArtPiece[] = [];
     for (const name of names.sort()) {
       const rgb = await readImageRgb(join(dir, name));
+      if (scores) {
+        const ratio = scores.pieces[name];
+        if (ratio === undefined) {
+          throw new TrompeError("bad-argument", `has no score for the picture ${name}`, {
+            subject: "--art-scores",
+            hint: "use the art_scores.json of a probe of this same art folder",
+          });
+        }
+        pieces.push({ name, rgb, depthRatio: ratio });
+        continue;
+      }
       const prediction = await estimator.predict(rgb);
       const depth = estimator.kind === "depth" ? prediction.data : prediction.data.map((d) => 1 / d);
       const valid = depth.map((z) => (Number.isFinite(z) && z > 0 ? 1 : 0));
       const ratio = screen({ name, rgb, depth, valid: Uint8Array.from(valid) }, SCREENING).depthRatio;
       pieces.push({ name, rgb, depthRatio: ratio });
     }
-    return { dir, kind: "pool", pieces };
+    return { dir, kind: "pool", pieces, scoredBy: scores?.scoredBy ?? estimator.name };
   }
   for (const dataset of ["hypersim", "vkitti2"] as const) {
     const adapter = adapterFor(dataset);
@@ -73,7 +121,7 @@ export async function loadArt(dir: string, estimator: DepthEstimator): Promise<A
       const { depthRatio } = screen({ name: ref.rgb, ...sample }, SCREENING);
       pieces.push({ name: ref.rgb, rgb: sample.rgb, depthRatio, depth: sample.depth, valid: sample.valid });
     }
-    return { dir, kind: dataset, pieces };
+    return { dir, kind: dataset, pieces, scoredBy: "ground truth" };
   }
   throw new TrompeError("not-found", "holds no JPEG/PNG pictures and no Hypersim or vKITTI2 frames", {
     subject: dir,

@@ -52,7 +52,8 @@ export function probeReport(summary: ProbeSummary, progressLine?: string): strin
   out.push(
     `Art from \`${summary.art.dir}\` (${summary.art.pieces} pieces, ${
       summary.art.kind === "pool"
-        ? "depth range as the model sees each picture alone"
+        ? `depth range as ${summary.art.scoredBy} sees each picture alone, the same levels for every model ` +
+          "scored so (art_scores.json)"
         : `${summary.art.kind} frames, depth range from their ground truth`
     }) pasted into ${summary.dataset} frames of \`${
       summary.split ?? summary.root
@@ -92,25 +93,100 @@ export function probeReport(summary: ProbeSummary, progressLine?: string): strin
     );
   }
   if (summary.paired) out.push(...pairedSection(summary));
-  out.push("", "## Reading", "");
+  out.push("", "## Reading", "", ...readingSection(summary), "");
+  return out.join("\n");
+}
+
+/**
+ * What this probe's numbers say, level by level against the blank control: whether the fooled rate rises
+ * with the pasted area, how far it ends above or below the blank's at the largest size, and which level rises
+ * most steeply, then whether that is the study's expected finding. Written from the cells, so a model that is
+ * not fooled reads as not fooled.
+ */
+export function readingSection(summary: ProbeSummary): string[] {
+  const { sizes, levels } = summary;
   const smallest = sizes[0], largest = sizes[sizes.length - 1];
+  const cell = (level: number, size: number) =>
+    summary.cells.find((c) => c.level === level && c.size === size);
+  const rate = (level: number, size: number) => cell(level, size)?.fooledRate ?? null;
+  const blank = levels.find((l) => l.index === 0);
+  const art = levels.filter((l) => l.index > 0);
+  const lines: string[] = [];
+  const rises: { name: string; rise: number; excess: number | null }[] = [];
   for (const l of levels) {
-    const at = (size: number) => summary.cells.find((c) => c.level === l.index && c.size === size)!;
+    const low = rate(l.index, smallest), high = rate(l.index, largest);
+    const blankHigh = blank ? rate(blank.index, largest) : null;
+    const rise = low !== null && high !== null ? high - low : null;
+    const excess = l.index > 0 && high !== null && blankHigh !== null ? high - blankHigh : null;
+    const trend = rise === null
+      ? "not measured at both ends"
+      : rise > 0
+      ? `rising by ${points(rise)} points`
+      : rise < 0
+      ? `falling by ${points(-rise).slice(1)} points`
+      : "unchanged";
+    lines.push(
+      `- ${l.name}: fooled ${pct(low)} at ${pct(smallest)} of the frame, ${pct(high)} at ${pct(largest)} ` +
+        `(${trend})` +
+        (excess === null ? "." : `, ${points(excess)} points against the blank at ${pct(largest)}.`),
+    );
+    if (l.index > 0 && rise !== null) rises.push({ name: l.name, rise, excess });
+  }
+  lines.push("");
+  const above = rises.filter((r) => r.excess !== null && r.excess > 0);
+  const steepest = [...rises].sort((a, b) => b.rise - a.rise)[0];
+  const deepest = art[art.length - 1];
+  if (rises.length === 0) {
+    lines.push("Too few cells were measured to read a trend.");
+    return lines;
+  }
+  lines.push(
+    above.length === 0
+      ? `No art level is fooled more often than the ${BLANK_NAME} at ${
+        pct(largest)
+      }: what this model sees in ` +
+        "large pastes is the paste itself (its outline, border, pose), not the pictures' content."
+      : `${above.length} of ${rises.length} art levels are fooled more often than the ${BLANK_NAME} at ` +
+        `${pct(largest)} (${
+          above.map((r) => `${r.name} ${points(r.excess)} points`).join(", ")
+        }): there the ` +
+        "pictures' content adds to what the paste alone does.",
+  );
+  const expected = above.length > 0 && steepest.rise > 0 && steepest.name === deepest?.name;
+  lines.push(
+    "",
+    `The steepest rise with area is ${steepest.name}'s (${
+      points(steepest.rise)
+    } points). The study expects ` +
+      "the art's rate to rise above the blank's with area, most steeply for the deepest-looking level: " +
+      (expected ? "this probe shows that." : "this probe does not show that."),
+  );
+  return lines;
+}
+
+/** Several models probed on the same levels: one line each of the study's criteria, for comparing them. */
+export function probeComparison(summaries: readonly ProbeSummary[]): string {
+  const first = summaries[0];
+  const out = [
+    "# trompe probe: models compared",
+    "",
+    `Every model was probed on the same frames, poses and art levels (scored by ${first.art.scoredBy}); each ` +
+    "model's own report is in its folder.",
+    "",
+    "| model | large: art/blank flatness error | large: art − blank fooled | small: art fooled | beyond the blank |",
+    "|---|---|---|---|---|",
+  ];
+  for (const s of summaries) {
+    const c = s.criteria;
     out.push(
-      `- ${l.name}: fooled ${pct(at(smallest).fooledRate)} at ${pct(smallest)} of the frame, ` +
-        `${pct(at(largest).fooledRate)} at ${pct(largest)}.`,
+      c
+        ? `| [${s.model}](${s.model}/report.md) | ${num(c.large.flatnessRatio.value, 3)}× | ${
+          pointsInterval(c.large.fooledExcess.interval)
+        } | ${pct(c.small.fooledRate.value)} | ${c.fooledBeyondBlank ? "yes" : "no"} |`
+        : `| [${s.model}](${s.model}/report.md) | – | – | – | not measured |`,
     );
   }
-  out.push(
-    "",
-    `The ${BLANK_NAME} is the control: the same pose, size and border with nothing painted, so what it scores ` +
-      "is the model's own non-flatness over the region; what a level scores above it is what the art's content " +
-      "does. The study's finding is that small pastes do not fool a depth model and large ones whose content " +
-      "has foreground objects do: on a trained model the art's rate rises above the blank's with area, most " +
-      "steeply for the deepest-looking level.",
-    "",
-  );
-  return out.join("\n");
+  return out.join("\n") + "\n";
 }
 
 const points = (v: number | null | undefined) =>

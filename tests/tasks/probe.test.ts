@@ -127,3 +127,71 @@ sharedTest("deno task probe: bad flags and paths exit with one line naming them"
   assert.match(noModel.stderr, /--weights: is required/);
   assert.ok(!/\n\s+at /.test(noModel.stderr), "no stack trace without --debug");
 });
+
+sharedTest(
+  "deno task probe: several models on the same levels, and --art-scores fixes them for a later run",
+  async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const common = [
+        "--config",
+        join(TINY, "config.json"),
+        "--input-size",
+        "70",
+        "--root",
+        join(FIXTURES, "hypersim"),
+        "--art",
+        ART,
+        "--sizes",
+        "0.02,0.3",
+        "--levels",
+        "2",
+        "--limit",
+        "1",
+      ];
+      const out = join(dir, "both");
+      const both = await run([
+        ...common,
+        "--weights",
+        join(TINY, "weights.safetensors"),
+        "--weights",
+        join(TINY, "weights.pth"),
+        "--out",
+        out,
+      ]);
+      assert.equal(both.code, 0, both.stderr);
+      assert.match(both.stdout, /levels by tiny-a\/weights#1\)/, "the first model scores the pictures");
+      const report = await Deno.readTextFile(join(out, "report.md"));
+      assert.match(report, /# trompe probe: models compared/);
+      assert.equal((report.match(/^\| \[/gm) ?? []).length, 2, report);
+      const scores = JSON.parse(await Deno.readTextFile(join(out, "art_scores.json")));
+      assert.equal(Object.keys(scores.pieces).length, 8);
+      const record = JSON.parse(await Deno.readTextFile(join(out, "probe.run.json")));
+      const summaryOf = async (folder: string): Promise<ProbeSummary> =>
+        JSON.parse(await Deno.readTextFile(join(folder, "summary.json")));
+      const [one, two] = await Promise.all(
+        record.settings.names.map((name: string) => summaryOf(join(out, name))),
+      );
+      const levelsOf = (s: ProbeSummary) => s.levels.map((l) => l.pieces);
+      assert.deepEqual(levelsOf(one), levelsOf(two));
+
+      // A later run of one model with those scores cuts the identical levels without scoring anything.
+      const later = join(dir, "later");
+      const again = await run([
+        ...common,
+        "--weights",
+        join(TINY, "weights.pth"),
+        "--art-scores",
+        join(out, "art_scores.json"),
+        "--out",
+        later,
+      ]);
+      assert.equal(again.code, 0, again.stderr);
+      const reused = await summaryOf(later);
+      assert.match(reused.art.scoredBy, /^tiny-a\/weights#1 \(from .*art_scores\.json\)$/);
+      assert.deepEqual(levelsOf(reused), levelsOf(one));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
