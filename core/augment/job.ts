@@ -3,10 +3,10 @@
  * the source's format, the mask, and last the record that marks the frame complete.
  */
 import { join } from "node:path";
-import { TrompeError } from "../errors.ts";
 import { readFileNamed, writeFileAtomic, writeTextFileAtomic } from "../io/atomic.ts";
 import { readImageRgb } from "../io/image.ts";
 import { writePng } from "../io/png.ts";
+import { listPool } from "./art_pool.ts";
 import { adapterFor, type DatasetName } from "./datasets.ts";
 import { type FrameRef, maskPath, recordPath, rejectPath } from "./manifest.ts";
 import type { Recipe } from "./recipe.ts";
@@ -115,18 +115,6 @@ function sourcesFor(settings: JobSettings): { sources: Sources; plan: SplitPlan 
   };
   cached = { key, sources, plan };
   return cached;
-}
-
-/** Image files of a pool folder (JPEG/PNG by extension), sorted so indices are stable. */
-function listPool(dir: string): string[] {
-  try {
-    return [...Deno.readDirSync(dir)]
-      .filter((e) => e.isFile && /\.(jpe?g|png)$/i.test(e.name))
-      .map((e) => e.name)
-      .sort();
-  } catch (error) {
-    throw new TrompeError("not-found", "cannot read the art folder", { subject: dir, cause: error });
-  }
 }
 
 function lru<T>(limit: number, load: (i: number) => Promise<T>): (i: number) => Promise<T> {

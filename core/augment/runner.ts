@@ -18,6 +18,7 @@ import {
   removeStaleTemporaries,
   STATE_DIR,
 } from "./manifest.ts";
+import { checkPool } from "./art_pool.ts";
 import { holdSettings } from "./run_settings.ts";
 import { planByScene, type SplitPlan } from "./split.ts";
 
@@ -54,6 +55,10 @@ export async function runAugment(given: JobSettings, opts: RunOptions): Promise<
     throw new Error(`split plan of ${split.sides.length} frames for a list of ${given.frames.length}`);
   }
   const settings: JobSettings = { ...given, split };
+  // Only a recipe that pastes pool art reads the pool; its files are checked before anything is written.
+  if (settings.art && settings.recipe.kinds.art > 0 && settings.recipe.art.source === "pool") {
+    await checkPool(settings.art);
+  }
   const { dataset, root, recipe, seed } = settings;
   await holdSettings(
     settings.out,
