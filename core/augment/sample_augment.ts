@@ -24,6 +24,7 @@ import type { Placement, Point } from "./homography.ts";
 import { place, type Placed } from "./placement.ts";
 import type { Recipe } from "./recipe.ts";
 import { Rng } from "../rng.ts";
+import { TrompeError } from "../errors.ts";
 import type { Border } from "./borders.ts";
 import type { Shape } from "./shapes.ts";
 import { chooseArt, type Chosen, flippedCrop, prefilter, type Sources } from "./sources.ts";
@@ -102,6 +103,18 @@ export async function augmentFrame(
       mask,
       record: { kind: "clean", regions: [] },
     };
+  }
+  // With no valid depth there is nothing to fit a surface to: a pasted region's ground truth could only be
+  // invented (it once was a 1 m plane), so the frame is refused and becomes a reject.
+  if (!frame.valid.some((v) => v !== 0)) {
+    throw new TrompeError(
+      "corrupt",
+      "no valid depth pixel: a pasted surface's depth could only be invented",
+      {
+        subject: frame.id,
+        hint: "the depth file is empty or all NaN",
+      },
+    );
   }
   const kind = decide.weighted(recipe.kinds);
   const copy = !options.inPlace;
