@@ -99,7 +99,7 @@ async function main(): Promise<void> {
   const engineKind = choiceFlag(values.engine, "--engine", ["webgpu", "onnx"] as const, "webgpu");
   const dataset = choiceFlag(values.dataset, "--dataset", ["hypersim", "vkitti2"] as const);
   const root = resolve(requireFlag(values.root, "--root", "the dataset's root folder"));
-  const out = await prepareOutDir(resolve(requireFlag(values.out, "--out", "the output folder")));
+  const out = resolve(requireFlag(values.out, "--out", "the output folder"));
   const split = values.split && resolve(values.split);
   const inputSize = intFlag(values["input-size"], "--input-size", 518, 14);
   const modelInfo = modelFlags(values);
@@ -129,6 +129,7 @@ async function main(): Promise<void> {
   if (names.length !== sources.length || names.some((n) => n === "")) {
     badFlag("--names", `gives ${names.length} names for ${sources.length} models`);
   }
+  await prepareOutDir(out);
 
   const started = performance.now();
   const estimators: DepthEstimator[] = [];

@@ -148,8 +148,6 @@ async function main(): Promise<void> {
   const engineKind = choiceFlag(values.engine, "--engine", ["webgpu", "onnx"] as const, "webgpu");
   const input = resolve(requireFlag(values.input, "--input", "an image, a folder or a split file"));
   const out = resolve(requireFlag(values.out, "--out", "the output folder"));
-  // Outputs inside an input folder would be read as inputs by the next run.
-  await prepareOutDir(out, [{ flag: "--input", path: input }]);
   const inputSize = intFlag(values["input-size"], "--input-size", 518, 14);
   const save = listFlag(values.save, "--save", SAVE_KINDS, ["npy"]);
   const root = resolve(values.root ?? ".");
@@ -157,6 +155,9 @@ async function main(): Promise<void> {
   const sideBySide = values["side-by-side"];
   const modelInfo = modelFlags(values);
   const intrinsics = intrinsicsFrom(values);
+  // After the flags (a mistyped one writes nothing), before the model: outputs inside an input folder would be
+  // read as inputs by the next run.
+  await prepareOutDir(out, [{ flag: "--input", path: input }]);
 
   const started = performance.now();
   let engine: DepthEngine;

@@ -125,7 +125,7 @@ async function main(): Promise<void> {
   const artDir = resolve(requireFlag(values.art, "--art", "a folder of pictures or a dataset tree"));
   const dataset = choiceFlag(values.dataset, "--dataset", ["hypersim", "vkitti2"] as const, "hypersim");
   const split = values.split && resolve(values.split);
-  const out = await prepareOutDir(resolve(values.out ?? "out/probe"));
+  const out = resolve(values.out ?? "out/probe");
   const sizes = values.sizes === undefined ? [...DEFAULT_SIZES] : values.sizes.split(",").map((s) => {
     const size = Number(s.trim());
     if (s.trim() === "" || !(size >= 0.001 && size <= 0.9)) {
@@ -148,6 +148,7 @@ async function main(): Promise<void> {
   const scores = values["art-scores"] === undefined
     ? undefined
     : await readArtScores(resolve(values["art-scores"]));
+  await prepareOutDir(out);
 
   const started = performance.now();
   // The art is scored once (ground truth, the scores file, or else the first model), so every model is

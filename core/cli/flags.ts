@@ -24,6 +24,8 @@ export function intFlag(value: string | undefined, flag: string, fallback: numbe
   if (value === undefined) return fallback;
   const n = Number(value);
   if (!Number.isInteger(n) || n < min) badFlag(flag, `"${value}" is not an integer ≥ ${min}`);
+  // 1e22 is an integer to Number.isInteger, but no count or size trompe takes: refuse it in words.
+  if (!Number.isSafeInteger(n)) badFlag(flag, `"${value}" is too large`);
   return n;
 }
 

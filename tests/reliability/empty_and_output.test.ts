@@ -89,3 +89,15 @@ Deno.test("predict refuses an --out inside its input folder, which the next run 
     assert.equal((await hashTree(input)).size, before.size);
   });
 });
+
+Deno.test("an integer flag far beyond any size is refused, not taken, and nothing is written", async () => {
+  await inTempDir(async (dir) => {
+    const out = join(dir, "out");
+    const run = await runTask("predict", [
+      ...["--weights", join(dir, "x.safetensors"), "--input", join(dir, "x.jpg"), "--out", out],
+      ...["--input-size", "1e22"],
+    ]);
+    assertOneErrorLine(run, 2, /--input-size: "1e22" is too large/);
+    await assert.rejects(() => Deno.stat(out), Deno.errors.NotFound);
+  });
+});
