@@ -67,7 +67,9 @@ export async function runAugment(given: JobSettings, opts: RunOptions): Promise<
   );
   await holdSplit(settings.out, split);
   const [i, n] = opts.shard;
-  const staleRemoved = opts.resume ? await removeStaleTemporaries(settings.out) : 0;
+  // What a killed run left half-written goes on a resume, and on any unsharded run: only the shards of one
+  // array job write a set side by side, and a starting shard must not take another's files in flight.
+  const staleRemoved = opts.resume || n === 1 ? await removeStaleTemporaries(settings.out) : 0;
   const mine = settings.frames.filter((f) => f.index % n === i - 1);
   const todo: FrameRef[] = [];
   let skipped = 0;

@@ -135,3 +135,17 @@ Deno.test("augment says at once when --out is a file or cannot be created, and w
     );
   });
 });
+
+Deno.test("a plain rerun into its own set removes what a killed run left half-written", async () => {
+  await inTempDir(async (dir) => {
+    const out = join(dir, "flat");
+    const first = await augment(join(FIXTURES, "hypersim"), out, "--limit", "1");
+    assert.equal(first.code, 0, first.stderr);
+    const stale = join(out, "manifest.jsonl.tmp-99999-1");
+    await Deno.writeTextFile(stale, "half a line");
+    const rerun = await augment(join(FIXTURES, "hypersim"), out, "--limit", "1");
+    assert.equal(rerun.code, 0, rerun.stderr);
+    assert.match(rerun.stdout, /1 stale temporary files removed/);
+    await assert.rejects(() => Deno.stat(stale), Deno.errors.NotFound);
+  });
+});
