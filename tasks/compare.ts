@@ -3,10 +3,11 @@
  */
 import { basename, join, resolve } from "node:path";
 import { runTask } from "../core/cli/main.ts";
-import { intFlag, parseFlags } from "../core/cli/flags.ts";
+import { choiceFlag, intFlag, parseFlags } from "../core/cli/flags.ts";
 import { writeRunRecord } from "../core/cli/record.ts";
 import { TrompeError } from "../core/errors.ts";
 import {
+  CHART_SCALES,
   compareParameters,
   comparisonChart,
   comparisonMarkdown,
@@ -16,6 +17,7 @@ import { writeTextFileAtomic } from "../core/io/atomic.ts";
 import { writePng } from "../core/io/png.ts";
 
 const HELP = `deno task compare A B [--out DIR] [--top N]
+deno task compare --weights A --weights B [...]   (the same, with the flag the other tasks take)
 
 Compares two checkpoints (.pth, official or train.py's, or .safetensors) key by key: the norm of each tensor in
 A and B and its relative change ‖B − A‖ / ‖A‖, then the same per block (pretrained.blocks.i, the head's parts)
@@ -27,6 +29,7 @@ the block table.
 
   --out DIR   where the files go (default: compare-<A>-vs-<B> in the current folder)
   --top N     tensors listed in the "changed most" table (default 20)
+  --scale S   the chart's axis: auto (default: log when the blocks' changes span 100× or more) | linear | log
   --debug     print stack traces
   --help      this text`;
 
@@ -36,20 +39,24 @@ async function main(): Promise<void> {
     allowPositionals: true,
     options: {
       out: { type: "string" },
+      weights: { type: "string", multiple: true },
       top: { type: "string" },
+      scale: { type: "string" },
       debug: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
   }, HELP);
   const { values, positionals } = parsed;
   if (values.help) return;
-  if (positionals.length !== 2) {
-    throw new TrompeError("bad-argument", `expected two checkpoints, got ${positionals.length}`, {
-      hint: "deno task compare A.pth B.safetensors",
+  const given = [...positionals, ...(values.weights ?? [])];
+  if (given.length !== 2) {
+    throw new TrompeError("bad-argument", `expected two checkpoints, got ${given.length}`, {
+      hint: "deno task compare A.pth B.safetensors, or --weights A.pth --weights B.safetensors",
     });
   }
   const top = intFlag(values.top, "--top", 20, 1);
-  const [pathA, pathB] = positionals.map((p) => resolve(p));
+  const scale = choiceFlag(values.scale, "--scale", CHART_SCALES, "auto");
+  const [pathA, pathB] = given.map((p) => resolve(p));
   const [nameA, nameB] = [pathA, pathB].map((p) => basename(p));
   const stem = (n: string) => n.replace(/\.[^.]+$/, "");
   const out = resolve(values.out ?? `compare-${stem(nameA)}-vs-${stem(nameB)}`);
@@ -64,12 +71,12 @@ async function main(): Promise<void> {
   }
   const markdown = comparisonMarkdown(comparison, nameA, nameB, top);
   await writeTextFileAtomic(join(out, "compare.md"), markdown);
-  await writePng(join(out, "compare.png"), comparisonChart(comparison, nameA, nameB));
+  await writePng(join(out, "compare.png"), comparisonChart(comparison, nameA, nameB, scale));
   await writeTextFileAtomic(join(out, "compare.json"), JSON.stringify(comparison, null, 2) + "\n");
   await writeRunRecord(out, {
     task: "compare",
     inputs: { a: pathA, b: pathB },
-    settings: { top },
+    settings: { top, scale },
     results: { tensors: comparison.keys.length, blocks: comparison.groups.length },
     timings: { seconds: (performance.now() - start) / 1000 },
   });

@@ -6,7 +6,7 @@
  */
 import type { RasterU8 } from "../io/raster.ts";
 import { FONT, textWidth } from "./font.ts";
-import { BLACK, Canvas, GREY, LIGHT_GREY, seriesColor, WHITE } from "./plot.ts";
+import { BLACK, Canvas, GREY, LIGHT_GREY, type Rgb, seriesColor, WHITE } from "./plot.ts";
 
 export interface Rect {
   readonly x0: number;
@@ -77,15 +77,22 @@ export function legendStrip(names: readonly string[], width: number, textScale =
 }
 
 /** Round numbers spanning [lo, hi], about `target` of them: steps of 1, 2, 2.5 or 5 × 10^k. */
-export function niceTicks(lo: number, hi: number, target = 5): { ticks: number[]; step: number } {
+export function niceTicks(
+  lo: number,
+  hi: number,
+  target = 5,
+  integer = false,
+): { ticks: number[]; step: number } {
   if (!(hi > lo)) {
-    if (lo === 0) return niceTicks(0, 1, target);
+    if (lo === 0) return niceTicks(0, 1, target, integer);
     const pad = Math.abs(lo) * 0.1;
-    return niceTicks(lo - pad, hi + pad, target);
+    return niceTicks(lo - pad, hi + pad, target, integer);
   }
   const raw = (hi - lo) / target;
-  const power = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 2.5, 5, 10].map((m) => m * power).find((s) => s >= raw)!;
+  // Counts take whole steps: no 0.5 of a frame, no 2.5.
+  const power = integer ? Math.max(1, 10 ** Math.floor(Math.log10(raw))) : 10 ** Math.floor(Math.log10(raw));
+  const multiples = integer ? [1, 2, 5, 10] : [1, 2, 2.5, 5, 10];
+  const step = multiples.map((m) => m * power).find((s) => s >= raw) ?? power;
   const first = Math.floor(lo / step + 1e-9) * step;
   const ticks: number[] = [];
   for (let v = first; v <= hi + step * (1 - 1e-9); v += step) ticks.push(Math.abs(v) < step * 1e-9 ? 0 : v);
@@ -155,10 +162,13 @@ function yAxis(
   xTickSpace: number,
   title?: string,
   headroom = 0,
+  integer = false,
+  label: (tick: number, step: number) => string = formatTick,
 ): { rect: Rect; y: (v: number) => number; ticks: number[] } {
   const { canvas, s } = layout;
-  const { ticks, step } = niceTicks(lo, hi, Math.max(4, Math.round((area.y1 - area.y0) / (40 * s))));
-  const labels = ticks.map((t) => formatTick(t, step));
+  const target = Math.max(4, Math.round((area.y1 - area.y0) / (40 * s)));
+  const { ticks, step } = niceTicks(lo, hi, target, integer);
+  const labels = ticks.map((t) => label(t, step));
   const gutter = Math.max(...labels.map((l) => textWidth(l, s))) + 5 * s;
   const titleH = title ? FONT.lineHeight * s : 0;
   const rect = {
@@ -222,6 +232,11 @@ export interface BarChartOptions extends Frame {
   /** Axis range; by default it spans 0 and every value. */
   readonly yMin?: number;
   readonly yMax?: number;
+  /**
+   * "log": bars on a log10 axis from the decade below the smallest positive value (values ≤ 0 are not drawn),
+   * so changes that differ by orders of magnitude all show.
+   */
+  readonly yScale?: "linear" | "log";
 }
 
 /** Grouped bars: one group per category, one bar per series, from 0 (or the axis minimum) to the value. */
@@ -232,10 +247,18 @@ export function barChart(options: BarChartOptions): ChartImage {
     480,
   ]);
   const { canvas, s, body } = layout;
+  const log = options.yScale === "log";
+  // On a log axis every value is drawn as its exponent; labels and value labels show the value itself.
+  const toAxis = (v: number | null) =>
+    v === null || !isFinite(v) ? null : log ? (v > 0 ? Math.log10(v) : null) : v;
   const values = series.flatMap((se) => se.values.filter((v): v is number => v !== null && isFinite(v)));
-  if (options.reference) values.push(options.reference.value);
-  const lo = options.yMin ?? Math.min(0, ...values);
-  const hi = options.yMax ?? Math.max(0, ...values);
+  const axisValues = values.map(toAxis).filter((v): v is number => v !== null);
+  if (options.reference && toAxis(options.reference.value) !== null) {
+    axisValues.push(toAxis(options.reference.value)!);
+  }
+  const smallest = axisValues.length ? Math.min(...axisValues) : 0;
+  const lo = log ? Math.floor(smallest) : options.yMin ?? Math.min(0, ...axisValues);
+  const hi = log ? Math.ceil(Math.max(...axisValues, lo + 1)) : options.yMax ?? Math.max(0, ...axisValues);
   // Category labels: at the text scale when they fit side by side, else smaller, else running upwards.
   const slotGuess = (body.x1 - body.x0 - 40 * s) / Math.max(1, categories.length) - 4 * s;
   const widest = Math.max(...categories.map((c) => textWidth(c, 1)));
@@ -250,12 +273,14 @@ export function barChart(options: BarChartOptions): ChartImage {
     tickSpace,
     undefined,
     options.valueLabels ? FONT.lineHeight * s : 0,
+    log,
+    log ? (t) => `1e${t}` : formatTick,
   );
   const { rect, y } = axis;
   const slot = (rect.x1 - rect.x0) / Math.max(1, categories.length);
   const groupW = slot * 0.8;
   const barW = Math.max(1, Math.floor(groupW / Math.max(1, series.length)));
-  const base = Math.min(Math.max(0, axis.ticks[0]), axis.ticks[axis.ticks.length - 1]);
+  const base = log ? axis.ticks[0] : Math.min(Math.max(0, axis.ticks[0]), axis.ticks[axis.ticks.length - 1]);
   const xOf = (i: number) => rect.x0 + slot * (i + 0.5);
   // One scale for every value label: the text scale when all fit over their bars, else 1, else none.
   const labelWidth = Math.max(0, ...values.map((v) => textWidth(formatValue(v), 1)));
@@ -277,8 +302,9 @@ export function barChart(options: BarChartOptions): ChartImage {
       });
     } else canvas.text(cat, cx, rect.y1 + 4 * s, BLACK, { scale: catScale, align: "center" });
     series.forEach((se, k) => {
-      const v = se.values[i];
-      if (v === null || v === undefined || !isFinite(v)) return;
+      const value = se.values[i];
+      const v = toAxis(value ?? null);
+      if (v === null || value === null || value === undefined) return;
       const left = Math.round(cx - (barW * series.length) / 2 + k * barW);
       const top = Math.round(Math.min(y(v), y(base)));
       const bottom = Math.round(Math.max(y(v), y(base)));
@@ -291,7 +317,7 @@ export function barChart(options: BarChartOptions): ChartImage {
       );
       if (valueScale > 0) {
         const at = v >= base ? top - 2 : bottom + 2 + FONT.ascent * valueScale;
-        canvas.text(formatValue(v), left + barW / 2, at, BLACK, {
+        canvas.text(formatValue(value), left + barW / 2, at, BLACK, {
           scale: valueScale,
           align: "center",
           valign: "bottom",
@@ -299,7 +325,9 @@ export function barChart(options: BarChartOptions): ChartImage {
       }
     });
   });
-  if (options.reference) referenceLine(canvas, s, rect, y, options.reference);
+  if (options.reference && toAxis(options.reference.value) !== null) {
+    referenceLine(canvas, s, rect, y, { ...options.reference, value: toAxis(options.reference.value)! });
+  }
   return { image: canvas.toRaster(), panels: [{ rect, y, x: xOf }] };
 }
 
@@ -310,6 +338,13 @@ export interface HistogramOptions extends Frame {
   readonly edges: readonly number[];
   /** A dashed vertical marker (e.g. the fooled threshold). */
   readonly marker?: { readonly value: number; readonly label: string };
+}
+
+/** The bin edges of a histogram of values from 0: round steps up to a round end (the last bin holds more). */
+export function roundEdges(hi: number, bins = 24): number[] {
+  const { step } = niceTicks(0, hi, bins);
+  const count = Math.max(1, Math.round(hi / step));
+  return Array.from({ length: count + 1 }, (_, i) => Number((i * step).toPrecision(12)));
 }
 
 /** Counts of `values` in the bins of `edges` (clamped into the end bins; NaN ignored). */
@@ -327,7 +362,7 @@ export function binCounts(values: readonly number[], edges: readonly number[]): 
 export function histogram(options: HistogramOptions): ChartImage {
   const { series, edges } = options;
   const panelH = 170;
-  const layout = frame({ ...options }, [], [760, 110 + series.length * panelH]);
+  const layout = frame({ yLabel: "count", ...options }, [], [760, 110 + series.length * panelH]);
   const { canvas, s, body } = layout;
   const counts = series.map((se) => binCounts(se.values, edges));
   const maxCount = Math.max(1, ...counts.flat());
@@ -338,7 +373,7 @@ export function histogram(options: HistogramOptions): ChartImage {
     const area = { x0: body.x0, y0: body.y0 + k * h, x1: body.x1, y1: body.y0 + (k + 1) * h - 2 * s };
     const last = k === series.length - 1;
     const tickSpace = FONT.lineHeight * s + 4 * s;
-    const axis = yAxis(layout, area, 0, maxCount, tickSpace, `${se.name} (n = ${se.values.length})`);
+    const axis = yAxis(layout, area, 0, maxCount, tickSpace, `${se.name} (n = ${se.values.length})`, 0, true);
     const { rect, y } = axis;
     const x = (v: number) => rect.x0 + ((v - lo) / (hi - lo)) * (rect.x1 - rect.x0);
     counts[k].forEach((c, b) => {
@@ -381,6 +416,32 @@ export interface LineChartOptions extends Frame {
   readonly yMin?: number;
   readonly yMax?: number;
   readonly reference?: { readonly value: number; readonly label: string };
+  /** Dashed vertical lines at these x values (e.g. epoch ends), labelled at the top where there is room. */
+  readonly xMarks?: readonly { readonly value: number; readonly label: string }[];
+  /**
+   * Each series its own marker shape and a pixel's vertical offset per series, so lines that coincide
+   * (several levels fooled 100 %) stay visible side by side; the shift is a fraction of a tick.
+   */
+  readonly dodge?: boolean;
+  /** Points only, no joining line (thousands of steps read better so, and nothing is interpolated). */
+  readonly markersOnly?: boolean;
+}
+
+/** Marker shapes in series order: square, diamond, triangle, cross. */
+function drawMarker(canvas: Canvas, x: number, y: number, m: number, shape: number, c: Rgb): void {
+  const kind = shape % 4;
+  for (let dy = -m; dy <= m; dy++) {
+    for (let dx = -m; dx <= m; dx++) {
+      const inside = kind === 0
+        ? true
+        : kind === 1
+        ? Math.abs(dx) + Math.abs(dy) <= m
+        : kind === 2
+        ? dy >= -m + 2 * Math.abs(dx) - m
+        : Math.abs(Math.abs(dx) - Math.abs(dy)) <= Math.max(1, m / 3);
+      if (inside) canvas.setPixel(Math.round(x + dx), Math.round(y + dy), c);
+    }
+  }
 }
 
 /** Lines with square markers through each series' points (sorted by x), on numeric axes. */
@@ -409,12 +470,24 @@ export function lineChart(options: LineChartOptions): ChartImage {
     canvas.text(formatTick(t, step), col, rect.y1 + 4 * s, BLACK, { scale: s, align: "center" });
   }
   if (options.reference) referenceLine(canvas, s, rect, y, options.reference);
+  let lastLabel = -Infinity;
+  for (const mark of options.xMarks ?? []) {
+    const col = Math.round(x(mark.value));
+    canvas.line(col, rect.y0, col, rect.y1 - 1, GREY, 1, [3, 3]);
+    if (col - lastLabel < textWidth(mark.label, s) + 4 * s) continue;
+    canvas.text(mark.label, col + 2 * s, rect.y0 + 2 * s, GREY, { scale: s });
+    lastLabel = col;
+  }
   series.forEach((se, k) => {
     const pts = [...se.points].filter((p) => isFinite(p[1])).sort((a, b) => a[0] - b[0]);
-    const pix = pts.map(([px, py]) => [x(px), y(py)] as [number, number]);
-    canvas.polyline(pix, seriesColor(k), s);
-    const m = 3 * s;
-    for (const [px, py] of pix) canvas.fillRect(px - m, py - m, 2 * m + 1, 2 * m + 1, seriesColor(k));
+    const shift = options.dodge ? Math.round((k - (series.length - 1) / 2) * s) : 0;
+    const pix = pts.map(([px, py]) => [x(px), y(py) + shift] as [number, number]);
+    if (!options.markersOnly) canvas.polyline(pix, seriesColor(k), s);
+    const m = options.markersOnly ? s : 3 * s;
+    for (const [px, py] of pix) {
+      if (options.dodge) drawMarker(canvas, px, py, m + s, k, seriesColor(k));
+      else canvas.fillRect(px - m, py - m, 2 * m + 1, 2 * m + 1, seriesColor(k));
+    }
   });
   return { image: canvas.toRaster(), panels: [{ rect, y, x }] };
 }

@@ -194,16 +194,33 @@ export function comparisonMarkdown(c: Comparison, nameA: string, nameB: string, 
   return out.join("\n");
 }
 
-/** Relative change by block as bars, names shortened (`blocks.i`, `head.refinenet2`) to stay readable. */
-export function comparisonChart(c: Comparison, nameA: string, nameB: string): RasterU8 {
+export const CHART_SCALES = ["auto", "linear", "log"] as const;
+export type ChartScale = (typeof CHART_SCALES)[number];
+
+/**
+ * Relative change by block as bars, names shortened (`blocks.i`, `head.refinenet2`) to stay readable. A
+ * fine-tune moves the head orders of magnitude more than the encoder: "auto" draws a log axis when the
+ * changes span 100× or more, so the encoder's blocks do not vanish next to the head's.
+ */
+export function comparisonChart(
+  c: Comparison,
+  nameA: string,
+  nameB: string,
+  scale: ChartScale = "auto",
+): RasterU8 {
+  const values = c.groups.map((r) => r.relative);
+  const positive = values.filter((v): v is number => v !== null && v > 0);
+  const spread = positive.length ? Math.max(...positive) / Math.min(...positive) : 1;
+  const log = scale === "log" || (scale === "auto" && spread >= 100);
   return barChart({
-    title: `Relative parameter change by block: ${nameA} → ${nameB}`,
-    yLabel: "‖B − A‖ / ‖A‖",
+    title: `Relative parameter change by block: ${nameA} → ${nameB}${log ? " (log scale)" : ""}`,
+    yLabel: "relative change: norm(B − A) / norm(A)",
     categories: c.groups.map((r) =>
       r.group.replace(/^pretrained\./, "").replace(/^depth_head\.(scratch\.)?/, "head.")
     ),
-    series: [{ name: "relative change", values: c.groups.map((r) => r.relative) }],
+    series: [{ name: "relative change", values }],
     width: Math.max(720, 80 + 34 * c.groups.length),
     height: 560,
+    yScale: log ? "log" : "linear",
   }).image;
 }

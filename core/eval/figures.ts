@@ -4,7 +4,7 @@
  * histogram of each model's pasted regions, and the fooled rate by region size.
  */
 import type { RasterU8 } from "../io/raster.ts";
-import { barChart, formatValue, histogram, legendStrip } from "./charts.ts";
+import { barChart, formatValue, histogram, legendStrip, roundEdges } from "./charts.ts";
 import type { ModelSummary } from "./evaluate.ts";
 import { METRIC_NAMES, type MetricName } from "./metrics.ts";
 import { BLACK, Canvas, grid } from "./plot.ts";
@@ -78,14 +78,17 @@ export function metricsFigure(models: readonly ModelSummary[]): RasterU8 {
   return titled("Metrics by model (↓ lower is better, ↑ higher is better)", names, images, 4);
 }
 
-/** Bin edges for flatness errors: 0 to a round upper end covering most errors and the threshold 5× over. */
+/**
+ * Bin edges for flatness errors: round steps from 0 to a round upper end covering most errors and the
+ * threshold 5× over (errors beyond it are counted in the last bin).
+ */
 export function flatnessEdges(errors: readonly number[], threshold: number, bins = 24): number[] {
   const sorted = [...errors].filter((e) => Number.isFinite(e)).sort((a, b) => a - b);
   const p95 = sorted.length ? sorted[Math.floor((sorted.length - 1) * 0.95)] : 0;
   const raw = Math.max(5 * threshold, p95);
   const power = 10 ** Math.floor(Math.log10(raw));
   const hi = [1, 2, 2.5, 5, 10].map((m) => m * power).find((v) => v >= raw)!;
-  return Array.from({ length: bins + 1 }, (_, i) => (hi * i) / bins);
+  return roundEdges(hi, bins);
 }
 
 export function flatnessFigure(
@@ -96,9 +99,9 @@ export function flatnessFigure(
   const edges = flatnessEdges(errors.flat(), threshold);
   return histogram({
     title: "Flatness error of pasted regions, per model",
-    xLabel: `flatness error (RMS relative residual of a plane fit); last bin: ≥ ${
-      formatValue(edges[edges.length - 2])
-    }`,
+    xLabel: `flatness error (RMS relative residual of a plane fit); errors ≥ ${
+      formatValue(edges[edges.length - 1])
+    } are counted in the last bin`,
     series: names.map((name, i) => ({ name, values: errors[i] })),
     edges,
     marker: { value: threshold, label: `fooled > ${threshold}` },

@@ -206,6 +206,8 @@ export interface ProbeCell {
   readonly fooled: number;
   readonly fooledRate: number | null;
   readonly meanFlatnessError: number | null;
+  /** The median of the same: one paste's outlier does not move it. */
+  readonly medianFlatnessError?: number | null;
   /** The same pixels without the paste: the model's own non-flatness there, the floor for the error above. */
   readonly meanFlatnessErrorBefore: number | null;
   readonly meanAbsRel: number | null;
@@ -608,6 +610,11 @@ export function probeCells(
   sizes: readonly number[],
 ): ProbeCell[] {
   const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
+  const median = (xs: number[]) => {
+    if (xs.length === 0) return null;
+    const sorted = [...xs].sort((a, b) => a - b), mid = sorted.length >> 1;
+    return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  };
   const cells: ProbeCell[] = [];
   for (let level = 0; level < levels; level++) {
     for (const size of sizes) {
@@ -623,6 +630,7 @@ export function probeCells(
         fooled,
         fooledRate: mine.length ? fooled / mine.length : null,
         meanFlatnessError: mean(mine.map((r) => r.flatnessError)),
+        medianFlatnessError: median(mine.map((r) => r.flatnessError)),
         meanFlatnessErrorBefore: mean(
           mine.map((r) => r.flatnessErrorBefore).filter((e) => !Number.isNaN(e)),
         ),

@@ -8,7 +8,11 @@ import type { Criterion, Interval, ProbeCriteria } from "./probe_paired.ts";
 import { num, pct } from "./report.ts";
 export const PROBE_CHART = { width: 720, height: 460, gap: 8 } as const;
 
-/** Fooled rate and mean flatness error against the measured pasted area, one line per depth-range level. */
+/**
+ * Fooled rate and median flatness error against the measured pasted area, one line per depth-range level:
+ * each level its own marker, levels that coincide (all fooled, or none) drawn a pixel apart, and the median
+ * so one paste's outlier does not squash the panel; n pastes per point in the axis label.
+ */
 export function probeFigure(summary: ProbeSummary): RasterU8 {
   const series = (value: (c: ProbeCell) => number | null) =>
     summary.levels.map((level) => ({
@@ -17,11 +21,16 @@ export function probeFigure(summary: ProbeSummary): RasterU8 {
         .filter((c) => c.level === level.index && c.meanArea !== null && value(c) !== null)
         .map((c) => [c.meanArea!, value(c)!] as const),
     }));
+  const trials = summary.cells.map((c) => c.trials);
+  const n = Math.min(...trials) === Math.max(...trials)
+    ? `${trials[0]}`
+    : `${Math.min(...trials)}–${Math.max(...trials)}`;
   const common = {
-    xLabel: "pasted area (share of the frame)",
+    xLabel: `pasted area (share of the frame); n = ${n} pastes per point`,
     width: PROBE_CHART.width,
     height: PROBE_CHART.height,
     legend: true,
+    dodge: true,
   };
   const fooled = lineChart({
     ...common,
@@ -31,12 +40,13 @@ export function probeFigure(summary: ProbeSummary): RasterU8 {
     yMin: 0,
     yMax: 1,
   });
-  const errors = summary.cells.map((c) => c.meanFlatnessError).filter((e): e is number => e !== null);
+  const median = (c: ProbeCell) => c.medianFlatnessError ?? c.meanFlatnessError;
+  const errors = summary.cells.map(median).filter((e): e is number => e !== null && e !== undefined);
   const flatness = lineChart({
     ...common,
-    title: "Mean flatness error",
+    title: "Median flatness error",
     yLabel: "flatness error",
-    series: series((c) => c.meanFlatnessError),
+    series: series((c) => median(c) ?? null),
     yMin: 0,
     // The threshold stays in view even when every paste is well below it.
     yMax: Math.max(1.5 * summary.threshold, ...errors),

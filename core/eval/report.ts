@@ -97,11 +97,24 @@ export function evalReport(summary: EvalSummary, progressLine?: string): string 
     "",
   );
   if (progressLine) out.push(`_${progressLine}_`, "");
-  out.push("## Models", "", "| model | source | output | s / frame |", "|---|---|---|---:|");
+  out.push(
+    "## Models",
+    "",
+    "| model | source | output | s / frame | first frame, s |",
+    "|---|---|---|---:|---:|",
+  );
   for (const m of models) {
     const output = m.kind === "depth" ? "metric depth" : "relative disparity, aligned by scale and shift";
-    out.push(`| ${m.name} | \`${m.source}\` | ${output} | ${num(m.secondsPerImage, 3)} |`);
+    out.push(
+      `| ${m.name} | \`${m.source}\` | ${output} | ${num(m.secondsPerImage, 3)} | ${
+        num(m.warmupSeconds, 3)
+      } |`,
+    );
   }
+  out.push(
+    "",
+    "s / frame leaves the first frame out: it compiles the GPU pipelines, for the first model only.",
+  );
   out.push("", `Δ columns: each model minus ${models[0].name}; ✓ marks an improvement, ✗ a regression.`, "");
 
   out.push(

@@ -65,8 +65,13 @@ export interface EvalRunOptions {
 export interface ModelEntry extends ModelSummary {
   readonly source: string;
   readonly kind: DepthEstimator["kind"];
-  /** Mean prediction time per frame. */
+  /**
+   * Mean prediction time per frame after the first: the first frame compiles the GPU pipelines (for the first
+   * model alone, since the others reuse them), so it is kept apart as `warmupSeconds`.
+   */
   readonly secondsPerImage: number;
+  /** The first frame's prediction time, warm-up included. */
+  readonly warmupSeconds: number;
   /** This model minus the first, for the headline numbers; absent on the first model. */
   readonly delta?: ModelDelta;
 }
@@ -167,6 +172,7 @@ export async function runEvaluation(options: EvalRunOptions): Promise<EvalSummar
   }
   const totals = estimators.map((e) => new ModelTotals(e.name, threshold));
   const seconds = estimators.map(() => 0);
+  const warmup = estimators.map(() => NaN);
   const worst = new WorstRegions(options.sheet ?? 0, names);
   const plyFiles: string[] = [];
   let evaluated = 0, withMask = 0;
@@ -211,7 +217,7 @@ export async function runEvaluation(options: EvalRunOptions): Promise<EvalSummar
         }
       }
       results.forEach((r, m) => totals[m].add(r));
-      times.forEach((t, m) => (seconds[m] += t));
+      times.forEach((t, m) => (evaluated === 0 ? (warmup[m] = t) : (seconds[m] += t)));
       evaluated++;
       if (mask) withMask++;
       perImage.push({
@@ -248,7 +254,8 @@ export async function runEvaluation(options: EvalRunOptions): Promise<EvalSummar
     ...t.summary(),
     source: options.sources?.[m] ?? names[m],
     kind: estimators[m].kind,
-    secondsPerImage: evaluated ? seconds[m] / evaluated : NaN,
+    secondsPerImage: evaluated > 1 ? seconds[m] / (evaluated - 1) : warmup[m],
+    warmupSeconds: warmup[m],
   }));
   const withDeltas = models.map((m, i) => (i === 0 ? m : { ...m, delta: delta(m, models[0]) }));
 

@@ -9,6 +9,7 @@
  */
 import { join } from "node:path";
 import { lineChart } from "../eval/charts.ts";
+import { grid } from "../eval/plot.ts";
 import type { DepthMetrics } from "../eval/metrics.ts";
 import { asTrompeError } from "../errors.ts";
 import { writeTextFileAtomic } from "../io/atomic.ts";
@@ -85,16 +86,45 @@ export function trainLogs(out: string) {
   };
 }
 
-/** loss_curve.png: the loss of every step (null losses, from skipped steps, left out). */
-export async function writeLossCurve(path: string, steps: readonly StepRecord[]): Promise<void> {
+/**
+ * loss_curve.png: the loss of every step (null losses, from skipped steps, left out) above validation's
+ * abs_rel, on the same steps, each with the epochs' ends marked.
+ */
+export async function writeLossCurve(
+  path: string,
+  steps: readonly StepRecord[],
+  vals: readonly ValRecord[],
+  stepsPerEpoch: number,
+): Promise<void> {
   const points = steps.filter((s) => Number.isFinite(s.loss)).map((s) => [s.step, s.loss] as const);
   if (points.length === 0) return;
-  const { image } = lineChart({
+  const last = Math.max(...steps.map((s) => s.step + 1), ...vals.map((v) => v.step));
+  const xMarks = Array.from(
+    { length: Math.floor(last / stepsPerEpoch) },
+    (_, e) => ({ value: (e + 1) * stepsPerEpoch, label: `epoch ${e + 1}` }),
+  );
+  const panel = { xLabel: "step", legend: false, height: 340, xMarks } as const;
+  const loss = lineChart({
+    ...panel,
     title: "training loss (SiLog)",
-    xLabel: "step",
     yLabel: "loss",
     series: [{ name: "loss", points }],
-    legend: false,
+    // Thousands of steps read as points; a few as a line.
+    markersOnly: points.length > 200,
   });
-  await writePng(path, image);
+  const validated = vals
+    .filter((v) => v.metrics !== null && Number.isFinite(v.metrics.abs_rel))
+    .map((v) => [v.step, v.metrics!.abs_rel] as const);
+  const images = [loss.image];
+  if (validated.length > 0) {
+    images.push(
+      lineChart({
+        ...panel,
+        title: "validation abs_rel (lower is better)",
+        yLabel: "abs_rel",
+        series: [{ name: "abs_rel", points: validated }],
+      }).image,
+    );
+  }
+  await writePng(path, grid(images, 1, 8));
 }

@@ -199,7 +199,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
     files.latestSafetensors = latest.safetensors;
     files.latestPth = latest.pth;
     await saveTrainState(statePath, current, moments, { step, stepsPerEpoch, best, identity, lr: o.lr });
-    await writeLossCurve(join(out, "loss_curve.png"), logs.steps.entries);
+    await writeLossCurve(join(out, "loss_curve.png"), logs.steps.entries, logs.vals.entries, stepsPerEpoch);
     files.lossCurve = join(out, "loss_curve.png");
     lastSaved = step;
   };

@@ -26,6 +26,22 @@ sharedTest("deno task compare: writes the tables, the chart and a run record", a
     const json = JSON.parse(await Deno.readTextFile(join(dir, "compare.json")));
     assert.equal(json.keys.length, 127);
     assert.equal(JSON.parse(await Deno.readTextFile(join(dir, "compare.run.json"))).task, "compare");
+
+    // The flag the other tasks take names the two checkpoints as well, and the chart's axis can be chosen.
+    const flagged = await run([
+      "--weights",
+      join(tiny, "weights.pth"),
+      "--load-from",
+      join(tiny, "after_step.safetensors"),
+      "--out",
+      join(dir, "flagged"),
+      "--scale",
+      "log",
+    ]);
+    assert.equal(flagged.code, 0, flagged.stderr);
+    const record = JSON.parse(await Deno.readTextFile(join(dir, "flagged", "compare.run.json")));
+    assert.equal(record.settings.scale, "log");
+    assert.match(record.inputs.b, /after_step\.safetensors$/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
