@@ -51,12 +51,13 @@ export { runEvaluation } from "./core/eval/run.ts";
 export { runTraining, type TrainResult } from "./core/train/trainer.ts";
 export { TRAIN_DEFAULTS, type TrainOptions } from "./core/train/options.ts";
 
-// The whole study (what `deno task demo` runs)
-export { runStudy, type StudyOptions, type StudyResult } from "./core/study/study.ts";
-// The study's experiment (what `deno task study` runs): arms × seeds from one base model, held-out scenes
+// The study's experiment (what `deno task study` and `deno task demo` run): arms × seeds from one base model,
+// judged on held-out scenes, and its write-up
 export {
   type ExperimentOptions,
   type ExperimentResult,
   runExperiment,
+  STUDY_DEFAULTS,
   studyArms,
 } from "./core/study/experiment.ts";
+export { type ExperimentFiles, writeExperiment } from "./core/study/experiment_write.ts";

@@ -3,18 +3,17 @@
  * trompe with the encoder frozen) for several seeds, every model evaluated on held-out scenes — written up as
  * study.md with its figures. The experiment is core/study/experiment.ts; this file reads flags and prints.
  */
-import { join, relative, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { ADAPTER_FLAG, badFlag, floatFlag, intFlag, parseFlags, requireFlag } from "../core/cli/flags.ts";
 import { adapterLines } from "../core/cli/gpu_info.ts";
 import { runTask } from "../core/cli/main.ts";
 import { writeRunRecord } from "../core/cli/record.ts";
 import { getGpu } from "../core/gpu/device.ts";
 import { Runtime } from "../core/gpu/runtime.ts";
-import { writeFileAtomic, writeTextFileAtomic } from "../core/io/atomic.ts";
-import { jsonText } from "../core/io/json.ts";
-import { writePng } from "../core/io/png.ts";
-import { runExperiment, studyArms } from "../core/study/experiment.ts";
-import { armTable, studyFigure, studyMarkdown, verdicts } from "../core/study/experiment_report.ts";
+import { writeTextFileAtomic } from "../core/io/atomic.ts";
+import { runExperiment, STUDY_DEFAULTS as D, studyArms } from "../core/study/experiment.ts";
+import { verdicts } from "../core/study/experiment_report.ts";
+import { writeExperiment } from "../core/study/experiment_write.ts";
 
 const HELP = `deno task study --base FILE --train DIR --held-out DIR --out DIR [options]
 
@@ -34,12 +33,13 @@ canvas). Writes study.md (the table: mean ± sd (min–max) per arm; the hypothe
   --docs DIR           where study.md and its figures go (default: --out)
   --seeds LIST         arm seeds, comma-separated (default 1,2,3)
   --arms LIST          arms to run (default seed,trompe,trompe-frozen)
-  --steps N            fine-tuning steps per run (default 200)
-  --batch N            batch size (default 4)
-  --lr X               encoder learning rate, decoder ×10 (default 0.0002)
-  --input-size N       training crop and evaluation input, a multiple of 14 (default 126)
-  --probe-sizes LIST   pasted shares of the frame (default 0.02,0.1,0.2,0.35)
-  --probe-repeats N    poses per frame and size (default 2)
+  --steps N            fine-tuning steps per run (default ${D.steps})
+  --batch N            batch size (default ${D.batch})
+  --lr X               encoder learning rate, decoder ×10 (default ${D.lr})
+  --input-size N       training crop and evaluation input, a multiple of 14 (default ${D.inputSize}, the
+                       committed base model's)
+  --probe-sizes LIST   pasted shares of the frame (default ${D.probeSizes.join(",")})
+  --probe-repeats N    poses per frame and size (default ${D.probeRepeats})
   --debug              print stack traces
   --help               this text`;
 
@@ -109,14 +109,14 @@ async function main(): Promise<void> {
   for (const a of arms ?? []) {
     if (!known.includes(a)) badFlag("--arms", `"${a}" is not one of ${known.join(", ")}`);
   }
-  const steps = intFlag(values.steps, "--steps", 200, 1);
-  const batch = intFlag(values.batch, "--batch", 4, 1);
-  const lr = floatFlag(values.lr, "--lr", 2e-4)!;
+  const steps = intFlag(values.steps, "--steps", D.steps, 1);
+  const batch = intFlag(values.batch, "--batch", D.batch, 1);
+  const lr = floatFlag(values.lr, "--lr", D.lr)!;
   if (!(lr > 0)) badFlag("--lr", "must be positive");
-  const inputSize = intFlag(values["input-size"], "--input-size", 126, 14);
+  const inputSize = intFlag(values["input-size"], "--input-size", D.inputSize, 14);
   if (inputSize % 14 !== 0) badFlag("--input-size", `${inputSize} is not a multiple of the patch size 14`);
-  const probeSizes = list(values["probe-sizes"], "--probe-sizes", [0.02, 0.1, 0.2, 0.35]);
-  const probeRepeats = intFlag(values["probe-repeats"], "--probe-repeats", 2, 1);
+  const probeSizes = list(values["probe-sizes"], "--probe-sizes", [...D.probeSizes]);
+  const probeRepeats = intFlag(values["probe-repeats"], "--probe-repeats", D.probeRepeats, 1);
 
   const ctx = await getGpu();
   const rt = new Runtime(ctx);
@@ -142,45 +142,8 @@ async function main(): Promise<void> {
     log: (line) => console.log(`   ${line}`),
   }, rt);
 
-  await Deno.mkdir(docs, { recursive: true });
-  const figure = join(docs, "study.png");
-  await writePng(figure, studyFigure(result));
-  const sheetFile = result.heldOut.augmented.files.sheet;
-  let sheet: string | null = null;
-  if (sheetFile) {
-    sheet = join(docs, "study_sheet.png");
-    await writeFileAtomic(sheet, await Deno.readFile(join(out, "eval_augmented", sheetFile)));
-  }
   const command = `deno task study ${Deno.args.filter((a) => a !== "--debug").join(" ")}`;
-  const markdown = studyMarkdown(result, {
-    figure: relative(docs, figure),
-    sheet: sheet && relative(docs, sheet),
-    command,
-  });
-  const studyMd = join(docs, "study.md");
-  await writeTextFileAtomic(studyMd, markdown);
-  const numbers = {
-    settings: result.settings,
-    table: armTable(result),
-    verdicts: verdicts(result),
-    runs: result.runs,
-    models: result.models.map((m) => ({
-      name: m.name,
-      arm: m.arm,
-      seed: m.seed,
-      checkpoint: m.checkpoint,
-      augmented: {
-        official: m.augmented.official.mean,
-        background: m.augmented.background.mean,
-        flat: m.augmented.flat,
-      },
-      clean: m.clean.official.mean,
-      // The clean held-out scenes' real openings (their masks' negatives): the false-flat rate's source.
-      cleanOpenings: m.clean.flat,
-      probe: { criteria: m.probe.criteria ?? null, paired: m.probe.paired ?? null, cells: m.probe.cells },
-    })),
-  };
-  await writeTextFileAtomic(join(docs, "study.json"), jsonText(numbers, 2) + "\n");
+  const files = await writeExperiment(result, { out, docs, command });
   const record = await writeRunRecord(out, {
     task: "study",
     inputs: { base, train, heldOut },
@@ -194,7 +157,7 @@ async function main(): Promise<void> {
   console.log(
     `\nstudy done in ${
       ((performance.now() - started) / 60000).toFixed(1)
-    } min\n${studyMd}\nrun record: ${record}`,
+    } min\n${files.markdown}\nrun record: ${record}`,
   );
 }
 

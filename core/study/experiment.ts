@@ -79,6 +79,20 @@ export function heldOutRecipe(): Recipe {
   );
 }
 
+/**
+ * The experiment's defaults: the committed base model's own input size (fixtures/study_base, trained at 112 px);
+ * a fine-tuning lr a quarter of the base's peak (2e-4), as fine-tuning goes well below pre-training (the official
+ * 5e-6 for a pretrained ViT-L); probe sizes from a rarely fooling 2 % to the seed's large pastes.
+ */
+export const STUDY_DEFAULTS = {
+  steps: 200,
+  batch: 4,
+  lr: 5e-5,
+  inputSize: 112,
+  probeSizes: [0.02, 0.1, 0.2, 0.35],
+  probeRepeats: 2,
+} as const;
+
 /** The seed the held-out set is augmented with: fixed, and distinct from any arm seed a user would give. */
 export const HELD_OUT_SEED = 7919;
 

@@ -18,6 +18,8 @@ interface Metric {
   readonly value: (m: ModelResult) => number | null;
 }
 
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
 const finite = (v: number | null | undefined): number | null =>
   v !== null && v !== undefined && Number.isFinite(v) ? v : null;
 
@@ -266,6 +268,28 @@ export function studyFigure(result: ExperimentResult): RasterU8 {
   return grid(charts, 2, 8);
 }
 
+/**
+ * What the verdicts allow one to say, from their values only: the arms' comparison means something only where the
+ * base model is measurably fooled by art beyond the blank canvas.
+ */
+export function readingOf(checked: readonly Verdict[]): string {
+  const pre = checked.filter((v) => v.claim.startsWith("precondition:"));
+  const failed = pre.filter((v) => v.holds === false).length;
+  const unjudged = pre.filter((v) => v.holds === null).length;
+  if (failed > 0) {
+    return `The precondition does not hold (${failed} of ${pre.length} checks fail${
+      unjudged ? `, ${unjudged} cannot be judged` : ""
+    }): pasted art does not fool this base model clearly beyond a blank canvas, so the arms below cannot show a ` +
+      "cure of being fooled; read their rows as what each recipe does to this model, not as the study's answer.";
+  }
+  if (unjudged > 0) {
+    return `The precondition cannot be fully judged (${unjudged} of ${pre.length} checks lack numbers): read the ` +
+      "arms with that in mind.";
+  }
+  return "The precondition holds: pasted art fools this base model clearly beyond a blank canvas, so the arms " +
+    "below test whether each recipe cures it.";
+}
+
 export function studyMarkdown(
   result: ExperimentResult,
   files: { figure: string; sheet: string | null; command: string },
@@ -306,8 +330,9 @@ export function studyMarkdown(
   lines.push("## Results", "");
   lines.push(
     `Arms: mean ± sd (min–max) over ${
-      [...new Set(result.runs.map((r) => r.seed))].length
-    } seeds. ↓ lower is better, ↑ higher.`,
+      plural([...new Set(result.runs.map((r) => r.seed))].length, "seed")
+    }. ` +
+      "↓ lower is better, ↑ higher.",
     "",
   );
   lines.push(`| metric | base | ${result.arms.map((a) => a.name).join(" | ")} |`);
@@ -321,8 +346,18 @@ export function studyMarkdown(
       } |`,
     );
   }
-  lines.push("", "## The hypotheses, checked", "");
-  for (const v of verdicts(result)) {
+  const base = result.models.find((m) => m.arm === null)!;
+  lines.push(
+    "",
+    `Judged on the held-out frames: ${base.augmented.flat.pasted} pasted regions and ${base.augmented.flat.negatives} ` +
+      `bordered negatives (augmented), ${base.clean.flat.negatives} real openings with depth behind them (clean), ` +
+      `${base.probe.criteria?.large.pairs ?? 0} large and ${
+        base.probe.criteria?.small.pairs ?? 0
+      } small art/blank pose pairs (probe).`,
+  );
+  const checked = verdicts(result);
+  lines.push("", "## The hypotheses, checked", "", readingOf(checked), "");
+  for (const v of checked) {
     const word = v.holds === null ? "cannot be judged" : v.holds ? "holds" : "does not hold";
     lines.push(`- ${v.claim}: **${word}** (${v.numbers}).`);
   }

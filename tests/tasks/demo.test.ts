@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { EvalSummary } from "../../core/eval/run.ts";
 import { decodePng } from "../../core/io/png.ts";
+import { readSafetensors } from "../../core/io/safetensors.ts";
 import { runTaskFile } from "../shared.ts";
 
 const run = (args: string[]) => runTaskFile("demo", args);
 
-Deno.test("deno task demo --quick: scenes to report, with both evaluations, both probes and figures that decode", async () => {
+Deno.test("deno task demo --quick: the experiment from the committed base, judged on held-out scenes, written up", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const result = await run(["--quick", "--out", dir]);
@@ -14,66 +14,47 @@ Deno.test("deno task demo --quick: scenes to report, with both evaluations, both
     assert.match(result.stdout, /adapter: /);
     assert.match(result.stdout, /matmul: .* GFLOP\/s/);
 
-    const report = await Deno.readTextFile(join(dir, "report.md"));
-    assert.ok(report.includes("(eval_before/report.md)"), "links the evaluation before fine-tuning");
-    assert.ok(report.includes("(eval/report.md)"), "links the side-by-side evaluation");
-    assert.match(report, /\| \| start \| fine-tuned \| change \|/);
-    assert.match(report, /\| fooled rate of pasted regions ↓ \| [\d.]+ % \| [\d.]+ % \|/);
-
-    const before: EvalSummary = JSON.parse(await Deno.readTextFile(join(dir, "eval_before", "summary.json")));
-    const after: EvalSummary = JSON.parse(await Deno.readTextFile(join(dir, "eval", "summary.json")));
-    assert.deepEqual(before.models.map((m) => m.name), ["start"]);
-    assert.deepEqual(after.models.map((m) => m.name), ["start", "fine-tuned"]);
-    assert.ok(after.images.evaluated > 0 && after.images.evaluated === before.images.evaluated);
-    assert.notDeepEqual(after.models[1].official, after.models[0].official, "fine-tuning changed the model");
-    // The before/after table shows the evaluation's own numbers, and its change column is their difference.
-    const row = (label: string) => {
-      const line = report.split("\n").find((l) => l.startsWith(`| ${label} |`));
-      assert.ok(line, `the table has a row "${label}"`);
-      return line.split("|").slice(2, 5).map((cell) => parseFloat(cell.trim().replace("+", "")));
-    };
-    const [start, tuned] = after.models;
-    const close = (shown: number, value: number, what: string, tolerance: number) =>
-      assert.ok(
-        Math.abs(shown - value) <= tolerance,
-        `${what}: the report shows ${shown}, the summary has ${value}`,
-      );
-    for (
-      const [label, value] of [
-        ["abs_rel (whole frame) ↓", (m: typeof start) => m.official.mean!.abs_rel],
-        ["d1 (whole frame) ↑", (m: typeof start) => m.official.mean!.d1],
-      ] as const
-    ) {
-      const [a, b, change] = row(label);
-      close(a, value(start), `${label}, start`, 1e-3 * Math.abs(value(start)));
-      close(b, value(tuned), `${label}, fine-tuned`, 1e-3 * Math.abs(value(tuned)));
-      close(change, value(tuned) - value(start), `${label}, change`, 2e-3 * Math.abs(value(start)));
+    const study = JSON.parse(await Deno.readTextFile(join(dir, "study.json")));
+    assert.ok(
+      study.settings.base.endsWith(join("fixtures", "study_base", "base.safetensors")),
+      `the base is the committed model, not ${study.settings.base}`,
+    );
+    assert.deepEqual(study.models.map((m: { name: string }) => m.name), ["base", "seed s1", "trompe s1"]);
+    // Each arm fine-tuned the base: its weights moved.
+    const base = await readSafetensors(study.settings.base);
+    for (const run of study.runs) {
+      const tuned = await readSafetensors(run.checkpoint);
+      const moved = base.names().some((key) => {
+        const a = base.float32(key), b = tuned.float32(key);
+        return a.some((x, i) => Math.fround(x) !== b[i]);
+      });
+      assert.ok(moved, `${run.arm}: the fine-tune left the base unchanged`);
     }
-    const [fooledStart, fooledTuned] = row("fooled rate of pasted regions ↓");
-    close(fooledStart, 100 * start.flat.fooledRate!, "fooled rate, start (%)", 0.05);
-    close(fooledTuned, 100 * tuned.flat.fooledRate!, "fooled rate, fine-tuned (%)", 0.05);
-    // The starting model is evaluated on the same frames before and after (its predictions are reused).
-    assert.equal(before.models[0].flat.pasted, start.flat.pasted);
+    // The held-out scenes are study scenes never trained on, and their real openings were judged.
+    const heldOut = await Deno.readTextFile(join(dir, "scenes", "heldout", "splits", "val.txt"));
+    const train = await Deno.readTextFile(join(dir, "scenes", "train", "splits", "train.txt"));
+    const scenes = (text: string) => new Set(text.trim().split("\n").map((l) => l.split("/")[0]));
+    assert.ok([...scenes(heldOut)].every((s) => !scenes(train).has(s)));
+    assert.ok(study.models[0].cleanOpenings.negatives > 0, "no real opening judged");
 
-    const figures = [...report.matchAll(/!\[[^\]]*\]\(([^)]+\.png)\)/g)].map((m) => m[1]);
-    for (const expected of ["eval/charts/metrics.png", "eval/worst_regions.png", "probe_start/probe.png"]) {
-      assert.ok(figures.includes(expected), `the report shows ${expected}`);
-    }
-    assert.ok(figures.includes("probe_finetuned/probe.png"));
-    const probe = JSON.parse(await Deno.readTextFile(join(dir, "probe_finetuned", "summary.json")));
-    assert.equal(probe.model, "fine-tuned");
-    assert.ok(probe.trials > 0);
-    for (const figure of figures) {
+    // study.md: the table, the reading that follows from the precondition's verdicts, the figures.
+    const md = await Deno.readTextFile(join(dir, "study.md"));
+    assert.ok(md.includes("| metric | base | seed | trompe |"), md);
+    const precondition = study.verdicts.filter((v: { claim: string }) => v.claim.startsWith("precondition:"));
+    const failed = precondition.some((v: { holds: boolean | null }) => v.holds === false);
+    assert.equal(md.includes("The precondition does not hold"), failed, md);
+    assert.equal(
+      md.includes("The precondition holds"),
+      !failed && precondition.every((v: { holds: unknown }) => v.holds),
+    );
+    for (const figure of ["study.png", "study_sheet.png"]) {
+      assert.ok(md.includes(`](${figure})`), `study.md shows ${figure}`);
       const png = decodePng(await Deno.readFile(join(dir, figure)), figure);
       assert.ok(png.width >= 200 && png.height >= 100, `${figure}: ${png.width}×${png.height}`);
     }
-    for (const curve of ["start/loss_curve.png", "finetune/loss_curve.png"]) {
-      assert.ok(report.includes(`(${curve})`));
-      decodePng(await Deno.readFile(join(dir, curve)), curve);
-    }
-    const numbers = JSON.parse(await Deno.readTextFile(join(dir, "demo.json")));
-    assert.equal(numbers.after.length, 2);
-    assert.ok(numbers.totalSeconds > 0);
+    const record = JSON.parse(await Deno.readTextFile(join(dir, "demo.run.json")));
+    assert.equal(record.task, "demo");
+    assert.ok(record.timings.total > 0);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -83,10 +64,10 @@ Deno.test("deno task demo: bad flags exit 2 with one line naming the flag", asyn
   const size = await run(["--input-size", "50"]);
   assert.equal(size.code, 2);
   assert.match(size.stderr, /--input-size: 50 is not a multiple of the patch size 14/);
-  const config = await run(["--config", "model.json"]);
-  assert.equal(config.code, 2);
-  assert.match(config.stderr, /--config: applies to --weights only/);
-  const missing = await run(["--weights", "/no/such/start.safetensors", "--quick", "--steps", "0"]);
+  const missing = await run(["--weights", "/no/such/base.safetensors", "--quick"]);
   assert.equal(missing.code, 2);
-  assert.match(missing.stderr, /--steps: "0" is not an integer ≥ 1/);
+  assert.match(missing.stderr, /--weights: \/no\/such\/base.safetensors does not exist/);
+  const steps = await run(["--quick", "--steps", "0"]);
+  assert.equal(steps.code, 2);
+  assert.match(steps.stderr, /--steps: "0" is not an integer ≥ 1/);
 });
