@@ -55,6 +55,8 @@ export interface TrainStateInfo {
   identity: RunIdentity;
   /** The encoder learning rate the run was saved with (absent in states saved before it was recorded). */
   lr?: number;
+  /** Steps that updated nothing and so did not advance the schedule (absent in older states: none). */
+  skipped?: number;
 }
 
 /** The GPU weights as a state_dict, in the official key order. */

@@ -156,6 +156,8 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
     freeze: describeFreeze(o.freeze),
   });
   let lastSaved = startStep;
+  /** Steps that updated nothing (no loadable frame, or no usable pixel), resumed parts included. */
+  let skipped = resumed?.info.skipped ?? 0;
 
   /** Finiteness, validation, checkpoints, then the resume point (the file that commits the save). */
   const validateAndSave = async (step: number, runValidation: boolean) => {
@@ -198,7 +200,14 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
     const latest = await exportCheckpoint(out, "latest", config, current, provenance(step));
     files.latestSafetensors = latest.safetensors;
     files.latestPth = latest.pth;
-    await saveTrainState(statePath, current, moments, { step, stepsPerEpoch, best, identity, lr: o.lr });
+    await saveTrainState(statePath, current, moments, {
+      step,
+      stepsPerEpoch,
+      best,
+      identity,
+      lr: o.lr,
+      skipped,
+    });
     await writeLossCurve(join(out, "loss_curve.png"), logs.steps.entries, logs.vals.entries, stepsPerEpoch);
     files.lossCurve = join(out, "loss_curve.png");
     lastSaved = step;
@@ -246,6 +255,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
         await rejects.train(step, batch.items.length, batch.failures, frames.train.length);
         const record = await trainStep(batch.items, step, epoch);
         step += 1;
+        if (!Number.isFinite(record.loss)) skipped += 1;
         losses.push({ step: record.step, loss: record.loss });
         await logs.steps.append(record);
         progress.status = `loss ${Number.isFinite(record.loss) ? record.loss.toFixed(4) : "skipped"}`;
@@ -267,7 +277,8 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
   }
 
   async function trainStep(items: LoadedItem[], index: number, epoch: number): Promise<StepRecord> {
-    const lr = polyLr(o.lr, index, totalSteps);
+    // A skipped step updated nothing, so it does not move the schedule either.
+    const lr = polyLr(o.lr, index - skipped, totalSteps);
     if (items.length === 0) return { step: index, epoch, loss: NaN, lr, ms: 0, peakBytes: 0, pixels: 0 };
     const outcome = await stepper.step(stackBatch(items, o.imgSize), lr, range);
     if (outcome.pixels > 0 && !outcome.applied) {

@@ -1,10 +1,12 @@
 /**
  * Training on frames that fail to load (issue 13, case 6): each is recorded in rejects.jsonl and the run
- * record, the run exits 3 instead of 0, and a split whose every frame fails stops the run as an error instead
+ * record, a step left without a frame does not advance the schedule, the run exits 3 instead of 0, and a split whose every frame fails stops the run as an error instead
  * of "finishing" with the weights unchanged.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { TRAIN_DEFAULTS } from "../../core/train/options.ts";
+import { polyLr } from "../../core/train/schedule.ts";
 import {
   assertOneErrorLine,
   assertUnchanged,
@@ -42,7 +44,7 @@ Deno.test("train records a frame that fails to load in rejects.jsonl and exits 3
     const before = await hashTree(root);
     const run = await train(dir, root);
     assert.equal(run.code, 3, run.stdout + run.stderr);
-    assert.match(run.stdout, /1 frames failed to load: see .*rejects\.jsonl/);
+    assert.match(run.stdout, /1 frame failed to load: see .*rejects\.jsonl/);
     const rejects = (await Deno.readTextFile(join(dir, "run/rejects.jsonl"))).trim().split("\n").map((l) =>
       JSON.parse(l)
     );
@@ -52,6 +54,17 @@ Deno.test("train records a frame that fails to load in rejects.jsonl and exits 3
     assert.match(rejects[0].error, /JPEG ends before its end-of-image marker/);
     const record = JSON.parse(await Deno.readTextFile(join(dir, "run/train.run.json")));
     assert.equal(record.failures, 1);
+    // The step left without a frame updated nothing and does not move the poly schedule.
+    const steps = (await Deno.readTextFile(join(dir, "run/train.jsonl"))).trim().split("\n").map((l) =>
+      JSON.parse(l)
+    );
+    const skippedAt = steps.findIndex((r) => r.loss === null);
+    assert.equal(steps.filter((r) => r.loss === null).length, 1);
+    const later = steps.filter((r) => r.step > skippedAt && r.loss !== null);
+    assert(later.some((r) => r.step >= 2), "no later step where the schedule would show the skip");
+    for (const r of later) {
+      assert.equal(r.lr, polyLr(TRAIN_DEFAULTS.lr, r.step - 1, steps.length), `step ${r.step}`);
+    }
     await assertUnchanged(root, before, "the dataset");
   });
 });
