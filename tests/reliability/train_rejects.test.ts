@@ -44,7 +44,7 @@ Deno.test("train records a frame that fails to load in rejects.jsonl and exits 3
     const before = await hashTree(root);
     const run = await train(dir, root);
     assert.equal(run.code, 3, run.stdout + run.stderr);
-    assert.match(run.stdout, /1 frame failed to load: see .*rejects\.jsonl/);
+    assert.match(run.stdout, /1 frames? failed to load: see .*rejects\.jsonl/);
     const rejects = (await Deno.readTextFile(join(dir, "run/rejects.jsonl"))).trim().split("\n").map((l) =>
       JSON.parse(l)
     );
