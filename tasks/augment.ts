@@ -14,6 +14,7 @@ import { Progress } from "../core/cli/progress.ts";
 import { writeRunRecord } from "../core/cli/record.ts";
 import { noFramesError } from "../core/data/scan.ts";
 import { TROMPE_VERSION } from "../core/version.ts";
+import { plural } from "../core/plural.ts";
 
 const HELP =
   `deno task augment --dataset hypersim|vkitti2 --root DIR --out DIR --recipe PRESET|FILE --seed N [options]
@@ -111,11 +112,11 @@ async function main(): Promise<void> {
   }
   await prepareOutDir(out, [{ flag: "--root", path: root }, ...(art ? [{ flag: "--art", path: art }] : [])]);
   console.log(
-    `augment: ${frames.length} frames in ${root}, recipe ${recipe.name}, seed ${seed}, ` +
-      `shard ${shard[0]}/${shard[1]}, ${workers} workers`,
+    `augment: ${plural(frames.length, "frame")} in ${root}, recipe ${recipe.name}, seed ${seed}, ` +
+      `shard ${shard[0]}/${shard[1]}, ${plural(workers, "worker")}`,
   );
   console.log(`split: ${plan.train} train, ${plan.val} val frames; ${plan.rule}`);
-  if (leftOut.length) console.log(`  left out ${leftOut.length} frames: ${leftOut[0].reason}`);
+  if (leftOut.length) console.log(`  left out ${plural(leftOut.length, "frame")}: ${leftOut[0].reason}`);
   for (const p of problems) console.log(`  skipped ${p.path}: ${p.problem}`);
   let progress: Progress | undefined;
   const summary = await runAugment(

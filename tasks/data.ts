@@ -13,6 +13,9 @@ import { listVkitti2Frames, readVkitti2Sample } from "../core/data/vkitti2.ts";
 import { TrompeError } from "../core/errors.ts";
 import { datasetSheet } from "../core/eval/dataset_sheet.ts";
 import { writePng } from "../core/io/png.ts";
+import { writeRunRecord } from "../core/cli/record.ts";
+import { dirname, resolve } from "node:path";
+import { plural } from "../core/plural.ts";
 
 const HELP =
   `deno task data --dataset hypersim|vkitti2 --root DIR [--preview N --out FILE.png] [--planar official|exact]
@@ -28,7 +31,8 @@ is checked too: finite and valid, not below the dataset's minimum depth, inside 
   --max-depth M     vKITTI2: depth beyond M metres is invalid (default 80, as the official loader)
   --preview N       also write a contact sheet of the first N frames: per frame its id, size and depth
                     range over its RGB and inverse depth (turbo), with a colour bar in metres
-  --out FILE.png    where the contact sheet goes (required with --preview)
+  --out FILE.png    where the contact sheet goes (required with --preview); data.run.json (what was
+                    scanned, the frames' statistics and every problem) is written beside it
 ${maxPixelsHelp(20)}
   --debug           print stack traces
   --help            this text
@@ -62,8 +66,10 @@ function report(
 ) {
   const scenes = new Map<string, number>();
   for (const f of frames) scenes.set(f.scene, (scenes.get(f.scene) ?? 0) + 1);
-  console.log(`${dataset}: ${scenes.size} scenes, ${frames.length} frames (${stats.length} read)`);
-  for (const [scene, count] of scenes) console.log(`  ${scene}: ${count} frames`);
+  console.log(
+    `${dataset}: ${plural(scenes.size, "scene")}, ${plural(frames.length, "frame")} (${stats.length} read)`,
+  );
+  for (const [scene, count] of scenes) console.log(`  ${scene}: ${plural(count, "frame")}`);
   const sizes = new Set(stats.map((s) => `${s.width}×${s.height}`));
   if (stats.length) {
     const min = Math.min(...stats.map((s) => s.min).filter((v) => !Number.isNaN(v)));
@@ -104,6 +110,7 @@ async function main(): Promise<void> {
   const preview = intFlag(values.preview, "--preview", 0);
   if (preview > 0) requireFlag(values.out, "--out", "needed with --preview");
 
+  const started = performance.now();
   const { frames, problems, read } = await openDataset(dataset, root, planar, maxDepth);
   if (frames.length === 0) throw noFramesError(dataset, root, problems);
   const readAny = read as (f: (typeof frames)[number]) => Promise<Sample>;
@@ -133,7 +140,18 @@ async function main(): Promise<void> {
       throw new TrompeError("not-found", "no readable frame to preview", { subject: root });
     }
     await writePng(values.out!, datasetSheet(samples).image);
-    console.log(`preview of ${samples.length} frames: ${values.out}`);
+    console.log(`preview of ${plural(samples.length, "frame")}: ${values.out}`);
+  }
+  if (values.out) {
+    const record = await writeRunRecord(dirname(resolve(values.out)), {
+      task: "data",
+      inputs: { dataset, root: resolve(root) },
+      settings: { planar, maxDepth, preview },
+      results: { scenes: new Set(frames.map((f) => f.scene)).size, frames: frames.length, stats, problems },
+      timings: { seconds: (performance.now() - started) / 1000 },
+      failures: problems.length,
+    });
+    console.log(`run record: ${record}`);
   }
   if (problems.length > 0) Deno.exitCode = 3;
 }

@@ -11,6 +11,7 @@ import {
   writeHypersimFixtures,
   writeVkitti2Fixtures,
 } from "../core/data/fixtures/write.ts";
+import { plural } from "../core/plural.ts";
 
 const HELP = `deno task fixtures [flags]
 
@@ -148,7 +149,9 @@ async function main(args: string[]): Promise<void> {
     };
     await writeTextFileAtomic(join(root, "fixtures.json"), JSON.stringify(record, null, 2) + "\n");
     console.log(
-      `${kind}: ${done.frames} frames (${done.train} train, ${done.val} val) in ${done.scenes} scenes at ` +
+      `${kind}: ${plural(done.frames, "frame")} (${done.train} train, ${done.val} val) in ${
+        plural(done.scenes, "scene")
+      } at ` +
         `${width}x${height} → ${root}; ${
           (1000 * done.renderSeconds / done.frames).toFixed(0)
         } ms/frame ray ` +

@@ -26,6 +26,7 @@ import { saveEncoderStart } from "../core/train/encoder_start.ts";
 import { MIN_DEPTH, TRAIN_DEFAULTS } from "../core/train/options.ts";
 import { readSavedSettings } from "../core/train/saved_settings.ts";
 import { runTraining } from "../core/train/trainer.ts";
+import { plural } from "../core/plural.ts";
 
 const HELP =
   `deno task train --weights FILE --dataset hypersim|vkitti2 --root DIR --split FILE --out DIR [options]
@@ -90,7 +91,7 @@ async function initialCheckpoint(values: Flags, out: string): Promise<string> {
   const configFile = requireFlag(values.config, "--config", "the model to initialise (JSON, as for predict)");
   const path = join(out, "init.safetensors");
   if (values.resume && await isFile(path)) return path;
-  const config = await readConfigFile(configFile);
+  const config = await readConfigFile(configFile, modelFlags(values));
   await Deno.mkdir(out, { recursive: true });
   await saveInitialCheckpoint(path, config, intFlag(values.seed, "--seed", TRAIN_DEFAULTS.seed));
   return path;
@@ -266,7 +267,7 @@ async function main(): Promise<void> {
       `run record: ${result.files.record}`,
   );
   if (result.failed > 0) {
-    console.log(`${result.failed} frames failed to load: see ${join(result.out, "rejects.jsonl")}`);
+    console.log(`${plural(result.failed, "frame")} failed to load: see ${join(result.out, "rejects.jsonl")}`);
     Deno.exitCode = 3;
   }
   if (result.stopped === "interrupted") {

@@ -47,6 +47,7 @@ import { TrainRejects } from "./rejects.ts";
 import { checkTrainOptions, type TrainOptions } from "./options.ts";
 import { openRun } from "./run_setup.ts";
 import { runSummaryLines } from "./run_summary.ts";
+import { plural } from "../plural.ts";
 
 export interface TrainResult {
   out: string;
@@ -194,7 +195,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
         `step ${step}: val abs_rel ${absRel?.toFixed(4) ?? "n/a"}, d1 ${
           val.metrics?.d1.toFixed(4) ?? "n/a"
         } ` +
-          `over ${val.images} images${improved ? " (best)" : ""}`,
+          `over ${plural(val.images, "image")}${improved ? " (best)" : ""}`,
       );
     }
     const latest = await exportCheckpoint(out, "latest", config, current, provenance(step));

@@ -117,3 +117,30 @@ Deno.test("config: an invalid config names each bad field", () => {
     });
   }
 });
+
+Deno.test("config file: --head and --max-depth stand in for a missing head; a missing field is named plainly", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = join(dir, "custom.json");
+  const sizes = {
+    embedDim: 64,
+    depth: 4,
+    heads: 4,
+    features: 16,
+    outChannels: [8, 16, 32, 32],
+    layers: [0, 1, 2, 3],
+  };
+  await Deno.writeTextFile(path, JSON.stringify(sizes));
+  const config = await readConfigFile(path, { head: "metric", maxDepth: 20 });
+  assert.equal(config.head, "metric");
+  assert.equal(config.maxDepth, 20);
+  await assert.rejects(readConfigFile(path), (e: unknown) => {
+    assert.ok(e instanceof TrompeError);
+    assert.match(e.message, /^model config: head is missing$/);
+    assert.match(e.hint ?? "", /--head/);
+    return true;
+  });
+  // What the file says wins over nothing; a file's own head is kept.
+  await Deno.writeTextFile(path, JSON.stringify({ ...sizes, head: "relative" }));
+  assert.equal((await readConfigFile(path, {})).head, "relative");
+  await Deno.remove(dir, { recursive: true });
+});

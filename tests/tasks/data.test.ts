@@ -120,6 +120,11 @@ Deno.test("deno task data --preview: a contact sheet that decodes; bad flags are
     const sheet = decodePng(await Deno.readFile(out), out);
     // Four frames of 256×192 side by side or stacked, with captions: larger than one frame.
     assert.ok(sheet.width * sheet.height > 4 * 256 * 192, `${sheet.width}×${sheet.height}`);
+    // The scan is recorded beside the sheet: what was read, each frame's statistics, every problem.
+    const record = JSON.parse(await Deno.readTextFile(join(dir, "data.run.json")));
+    assert.equal(record.task, "data");
+    assert.equal(record.results.frames, record.results.stats.length);
+    assert.deepEqual(record.results.problems, []);
     for (
       const [args, message] of [
         [["--dataset", "hypersim", "--root", FIXTURES, "--preview", "4"], /--out: is required/],

@@ -308,7 +308,7 @@ export async function loadCheckpoint(
     notes.push("config, head and max depth from the file's trompe metadata");
     config = recorded;
   } else if (overrides.configFile) {
-    const file = await readConfigFile(overrides.configFile);
+    const file = await readConfigFile(overrides.configFile, overrides);
     checkAgreement(file, overrides, `config file ${overrides.configFile}`, path);
     config = { ...file, maxDepth: file.maxDepth ?? overrides.maxDepth };
     notes.push(`config from ${overrides.configFile}`);

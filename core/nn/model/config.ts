@@ -111,17 +111,45 @@ const ConfigFileSchema = z.object({
   }
 });
 
+/** What a config file holds, for the hint of an error about one. */
+const CONFIG_FIELDS =
+  "embedDim, depth, heads, features, outChannels [4], layers [4], head (metric | relative), " +
+  "maxDepth (metric), optionally mlpRatio, ffn, imgSize";
+
+/** A field's value at a path of the parsed JSON (undefined where absent). */
+function valueAt(json: unknown, path: readonly PropertyKey[]): unknown {
+  let value = json;
+  for (const key of path) value = (value as Record<PropertyKey, unknown> | undefined)?.[key];
+  return value;
+}
+
 export function parseConfig(json: unknown, source: string): ModelConfig {
   const parsed = ConfigFileSchema.safeParse(json);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
-    throw new TrompeError("bad-argument", `invalid model config: ${issues}`, { subject: source });
+    // One readable phrase per field: "head is missing", "features: must be even", not the schema's wording.
+    const issues = parsed.error.issues.map((i) => {
+      const field = i.path.join(".") || "the file";
+      return i.path.length > 0 && valueAt(json, i.path) === undefined
+        ? `${field} is missing`
+        : `${field}: ${i.message}`;
+    }).join("; ");
+    throw new TrompeError("bad-argument", `model config: ${issues}`, {
+      subject: source,
+      hint: `a config holds ${CONFIG_FIELDS}; head and maxDepth may come from --head and --max-depth`,
+    });
   }
   const c = parsed.data;
   return { ...c, outChannels: c.outChannels as Four, layers: c.layers as Four, patchSize: PATCH_SIZE };
 }
 
-export async function readConfigFile(path: string): Promise<ModelConfig> {
+/**
+ * `--config FILE`; `flags` (--head, --max-depth) stand in for the file's head and maxDepth where it has none,
+ * so a custom size need not repeat them.
+ */
+export async function readConfigFile(
+  path: string,
+  flags: { head?: HeadKind; maxDepth?: number } = {},
+): Promise<ModelConfig> {
   const text = new TextDecoder().decode(await readFileNamed(path));
   let json: unknown;
   try {
@@ -129,7 +157,10 @@ export async function readConfigFile(path: string): Promise<ModelConfig> {
   } catch (error) {
     throw new TrompeError("bad-argument", `not JSON: ${(error as Error).message}`, { subject: path });
   }
-  return parseConfig(json, path);
+  const withFlags = typeof json === "object" && json !== null
+    ? { head: flags.head, maxDepth: flags.maxDepth, ...json }
+    : json;
+  return parseConfig(withFlags, path);
 }
 
 /** The official preset with this encoder, if there is one. */
