@@ -1,9 +1,10 @@
 /**
- * WGSL kernels: the sources in kernels/ are read as text once, specialised by `override` constants, and
- * their pipelines cached by (file, entry point, constants). Bind group layouts are explicit, declared next to
+ * WGSL kernels: the sources in kernels/ (carried as text by kernels/sources.ts), specialised by `override`
+ * constants, and their pipelines cached by (file, entry point, constants). Bind group layouts are explicit, declared next to
  * each kernel's TypeScript side, so a binding the shader happens not to use never breaks the layout.
  */
 import { TrompeError } from "../errors.ts";
+import { KERNEL_SOURCES } from "../../kernels/sources.ts";
 
 /**
  * Buffers ("uniform", "read" = read-only storage, "storage"), or rgba32float 2D textures read with
@@ -45,18 +46,17 @@ export interface KernelSpec {
 
 export type OverrideConstants = Record<string, number | boolean>;
 
-const sources = new Map<string, string>();
-
+/**
+ * The WGSL of a kernels/ file, from the generated module that carries it (kernels/sources.ts): no file is
+ * read, so the kernels come along wherever the code does — JSR, a URL, a browser bundle.
+ */
 export function kernelSource(file: string): string {
-  let text = sources.get(file);
+  const text = KERNEL_SOURCES[file];
   if (text === undefined) {
-    const url = new URL(`../../kernels/${file}`, import.meta.url);
-    try {
-      text = Deno.readTextFileSync(url);
-    } catch (error) {
-      throw new TrompeError("not-found", `kernel source missing`, { subject: url.pathname, cause: error });
-    }
-    sources.set(file, text);
+    throw new TrompeError("not-found", "no such kernel", {
+      subject: `kernels/${file}`,
+      hint: "a new .wgsl file reaches kernels/sources.ts through `deno task kernels`",
+    });
   }
   return text;
 }
