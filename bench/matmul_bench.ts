@@ -7,7 +7,7 @@
  * time says how busy the machine was as much as how fast the code is.
  */
 import process from "node:process";
-import * as ort from "onnxruntime-web";
+import * as ort from "npm:onnxruntime-web@1.30.0";
 import { matmul } from "../core/gpu/matmul.ts";
 import { createOrtSession } from "../core/nn/ort_session.ts";
 import { Runtime } from "../core/gpu/runtime.ts";

@@ -3,7 +3,7 @@
  * may give only what it changes; the resolved recipe (all defaults filled in) is written to `recipe.json` with
  * the set, so a set can be remade from its own folder.
  */
-import { z } from "zod";
+import { z } from "npm:zod@4.6.7";
 import { TrompeError } from "../errors.ts";
 
 const range = (lo: number, hi: number) =>

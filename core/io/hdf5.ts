@@ -15,7 +15,7 @@
  * `H5Pset_obj_track_times`), so the writer zeroes the stamp: the same depth then gives the same bytes on any
  * day, which augmented sets promise (identical output whatever the workers, shards or resumes).
  */
-import * as h5wasm from "h5wasm";
+import * as h5wasm from "npm:h5wasm@0.10.3";
 import { thrownText, TrompeError } from "../errors.ts";
 import { readFileNamed, writeFileAtomic } from "./atomic.ts";
 import { floatToHalfBits } from "./float16.ts";

@@ -3,7 +3,7 @@
  * JPEGs bit-identically to OpenCV. Deno runs its module as published: the wasm is fetched from node_modules by
  * its own `import.meta.url`, which needs read permission only. Encoding is trompe's own (core/io/jpeg_encode.ts).
  */
-import decode from "@jsquash/jpeg/decode.js";
+import decode from "npm:@jsquash/jpeg@1.6.0/decode.js";
 import { thrownText, TrompeError } from "../errors.ts";
 import { checkPixels } from "./pixel_limit.ts";
 import { readFileNamed, writeFileAtomic } from "./atomic.ts";

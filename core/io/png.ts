@@ -6,7 +6,8 @@
  */
 import { Buffer } from "node:buffer";
 import { constants as zlibConstants, crc32, deflateSync } from "node:zlib";
-import { PNG } from "pngjs";
+// @deno-types="npm:@types/pngjs@6.0.5"
+import { PNG } from "npm:pngjs@7.0.0";
 import { thrownText, TrompeError } from "../errors.ts";
 import { checkPixels } from "./pixel_limit.ts";
 import { readFileNamed, writeFileAtomic } from "./atomic.ts";

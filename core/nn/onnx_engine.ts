@@ -4,7 +4,7 @@
  * ONNX external data are found by their `location` in the model and handed to onnxruntime-web, which cannot
  * open files itself (../shared/reference/vits-518: model.onnx + weights.safetensors).
  */
-import * as ort from "onnxruntime-web";
+import * as ort from "npm:onnxruntime-web@1.30.0";
 import { dirname, join } from "node:path";
 import { readFileNamed } from "../io/atomic.ts";
 import { TrompeError } from "../errors.ts";

@@ -4,7 +4,7 @@
  * Worker — after which Deno's own module workers (augmentation, data loading, fixture rendering) cannot be
  * started in the same process. The threads exist once the session is created, so the global is put back.
  */
-import * as ort from "onnxruntime-web";
+import * as ort from "npm:onnxruntime-web@1.30.0";
 
 export async function createOrtSession(
   model: Uint8Array,

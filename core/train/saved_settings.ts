@@ -3,7 +3,7 @@
  * every setting not given again is the run's own.
  */
 import { join } from "node:path";
-import { z } from "zod";
+import { z } from "npm:zod@4.6.7";
 import { TrompeError } from "../errors.ts";
 import { describeFreeze, type FreezePolicy } from "./freeze.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import * as ort from "onnxruntime-web";
+import * as ort from "npm:onnxruntime-web@1.30.0";
 import { matmulModel } from "../../bench/onnx_matmul_model.ts";
 import { randomArray, relL2 } from "../shared.ts";
 

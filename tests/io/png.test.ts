@@ -91,7 +91,7 @@ sharedTest("vKITTI2 depth PNGs decode to exactly the centimetres that were writt
 });
 
 Deno.test("encoded PNGs are the bytes pngjs writes (adaptive filters, or none), and decode to the same values", async () => {
-  const { PNG } = await import("pngjs");
+  const { PNG } = await import("npm:pngjs@7.0.0");
   const width = 53, height = 17;
   // Noise, ramps and smooth gradients, so that every filter wins some rows.
   const smooth = (i: number) => Math.round(128 + 100 * Math.sin((i % width) / 9) * Math.cos(i / width / 4));

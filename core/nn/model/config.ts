@@ -4,7 +4,7 @@
  * count; they do not give the attention head count or which blocks feed the decoder, so those come from the
  * official preset with the same encoder (embed dim and depth) or, for a custom size, from a config file.
  */
-import { z } from "zod";
+import { z } from "npm:zod@4.6.7";
 import { readFileNamed } from "../../io/atomic.ts";
 import { TrompeError } from "../../errors.ts";
 import type { StateDict } from "../../io/pth.ts";
