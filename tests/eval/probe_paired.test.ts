@@ -254,7 +254,7 @@ Deno.test("probe report: states each criterion with its value, target and verdic
     dataset: "hypersim",
     root: "r",
     split: null,
-    art: { dir: "art", kind: "vkitti2", pieces: 2 },
+    art: { dir: "art", kind: "vkitti2", pieces: 2, scoredBy: "ground truth" },
     levels: [
       { index: 0, name: "blank canvas (control)", depthRatio: [1, 1], pieces: ["blank canvas"] },
       { index: 1, name: "depth ×2–3", depthRatio: [2, 3], pieces: ["a.jpg"] },
