@@ -133,7 +133,7 @@ Deno.test("deno task augment: bad flags and an unknown recipe are one line namin
         [
           [...base, "--out", join(dir, "c"), "--recipe", RECIPE, "--colour", "red"],
           2,
-          /Unknown option '--colour'/,
+          /--colour: unknown option/,
         ],
         [
           [...base, "--out", join(dir, "a"), "--recipe", "no-such-preset"],

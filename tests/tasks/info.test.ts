@@ -42,7 +42,8 @@ Deno.test("deno task info: a bad --shape or an unknown flag is one line and exit
     const [args, message] of [
       [["--shape", "3x4"], /^error: bad-argument: --shape: expected MxNxK, e\.g\. 1370x4096x1024, got "3x4"/],
       [["--shape", "0x4x4"], /--shape: expected MxNxK/],
-      [["--bogus"], /^error: bad-argument: Unknown option '--bogus'/],
+      [["--bogus"], /^error: bad-argument: --bogus: unknown option/],
+      [["--shap", "3x4x5"], /^error: bad-argument: --shap: unknown option \(did you mean --shape\?/],
     ] as const
   ) {
     const run = await runTaskFile("info", [...args]);
