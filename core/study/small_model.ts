@@ -1,6 +1,6 @@
 /**
- * The study's own starting model when none is given: tiny-a's shape with a wider decoder, quick to train on
- * a CPU from scratch.
+ * A small model for tests and the training bench (the size the old demo trained from scratch): tiny-a's shape
+ * with a wider decoder, quick to train on a CPU.
  */
 export const SMALL_MODEL = {
   embedDim: 64,

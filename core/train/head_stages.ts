@@ -16,7 +16,7 @@ import { reluBackward, reluForward } from "../nn/ops/relu.ts";
 import { ResizeBilinear, type ResizeSaved } from "../nn/ops/resize_bilinear.ts";
 import { sigmoidBackward, sigmoidForward } from "../nn/ops/sigmoid.ts";
 
-import { type GradientSink, HEAD } from "./gradient_sink.ts";
+import { type GradientSink, HEAD } from "../nn/model/gradient_sink.ts";
 
 export function conv(w: GpuWeights, name: string, options: Conv2dOptions = {}, bias = true): Conv2d {
   return new Conv2d(name, w.get(`${name}.weight`), bias ? w.get(`${name}.bias`) : undefined, options);

@@ -18,7 +18,7 @@ import { release } from "../nn/ops/release.ts";
 import { AdamW } from "./adamw.ts";
 import type { CheckpointPolicy } from "./checkpointing.ts";
 import { type FreezePolicy, isTrainable } from "./freeze.ts";
-import type { GradientSink } from "./gradient_sink.ts";
+import type { GradientSink } from "../nn/model/gradient_sink.ts";
 import { TrainGraph } from "./model_backward.ts";
 import { silogBackward, silogForward } from "./silog.ts";
 

@@ -4,21 +4,21 @@
  * `GradientSink` the moment it is complete — after the last op that reads that parameter's weight — so the
  * trainer can apply AdamW and free the gradient at once. A whole-model gradient never exists.
  *
- * The forward runs the same ops in the same order as the inference model (core/nn/model/vit.ts, dpt.ts), so
- * its depth equals theirs; a recomputed stage runs its forward again with the same kernels, bit-identical.
+ * The encoder's stages are the inference model's own (core/nn/model/vit_stages.ts) in their keeping mode, so
+ * its depth equals the inference forward's bit for bit (tests/nn/one_graph.test.ts); a recomputed stage runs
+ * its forward again with the same kernels, bit-identical.
  *
  * Memory discipline: every tensor is freed as soon as its last reader is recorded; the residual stream's
  * gradient is one buffer that each block's backward accumulates into in place; GELU's output is recomputed
  * from its input in the backward instead of being kept.
  *
- * The stages are core/train/encoder_stages.ts and core/train/head_stages.ts; this file chains them.
+ * The stages are core/nn/model/vit_stages.ts and core/train/head_stages.ts; this file chains them.
  */
 import type { Runtime } from "../gpu/runtime.ts";
 import type { Tensor } from "../gpu/tensor.ts";
 import { TrompeError } from "../errors.ts";
 import { type ModelConfig, PATCH_SIZE } from "../nn/model/config.ts";
 import type { GpuWeights } from "../nn/model/weights.ts";
-import type { LayerNormSaved } from "../nn/ops/layernorm.ts";
 import { release } from "../nn/ops/release.ts";
 import { type CheckpointPolicy, recomputes } from "./checkpointing.ts";
 import {
@@ -26,10 +26,11 @@ import {
   type BlockSaved,
   BlockStage,
   EmbeddingStage,
+  type Feature,
   featureBackward,
   featureForward,
-} from "./encoder_stages.ts";
-import { completeAll, freeOwned, type GradientSink } from "./gradient_sink.ts";
+} from "../nn/model/vit_stages.ts";
+import { completeAll, freeOwned, type GradientSink } from "../nn/model/gradient_sink.ts";
 import {
   branchOwned,
   type BranchSaved,
@@ -51,7 +52,7 @@ export interface ForwardState {
   /** x_i: block i's input (x_{L+1}: the last used block's output). */
   xs: Tensor[];
   blocks: (BlockSaved | undefined)[];
-  feats: { feat: Tensor; stats: LayerNormSaved }[];
+  feats: Feature[];
   branches: (BranchSaved | undefined)[];
   rn: Tensor[];
   /** paths[i]: refinenet{i+1}'s output. */
@@ -126,18 +127,18 @@ export class TrainGraph {
   forward(rt: Runtime, image: Tensor): ForwardState {
     const recomputeBlocks = recomputes(this.options.checkpoint, "block");
     const recomputeHead = recomputes(this.options.checkpoint, "head");
-    const { x0, cols, grid } = this.embed.forward(rt, image);
+    const { x0, cols, grid } = this.embed.forward(rt, image, true);
     const xs = [x0];
     const blocks: (BlockSaved | undefined)[] = [];
     const feats: ForwardState["feats"] = [];
     for (let i = 0; i <= this.lastBlock; i++) {
-      const { out, saved } = this.blocks[i].forward(rt, xs[i]);
+      const { out, saved } = this.blocks[i].forwardKeep(rt, xs[i]);
       // A block below the lowest backward (a frozen encoder's) never needs its activations again.
       if (recomputeBlocks || i < this.lowestBackward) freeOwned(rt, blockOwned(saved));
       else blocks[i] = saved;
       xs.push(out);
       const layer = this.config.layers.indexOf(i);
-      if (layer >= 0) feats[layer] = featureForward(rt, this.weights, out, layer);
+      if (layer >= 0) feats[layer] = featureForward(rt, this.weights, out, layer, { keep: true });
     }
     const rn: Tensor[] = [];
     const branches: (BranchSaved | undefined)[] = [];
@@ -160,7 +161,7 @@ export class TrainGraph {
     return {
       depth,
       grid,
-      cols,
+      cols: cols!,
       xs,
       blocks,
       feats,
@@ -227,16 +228,16 @@ export class TrainGraph {
         const f = s.feats[layer];
         const dFeat = dFeats[layer];
         if (dStream && dFeat && (runBlock || this.normTrains)) {
-          featureBackward(rt, this.weights, s.xs[i + 1], f.stats, dFeat, dStream, sink, layer);
+          featureBackward(rt, this.weights, s.xs[i + 1], f.stats!, dFeat, dStream, sink, layer);
         }
         if (i === lowestLayer) completeAll(sink, ["pretrained.norm.weight", "pretrained.norm.bias"]);
-        freeOwned(rt, [dFeat, f.stats.mean, f.stats.rstd]);
+        freeOwned(rt, [dFeat, f.stats?.mean, f.stats?.rstd]);
       }
       release(rt, s.xs[i + 1]);
       let saved = s.blocks[i];
       if (runBlock) {
         if (!saved) {
-          const again = this.blocks[i].forward(rt, s.xs[i]);
+          const again = this.blocks[i].forwardKeep(rt, s.xs[i]);
           release(rt, again.out);
           saved = again.saved;
         }

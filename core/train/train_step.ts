@@ -17,7 +17,7 @@ import type { GpuWeights } from "../nn/model/weights.ts";
 import { release } from "../nn/ops/release.ts";
 import { AdamW } from "./adamw.ts";
 import type { CheckpointPolicy } from "./checkpointing.ts";
-import type { GradientSink } from "./gradient_sink.ts";
+import type { GradientSink } from "../nn/model/gradient_sink.ts";
 import { TrainGraph } from "./model_backward.ts";
 import { groupLr } from "./param_groups.ts";
 import { readSilog, silogBackward, silogForward } from "./silog.ts";

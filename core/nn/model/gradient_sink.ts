@@ -2,10 +2,10 @@
  * How the training graph's backward hands over parameter gradients (the `GradientSink`), and the small
  * helpers every stage of it shares.
  */
-import type { Runtime } from "../gpu/runtime.ts";
-import type { Tensor } from "../gpu/tensor.ts";
-import type { LinearWeights } from "../nn/ops/linear.ts";
-import { release } from "../nn/ops/release.ts";
+import type { Runtime } from "../../gpu/runtime.ts";
+import type { Tensor } from "../../gpu/tensor.ts";
+import type { LinearWeights } from "../ops/linear.ts";
+import { release } from "../ops/release.ts";
 
 /** Where the backward puts parameter gradients. */
 export interface GradientSink {

@@ -1,23 +1,26 @@
 /**
- * The encoder's stages of the training graph (core/train/model_backward.ts): the patch, class-token and
- * position embedding, one DINOv2 block, and the final norm over an intermediate layer's tokens — each a
- * forward that keeps what its backward reads and a backward that hands parameter gradients to the sink.
+ * The encoder's stages, once for inference and training: the patch, class-token and position embedding, one
+ * DINOv2 block, and the final norm over an intermediate layer's tokens. Each forward either keeps what its
+ * backward reads (`keep`, the training graph: core/train/model_backward.ts) or frees every intermediate as soon
+ * as its last reader is recorded (inference: vit.ts); both record the same kernels in the same order, so their
+ * outputs are bit-identical. Each backward hands parameter gradients to the sink.
  */
-import type { Runtime } from "../gpu/runtime.ts";
-import type { Tensor } from "../gpu/tensor.ts";
-import { PATCH_SIZE } from "../nn/model/config.ts";
-import type { GpuWeights } from "../nn/model/weights.ts";
-import { attentionBackward, attentionForward, type AttentionSaved } from "../nn/ops/attention.ts";
-import { geluBackward, geluForward } from "../nn/ops/gelu.ts";
-import { layerNormBackward, layerNormForward, type LayerNormSaved } from "../nn/ops/layernorm.ts";
-import { layerScaleBackward, layerScaleResidual } from "../nn/ops/layerscale.ts";
-import { linearBackward, linearForward, type LinearWeights } from "../nn/ops/linear.ts";
-import { patchEmbedBackward, patchEmbedForward, patchGrid } from "../nn/ops/patch_embed.ts";
-import { posEmbedBackward, posEmbedForward } from "../nn/ops/pos_embed.ts";
-import { release } from "../nn/ops/release.ts";
-import { assembleTokens, assembleTokensBackward } from "../nn/ops/tokens.ts";
-
+import type { Runtime } from "../../gpu/runtime.ts";
+import type { Tensor } from "../../gpu/tensor.ts";
+import { TrompeError } from "../../errors.ts";
+import { attentionBackward, attentionForward, type AttentionSaved } from "../ops/attention.ts";
+import { geluBackward, geluForward } from "../ops/gelu.ts";
+import { layerNormBackward, layerNormForward, type LayerNormSaved } from "../ops/layernorm.ts";
+import { layerScaleBackward, layerScaleResidual } from "../ops/layerscale.ts";
+import { linearBackward, linearForward, type LinearWeights } from "../ops/linear.ts";
+import { patchEmbedBackward, patchEmbedForward, patchGrid } from "../ops/patch_embed.ts";
+import { posEmbedBackward, posEmbedForward } from "../ops/pos_embed.ts";
+import { release } from "../ops/release.ts";
+import { swigluForward } from "../ops/swiglu.ts";
+import { assembleTokens, assembleTokensBackward } from "../ops/tokens.ts";
+import { type FfnKind, PATCH_SIZE } from "./config.ts";
 import { affineGrads, completeAll, type GradientSink, linearGrads } from "./gradient_sink.ts";
+import type { GpuWeights } from "./weights.ts";
 
 export interface BlockSaved {
   s1: LayerNormSaved;
@@ -48,7 +51,7 @@ export function blockOwned(s: BlockSaved): Tensor[] {
   ];
 }
 
-/** One DINOv2 block: x + ls1·attn(norm1(x)), then + ls2·mlp(norm2(·)). */
+/** One DINOv2 block: x + ls1·attn(norm1(x)), then + ls2·ffn(norm2(·)) (an MLP, or SwiGLU for ViT-G). */
 export class BlockStage {
   readonly prefix: string;
   readonly act: string;
@@ -57,7 +60,9 @@ export class BlockStage {
     readonly w: GpuWeights,
     readonly index: number,
     readonly heads: number,
-    readonly scoreBudget: number,
+    /** The largest attention scores buffer (a chunk of heads); undefined: attention's own default. */
+    readonly scoreBudget: number | undefined,
+    readonly ffn: FfnKind = "mlp",
   ) {
     this.prefix = `pretrained.blocks.${index}`;
     this.act = `act/blocks.${index}`;
@@ -65,6 +70,7 @@ export class BlockStage {
 
   /** Head chunks within the budget, but at least one head and at most the binding limit. */
   private attention(rt: Runtime, tokens: number) {
+    if (this.scoreBudget === undefined) return { heads: this.heads };
     const oneHead = tokens * tokens * 4;
     const limit = rt.ctx.limits.maxStorageBufferBindingSize;
     return { heads: this.heads, maxScoreBytes: Math.min(limit, Math.max(this.scoreBudget, oneHead)) };
@@ -74,7 +80,21 @@ export class BlockStage {
     return { qkv: this.w.linear(`${this.prefix}.attn.qkv`), proj: this.w.linear(`${this.prefix}.attn.proj`) };
   }
 
-  forward(rt: Runtime, x: Tensor): { out: Tensor; saved: BlockSaved } {
+  /** Inference: the block's output alone, every intermediate freed as soon as its last reader is recorded. */
+  forward(rt: Runtime, x: Tensor): Tensor {
+    return this.run(rt, x, false).out;
+  }
+
+  /** Training: the output and what the backward reads (GELU's output excepted: recomputed from its input). */
+  forwardKeep(rt: Runtime, x: Tensor): { out: Tensor; saved: BlockSaved } {
+    if (this.ffn !== "mlp") {
+      throw new TrompeError("unsupported", `training supports the MLP blocks, not ${this.ffn}`);
+    }
+    const { out, saved } = this.run(rt, x, true);
+    return { out, saved: saved! };
+  }
+
+  private run(rt: Runtime, x: Tensor, keep: boolean): { out: Tensor; saved?: BlockSaved } {
     const p = this.prefix;
     const { y: n1, saved: s1 } = layerNormForward(rt, x, this.w.affine(`${p}.norm1`), `${this.act}/norm1`);
     const { y: a, saved: attn } = attentionForward(
@@ -85,13 +105,21 @@ export class BlockStage {
       `${this.act}/attn`,
     );
     const x1 = layerScaleResidual(rt, x, a, this.w.get(`${p}.ls1.gamma`), `${this.act}/x1`);
+    if (!keep) release(rt, n1, s1.mean, s1.rstd, a, attn.qkv, attn.ctx);
     const { y: n2, saved: s2 } = layerNormForward(rt, x1, this.w.affine(`${p}.norm2`), `${this.act}/norm2`);
-    const h = linearForward(rt, n2, this.w.linear(`${p}.mlp.fc1`), `${this.act}/fc1`);
-    const g = geluForward(rt, h, `${this.act}/gelu`);
-    const m = linearForward(rt, g, this.w.linear(`${p}.mlp.fc2`), `${this.act}/fc2`);
+    const swiglu = this.ffn === "swiglufused";
+    const h = linearForward(rt, n2, this.w.linear(`${p}.mlp.${swiglu ? "w12" : "fc1"}`), `${this.act}/fc1`);
+    if (!keep) release(rt, n2, s2.mean, s2.rstd);
+    const g = swiglu ? swigluForward(rt, h, `${this.act}/gate`) : geluForward(rt, h, `${this.act}/gelu`);
+    if (!keep) release(rt, h);
+    const m = linearForward(rt, g, this.w.linear(`${p}.mlp.${swiglu ? "w3" : "fc2"}`), `${this.act}/fc2`);
     // GELU is cheap to recompute from h: its output is not kept.
     release(rt, g);
     const out = layerScaleResidual(rt, x1, m, this.w.get(`${p}.ls2.gamma`), `${this.act}/out`);
+    if (!keep) {
+      release(rt, x1, m);
+      return { out };
+    }
     return { out, saved: { s1, n1, attn, a, x1, s2, n2, h, m } };
   }
 
@@ -176,7 +204,16 @@ export class BlockStage {
 export class EmbeddingStage {
   constructor(readonly w: GpuWeights) {}
 
-  forward(rt: Runtime, image: Tensor): { x0: Tensor; cols: Tensor; grid: { h: number; w: number } } {
+  /**
+   * `cols` (the patches as columns, which the projection's weight gradient reads) comes back with `keep` and is
+   * freed without. `inspect` may hold on to the patch or position embedding (parity tests): true keeps it alive.
+   */
+  forward(
+    rt: Runtime,
+    image: Tensor,
+    keep: boolean,
+    inspect?: (name: "patch_embed" | "pos_embed", t: Tensor) => boolean,
+  ): { x0: Tensor; cols?: Tensor; grid: { h: number; w: number } } {
     const grid = patchGrid(image, PATCH_SIZE);
     const { y: patches, saved } = patchEmbedForward(
       rt,
@@ -184,10 +221,12 @@ export class EmbeddingStage {
       this.w.linear("pretrained.patch_embed.proj"),
       "act/patch_embed",
     );
+    if (!keep) release(rt, saved.cols);
     const pos = posEmbedForward(rt, this.w.get("pretrained.pos_embed"), grid.h, grid.w, "act/pos_embed");
     const x0 = assembleTokens(rt, patches, this.w.get("pretrained.cls_token"), pos, "act/tokens");
-    release(rt, patches, pos);
-    return { x0, cols: saved.cols, grid };
+    if (!inspect?.("patch_embed", patches)) release(rt, patches);
+    if (!inspect?.("pos_embed", pos)) release(rt, pos);
+    return { x0, cols: keep ? saved.cols : undefined, grid };
   }
 
   backward(rt: Runtime, cols: Tensor, grid: { h: number; w: number }, dx0: Tensor, sink: GradientSink): void {
@@ -217,20 +256,36 @@ export class EmbeddingStage {
   }
 }
 
-/** get_intermediate_layers: the final norm of a block's output, patch tokens only. */
+/** One of get_intermediate_layers' outputs: a block's output through the final norm, split. */
+export interface Feature {
+  /** [B, N, C]: the patch tokens, row-major over the h×w patch grid (what the DPT head reads). */
+  feat: Tensor;
+  /** [B, C]: the class token, when asked for (Depth Anything V2's head does not read it). */
+  cls?: Tensor;
+  /** The norm's statistics, kept for the backward (`keep`); freed without. */
+  stats?: LayerNormSaved;
+}
+
+/** get_intermediate_layers(x, layers, return_class_token=True) for one layer: the final norm, split. */
 export function featureForward(
   rt: Runtime,
   w: GpuWeights,
   x: Tensor,
   i: number,
-): { feat: Tensor; stats: LayerNormSaved } {
+  o: { keep: boolean; cls?: boolean },
+): Feature {
   const { y, saved } = layerNormForward(rt, x, w.affine("pretrained.norm"), `act/norm${i}`);
   const [batch, t, c] = x.shape;
   const feat = rt.tensor(`act/feat${i}`, [batch, t - 1, c]);
+  const cls = o.cls ? rt.tensor(`act/cls${i}`, [batch, c]) : undefined;
   const row = c * 4;
-  for (let b = 0; b < batch; b++) rt.copy(y, feat, (t - 1) * row, (b * t + 1) * row, b * (t - 1) * row);
+  for (let b = 0; b < batch; b++) {
+    if (cls) rt.copy(y, cls, row, b * t * row, b * row);
+    rt.copy(y, feat, (t - 1) * row, (b * t + 1) * row, b * (t - 1) * row);
+  }
   release(rt, y);
-  return { feat, stats: saved };
+  if (!o.keep) release(rt, saved.mean, saved.rstd);
+  return { feat, cls, stats: o.keep ? saved : undefined };
 }
 
 /** Adds the feature's gradient, through the final norm, into dStream (the gradient of the block output x). */
