@@ -61,6 +61,11 @@ Deno.test("train: bad flags give one clear line naming the flag, exit 2", async 
     [[...REQUIRED, "--out", out, "--batch", "2", "--bs", "4"], /--batch \/ --bs: given twice .*"2", "4"/],
     [[...REQUIRED, "--out", out, "--bs", "0"], /--batch: "0" is not an integer ≥ 1/],
     [[...REQUIRED, "--out", out, "--port", "2"], /--port: unknown option \(trompe trains on one device/],
+    [
+      [...REQUIRED, "--out", out, "--pretrained-from", "encoder.pth"],
+      /--pretrained-from: is the starting checkpoint: give one of --weights, --init, --pretrained-from/,
+    ],
+    [[...REQUIRED, "--out", out, "--min-depth", "0"], /--min-depth: must be a positive number, got 0/],
   ];
   for (const [args, message] of cases) {
     const run = await train(args);
