@@ -4,7 +4,7 @@
  * `GradientSink` the moment it is complete — after the last op that reads that parameter's weight — so the
  * trainer can apply AdamW and free the gradient at once. A whole-model gradient never exists.
  *
- * The encoder's stages are the inference model's own (core/nn/model/vit_stages.ts) in their keeping mode, so
+ * The stages are the inference model's own (core/nn/model/vit_stages.ts, dpt_stages.ts) in their keeping mode, so
  * its depth equals the inference forward's bit for bit (tests/nn/one_graph.test.ts); a recomputed stage runs
  * its forward again with the same kernels, bit-identical.
  *
@@ -12,7 +12,7 @@
  * gradient is one buffer that each block's backward accumulates into in place; GELU's output is recomputed
  * from its input in the backward instead of being kept.
  *
- * The stages are core/nn/model/vit_stages.ts and core/train/head_stages.ts; this file chains them.
+ * The stages are core/nn/model/vit_stages.ts and dpt_stages.ts; this file chains them.
  */
 import type { Runtime } from "../gpu/runtime.ts";
 import type { Tensor } from "../gpu/tensor.ts";
@@ -41,7 +41,8 @@ import {
   outputOwned,
   type OutputSaved,
   OutputStage,
-} from "./head_stages.ts";
+} from "../nn/model/dpt_stages.ts";
+import { fusionSize } from "../nn/model/dpt.ts";
 
 /** What the forward leaves for the backward. */
 export interface ForwardState {
@@ -106,9 +107,10 @@ export class TrainGraph {
       { length: this.lastBlock + 1 },
       (_, i) => new BlockStage(weights, i, config.heads, options.maxScoreBytes ?? TRAIN_SCORE_BYTES),
     );
-    this.branches = [0, 1, 2, 3].map((i) => new BranchStage(weights, i));
-    this.fusions = [0, 1, 2, 3].map((i) => new FusionStage(weights, i));
-    this.output = new OutputStage(weights, config);
+    const lookup = (key: string) => weights.get(key);
+    this.branches = [0, 1, 2, 3].map((i) => new BranchStage(lookup, i));
+    this.fusions = [0, 1, 2, 3].map((i) => new FusionStage(lookup, i));
+    this.output = new OutputStage(lookup, config);
     const keys = [...weights.tensors.keys()];
     const trains = (prefix: string) => keys.some((k) => k.startsWith(prefix) && options.trainable(k));
     this.embedTrains = ["pretrained.cls_token", "pretrained.pos_embed", "pretrained.patch_embed."].some(
@@ -143,21 +145,27 @@ export class TrainGraph {
     const rn: Tensor[] = [];
     const branches: (BranchSaved | undefined)[] = [];
     for (let i = 0; i < 4; i++) {
-      const r = this.branches[i].forward(rt, feats[i].feat, [grid.h, grid.w]);
+      const r = this.branches[i].forward(rt, feats[i].feat, [grid.h, grid.w], true);
       rn[i] = r.rn;
-      if (recomputeHead) freeOwned(rt, branchOwned(r.saved));
+      if (recomputeHead) freeOwned(rt, branchOwned(r.saved!));
       else branches[i] = r.saved;
     }
     const paths: Tensor[] = [];
     const fusions: (FusionSaved | undefined)[] = [];
     for (let i = 3; i >= 0; i--) {
-      const f = this.fusions[i].forward(rt, paths[i + 1], rn[i], fusionSize(rn, i));
+      const f = this.fusions[i].forward(rt, paths[i + 1], rn[i], fusionSize(rn, i), true);
       paths[i] = f.out;
-      if (recomputeHead) freeOwned(rt, fusionOwned(f.saved));
+      if (recomputeHead) freeOwned(rt, fusionOwned(f.saved!));
       else fusions[i] = f.saved;
     }
-    const { depth, saved } = this.output.forward(rt, paths[0], grid.h * PATCH_SIZE, grid.w * PATCH_SIZE);
-    if (recomputeHead) freeOwned(rt, outputOwned(saved));
+    const { depth, saved } = this.output.forward(
+      rt,
+      paths[0],
+      grid.h * PATCH_SIZE,
+      grid.w * PATCH_SIZE,
+      true,
+    );
+    if (recomputeHead) freeOwned(rt, outputOwned(saved!));
     return {
       depth,
       grid,
@@ -182,9 +190,9 @@ export class TrainGraph {
     const { h, w } = s.grid;
     let output = s.output;
     if (!output) {
-      const again = this.output.forward(rt, s.paths[0], h * PATCH_SIZE, w * PATCH_SIZE);
+      const again = this.output.forward(rt, s.paths[0], h * PATCH_SIZE, w * PATCH_SIZE, true);
       release(rt, again.depth);
-      output = again.saved;
+      output = again.saved!;
     }
     let dPath: Tensor | undefined = this.output.backward(rt, output, s.paths[0], dDepth, sink);
     // Fusion blocks fine to coarse, each followed by its branch, so each rn gradient dies at once; every
@@ -194,18 +202,18 @@ export class TrainGraph {
     for (let i = 0; i < 4; i++) {
       let fusion = s.fusions[i];
       if (!fusion) {
-        const again = this.fusions[i].forward(rt, s.paths[i + 1], s.rn[i], fusionSize(s.rn, i));
+        const again = this.fusions[i].forward(rt, s.paths[i + 1], s.rn[i], fusionSize(s.rn, i), true);
         release(rt, again.out);
-        fusion = again.saved;
+        fusion = again.saved!;
       }
       const { dSkip, dPrev } = this.fusions[i].backward(rt, fusion, dPath!, sink);
       freeOwned(rt, [s.paths[i + 1], s.rn[i]]);
       dPath = dPrev;
       let branch = s.branches[i];
       if (!branch) {
-        const again = this.branches[i].forward(rt, s.feats[i].feat, [h, w]);
+        const again = this.branches[i].forward(rt, s.feats[i].feat, [h, w], true);
         release(rt, again.rn);
-        branch = again.saved;
+        branch = again.saved!;
       }
       dFeats[i] = this.branches[i].backward(rt, branch, s.feats[i].feat, dSkip, sink, needFeat);
     }
@@ -248,10 +256,4 @@ export class TrainGraph {
     if (this.embedTrains) this.embed.backward(rt, s.cols, s.grid, dStream!, sink);
     freeOwned(rt, [s.xs[0], s.cols, dStream]);
   }
-}
-
-/** refinenet{i+1}'s output size: the next finer rn map's, or twice rn_1's for refinenet1. */
-function fusionSize(rn: readonly Tensor[], i: number): [number, number] {
-  const [, , h, w] = rn[i > 0 ? i - 1 : 0].shape;
-  return i > 0 ? [h, w] : [2 * h, 2 * w];
 }

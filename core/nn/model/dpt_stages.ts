@@ -1,25 +1,46 @@
 /**
- * The DPT head's stages of the training graph (core/train/model_backward.ts): a branch (projection, resize,
- * layer_rn), a fusion block, and the output convs with Sigmoid×max_depth or ReLU — each a forward that keeps
- * what its backward reads and a backward that hands parameter gradients to the sink.
+ * The DPT head's stages (depth_anything_v2/dpt.py + util/blocks.py), once for inference and training: a branch
+ * (projection, resize, layer_rn), a fusion block (refinenet), and the output convs with Sigmoid×max_depth or
+ * ReLU. Each forward either keeps what its backward reads (`keep`, the training graph:
+ * core/train/model_backward.ts) or frees every intermediate as soon as its last reader is recorded (inference:
+ * dpt.ts); both record the same kernels, so their outputs are bit-identical. Each backward hands parameter
+ * gradients to the sink.
+ *
+ * Differences from the official order, each exact in real arithmetic:
+ * - a fusion block's 1×1 out_conv runs *before* its bilinear upsampling (a 1×1 conv commutes with a resize
+ *   whose weights sum to 1, bias included), on 4× fewer pixels;
+ * - ReLUs are fused into the convs that read them; a residual unit's skip add into its second conv.
+ * The class token is not used (use_clstoken is False in Depth Anything V2), and refinenet4's resConfUnit1 is
+ * never called (the coarsest block has no skip input), as in the official forward.
  */
-import { add, axpy } from "../gpu/elementwise.ts";
-import type { Runtime } from "../gpu/runtime.ts";
-import type { Tensor } from "../gpu/tensor.ts";
-import type { ModelConfig } from "../nn/model/config.ts";
-import { FusionBlock } from "../nn/model/dpt.ts";
-import type { GpuWeights } from "../nn/model/weights.ts";
-import { Conv2d, type Conv2dOptions, type Conv2dSaved } from "../nn/ops/conv2d.ts";
-import { ConvTranspose2d, type ConvTransposeSaved } from "../nn/ops/conv_transpose.ts";
-import { release } from "../nn/ops/release.ts";
-import { reluBackward, reluForward } from "../nn/ops/relu.ts";
-import { ResizeBilinear, type ResizeSaved } from "../nn/ops/resize_bilinear.ts";
-import { sigmoidBackward, sigmoidForward } from "../nn/ops/sigmoid.ts";
+import { add, axpy } from "../../gpu/elementwise.ts";
+import type { Runtime } from "../../gpu/runtime.ts";
+import type { Tensor } from "../../gpu/tensor.ts";
+import { Conv2d, type Conv2dOptions, type Conv2dSaved } from "../ops/conv2d.ts";
+import { ConvTranspose2d, type ConvTransposeSaved } from "../ops/conv_transpose.ts";
+import { release } from "../ops/release.ts";
+import { reluBackward, reluForward } from "../ops/relu.ts";
+import { ResizeBilinear, type ResizeSaved } from "../ops/resize_bilinear.ts";
+import { sigmoidBackward, sigmoidForward } from "../ops/sigmoid.ts";
+import type { ModelConfig } from "./config.ts";
+import { type GradientSink, HEAD } from "./gradient_sink.ts";
 
-import { type GradientSink, HEAD } from "../nn/model/gradient_sink.ts";
+/** A weight by its official state_dict key (e.g. `depth_head.projects.0.weight`). */
+export type WeightLookup = (name: string) => Tensor;
 
-export function conv(w: GpuWeights, name: string, options: Conv2dOptions = {}, bias = true): Conv2d {
-  return new Conv2d(name, w.get(`${name}.weight`), bias ? w.get(`${name}.bias`) : undefined, options);
+/**
+ * Offered each intermediate a freeing forward would free, under the golden file's names (`dbg/project0`,
+ * `dbg/upsampled`, ...): true keeps it alive for the caller (who then frees it), false lets it go.
+ */
+export type Inspect = (name: string, t: Tensor) => boolean;
+
+function conv(w: WeightLookup, name: string, options: Conv2dOptions = {}, bias = true): Conv2d {
+  return new Conv2d(name, w(`${name}.weight`), bias ? w(`${name}.bias`) : undefined, options);
+}
+
+/** Frees what a freeing forward is done with, unless the inspector kept it. */
+function done(rt: Runtime, inspect: Inspect | undefined, name: string, t: Tensor): void {
+  if (!inspect?.(name, t)) release(rt, t);
 }
 
 /** Conv2d and ConvTranspose2d as the backward uses them. */
@@ -81,29 +102,41 @@ export class BranchStage {
   readonly down?: Conv2d;
   readonly rn: Conv2d;
 
-  constructor(w: GpuWeights, readonly index: number) {
+  constructor(w: WeightLookup, readonly index: number) {
     this.project = conv(w, `${HEAD}.projects.${index}`);
     if (index < 2) {
       const name = `${HEAD}.resize_layers.${index}`;
-      this.up = new ConvTranspose2d(
-        name,
-        w.get(`${name}.weight`),
-        w.get(`${name}.bias`),
-        index === 0 ? 4 : 2,
-      );
+      this.up = new ConvTranspose2d(name, w(`${name}.weight`), w(`${name}.bias`), index === 0 ? 4 : 2);
     }
     if (index === 3) this.down = conv(w, `${HEAD}.resize_layers.3`, { stride: 2, pad: 1 });
     this.rn = conv(w, `${HEAD}.scratch.layer${index + 1}_rn`, { pad: 1 }, false);
   }
 
-  forward(rt: Runtime, feat: Tensor, grid: readonly [number, number]): { rn: Tensor; saved: BranchSaved } {
+  /** The branch's rn map; with `keep` also what its backward reads. The feature is read, not freed. */
+  forward(
+    rt: Runtime,
+    feat: Tensor,
+    grid: readonly [number, number],
+    keep: boolean,
+    inspect?: Inspect,
+  ): { rn: Tensor; saved?: BranchSaved } {
     const { y: projected, saved: sProject } = this.project.forward(rt, { x: feat, grid });
     let resized = projected;
     let sResize: BranchSaved["sResize"];
     if (this.up) ({ y: resized, saved: sResize } = this.up.forward(rt, projected));
     if (this.down) ({ y: resized, saved: sResize } = this.down.forward(rt, { x: projected }));
-    const { y: rn, saved: sRn } = this.rn.forward(rt, { x: resized });
-    return { rn, saved: { sProject, sResize, sRn, projected, resized } };
+    if (keep) {
+      const { y: rn, saved: sRn } = this.rn.forward(rt, { x: resized });
+      return { rn, saved: { sProject, sResize, sRn, projected, resized } };
+    }
+    // Branch 2 has no resampling: its projection is its "resized" map, offered under both names.
+    const resampled = resized !== projected;
+    const heldProjected = inspect?.(`dbg/project${this.index}`, projected) ?? false;
+    if (resampled && !heldProjected) release(rt, projected);
+    const { y: rn } = this.rn.forward(rt, { x: resized });
+    const heldResized = inspect?.(`dbg/resize${this.index}`, resized) ?? false;
+    if (!heldResized && (resampled || !heldProjected)) release(rt, resized);
+    return { rn };
   }
 
   /** Consumes dRn, the saved tensors and the feature; returns the feature's gradient when asked for. */
@@ -158,41 +191,61 @@ export function fusionOwned(s: FusionSaved): Tensor[] {
 }
 
 /**
- * refinenet{i+1}: (prev + rcu1(skip)) → rcu2 → out_conv → bilinear resize, in dpt.ts's FusionBlock order
- * (out_conv before the resize; the sum riding in as rcu1's residual).
+ * refinenet{i+1}: (prev + rcu1(skip)) → rcu2 → out_conv → bilinear resize to `size` (the next finer map's
+ * size, or ×2 for refinenet1), with out_conv before the resize and the sum riding in as rcu1's residual.
+ * Each residual unit is relu → conv1 → relu → conv2, + skip (util/blocks.py ResidualConvUnit, no batch norm).
  */
 export class FusionStage {
-  readonly block: FusionBlock;
+  readonly name: string;
+  readonly rcu1: { conv1: Conv2d; conv2: Conv2d };
+  readonly rcu2: { conv1: Conv2d; conv2: Conv2d };
+  readonly outConv: Conv2d;
 
-  constructor(w: GpuWeights, readonly index: number) {
-    this.block = new FusionBlock((key) => w.get(key), `${HEAD}.scratch.refinenet${index + 1}`);
+  constructor(w: WeightLookup, readonly index: number) {
+    this.name = `${HEAD}.scratch.refinenet${index + 1}`;
+    const unit = (name: string) => ({
+      conv1: conv(w, `${this.name}.${name}.conv1`, { pad: 1, reluIn: true }),
+      conv2: conv(w, `${this.name}.${name}.conv2`, { pad: 1, reluIn: true }),
+    });
+    this.rcu1 = unit("resConfUnit1");
+    this.rcu2 = unit("resConfUnit2");
+    this.outConv = conv(w, `${this.name}.out_conv`);
   }
 
+  /** prev: the coarser block's output (none for refinenet4); skip: this level's rn map. Neither is freed. */
   forward(
     rt: Runtime,
     prev: Tensor | undefined,
     skip: Tensor,
     size: readonly [number, number],
-  ): { out: Tensor; saved: FusionSaved } {
-    const b = this.block;
+    keep: boolean,
+  ): { out: Tensor; saved?: FusionSaved } {
     let x = skip;
     let rcu1: { sIn1: Conv2dSaved; sIn2: Conv2dSaved; h1: Tensor; x: Tensor } | undefined;
     if (prev) {
-      const sum = rt.tensor(`act/${b.name}/sum`, skip.shape);
-      add(rt, skip, prev, sum, { label: `${b.name}.sum` });
-      const c1 = b.rcu1.conv1.forward(rt, { x: skip });
-      const c2 = b.rcu1.conv2.forward(rt, { x: c1.y, residual: sum });
+      // prev + rcu1(skip) = conv2(…) + (skip + prev): the sum rides in as rcu1's residual.
+      const sum = rt.tensor(`act/${this.name}/sum`, skip.shape);
+      add(rt, skip, prev, sum, { label: `${this.name}.sum` });
+      const c1 = this.rcu1.conv1.forward(rt, { x: skip });
+      const c2 = this.rcu1.conv2.forward(rt, { x: c1.y, residual: sum });
       release(rt, sum);
+      if (!keep) release(rt, c1.y);
       x = c2.y;
       rcu1 = { sIn1: c1.saved, sIn2: c2.saved, h1: c1.y, x };
     }
-    const m1 = b.rcu2.conv1.forward(rt, { x });
-    const m2 = b.rcu2.conv2.forward(rt, { x: m1.y, residual: x });
-    const o = b.outConv.forward(rt, { x: m2.y });
-    const resize = new ResizeBilinear(`${b.name}.resize`, size[0], size[1]);
+    const m1 = this.rcu2.conv1.forward(rt, { x });
+    const m2 = this.rcu2.conv2.forward(rt, { x: m1.y, residual: x });
+    if (!keep) {
+      release(rt, m1.y);
+      if (x !== skip) release(rt, x);
+    }
+    const o = this.outConv.forward(rt, { x: m2.y });
+    if (!keep) release(rt, m2.y);
+    const resize = new ResizeBilinear(`${this.name}.resize`, size[0], size[1]);
     const r = resize.forward(rt, o.y);
     // The resize's backward needs only shapes: out_conv's output goes now.
     release(rt, o.y);
+    if (!keep) return { out: r.y };
     return {
       out: r.y,
       saved: {
@@ -210,7 +263,7 @@ export class FusionStage {
 
   /** Consumes dOut and the saved tensors; returns the gradients of skip and (when there is one) prev. */
   backward(rt: Runtime, s: FusionSaved, dOut: Tensor, sink: GradientSink): { dSkip: Tensor; dPrev?: Tensor } {
-    const b = this.block;
+    const b = this;
     const dz = s.resize.backward(rt, s.sResize, dOut);
     release(rt, dOut);
     const dy = convBackward(rt, b.outConv, s.sOut, dz, sink, true, [s.y])!;
@@ -252,26 +305,49 @@ export function outputOwned(s: OutputSaved): Tensor[] {
 export class OutputStage {
   readonly conv1: Conv2d;
   readonly conv2a: Conv2d;
+  /** The same conv with its ReLU fused, for inference: the same values in one pass fewer. */
+  readonly conv2aRelu: Conv2d;
   readonly conv2b: Conv2d;
 
-  constructor(w: GpuWeights, readonly config: ModelConfig) {
+  constructor(w: WeightLookup, readonly config: ModelConfig) {
     this.conv1 = conv(w, `${HEAD}.scratch.output_conv1`, { pad: 1 });
-    // The ReLU runs on its own rather than fused (reluOut): the same values, and the two-pass conv
+    // Training runs the ReLU on its own rather than fused (reluOut): the same values, and the two-pass conv
     // backward can then free the 518² input before the input gradient exists.
     this.conv2a = conv(w, `${HEAD}.scratch.output_conv2.0`, { pad: 1 });
+    this.conv2aRelu = conv(w, `${HEAD}.scratch.output_conv2.0`, { pad: 1, reluOut: true });
     this.conv2b = conv(w, `${HEAD}.scratch.output_conv2.2`);
   }
 
-  forward(rt: Runtime, path: Tensor, h: number, w: number): { depth: Tensor; saved: OutputSaved } {
+  /**
+   * depth [B, h, w] and the logits before the activation. `path` is kept for the backward with `keep`, and
+   * consumed (freed once output_conv1 has read it) without.
+   */
+  forward(
+    rt: Runtime,
+    path: Tensor,
+    h: number,
+    w: number,
+    keep: boolean,
+    inspect?: Inspect,
+  ): { depth: Tensor; logits: Tensor; saved?: OutputSaved } {
     const c1 = this.conv1.forward(rt, { x: path });
+    if (!keep) release(rt, path);
     const upsample = new ResizeBilinear(`${HEAD}.upsample`, h, w);
     const up = upsample.forward(rt, c1.y);
-    release(rt, c1.y);
-    const pre = this.conv2a.forward(rt, { x: up.y });
-    const hidden = rt.tensor(`act/${HEAD}.scratch.output_conv2.1`, pre.y.shape);
-    reluForward(rt, pre.y, hidden, `${HEAD}.output_conv2.relu`);
-    release(rt, pre.y);
+    if (keep || !inspect?.("dbg/output_conv1", c1.y)) release(rt, c1.y);
+    let hidden: Tensor, sHidden: Conv2dSaved;
+    if (keep) {
+      const pre = this.conv2a.forward(rt, { x: up.y });
+      hidden = rt.tensor(`act/${HEAD}.scratch.output_conv2.1`, pre.y.shape);
+      reluForward(rt, pre.y, hidden, `${HEAD}.output_conv2.relu`);
+      release(rt, pre.y);
+      sHidden = pre.saved;
+    } else {
+      ({ y: hidden, saved: sHidden } = this.conv2aRelu.forward(rt, { x: up.y }));
+      done(rt, inspect, "dbg/upsampled", up.y);
+    }
     const logits = this.conv2b.forward(rt, { x: hidden });
+    if (!keep) release(rt, hidden);
     const batch = logits.y.shape[0];
     const depth = rt.tensor("act/depth", [batch, h, w]);
     if (this.config.head === "metric") {
@@ -279,13 +355,15 @@ export class OutputStage {
     } else {
       reluForward(rt, logits.y, depth, `${HEAD}.relu`);
     }
+    if (!keep) return { depth, logits: logits.y };
     return {
       depth,
+      logits: logits.y,
       saved: {
         sConv1: c1.saved,
         upsample,
         sUp: up.saved,
-        sHidden: pre.saved,
+        sHidden,
         sLogits: logits.saved,
         up: up.y,
         hidden,
