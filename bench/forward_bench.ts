@@ -9,6 +9,7 @@ import { describePeak, formatBytes } from "../core/gpu/pool.ts";
 import { Runtime } from "../core/gpu/runtime.ts";
 import type { Tensor } from "../core/gpu/tensor.ts";
 import { DepthAnythingV2 } from "../core/nn/model/depth_anything.ts";
+import { loadDepthAnythingV2 } from "../core/nn/model/load.ts";
 import { freeVitFeatures, vitForward } from "../core/nn/model/vit.ts";
 import { expectedShapes } from "../core/nn/model/checkpoint.ts";
 import { PRESETS } from "../core/nn/model/config.ts";
@@ -24,7 +25,7 @@ const CONFIG = join(REFERENCE_DIR, "vits/config.json");
 const ONNX = join(REFERENCE_DIR, "vits-518/model.onnx");
 
 async function loadModel(): Promise<DepthAnythingV2> {
-  return DepthAnythingV2.load(WEIGHTS, { configFile: CONFIG }, await Runtime.create());
+  return loadDepthAnythingV2(WEIGHTS, { configFile: CONFIG }, await Runtime.create());
 }
 
 /**

@@ -18,6 +18,9 @@ export type ErrorCode =
   | "too-large"
   | "empty";
 
+/**
+ * The error every trompe failure a user can cause is thrown as: `code`, the `subject` at fault and a `hint`.
+ */
 export class TrompeError extends Error {
   readonly code: ErrorCode;
   /** The file or argument at fault, when there is one. */
@@ -47,7 +50,8 @@ export class TrompeError extends Error {
 /** Wraps any thrown value as a TrompeError about `subject`, keeping TrompeErrors as they are. */
 export function asTrompeError(error: unknown, subject: string, code: ErrorCode = "io"): TrompeError {
   if (error instanceof TrompeError) return error;
-  if (error instanceof Deno.errors.NotFound) {
+  // Deno's NotFound, matched by name so this module loads where there is no Deno namespace (a browser).
+  if (error instanceof Error && error.name === "NotFound") {
     return new TrompeError("not-found", "file not found", { subject, cause: error });
   }
   const message = error instanceof Error ? error.message : String(error);

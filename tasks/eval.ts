@@ -18,11 +18,12 @@ import { applyMaxPixels, MAX_PIXELS_FLAG, maxPixelsHelp } from "../core/cli/max_
 import { runTask } from "../core/cli/main.ts";
 import { prepareOutDir } from "../core/cli/out_dir.ts";
 import { writeRunRecord } from "../core/cli/record.ts";
+import { DATASET_NAMES } from "../core/data/datasets.ts";
 import { type DepthEstimator, engineEstimator } from "../core/eval/estimator.ts";
 import { num, pct } from "../core/eval/report.ts";
 import { runEvaluation } from "../core/eval/run.ts";
 import { Runtime } from "../core/gpu/runtime.ts";
-import { DepthAnythingV2 } from "../core/nn/model/depth_anything.ts";
+import { loadDepthAnythingV2 } from "../core/nn/model/load.ts";
 import { OnnxEngine } from "../core/nn/onnx_engine.ts";
 
 const HELP =
@@ -97,7 +98,7 @@ async function main(): Promise<void> {
   if (values.help) return;
   applyMaxPixels(values["max-pixels"]);
   const engineKind = choiceFlag(values.engine, "--engine", ["webgpu", "onnx"] as const, "webgpu");
-  const dataset = choiceFlag(values.dataset, "--dataset", ["hypersim", "vkitti2"] as const);
+  const dataset = choiceFlag(values.dataset, "--dataset", DATASET_NAMES);
   const root = resolve(requireFlag(values.root, "--root", "the dataset's root folder"));
   const out = resolve(requireFlag(values.out, "--out", "the output folder"));
   const split = values.split && resolve(values.split);
@@ -138,7 +139,7 @@ async function main(): Promise<void> {
     if (engineKind === "webgpu") {
       const rt = await Runtime.create();
       for (const [i, path] of sources.entries()) {
-        const loaded = await DepthAnythingV2.load(path, modelInfo, rt);
+        const loaded = await loadDepthAnythingV2(path, modelInfo, rt);
         const c = loaded.config;
         console.log(
           `${names[i]}: ${path}\n  ${

@@ -24,7 +24,7 @@ import { asTrompeError, TrompeError } from "../core/errors.ts";
 import { writeTextFileAtomic } from "../core/io/atomic.ts";
 import { readImageRgb } from "../core/io/image.ts";
 import type { HeadKind } from "../core/nn/model/config.ts";
-import { DepthAnythingV2 } from "../core/nn/model/depth_anything.ts";
+import { loadDepthAnythingV2 } from "../core/nn/model/load.ts";
 import { OnnxEngine } from "../core/nn/onnx_engine.ts";
 import { type DepthEngine, inferDepth } from "../core/nn/predict.ts";
 import { type Intrinsics, PNG16_UNITS, SAVE_KINDS, saveOutputs } from "../core/nn/predict_outputs.ts";
@@ -172,7 +172,7 @@ async function main(): Promise<void> {
   };
   if (engineKind === "webgpu") {
     const weights = resolve(requireFlag(values.weights, "--weights", "a .safetensors or .pth checkpoint"));
-    const loaded = await DepthAnythingV2.load(weights, modelInfo);
+    const loaded = await loadDepthAnythingV2(weights, modelInfo);
     engine = loaded;
     head = loaded.config.head;
     const c = loaded.config;

@@ -16,6 +16,7 @@ import { planByScene, type Side, sideGroups, type SplitPlan } from "./split.ts";
 
 export interface JobSettings {
   readonly dataset: DatasetName;
+/** What an augmentation run makes: from which dataset tree, into which folder, by which recipe and seed. */
   readonly root: string;
   readonly out: string;
   readonly recipe: Recipe;

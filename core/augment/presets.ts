@@ -37,8 +37,10 @@ const PRESETS: Record<string, RecipeInput> = {
   },
 };
 
+/** The names of the built-in augmentation recipes. */
 export const PRESET_NAMES: readonly string[] = Object.keys(PRESETS);
 
+/** A built-in recipe by name (see PRESET_NAMES). */
 export function preset(name: string): Recipe {
   const input = PRESETS[name];
   if (!input) {

@@ -14,6 +14,7 @@ import {
   exists,
   type FrameRef,
   recordPath,
+/** How an augmentation run is carried out: workers, shard, resume, and progress callbacks. */
   rejectPath,
   removeStaleTemporaries,
   STATE_DIR,
@@ -29,6 +30,7 @@ export interface RunOptions {
   readonly resume: boolean;
   /** Write into a non-empty folder that is not an augmented set (see run_settings.ts). */
   readonly force?: boolean;
+/** What an augmentation run did: frames done, rejected and skipped, and its speed. */
   /** Process at most this many frames of the shard (after skipping completed ones). */
   readonly limit?: number;
   readonly version: string;
@@ -40,6 +42,23 @@ export interface RunOptions {
 export interface RunSummary extends Assembled {
   readonly processed: number;
   readonly rejectedNow: number;
+/**
+ * Pastes mirrors and art into every frame of a dataset by a recipe, rewriting their ground truth as flat, in
+ * worker processes; the same seed gives the same bytes (what `deno task augment` runs).
+ *
+ * @example
+ * ```ts
+ * import { listWithSplit, preset, runAugment, TROMPE_VERSION } from "@trompe/trompe";
+ *
+ * const root = "/data/hypersim";
+ * const { frames, plan } = await listWithSplit("hypersim", root, { by: "scene" });
+ * const summary = await runAugment(
+ *   { dataset: "hypersim", root, out: "/data/hypersim-flat", recipe: preset("trompe"), seed: 1, frames, split: plan },
+ *   { workers: 2, shard: [1, 1], resume: false, version: TROMPE_VERSION },
+ * );
+ * console.log(`${summary.completed} frames written, ${summary.rejected} rejected`);
+ * ```
+ */
   readonly skipped: number;
   readonly staleRemoved: number;
   readonly elapsedS: number;

@@ -22,6 +22,7 @@ import {
 import type { Intrinsics, Sample } from "./sample.ts";
 import { listNames, type ScanProblem } from "./scan.ts";
 
+/** One Hypersim frame: scene, camera, frame number and the paths of its files. */
 export interface HypersimFrame {
   scene: string;
   /** `cam_00` */
@@ -288,6 +289,7 @@ export async function readHypersimColorTonemapped(frame: HypersimFrame): Promise
   return { width, height, channels: 3, data: Uint8Array.from(mapped, (v) => Math.round(v * 255)) };
 }
 
+/** How `readHypersimSample` turns Hypersim's distances into planar depth, and where its RGB comes from. */
 export interface HypersimReadOptions {
   /** "official": the Depth Anything V2 loader's pinhole; "exact": the scene's own camera. */
   planar: "official" | "exact";
@@ -307,6 +309,18 @@ export function hypersimCamera(
     : { M_cam_from_uv: sceneCamera(scene, cameras ?? HYPERSIM_CAMERAS) };
 }
 
+/**
+ * Reads a Hypersim frame as a Sample: the RGB, and its distance-to-camera depth converted to planar depth.
+ *
+ * @example
+ * ```ts
+ * import { listHypersimFrames, readHypersimSample } from "@trompe/trompe";
+ *
+ * const { frames, problems } = await listHypersimFrames("/data/hypersim");
+ * const sample = await readHypersimSample(frames[0], { planar: "official" });
+ * console.log(sample.id, sample.width, sample.height, `${problems.length} problems in the tree`);
+ * ```
+ */
 export async function readHypersimSample(
   frame: HypersimFrame,
   options: HypersimReadOptions,

@@ -12,6 +12,7 @@ export interface Intrinsics {
   cy: number;
 }
 
+/** The datasets trompe reads and augments. */
 export type DatasetName = "hypersim" | "vkitti2";
 
 /**
@@ -26,6 +27,7 @@ export const DEPTH_RANGE: Readonly<Record<DatasetName, { minDepth: number; maxDe
 /** The largest depth a dataset's files can hold (Hypersim: float16 distance; vKITTI2: 65534 cm, 65535 = sky). */
 export const MAX_STORABLE_DEPTH: Readonly<Record<DatasetName, number>> = { hypersim: 65504, vkitti2: 655.34 };
 
+/** One frame of a dataset: RGB, planar depth in metres, its valid mask and the camera. */
 export interface Sample {
   /** Stable identity (e.g. `ai_001_001/cam_00/0000`, `Scene01/clone/Camera_0/00000`): seeds hash from it. */
   id: string;

@@ -9,6 +9,7 @@ import { readFileNamed, writeTextFileAtomic } from "../io/atomic.ts";
 import { hashUnit } from "../rng.ts";
 import { isFile } from "./scan.ts";
 
+/** One line of a split file: an RGB path and its depth path. */
 export interface SplitItem {
   rgbPath: string;
   depthPath: string;
@@ -69,6 +70,7 @@ export function splitLine(item: SplitItem, root?: string): string {
   return paths.join(" ");
 }
 
+/** Writes a split file (`<rgb> <depth>` per line, relative to `root` when given) atomically. */
 export async function writeSplitFile(
   path: string,
   items: readonly SplitItem[],

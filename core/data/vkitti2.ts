@@ -11,6 +11,7 @@ import { readPng, writePng } from "../io/png.ts";
 import type { Intrinsics, Sample } from "./sample.ts";
 import { listNames, type ScanProblem } from "./scan.ts";
 
+/** One Virtual KITTI 2 frame: scene, variation, camera, frame number and the paths of its files. */
 export interface Vkitti2Frame {
   scene: string;
   variation: string;
@@ -119,6 +120,7 @@ export async function readVkitti2Centimetres(
   return { cm: png.data, width: png.width, height: png.height };
 }
 
+/** Reads a Virtual KITTI 2 frame as a Sample (centimetres to metres; sky and beyond `maxDepth` invalid). */
 export async function readVkitti2Sample(
   frame: Vkitti2Frame,
   options: { maxDepth?: number; intrinsics?: Map<string, Intrinsics> } = {},

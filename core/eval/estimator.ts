@@ -15,6 +15,7 @@ export interface DepthPrediction {
   readonly height: number;
 }
 
+/** A model as the evaluation sees it: a name, what it predicts, and depth for an image. */
 export interface DepthEstimator {
   /** Shown in reports and used in file names. */
   readonly name: string;

@@ -18,10 +18,14 @@
  */
 import { TrompeError } from "../errors.ts";
 
+/** Mask value of a pasted mirror. */
 export const MIRROR = 1;
+/** Mask value of pasted art (a painting, poster, photo or screen). */
 export const ART = 2;
+/** Mask value of a negative: a border drawn around real depth, which must not be seen as flat. */
 export const NEGATIVE = 3;
 
+/** How flat regions are judged: the fooled threshold, what the prediction is, and the smallest region. */
 export interface FlatOptions {
   /** Flatness error above which a region counts as not flat (default 0.02). */
   readonly threshold?: number;
@@ -223,6 +227,7 @@ export function labelRegions(
   return regions;
 }
 
+/** One masked region's flatness error, its fooled verdict and its abs_rel against the flat ground truth. */
 export interface RegionResult {
   readonly label: number;
   readonly pixels: number;
@@ -287,6 +292,7 @@ export function flatRegions(
   return results;
 }
 
+/** Flat-content metrics over many regions: fooled rate, mean flatness error and abs_rel, false-flat rate. */
 export interface FlatSummary {
   /** Pasted regions (mirror + art) evaluated, and the share fooled; null rate when there are none. */
   readonly pasted: number;

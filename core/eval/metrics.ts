@@ -12,6 +12,7 @@
 import { TrompeError } from "../errors.ts";
 import { bilinearAlignCorners } from "../nn/resize_cpu.ts";
 
+/** The official depth metrics, in the official order. */
 export const METRIC_NAMES = [
   "d1",
   "d2",
@@ -23,7 +24,9 @@ export const METRIC_NAMES = [
   "log10",
   "silog",
 ] as const;
+/** One of the official depth metrics. */
 export type MetricName = typeof METRIC_NAMES[number];
+/** The official metrics of one image or a mean over images. */
 export type DepthMetrics = Record<MetricName, number>;
 
 /** The official defaults (train.py `--min-depth 0.001 --max-depth 20`; vKITTI uses max depth 80). */

@@ -4,7 +4,7 @@
  * tell the user what was loaded and what was assumed.
  */
 import type { HeadKind } from "../nn/model/config.ts";
-import { DepthAnythingV2 } from "../nn/model/depth_anything.ts";
+import { loadDepthAnythingV2 } from "../nn/model/load.ts";
 import { OnnxEngine } from "../nn/onnx_engine.ts";
 import type { Runtime } from "../gpu/runtime.ts";
 import { type DepthEstimator, engineEstimator } from "./estimator.ts";
@@ -32,7 +32,7 @@ export interface OpenedModel {
 
 export async function openEstimator(source: ModelSource, rt?: Runtime): Promise<OpenedModel> {
   if (source.engine === "webgpu") {
-    const model = await DepthAnythingV2.load(source.path, {
+    const model = await loadDepthAnythingV2(source.path, {
       configFile: source.configFile,
       head: source.head,
       maxDepth: source.maxDepth,

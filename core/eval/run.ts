@@ -44,6 +44,7 @@ import { noFramesError } from "../data/scan.ts";
 /** The official evaluation range per dataset (train.py: Hypersim 20 m, Virtual KITTI 80 m). */
 export const EVAL_RANGE: Readonly<Record<DatasetName, Required<DepthRange>>> = DEPTH_RANGE;
 
+/** What `runEvaluation` compares: models as estimators, on which dataset frames, writing what. */
 export interface EvalRunOptions {
   readonly dataset: DatasetName;
   readonly root: string;
@@ -83,6 +84,7 @@ export interface ModelDelta {
   readonly meanFlatnessError: number | null;
   readonly meanAbsRel: number | null;
   readonly falseFlatRate: number | null;
+/** An evaluation's results: per-model official and flat-content metrics and their differences. */
 }
 
 export interface EvalSummary {
@@ -148,6 +150,25 @@ async function readMask(
     throw new TrompeError("corrupt", `mask is not an 8-bit gray ${width}×${height} image`, { subject: path });
   }
   return png.data;
+/**
+ * Models side by side on a dataset: official and flat-content metrics, charts, a worst-region sheet and point
+ * clouds (what `deno task eval` runs).
+ *
+ * @example
+ * ```ts
+ * import { engineEstimator, loadDepthAnythingV2, runEvaluation } from "@trompe/trompe";
+ *
+ * const model = await loadDepthAnythingV2("runs/flat/latest.safetensors");
+ * const summary = await runEvaluation({
+ *   dataset: "hypersim",
+ *   root: "/data/hypersim-flat",
+ *   split: "/data/hypersim-flat/splits/val.txt",
+ *   out: "out/eval",
+ *   estimators: [engineEstimator("fine-tuned", model, model.config.head, 518)],
+ * });
+ * console.log(summary.models.map((m) => m.name));
+ * ```
+ */
 }
 
 export async function runEvaluation(options: EvalRunOptions): Promise<EvalSummary> {

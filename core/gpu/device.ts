@@ -24,6 +24,7 @@ export type LimitName = keyof typeof REQUIRED_LIMITS;
 /** Features used when the adapter has them; each path that uses one has an f32 / wall-clock twin. */
 export const OPTIONAL_FEATURES: GPUFeatureName[] = ["shader-f16", "timestamp-query"];
 
+/** A WebGPU device acquired with the limits trompe needs, and what it is (adapter, backend, features). */
 export interface GpuContext {
   readonly adapter: GPUAdapter;
   readonly device: GPUDevice;
@@ -64,11 +65,19 @@ export interface AdapterSummary {
 export const ADAPTER_ENV = "TROMPE_ADAPTER";
 
 /**
+ * Whether this runs under Deno, not in a browser: only Deno has the environment variables and the files
+ * (a private XDG_RUNTIME_DIR, the host's GPU device nodes) that acquisition consults.
+ */
+function underDeno(): boolean {
+  return typeof Deno !== "undefined";
+}
+
+/**
  * Vulkan's loader warns when XDG_RUNTIME_DIR is unset; giving it a private temporary directory silences that
  * without touching the user's environment beyond this process.
  */
 function ensureRuntimeDir(): void {
-  if (Deno.env.get("XDG_RUNTIME_DIR")) return;
+  if (!underDeno() || Deno.env.get("XDG_RUNTIME_DIR")) return;
   const dir = Deno.makeTempDirSync({ prefix: "trompe-xdg-" });
   Deno.chmodSync(dir, 0o700);
   Deno.env.set("XDG_RUNTIME_DIR", dir);
@@ -87,6 +96,7 @@ export function isCpuAdapter(info: GPUAdapterInfo): boolean {
 }
 
 export function backendName(): string {
+  if (!underDeno()) return "the browser's";
   return Deno.env.get("DENO_WEBGPU_BACKEND") ?? "default (vulkan/metal/dx12 as available)";
 }
 
@@ -133,7 +143,7 @@ export function chooseAdapter(index: number, by = "--adapter"): void {
 
 function adapterChoice(): { index: number; by: string } {
   if (choice) return choice;
-  const env = Deno.env.get(ADAPTER_ENV);
+  const env = underDeno() ? Deno.env.get(ADAPTER_ENV) : undefined;
   if (env === undefined || env === "") return { index: 0, by: "default" };
   const index = Number(env);
   if (!Number.isInteger(index) || index < 0) {
@@ -268,7 +278,7 @@ export async function acquireGpu(): Promise<GpuContext> {
     hasF16: device.features.has("shader-f16"),
     isCpu: summary.software,
     summary,
-    warnings: softwareWarnings(summary, offered, hostGpus()),
+    warnings: softwareWarnings(summary, offered, underDeno() ? hostGpus() : []),
   };
   acquired = summary;
   for (const listener of acquiredListeners) listener(ctx);

@@ -34,6 +34,11 @@ const MAX_STAGED_WRITE = 64 * 1024;
 /** The largest parameter struct a kernel takes, in bytes. */
 const MAX_PARAM_BYTES = 256;
 
+/**
+ * The GPU runtime: a device, its buffer pool (every buffer labelled, live and peak bytes counted), its
+ * pipeline cache, and the recording and submitting of kernel dispatches. `Runtime.create()` takes the
+ * process's device.
+ */
 export class Runtime {
   readonly pool: BufferPool;
   readonly pipelines: PipelineCache;

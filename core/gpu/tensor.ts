@@ -10,6 +10,9 @@ export function numel(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
+/**
+ * A shaped view of a pooled GPU buffer (row-major, float32 unless stated); read it back with `Runtime.read`.
+ */
 export class Tensor {
   constructor(
     readonly buffer: PoolBuffer,

@@ -36,6 +36,7 @@ export type Hdf5Data =
   | BigInt64Array
   | BigUint64Array;
 
+/** One HDF5 dataset read whole: shape, element type and data (float16 as a Float16Array). */
 export interface Hdf5Dataset {
   shape: number[];
   dtype: Hdf5DType;

@@ -19,6 +19,7 @@ export function toRgb(image: RasterU8): RasterU8 {
   return { width, height, channels: 3, data: rgb };
 }
 
+/** Decodes JPEG or PNG bytes to 8-bit RGB (gray expanded, alpha dropped). */
 export async function decodeImageRgb(bytes: Uint8Array, source: string): Promise<RasterU8> {
   if (isJpeg(bytes)) return await decodeJpeg(bytes, source);
   if (isPng(bytes)) {
@@ -37,6 +38,7 @@ export async function decodeImageRgb(bytes: Uint8Array, source: string): Promise
   });
 }
 
+/** Reads a JPEG or PNG file as 8-bit RGB, what the models take. */
 export async function readImageRgb(path: string): Promise<RasterU8> {
   return decodeImageRgb(await readFileNamed(path), path);
 }

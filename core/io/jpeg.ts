@@ -59,6 +59,7 @@ function isComplete(bytes: Uint8Array): boolean {
   return lastMarker(bytes, 0xd9) > lastMarker(bytes, 0xda);
 }
 
+/** Decodes JPEG bytes to 8-bit RGB (or gray), bit-identical to OpenCV's libjpeg-turbo. */
 export async function decodeJpeg(bytes: Uint8Array, source: string): Promise<RasterU8> {
   if (!isJpeg(bytes)) {
     throw new TrompeError("corrupt", "not a JPEG file (no SOI marker)", { subject: source });
@@ -99,6 +100,7 @@ export async function decodeJpeg(bytes: Uint8Array, source: string): Promise<Ras
   return { width, height, channels: 3, data: rgb };
 }
 
+/** Reads a JPEG file (see `decodeJpeg`). */
 export async function readJpeg(path: string): Promise<RasterU8> {
   return decodeJpeg(await readFileNamed(path), path);
 }
@@ -109,6 +111,7 @@ export async function readJpeg(path: string): Promise<RasterU8> {
 // with it): baseline JFIF, 4:2:0, the Annex K quantisation tables scaled by libjpeg's quality rule, the
 // Annex K Huffman tables, edge blocks padded by replicating the last row and column.
 
+/** Writes a JPEG file atomically at `quality` (1–100). */
 export async function writeJpeg(path: string, image: RasterU8, quality = 95): Promise<void> {
   await writeFileAtomic(path, await encodeJpeg(image, quality));
 }

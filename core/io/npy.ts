@@ -7,6 +7,7 @@
 import { TrompeError } from "../errors.ts";
 import { readFileNamed, writeFileAtomic } from "./atomic.ts";
 
+/** NumPy dtype strings (little-endian) trompe reads and writes. */
 export type NpyDType =
   | "<f2"
   | "<f4"
@@ -21,6 +22,7 @@ export type NpyDType =
   | "<u8"
   | "<i8";
 
+/** The typed arrays an NPY file is read into or written from. */
 export type NpyData =
   | Float16Array
   | Float32Array
@@ -34,6 +36,7 @@ export type NpyData =
   | BigUint64Array
   | BigInt64Array;
 
+/** A parsed NPY array: dtype, C-order shape and data. */
 export interface NpyArray {
   dtype: NpyDType;
   shape: number[];
@@ -110,6 +113,7 @@ function corrupt(source: string, message: string): TrompeError {
   });
 }
 
+/** Parses NPY bytes (format versions 1 to 3, C order; `source` names them in errors). */
 export function parseNpy(bytes: Uint8Array, source: string): NpyArray {
   if (bytes.length < 10 || !MAGIC.every((b, i) => bytes[i] === b)) throw corrupt(source, "no NPY magic");
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -170,6 +174,7 @@ export function parseNpy(bytes: Uint8Array, source: string): NpyArray {
   return { dtype: dtype as NpyDType, shape, data, fortranOrder: false };
 }
 
+/** Reads an .npy file. */
 export async function readNpy(path: string): Promise<NpyArray> {
   return parseNpy(await readFileNamed(path), path);
 }
@@ -196,6 +201,7 @@ export function npyHeader(dtype: NpyDType, shape: readonly number[]): Uint8Array
   return out;
 }
 
+/** An NPY file's bytes for `data` in C order with `shape` (dtype from the array type). */
 export function serializeNpy(data: NpyData, shape: readonly number[]): Uint8Array {
   const count = shape.reduce((a, b) => a * b, 1);
   if (count !== data.length) {
@@ -208,6 +214,7 @@ export function serializeNpy(data: NpyData, shape: readonly number[]): Uint8Arra
   return out;
 }
 
+/** Writes an .npy file atomically (NumPy's `np.load` reads it as is). */
 export async function writeNpy(path: string, data: NpyData, shape: readonly number[]): Promise<void> {
   await writeFileAtomic(path, serializeNpy(data, shape));
 }

@@ -5,6 +5,7 @@
 import { writeFileAtomic } from "./atomic.ts";
 import { TrompeError } from "../errors.ts";
 
+/** Points with colours, as `encodePly` writes them. */
 export interface PointCloud {
   /** x, y, z per point. */
   positions: Float32Array;
@@ -12,6 +13,7 @@ export interface PointCloud {
   colors: Uint8Array;
 }
 
+/** A binary little-endian PLY file's bytes for a coloured point cloud. */
 export function encodePly(cloud: PointCloud): Uint8Array {
   const n = cloud.positions.length / 3;
   if (!Number.isInteger(n) || cloud.colors.length !== n * 3) {
@@ -38,6 +40,7 @@ export function encodePly(cloud: PointCloud): Uint8Array {
   return out;
 }
 
+/** Writes a coloured point cloud as a PLY file atomically. */
 export function writePly(path: string, cloud: PointCloud): Promise<void> {
   return writeFileAtomic(path, encodePly(cloud));
 }

@@ -33,6 +33,7 @@ function header(bytes: Uint8Array, source: string): { depth: number; colorType: 
   return { depth: bytes[24], colorType: bytes[25] };
 }
 
+/** Decodes PNG bytes: 8-bit images with their channels as stored, 16-bit gray as raw values. */
 export function decodePng(bytes: Uint8Array, source: string): RasterU8 | RasterU16 {
   const { depth, colorType } = header(bytes, source);
   let png;
@@ -75,12 +76,14 @@ export function decodePng(bytes: Uint8Array, source: string): RasterU8 | RasterU
   return { width, height, channels, data };
 }
 
+/** Reads a PNG file (see `decodePng`). */
 export async function readPng(path: string): Promise<RasterU8 | RasterU16> {
   return decodePng(await readFileNamed(path), path);
 }
 
 const COLOR_TYPE = { 1: 0, 3: 2, 4: 6 } as const;
 
+/** How `encodePng` filters rows and how hard it compresses. */
 export interface EncodePngOptions {
   /**
    * "adaptive" (default): each row gets the filter whose output has the smallest sum of absolute differences,
@@ -200,6 +203,7 @@ function filterRow(
   }
 }
 
+/** Writes an 8-bit or 16-bit gray PNG atomically. */
 export async function writePng(
   path: string,
   image: RasterU8 | RasterU16,

@@ -183,6 +183,7 @@ function summarize(value: unknown): unknown {
   return value;
 }
 
+/** What a PyTorch checkpoint holds: the model's tensors and, for train.py's checkpoints, the rest. */
 export interface PthContents {
   /** The zip's top folder: the stem of the file name the checkpoint was first saved under. */
   readonly archiveName: string;
@@ -209,6 +210,7 @@ function findModel(
   return { kind: "state_dict", model: root };
 }
 
+/** Reads a `torch.save` checkpoint (.pth) with a restricted unpickler that never runs code. */
 export async function readPth(path: string): Promise<PthContents> {
   const zip = await ZipReader.open(path);
   try {

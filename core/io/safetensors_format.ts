@@ -3,9 +3,9 @@
  * `{name: {dtype, shape, data_offsets: [begin, end]}, __metadata__?: {string: string}}`, then the raw bytes.
  * Reading is zero-copy whenever a tensor's offset is aligned for its element size (the header is padded to
  * 8 bytes; the format forbids gaps between tensors, so a tensor after an odd-sized one is copied on read).
+ * Bytes in, bytes out: files are core/io/safetensors.ts's, so this part also runs in a browser.
  */
 import { TrompeError } from "../errors.ts";
-import { readFileNamed, writeFileAtomic } from "./atomic.ts";
 import { type DType, DTYPE_BYTES, type TensorData, toFloat32, typedView } from "./dtype.ts";
 
 export { DTYPE_BYTES, type TensorData };
@@ -19,6 +19,7 @@ export interface StoredTensor {
   readonly bytes: Uint8Array;
 }
 
+/** One tensor for `serializeSafetensors`: name, stored dtype, shape and its data in that dtype. */
 export interface TensorToWrite {
   readonly name: string;
   readonly dtype: SafetensorsDType;
@@ -30,6 +31,7 @@ function elementCount(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
+/** A parsed safetensors file: its tensors by name (stored dtype, shape, bytes) and its string metadata. */
 export class SafetensorsFile {
   constructor(
     /** Where the tensors came from, for error messages. */
@@ -82,6 +84,7 @@ interface HeaderEntry {
   data_offsets: [number, number];
 }
 
+/** Parses safetensors bytes (`source` names them in errors); tensors stay views into `bytes` where aligned. */
 export function parseSafetensors(bytes: Uint8Array, source: string): SafetensorsFile {
   const corrupt = (message: string) =>
     new TrompeError("corrupt", message, { subject: source, hint: "not a valid safetensors file" });
@@ -145,10 +148,6 @@ export function parseSafetensors(bytes: Uint8Array, source: string): Safetensors
   return new SafetensorsFile(source, metadata, tensors);
 }
 
-export async function readSafetensors(path: string): Promise<SafetensorsFile> {
-  return parseSafetensors(await readFileNamed(path), path);
-}
-
 /** Serialises tensors contiguously in the given order, with optional string metadata. */
 export function serializeSafetensors(
   tensors: readonly TensorToWrite[],
@@ -178,12 +177,4 @@ export function serializeSafetensors(
   out.set(json, 8);
   for (const { data, offset } of placed) out.set(data, 8 + headerLength + offset);
   return out;
-}
-
-export function writeSafetensors(
-  path: string,
-  tensors: readonly TensorToWrite[],
-  metadata: Readonly<Record<string, string>> = {},
-): Promise<void> {
-  return writeFileAtomic(path, serializeSafetensors(tensors, metadata));
 }

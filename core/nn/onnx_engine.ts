@@ -35,11 +35,13 @@ export function externalDataLocations(model: Uint8Array): string[] {
   return [...found];
 }
 
+/** How `OnnxEngine.open` runs the model. */
 export interface OnnxEngineOptions {
   /** wasm threads (onnxruntime-web's default is half the cores). */
   numThreads?: number;
 }
 
+/** An ONNX export of the model on onnxruntime-web (wasm), behind the same inference path as the WGSL model. */
 export class OnnxEngine implements DepthEngine {
   readonly kind = "onnx";
   readonly fixedInput?: { height: number; width: number };

@@ -10,6 +10,7 @@ import { resizeCubicOpenCV } from "../data/resize.ts";
 import { bilinearAlignCorners } from "./resize_cpu.ts";
 import { TrompeError } from "../errors.ts";
 
+/** A depth model behind the shared inference path: a network input in, network-sized depth out. */
 export interface DepthEngine {
   /** "webgpu" or "onnx", for records and messages. */
   readonly kind: string;
@@ -20,6 +21,7 @@ export interface DepthEngine {
   dispose(): void;
 }
 
+/** Depth at the image's size, and the network input size it was computed at. */
 export interface DepthResult {
   /** height×width at the image's size. */
   depth: Float32Array;
@@ -52,6 +54,10 @@ export function networkInput(
   return { data, ...fixed };
 }
 
+/**
+ * The official `infer_image` on any engine: image2tensor at `inputSize`, the forward, and an align_corners
+ * resize back to the image's size.
+ */
 export async function inferDepth(engine: DepthEngine, rgb: RasterU8, inputSize = 518): Promise<DepthResult> {
   const input = networkInput(rgb, inputSize, engine.fixedInput);
   const small = await engine.forward(input.data, input.height, input.width);

@@ -26,6 +26,7 @@ import type { FreezePolicy } from "../train/freeze.ts";
 import { runTraining, type TrainResult } from "../train/trainer.ts";
 import { TROMPE_VERSION } from "../version.ts";
 
+/** One arm of the experiment: a recipe of pasted content and which layers train. */
 export interface StudyArm {
   /** Short name, used in tables and folder names. */
   readonly name: string;
@@ -96,6 +97,7 @@ export const STUDY_DEFAULTS = {
 /** The seed the held-out set is augmented with: fixed, and distinct from any arm seed a user would give. */
 export const HELD_OUT_SEED = 7919;
 
+/** The study's experiment: base model, training and held-out scenes, arms, seeds and steps. */
 export interface ExperimentOptions {
   readonly out: string;
   /** The base checkpoint every arm starts from (safetensors with trompe's metadata). */
@@ -137,6 +139,7 @@ export interface ModelResult {
   readonly probe: ProbeSummary;
 }
 
+/** The experiment's runs and every model's held-out results, what `writeExperiment` writes up. */
 export interface ExperimentResult {
   readonly arms: readonly StudyArm[];
   readonly runs: readonly ArmRun[];
@@ -146,6 +149,10 @@ export interface ExperimentResult {
   readonly seconds: number;
 }
 
+/**
+ * Fine-tunes the base model in each arm and seed, and judges every model on held-out scenes (what `deno task
+ * study` runs).
+ */
 export async function runExperiment(o: ExperimentOptions, rt: Runtime): Promise<ExperimentResult> {
   const started = performance.now();
   const arms = studyArms().filter((a) => !o.arms || o.arms.includes(a.name));

@@ -10,6 +10,7 @@ import { writePng } from "../io/png.ts";
 import type { ExperimentResult } from "./experiment.ts";
 import { armTable, studyFigure, studyMarkdown, verdicts } from "./experiment_report.ts";
 
+/** The files `writeExperiment` wrote. */
 export interface ExperimentFiles {
   readonly markdown: string;
   readonly figure: string;

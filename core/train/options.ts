@@ -24,6 +24,7 @@ export const TRAIN_DEFAULTS = {
 /** train.py's --min-depth default: the loss and validation ignore depths below it. */
 export const MIN_DEPTH = 0.001;
 
+/** A training run's settings, train.py's flags by their names; the defaults are TRAIN_DEFAULTS. */
 export interface TrainOptions {
   /** Starting checkpoint (.safetensors or .pth), read as `deno task predict` reads it. */
   weights: string;

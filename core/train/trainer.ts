@@ -48,6 +48,7 @@ import { checkTrainOptions, type TrainOptions } from "./options.ts";
 import { openRun } from "./run_setup.ts";
 import { runSummaryLines } from "./run_summary.ts";
 import { plural } from "../plural.ts";
+/** What a training run did: steps, why it stopped, its best validation and peak memory. */
 
 export interface TrainResult {
   out: string;
@@ -106,6 +107,26 @@ function stackBatch(items: readonly LoadedItem[], size: number): StepBatch {
   });
   return batch;
 }
+/**
+ * Fine-tunes Depth Anything V2 on WebGPU as the official train.py does (SiLog, AdamW, poly decay), with
+ * checkpointing and exact resume (what `deno task train` runs).
+ *
+ * @example
+ * ```ts
+ * import { runTraining } from "@trompe/trompe";
+ *
+ * const result = await runTraining({
+ *   weights: "depth_anything_v2_metric_hypersim_vits.pth",
+ *   dataset: "hypersim",
+ *   root: "/data/hypersim-flat",
+ *   split: "/data/hypersim-flat/splits/train.txt",
+ *   out: "runs/flat",
+ *   maxSteps: 1000,
+ *   log: console.log,
+ * });
+ * console.log(`${result.steps} steps, stopped: ${result.stopped}`);
+ * ```
+ */
 
 export async function runTraining(options: TrainOptions): Promise<TrainResult> {
   const started = performance.now();

@@ -10,7 +10,8 @@ import {
   loadCheckpoint,
   saveCheckpoint,
 } from "../../core/nn/model/checkpoint.ts";
-import { PRESETS, readConfigFile } from "../../core/nn/model/config.ts";
+import { PRESETS } from "../../core/nn/model/config.ts";
+import { readConfigFile } from "../../core/nn/model/config_file.ts";
 import { REFERENCE_DIR, sharedTest } from "../shared.ts";
 
 const ref = (...parts: string[]) => join(REFERENCE_DIR, ...parts);

@@ -11,8 +11,8 @@ import {
   type ModelConfig,
   parseConfig,
   PRESETS,
-  readConfigFile,
 } from "../../core/nn/model/config.ts";
+import { readConfigFile } from "../../core/nn/model/config_file.ts";
 import { REFERENCE_DIR, sharedTest } from "../shared.ts";
 
 async function shapesOnly(path: string): Promise<StateDict> {

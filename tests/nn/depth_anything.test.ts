@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Runtime } from "../../core/gpu/runtime.ts";
 import { readSafetensors } from "../../core/io/safetensors.ts";
-import { DepthAnythingV2 } from "../../core/nn/model/depth_anything.ts";
+import { loadDepthAnythingV2 } from "../../core/nn/model/load.ts";
 import { REFERENCE_DIR, relL2, sharedTest } from "../shared.ts";
 
 const device = await Runtime.create();
@@ -36,7 +36,7 @@ for (const { model, weights, kernels, rt } of RUNS) {
     `Depth Anything V2 ${model} on the ${kernels} kernels: features, logits, depth and depth_infer match float64`,
     async () => {
       const dir = join(REFERENCE_DIR, model);
-      const net = await DepthAnythingV2.load(join(REFERENCE_DIR, weights), {
+      const net = await loadDepthAnythingV2(join(REFERENCE_DIR, weights), {
         configFile: join(dir, "config.json"),
       }, rt);
       const golden = await readSafetensors(join(dir, "golden.safetensors"));

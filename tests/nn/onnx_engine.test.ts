@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { readSafetensors } from "../../core/io/safetensors.ts";
-import { DepthAnythingV2 } from "../../core/nn/model/depth_anything.ts";
+import { loadDepthAnythingV2 } from "../../core/nn/model/load.ts";
 import { externalDataLocations, OnnxEngine } from "../../core/nn/onnx_engine.ts";
 import { REFERENCE_DIR, relL2, sharedTest } from "../shared.ts";
 
@@ -43,7 +43,7 @@ sharedTest(
     const depth = await engine.forward(input, 518, 518);
     engine.dispose();
     assert.equal(depth.length, 518 * 518);
-    const wgsl = await DepthAnythingV2.load(join(REFERENCE_DIR, "vits-518/weights.safetensors"), {
+    const wgsl = await loadDepthAnythingV2(join(REFERENCE_DIR, "vits-518/weights.safetensors"), {
       configFile: join(REFERENCE_DIR, "vits/config.json"),
     });
     const reference = await wgsl.forward(input, 518, 518);
@@ -67,7 +67,7 @@ Deno.test("ONNX engine: a file that is not a model is a clear error", async () =
 sharedTest("ONNX engine and the WGSL model agree on tiny-a's golden input", async () => {
   const dir = join(REFERENCE_DIR, "tiny-a");
   const onnx = await OnnxEngine.open(join(dir, "model.onnx"), { numThreads: 1 });
-  const wgsl = await DepthAnythingV2.load(join(dir, "weights.safetensors"), {
+  const wgsl = await loadDepthAnythingV2(join(dir, "weights.safetensors"), {
     configFile: join(dir, "config.json"),
   });
   const input = (await readSafetensors(join(dir, "golden.safetensors"))).float32("input");

@@ -17,9 +17,10 @@ import {
   inferConfig,
   type ModelConfig,
   parseConfig,
-  readConfigFile,
 } from "./config.ts";
+import { readConfigFile } from "./config_file.ts";
 import { requireFiniteWeights } from "./finite.ts";
+import { stateDictFromSafetensors } from "./state_dict.ts";
 
 export type { NamedTensor, StateDict } from "../../io/pth.ts";
 
@@ -32,6 +33,7 @@ export interface Provenance {
   [key: string]: unknown;
 }
 
+/** What the command line may say about a checkpoint that does not record it. */
 export interface CheckpointOverrides {
   /** `--config FILE`. */
   configFile?: string;
@@ -41,6 +43,7 @@ export interface CheckpointOverrides {
   maxDepth?: number;
 }
 
+/** A checkpoint read with its configuration: what `loadCheckpoint` returns. */
 export interface LoadedCheckpoint {
   config: ModelConfig;
   stateDict: StateDict;
@@ -203,10 +206,7 @@ async function readStateDict(
   const ext = extname(path).toLowerCase();
   if (ext === ".safetensors") {
     const st = await readSafetensors(path);
-    const stateDict: StateDict = new Map(
-      st.names().map((n) => [n, { shape: [...st.shape(n)], data: st.float32(n) }]),
-    );
-    return { stateDict, st };
+    return { stateDict: stateDictFromSafetensors(st), st };
   }
   if (ext === ".pth" || ext === ".pt") {
     const pth = await readPth(path);
@@ -292,6 +292,10 @@ function resolveHead(path: string, overrides: CheckpointOverrides, notes: string
   return { head, maxDepth };
 }
 
+/**
+ * Reads a checkpoint (.safetensors or .pth) with its configuration, checks the weights fit it and are finite,
+ * and says in `notes` what was assumed.
+ */
 export async function loadCheckpoint(
   path: string,
   overrides: CheckpointOverrides = {},
@@ -331,6 +335,7 @@ export async function loadCheckpoint(
   return { config, stateDict, notes, provenance: st && provenanceFromMetadata(st, path) };
 }
 
+/** A model to save: its config, weights, provenance and stored float type. */
 export interface CheckpointToSave {
   config: ModelConfig;
   stateDict: StateDict;

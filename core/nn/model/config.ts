@@ -5,7 +5,6 @@
  * official preset with the same encoder (embed dim and depth) or, for a custom size, from a config file.
  */
 import { z } from "npm:zod@4.6.7";
-import { readFileNamed } from "../../io/atomic.ts";
 import { TrompeError } from "../../errors.ts";
 import type { StateDict } from "../../io/pth.ts";
 import { PATCH_SIZE } from "../../data/preprocess.ts";
@@ -13,6 +12,7 @@ import { PATCH_SIZE } from "../../data/preprocess.ts";
 export { PATCH_SIZE };
 
 export const HEAD_KINDS = ["metric", "relative"] as const;
+/** A metric head (depth in metres up to max depth) or a relative one (disparity up to scale and shift). */
 export type HeadKind = typeof HEAD_KINDS[number];
 /** DINOv2's feed-forward: a GELU MLP (fc1/fc2), or the SwiGLU of ViT-g (w12/w3). */
 export type FfnKind = "mlp" | "swiglufused";
@@ -21,6 +21,7 @@ export type Four = [number, number, number, number];
 /** The DPT head's last hidden width (`head_features_2` in the official dpt.py). */
 export const HEAD_HIDDEN = 32;
 
+/** A Depth Anything V2 architecture (DINOv2 encoder, DPT head) with its head kind and max depth. */
 export interface ModelConfig {
   embedDim: number;
   depth: number;
@@ -123,6 +124,7 @@ function valueAt(json: unknown, path: readonly PropertyKey[]): unknown {
   return value;
 }
 
+/** Checks a config's JSON and returns it as a ModelConfig; each wrong field is named in one error. */
 export function parseConfig(json: unknown, source: string): ModelConfig {
   const parsed = ConfigFileSchema.safeParse(json);
   if (!parsed.success) {
@@ -140,27 +142,6 @@ export function parseConfig(json: unknown, source: string): ModelConfig {
   }
   const c = parsed.data;
   return { ...c, outChannels: c.outChannels as Four, layers: c.layers as Four, patchSize: PATCH_SIZE };
-}
-
-/**
- * `--config FILE`; `flags` (--head, --max-depth) stand in for the file's head and maxDepth where it has none,
- * so a custom size need not repeat them.
- */
-export async function readConfigFile(
-  path: string,
-  flags: { head?: HeadKind; maxDepth?: number } = {},
-): Promise<ModelConfig> {
-  const text = new TextDecoder().decode(await readFileNamed(path));
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new TrompeError("bad-argument", `not JSON: ${(error as Error).message}`, { subject: path });
-  }
-  const withFlags = typeof json === "object" && json !== null
-    ? { head: flags.head, maxDepth: flags.maxDepth, ...json }
-    : json;
-  return parseConfig(withFlags, path);
 }
 
 /** The official preset with this encoder, if there is one. */

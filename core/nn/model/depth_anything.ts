@@ -3,12 +3,12 @@
  * DINOv2 encoder, the DPT head. `forward` maps a network input to depth; as a DepthEngine it plugs into the
  * shared inference path (core/nn/predict.ts: image2tensor → forward → align_corners resize to the image).
  */
-import { Runtime } from "../../gpu/runtime.ts";
+import type { Runtime } from "../../gpu/runtime.ts";
 import type { Tensor } from "../../gpu/tensor.ts";
 import { TrompeError } from "../../errors.ts";
 import type { RasterU8 } from "../../io/raster.ts";
 import { type DepthEngine, type DepthResult, inferDepth } from "../predict.ts";
-import { type CheckpointOverrides, loadCheckpoint, type StateDict } from "./checkpoint.ts";
+import type { StateDict } from "../../io/pth.ts";
 import { PATCH_SIZE } from "./config.ts";
 import type { ModelConfig } from "./config.ts";
 import { release } from "../ops/release.ts";
@@ -16,6 +16,10 @@ import { DptHead, type DptOutput, type Tap } from "./dpt.ts";
 import { vitForward } from "./vit.ts";
 import { freeWeights, type GpuWeights, uploadWeights } from "./weights.ts";
 
+/**
+ * Depth Anything V2 on trompe's WGSL kernels. Under Deno, `loadDepthAnythingV2` reads a checkpoint file into
+ * one; anywhere, `DepthAnythingV2.fromStateDict` takes weights already in memory.
+ */
 export class DepthAnythingV2 implements DepthEngine {
   readonly kind = "webgpu";
   private readonly head: DptHead;
@@ -37,16 +41,6 @@ export class DepthAnythingV2 implements DepthEngine {
     notes: string[] = [],
   ): DepthAnythingV2 {
     return new DepthAnythingV2(rt, config, uploadWeights(rt, stateDict), notes);
-  }
-
-  /** Reads a checkpoint (config resolved as loadCheckpoint does, with its notes) onto the process's GPU. */
-  static async load(
-    path: string,
-    overrides: CheckpointOverrides = {},
-    rt?: Runtime,
-  ): Promise<DepthAnythingV2> {
-    const { config, stateDict, notes } = await loadCheckpoint(path, overrides);
-    return DepthAnythingV2.fromStateDict(rt ?? await Runtime.create(), config, stateDict, notes);
   }
 
   /**
