@@ -14,9 +14,9 @@ import { augmentFrame, type SampleRecord } from "./sample_augment.ts";
 import type { Content, FrameContent, Sources } from "./sources.ts";
 import { planByScene, type Side, sideGroups, type SplitPlan } from "./split.ts";
 
+/** What an augmentation run makes: from which dataset tree, into which folder, by which recipe and seed. */
 export interface JobSettings {
   readonly dataset: DatasetName;
-/** What an augmentation run makes: from which dataset tree, into which folder, by which recipe and seed. */
   readonly root: string;
   readonly out: string;
   readonly recipe: Recipe;

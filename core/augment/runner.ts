@@ -14,7 +14,6 @@ import {
   exists,
   type FrameRef,
   recordPath,
-/** How an augmentation run is carried out: workers, shard, resume, and progress callbacks. */
   rejectPath,
   removeStaleTemporaries,
   STATE_DIR,
@@ -23,6 +22,7 @@ import { checkPool } from "./art_pool.ts";
 import { holdSettings } from "./run_settings.ts";
 import { planByScene, type SplitPlan } from "./split.ts";
 
+/** How an augmentation run is carried out: workers, shard, resume, and progress callbacks. */
 export interface RunOptions {
   readonly workers: number;
   /** 1-based shard i of n: frames whose index ≡ i − 1 (mod n). */
@@ -30,7 +30,6 @@ export interface RunOptions {
   readonly resume: boolean;
   /** Write into a non-empty folder that is not an augmented set (see run_settings.ts). */
   readonly force?: boolean;
-/** What an augmentation run did: frames done, rejected and skipped, and its speed. */
   /** Process at most this many frames of the shard (after skipping completed ones). */
   readonly limit?: number;
   readonly version: string;
@@ -39,9 +38,18 @@ export interface RunOptions {
   readonly onFrame?: (rejected: boolean) => void;
 }
 
+/** What an augmentation run did: frames done, rejected and skipped, and its speed. */
 export interface RunSummary extends Assembled {
   readonly processed: number;
   readonly rejectedNow: number;
+  readonly skipped: number;
+  readonly staleRemoved: number;
+  readonly elapsedS: number;
+  readonly framesPerS: number;
+}
+
+const IN_FLIGHT = 2;
+
 /**
  * Pastes mirrors and art into every frame of a dataset by a recipe, rewriting their ground truth as flat, in
  * worker processes; the same seed gives the same bytes (what `deno task augment` runs).
@@ -59,14 +67,6 @@ export interface RunSummary extends Assembled {
  * console.log(`${summary.completed} frames written, ${summary.rejected} rejected`);
  * ```
  */
-  readonly skipped: number;
-  readonly staleRemoved: number;
-  readonly elapsedS: number;
-  readonly framesPerS: number;
-}
-
-const IN_FLIGHT = 2;
-
 export async function runAugment(given: JobSettings, opts: RunOptions): Promise<RunSummary> {
   const started = performance.now();
   const split = given.split ?? planByScene(given.dataset, given.frames);

@@ -84,9 +84,9 @@ export interface ModelDelta {
   readonly meanFlatnessError: number | null;
   readonly meanAbsRel: number | null;
   readonly falseFlatRate: number | null;
-/** An evaluation's results: per-model official and flat-content metrics and their differences. */
 }
 
+/** An evaluation's results: per-model official and flat-content metrics and their differences. */
 export interface EvalSummary {
   readonly dataset: DatasetName;
   readonly root: string;
@@ -150,6 +150,8 @@ async function readMask(
     throw new TrompeError("corrupt", `mask is not an 8-bit gray ${width}×${height} image`, { subject: path });
   }
   return png.data;
+}
+
 /**
  * Models side by side on a dataset: official and flat-content metrics, charts, a worst-region sheet and point
  * clouds (what `deno task eval` runs).
@@ -169,8 +171,6 @@ async function readMask(
  * console.log(summary.models.map((m) => m.name));
  * ```
  */
-}
-
 export async function runEvaluation(options: EvalRunOptions): Promise<EvalSummary> {
   const { dataset, root, out, estimators } = options;
   if (estimators.length === 0) throw new TrompeError("bad-argument", "no model to evaluate");

@@ -48,8 +48,8 @@ import { checkTrainOptions, type TrainOptions } from "./options.ts";
 import { openRun } from "./run_setup.ts";
 import { runSummaryLines } from "./run_summary.ts";
 import { plural } from "../plural.ts";
-/** What a training run did: steps, why it stopped, its best validation and peak memory. */
 
+/** What a training run did: steps, why it stopped, its best validation and peak memory. */
 export interface TrainResult {
   out: string;
   /** Steps taken in all (including those before a resume). */
@@ -107,6 +107,7 @@ function stackBatch(items: readonly LoadedItem[], size: number): StepBatch {
   });
   return batch;
 }
+
 /**
  * Fine-tunes Depth Anything V2 on WebGPU as the official train.py does (SiLog, AdamW, poly decay), with
  * checkpointing and exact resume (what `deno task train` runs).
@@ -127,7 +128,6 @@ function stackBatch(items: readonly LoadedItem[], size: number): StepBatch {
  * console.log(`${result.steps} steps, stopped: ${result.stopped}`);
  * ```
  */
-
 export async function runTraining(options: TrainOptions): Promise<TrainResult> {
   const started = performance.now();
   const o = checkTrainOptions(options);
