@@ -14,6 +14,7 @@ import {
   requireFlag,
 } from "../core/cli/flags.ts";
 import { runTask } from "../core/cli/main.ts";
+import { applyMaxPixels, MAX_PIXELS_FLAG, maxPixelsHelp } from "../core/cli/max_pixels_flag.ts";
 import { prepareOutDir } from "../core/cli/out_dir.ts";
 import { DATASET_NAMES } from "../core/data/datasets.ts";
 import { formatBytes } from "../core/gpu/pool.ts";
@@ -73,6 +74,7 @@ total steps, device and the planned memory of one step.
                      given again is the run's own (OUT/train.settings.json), and those that define the run
                      must agree with it
   --workers N        data-loading workers (default ${TRAIN_DEFAULTS.workers})
+${maxPixelsHelp(21)}
   --debug            print stack traces
   --help             this text
 
@@ -188,6 +190,7 @@ const FLAGS = {
   "val-every": { type: "string" },
   resume: { type: "boolean", default: false },
   workers: { type: "string" },
+  ...MAX_PIXELS_FLAG,
   debug: { type: "boolean", default: false },
   ...ADAPTER_FLAG,
   help: { type: "boolean", default: false },
@@ -201,6 +204,8 @@ async function main(): Promise<void> {
   const parsed = parseFlags("train", { args: Deno.args, options: FLAGS }, HELP).values;
   if (parsed.help) return;
   const values = parsed.resume ? await withSavedSettings(parsed) : parsed;
+  // Set before the loader's worker threads start: they read the limit from this process's environment.
+  applyMaxPixels(values["max-pixels"]);
   const optionalInt = (value: string | undefined, flag: string) =>
     value === undefined ? undefined : intFlag(value, flag, 0, 1);
   const controller = new AbortController();

@@ -92,7 +92,8 @@ export function parseFlags<T extends ParseArgsConfig>(
     // The same config with the renamed arguments: the result has the config's own shape.
     parsed = parseArgs({ ...config, args }) as ReturnType<typeof parseArgs<T>>;
   } catch (error) {
-    throw new TrompeError("bad-argument", (error as Error).message, { hint: see });
+    // node:util's messages can run over lines ("--max-pixels -5": ambiguous, then how to write it): one line.
+    throw new TrompeError("bad-argument", (error as Error).message.replaceAll("\n", " "), { hint: see });
   }
   refuseTwoValues(args, config, spelled);
   const values = parsed.values as Record<string, unknown>;

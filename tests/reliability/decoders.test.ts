@@ -1,7 +1,8 @@
 /**
  * Image decoders against hostile headers (issue 13, cases 5 and 11): a file declaring an enormous size is
  * refused from its header, before any pixel memory (a 60000×60000 PNG of a few bytes once took 6 GB); a CMYK
- * JPEG is named as such; --max-pixels moves the limit; each is one line naming the file, and the run goes on.
+ * JPEG is named as such; --max-pixels moves the limit (train's loader threads included); each is one line naming
+ * the file, and the run goes on.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -15,6 +16,7 @@ import {
   hashTree,
   inTempDir,
   runTask,
+  smallModelConfig,
 } from "./helpers.ts";
 
 function pngDeclaring(width: number, height: number): Uint8Array {
@@ -80,6 +82,32 @@ Deno.test("data names each hostile frame in a tree and goes on; --max-pixels mov
       2,
       /--max-pixels: "0" is not an integer ≥ 1/,
     );
+    await assertUnchanged(root, before, "the dataset");
+  });
+});
+
+Deno.test("train applies --max-pixels in its loader's worker threads", async () => {
+  await inTempDir(async (dir) => {
+    const root = join(FIXTURES, "hypersim");
+    const before = await hashTree(root);
+    const train = (maxPixels: string) =>
+      runTask("train", [
+        ...["--init", "--config", join(dir, "model.json"), "--dataset", "hypersim", "--root", root],
+        ...["--split", join(root, "splits/train.txt"), "--val-split", join(root, "splits/val.txt")],
+        ...["--out", join(dir, "run"), "--img-size", "42", "--workers", "1", "--epochs", "1"],
+        ...["--max-pixels", maxPixels],
+      ]);
+    await smallModelConfig(dir);
+    // The fixture frames are 256×192: under a limit of 1000 pixels every one is refused from its header.
+    assertOneErrorLine(
+      await train("1000"),
+      1,
+      /all 4 training frames failed to load .*tonemap\.jpg: JPEG declares 256×192 = 49152 pixels, over the limit of 1000/,
+    );
+    await assert.rejects(() => Deno.stat(join(dir, "run/latest.safetensors")), Deno.errors.NotFound);
+    assertOneErrorLine(await train("0"), 2, /--max-pixels: "0" is not an integer ≥ 1/);
+    // A negative value reads as a flag: node:util says so over three lines, trompe on one.
+    assertOneErrorLine(await train("-5"), 2, /--max-pixels.* is ambiguous\. .*--max-pixels=-XYZ/);
     await assertUnchanged(root, before, "the dataset");
   });
 });
