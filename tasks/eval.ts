@@ -18,7 +18,6 @@ import { applyMaxPixels, MAX_PIXELS_FLAG, maxPixelsHelp } from "../core/cli/max_
 import { runTask } from "../core/cli/main.ts";
 import { prepareOutDir } from "../core/cli/out_dir.ts";
 import { writeRunRecord } from "../core/cli/record.ts";
-import { DATASET_NAMES } from "../core/data/datasets.ts";
 import { type DepthEstimator, engineEstimator } from "../core/eval/estimator.ts";
 import { num, pct } from "../core/eval/report.ts";
 import { runEvaluation } from "../core/eval/run.ts";
@@ -98,7 +97,7 @@ async function main(): Promise<void> {
   if (values.help) return;
   applyMaxPixels(values["max-pixels"]);
   const engineKind = choiceFlag(values.engine, "--engine", ["webgpu", "onnx"] as const, "webgpu");
-  const dataset = choiceFlag(values.dataset, "--dataset", DATASET_NAMES);
+  const dataset = choiceFlag(values.dataset, "--dataset", ["hypersim", "vkitti2"] as const);
   const root = resolve(requireFlag(values.root, "--root", "the dataset's root folder"));
   const out = resolve(requireFlag(values.out, "--out", "the output folder"));
   const split = values.split && resolve(values.split);
