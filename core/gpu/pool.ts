@@ -96,6 +96,18 @@ export class BufferPool {
     }
     // WebGPU needs sizes in multiples of 4 and refuses empty bindings.
     const size = Math.max(4, Math.ceil(bytes / 4) * 4);
+    // WebGPU's own refusal comes later, as raw uncaptured errors from every command that uses the invalid
+    // buffer, and names no cause: say it here, once, before anything is recorded.
+    const largest = this.device?.limits.maxBufferSize;
+    if (largest !== undefined && size > largest) {
+      throw new TrompeError(
+        "adapter-limits",
+        `buffer "${label}" needs ${formatBytes(size)}, over the adapter's largest buffer (${
+          formatBytes(largest)
+        })`,
+        { hint: "use a smaller input size" },
+      );
+    }
     const again = this.take(`b${size}:${usage}`, size) as GPUBuffer | undefined;
     if (again) return this.count({ label, bytes: size, gpu: again, reused: true });
     const gpu = this.device?.createBuffer({ label, size, usage });

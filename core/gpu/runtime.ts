@@ -10,7 +10,7 @@
  * back or waited for, before a large upload, or when the parameter block is full.
  */
 import { getGpu, type GpuContext } from "./device.ts";
-import { BufferPool, type PoolBuffer } from "./pool.ts";
+import { BufferPool, formatBytes, type PoolBuffer } from "./pool.ts";
 import { type DType, DTYPE_SIZE, numel, Tensor } from "./tensor.ts";
 import { type KernelSpec, type OverrideConstants, PipelineCache } from "./kernels.ts";
 import { type Param, paramBytes, writeParams } from "./params.ts";
@@ -187,9 +187,23 @@ export class Runtime {
     const kernel = this.pipelines.get(spec, constants);
     const resources: GPUBindingResource[] = [];
     if (params) resources.push(this.paramSlot(params));
+    const largestBinding = this.ctx.limits.maxStorageBufferBindingSize;
     for (const b of bindings) {
-      if (b instanceof Tensor) resources.push({ buffer: b.gpu });
-      else resources.push(b.texture ? b.texture.createView() : { buffer: b.gpu! });
+      if (!(b instanceof Tensor) && b.texture) {
+        resources.push(b.texture.createView());
+        continue;
+      }
+      const buffer = b.gpu!;
+      // As for the pool's buffer size: WebGPU would refuse the bind group with raw uncaptured errors.
+      if (buffer.size > largestBinding) {
+        throw new TrompeError(
+          "adapter-limits",
+          `${label}: binding "${buffer.label}" is ${formatBytes(buffer.size)}, over the adapter's largest ` +
+            `storage binding (${formatBytes(largestBinding)})`,
+          { hint: "use a smaller input size" },
+        );
+      }
+      resources.push({ buffer });
     }
     if (resources.length !== spec.bindings.length) {
       throw new TrompeError(
