@@ -98,14 +98,15 @@ sharedTest(
     console.log(`predict ONNX tiny-a depth_infer rel_l2 vs _f64ref: ${error.toExponential(2)}`);
     assert(error <= 1e-4);
 
-    // --out apart from --input: writing into the input folder is refused before the weights are read.
+    // Input and --out as a user gives them (an image, a fresh folder): only the missing weights are wrong.
+    // (--out must stay out of the input folder, which is refused first, before the weights are read.)
     const bad = await predict([
       "--weights",
       join(dir, "missing.pth"),
       "--input",
-      dir,
+      join(REFERENCE_DIR, "images/demo05_131x97.jpg"),
       "--out",
-      join(dir, ".."),
+      join(dir, "missing-weights"),
     ]);
     assert.notEqual(bad.code, 0);
     assert.equal(bad.stderr.trim().split("\n").length, 1, bad.stderr);
