@@ -263,24 +263,23 @@ export class FusionStage {
 
   /** Consumes dOut and the saved tensors; returns the gradients of skip and (when there is one) prev. */
   backward(rt: Runtime, s: FusionSaved, dOut: Tensor, sink: GradientSink): { dSkip: Tensor; dPrev?: Tensor } {
-    const b = this;
     const dz = s.resize.backward(rt, s.sResize, dOut);
     release(rt, dOut);
-    const dy = convBackward(rt, b.outConv, s.sOut, dz, sink, true, [s.y])!;
+    const dy = convBackward(rt, this.outConv, s.sOut, dz, sink, true, [s.y])!;
     release(rt, dz);
     // rcu2: y = conv2(relu(h2)) + x with h2 = conv1(relu(x)), so dx = dy + the conv path's gradient.
-    const dh2 = convBackward(rt, b.rcu2.conv2, s.sMid2, dy, sink, true)!;
+    const dh2 = convBackward(rt, this.rcu2.conv2, s.sMid2, dy, sink, true)!;
     release(rt, s.h2);
-    const dxConv = convBackward(rt, b.rcu2.conv1, s.sMid1, dh2, sink, true)!;
-    axpy(rt, dxConv, dy, 1, `${b.name}.rcu2.skip_grad`);
+    const dxConv = convBackward(rt, this.rcu2.conv1, s.sMid1, dh2, sink, true)!;
+    axpy(rt, dxConv, dy, 1, `${this.name}.rcu2.skip_grad`);
     release(rt, dh2, dxConv);
     if (!s.sIn1) return { dSkip: dy };
     release(rt, s.x!);
     // rcu1: x = conv2(relu(h1)) + skip + prev: prev's gradient is dx, skip's adds the conv path's.
-    const dh1 = convBackward(rt, b.rcu1.conv2, s.sIn2!, dy, sink, true)!;
+    const dh1 = convBackward(rt, this.rcu1.conv2, s.sIn2!, dy, sink, true)!;
     release(rt, s.h1!);
-    const dSkip = convBackward(rt, b.rcu1.conv1, s.sIn1, dh1, sink, true)!;
-    axpy(rt, dy, dSkip, 1, `${b.name}.rcu1.skip_grad`);
+    const dSkip = convBackward(rt, this.rcu1.conv1, s.sIn1, dh1, sink, true)!;
+    axpy(rt, dy, dSkip, 1, `${this.name}.rcu1.skip_grad`);
     release(rt, dh1);
     return { dSkip, dPrev: dy };
   }
