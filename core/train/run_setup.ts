@@ -90,6 +90,7 @@ export async function openRun(options: TrainOptions, o: CheckedTrainOptions) {
     batch: o.batch,
     imgSize: o.imgSize,
     freeze: describeFreeze(o.freeze),
+    minDepth: o.minDepth,
     config,
   };
 

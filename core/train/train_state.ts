@@ -36,6 +36,8 @@ export interface RunIdentity {
   batch: number;
   imgSize: number;
   freeze: string;
+  /** The loss's lower end (absent in states saved before it was recorded). */
+  minDepth?: number;
   config: ModelConfig;
 }
 
@@ -181,6 +183,8 @@ export async function exportCheckpoint(
 export function identityChanges(saved: RunIdentity, now: RunIdentity): string[] {
   const changes: string[] = [];
   for (const key of Object.keys(now) as (keyof RunIdentity)[]) {
+    // A setting an older state did not record cannot be compared: that state still resumes.
+    if (!(key in saved)) continue;
     const a = JSON.stringify(saved[key]), b = JSON.stringify(now[key]);
     if (a !== b) changes.push(`${key} was ${a}, now ${b}`);
   }

@@ -61,6 +61,18 @@ sharedTest("train: a summary before the first step; --resume needs only --out", 
   const changed = await runTaskFile("train", ["--resume", "--out", out, "--max-steps", "3", "--seed", "5"]);
   assert.equal(changed.code, 2, changed.text);
   assert.match(changed.text, /--resume with other settings: .*seed/);
+  // The loss's range defines the run too: another --min-depth would change the loss mid-run.
+  const range = await runTaskFile("train", [
+    "--resume",
+    "--out",
+    out,
+    "--max-steps",
+    "3",
+    "--min-depth",
+    "0.1",
+  ]);
+  assert.equal(range.code, 2, range.text);
+  assert.match(range.text, /--resume with other settings: minDepth was 0\.5, now 0\.1/);
   await Deno.remove(out, { recursive: true });
 });
 
