@@ -62,7 +62,8 @@ export { encodePly, type PointCloud, writePly } from "./core/io/ply.ts";
 export { type NamedTensor, type PthContents, readPth, type StateDict } from "./core/io/pth.ts";
 
 // Datasets
-export { type DatasetName, DEPTH_RANGE, type Intrinsics, type Sample } from "./core/data/sample.ts";
+export { DATASET_NAMES, type DatasetName, DEPTH_RANGE } from "./core/data/datasets.ts";
+export type { Intrinsics, Sample } from "./core/data/sample.ts";
 export {
   type HypersimFrame,
   type HypersimReadOptions,

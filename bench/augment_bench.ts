@@ -10,7 +10,8 @@
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { adapterFor, type DatasetName } from "../core/augment/datasets.ts";
+import { adapterFor } from "../core/data/adapters.ts";
+import { DATASET_NAMES, type DatasetName } from "../core/data/datasets.ts";
 import { preset } from "../core/augment/presets.ts";
 import { runAugment } from "../core/augment/runner.ts";
 import { writeTextFileAtomic } from "../core/io/atomic.ts";
@@ -163,7 +164,7 @@ export async function measure(options: AugmentBenchOptions): Promise<BenchSectio
   const tmp = await Deno.makeTempDir({ prefix: "trompe-augment-bench-" });
   const measured: ({ dataset: DatasetName; workers: number } & SetRun)[] = [];
   try {
-    for (const dataset of ["hypersim", "vkitti2"] as const) {
+    for (const dataset of DATASET_NAMES) {
       const root = join(tmp, dataset);
       await makeSet(dataset, root, frames);
       for (const workers of workerCounts) {

@@ -12,6 +12,7 @@ import { runTask } from "../core/cli/main.ts";
 import { prepareOutDir } from "../core/cli/out_dir.ts";
 import { Progress } from "../core/cli/progress.ts";
 import { writeRunRecord } from "../core/cli/record.ts";
+import { DATASET_NAMES } from "../core/data/datasets.ts";
 import { noFramesError } from "../core/data/scan.ts";
 import { TROMPE_VERSION } from "../core/version.ts";
 import { plural } from "../core/plural.ts";
@@ -84,7 +85,7 @@ async function main(): Promise<void> {
   }, HELP).values;
   if (values.help) return;
   applyMaxPixels(values["max-pixels"]);
-  const dataset = choiceFlag(values.dataset, "--dataset", ["hypersim", "vkitti2"] as const);
+  const dataset = choiceFlag(values.dataset, "--dataset", DATASET_NAMES);
   const root = resolve(requireFlag(values.root, "--root", "the dataset's root folder"));
   const out = resolve(requireFlag(values.out, "--out", "where the augmented set goes"));
   const recipe = await loadRecipe(

@@ -6,6 +6,7 @@ import { choiceFlag, floatFlag, intFlag, parseFlags, requireFlag } from "../core
 import { augmentedSetChecker } from "../core/augment/ground_truth_check.ts";
 import { applyMaxPixels, MAX_PIXELS_FLAG, maxPixelsHelp } from "../core/cli/max_pixels_flag.ts";
 import { runTask } from "../core/cli/main.ts";
+import { DATASET_NAMES } from "../core/data/datasets.ts";
 import { listHypersimFrames, readHypersimSample } from "../core/data/hypersim.ts";
 import type { Sample } from "../core/data/sample.ts";
 import { type FrameStats, noFramesError, scanFrames, type ScanProblem } from "../core/data/scan.ts";
@@ -102,7 +103,7 @@ async function main(): Promise<void> {
   }, HELP).values;
   if (values.help) return;
   applyMaxPixels(values["max-pixels"]);
-  const dataset = choiceFlag(values.dataset, "--dataset", ["hypersim", "vkitti2"] as const);
+  const dataset = choiceFlag(values.dataset, "--dataset", DATASET_NAMES);
   const root = requireFlag(values.root, "--root", "the dataset's root folder");
   const planar = choiceFlag(values.planar, "--planar", ["official", "exact"] as const, "official");
   const maxDepth = floatFlag(values["max-depth"], "--max-depth", 80)!;

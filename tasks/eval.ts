@@ -12,12 +12,14 @@ import {
   MODEL_FLAGS,
   modelFlags,
   parseFlags,
+  rangeFlag,
   requireFlag,
 } from "../core/cli/flags.ts";
 import { applyMaxPixels, MAX_PIXELS_FLAG, maxPixelsHelp } from "../core/cli/max_pixels_flag.ts";
 import { runTask } from "../core/cli/main.ts";
 import { prepareOutDir } from "../core/cli/out_dir.ts";
 import { writeRunRecord } from "../core/cli/record.ts";
+import { DATASET_NAMES } from "../core/data/datasets.ts";
 import { type DepthEstimator, engineEstimator } from "../core/eval/estimator.ts";
 import { num, pct } from "../core/eval/report.ts";
 import { runEvaluation } from "../core/eval/run.ts";
@@ -49,6 +51,8 @@ model is the baseline every other is compared with (pretrained first, fine-tuned
   --max-depth M        the metric head's max depth (20 Hypersim, 80 vKITTI); never guessed
   --limit N            only the first N frames
   --flat-threshold T   flatness error above which a pasted region fools the model (default 0.02)
+  --eval-range MIN,MAX the ground-truth depths counted, in metres (default the dataset's: hypersim
+                       0.001,20, vkitti2 0.001,80); metric_depth/train.py counts 0.001 to the model's max_depth
   --sheet N            rows of the worst-region contact sheet (default 12; 0: none)
   --ply N              point clouds for the first N frames (default 0)
   --threads N          wasm threads for --engine onnx (default 1)
@@ -85,6 +89,7 @@ async function main(): Promise<void> {
       ...MODEL_FLAGS,
       limit: { type: "string" },
       "flat-threshold": { type: "string" },
+      "eval-range": { type: "string" },
       sheet: { type: "string" },
       ply: { type: "string" },
       threads: { type: "string" },
@@ -97,7 +102,7 @@ async function main(): Promise<void> {
   if (values.help) return;
   applyMaxPixels(values["max-pixels"]);
   const engineKind = choiceFlag(values.engine, "--engine", ["webgpu", "onnx"] as const, "webgpu");
-  const dataset = choiceFlag(values.dataset, "--dataset", ["hypersim", "vkitti2"] as const);
+  const dataset = choiceFlag(values.dataset, "--dataset", DATASET_NAMES);
   const root = resolve(requireFlag(values.root, "--root", "the dataset's root folder"));
   const out = resolve(requireFlag(values.out, "--out", "the output folder"));
   const split = values.split && resolve(values.split);
@@ -105,6 +110,7 @@ async function main(): Promise<void> {
   const modelInfo = modelFlags(values);
   const threshold = floatFlag(values["flat-threshold"], "--flat-threshold", 0.02)!;
   if (!(threshold > 0)) badFlag("--flat-threshold", "must be positive");
+  const range = rangeFlag(values["eval-range"], "--eval-range");
   const limit = values.limit === undefined ? undefined : intFlag(values.limit, "--limit", 0, 1);
   const sheet = intFlag(values.sheet, "--sheet", 12);
   const ply = intFlag(values.ply, "--ply", 0);
@@ -180,6 +186,7 @@ async function main(): Promise<void> {
       estimators,
       sources,
       threshold,
+      range,
       limit,
       sheet,
       ply,
@@ -206,6 +213,7 @@ async function main(): Promise<void> {
         sheet,
         ply,
         range: summary.range,
+        rangeSource: summary.rangeSource,
       },
       results: { images },
       timings: { seconds: (performance.now() - started) / 1000 },

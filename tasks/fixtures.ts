@@ -3,6 +3,7 @@
  */
 import { join } from "node:path";
 import { parseFlags } from "../core/cli/flags.ts";
+import { DATASET_NAMES } from "../core/data/datasets.ts";
 import { asTrompeError, TrompeError } from "../core/errors.ts";
 import { writeTextFileAtomic } from "../core/io/atomic.ts";
 import {
@@ -108,7 +109,7 @@ async function main(args: string[]): Promise<void> {
   const kinds = style === "study"
     ? ["hypersim"]
     : values.dataset === "both"
-    ? ["hypersim", "vkitti2"] as const
+    ? DATASET_NAMES
     : [values.dataset];
   for (const kind of kinds) {
     if (kind !== "hypersim" && kind !== "vkitti2") {

@@ -18,6 +18,7 @@ import { applyMaxPixels, MAX_PIXELS_FLAG, maxPixelsHelp } from "../core/cli/max_
 import { runTask } from "../core/cli/main.ts";
 import { prepareOutDir } from "../core/cli/out_dir.ts";
 import { writeRunRecord } from "../core/cli/record.ts";
+import { DATASET_NAMES } from "../core/data/datasets.ts";
 import { openEstimator } from "../core/eval/open_model.ts";
 import { DEFAULT_SIZES, type ProbeSummary, runProbe } from "../core/eval/probe.ts";
 import { artScores, type ArtSet, loadArt, readArtScores } from "../core/eval/probe_art.ts";
@@ -123,7 +124,7 @@ async function main(): Promise<void> {
   }
   const root = resolve(requireFlag(values.root, "--root", "the frames to paste into"));
   const artDir = resolve(requireFlag(values.art, "--art", "a folder of pictures or a dataset tree"));
-  const dataset = choiceFlag(values.dataset, "--dataset", ["hypersim", "vkitti2"] as const, "hypersim");
+  const dataset = choiceFlag(values.dataset, "--dataset", DATASET_NAMES, "hypersim");
   const split = values.split && resolve(values.split);
   const out = resolve(values.out ?? "out/probe");
   const sizes = values.sizes === undefined ? [...DEFAULT_SIZES] : values.sizes.split(",").map((s) => {

@@ -16,6 +16,7 @@ import {
 import { runTask } from "../core/cli/main.ts";
 import { applyMaxPixels, MAX_PIXELS_FLAG, maxPixelsHelp } from "../core/cli/max_pixels_flag.ts";
 import { prepareOutDir } from "../core/cli/out_dir.ts";
+import { DATASET_NAMES } from "../core/data/datasets.ts";
 import { formatBytes } from "../core/gpu/pool.ts";
 import { TrompeError } from "../core/errors.ts";
 import { type PresetName, PRESETS } from "../core/nn/model/config.ts";
@@ -221,7 +222,7 @@ async function main(): Promise<void> {
   const options = {
     weights: weights ??
       await (values.init ? initialCheckpoint(values, out) : encoderStartCheckpoint(values, out)),
-    dataset: choiceFlag(values.dataset, "--dataset", ["hypersim", "vkitti2"] as const),
+    dataset: choiceFlag(values.dataset, "--dataset", DATASET_NAMES),
     root: resolve(requireFlag(values.root, "--root", "the dataset's root folder")),
     split: resolve(requireFlag(values.split, "--split", "a split file of training frames")),
     valSplit: values["val-split"] && resolve(values["val-split"]),

@@ -5,12 +5,13 @@
  * every frame of a set that has masks, so a set written by an older trompe, by hand, or by another tool says
  * where its ground truth went wrong.
  */
-import { DEPTH_RANGE, type Sample } from "../data/sample.ts";
+import { DEPTH_RANGE } from "../data/datasets.ts";
+import type { Sample } from "../data/sample.ts";
 import { join, relative } from "node:path";
 import { asTrompeError } from "../errors.ts";
 import { readPng } from "../io/png.ts";
 import { type DepthRange, type Region, ringPixels, surroundBand } from "./depth_fill.ts";
-import { maskPath } from "./manifest.ts";
+import { maskPath } from "../data/frame_ref.ts";
 import { MASK } from "./sample_augment.ts";
 
 export interface RegionProblem {

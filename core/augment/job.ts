@@ -7,8 +7,10 @@ import { readFileNamed, writeFileAtomic, writeTextFileAtomic } from "../io/atomi
 import { readImageRgb } from "../io/image.ts";
 import { writePng } from "../io/png.ts";
 import { listPool } from "./art_pool.ts";
-import { adapterFor, type DatasetName } from "./datasets.ts";
-import { type FrameRef, maskPath, recordPath, rejectPath } from "./manifest.ts";
+import { adapterFor } from "../data/adapters.ts";
+import type { DatasetName } from "../data/datasets.ts";
+import { type FrameRef, maskPath } from "../data/frame_ref.ts";
+import { recordPath, rejectPath } from "./manifest.ts";
 import type { Recipe } from "./recipe.ts";
 import { augmentFrame, type SampleRecord } from "./sample_augment.ts";
 import type { Content, FrameContent, Sources } from "./sources.ts";

@@ -6,23 +6,12 @@
  * made). Nothing here depends on which worker or shard made a frame, so the set's bytes do not either.
  */
 import { join } from "node:path";
+import type { FrameRef } from "../data/frame_ref.ts";
 import { writeTextFileAtomic } from "../io/atomic.ts";
 import type { Recipe } from "./recipe.ts";
 import type { SplitPlan } from "./split.ts";
 
 export const STATE_DIR = ".trompe";
-
-/** One frame of the source dataset, with paths relative to its root (and so to the output root). */
-export interface FrameRef {
-  /** Position in the canonical (sorted) frame list of the whole dataset or split. */
-  readonly index: number;
-  readonly rgb: string;
-  readonly depth: string;
-}
-
-export function maskPath(ref: Pick<FrameRef, "rgb">): string {
-  return join("masks", ref.rgb.replace(/\.[^./]+$/, "") + ".png");
-}
 
 export function recordPath(out: string, ref: FrameRef): string {
   return join(out, STATE_DIR, "records", ref.rgb + ".json");

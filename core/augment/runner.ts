@@ -12,12 +12,12 @@ import {
   assemble,
   type Assembled,
   exists,
-  type FrameRef,
   recordPath,
   rejectPath,
   removeStaleTemporaries,
   STATE_DIR,
 } from "./manifest.ts";
+import type { FrameRef } from "../data/frame_ref.ts";
 import { checkPool } from "./art_pool.ts";
 import { holdSettings } from "./run_settings.ts";
 import { planByScene, type SplitPlan } from "./split.ts";

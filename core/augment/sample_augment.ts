@@ -9,7 +9,8 @@
  */
 import type { RasterU8 } from "../io/raster.ts";
 import { composite, type Footprint } from "./composite.ts";
-import { type DatasetName, DEPTH_RANGE, type Intrinsics, MAX_STORABLE_DEPTH } from "../data/sample.ts";
+import { type DatasetName, DEPTH_RANGE, MAX_STORABLE_DEPTH } from "../data/datasets.ts";
+import type { Intrinsics } from "../data/sample.ts";
 import {
   type DepthFrame,
   type DepthRange,

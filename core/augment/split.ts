@@ -19,8 +19,9 @@ import { readHypersimOfficialSplit } from "../data/hypersim.ts";
 import { readSplitFile } from "../data/splits.ts";
 import { TrompeError } from "../errors.ts";
 import { hash128, hashUnit } from "../rng.ts";
-import { adapterFor, type DatasetName, type FrameList } from "./datasets.ts";
-import type { FrameRef } from "./manifest.ts";
+import { adapterFor, type FrameList } from "../data/adapters.ts";
+import type { DatasetName } from "../data/datasets.ts";
+import type { FrameRef } from "../data/frame_ref.ts";
 
 export type Side = "train" | "val";
 

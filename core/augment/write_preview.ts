@@ -4,9 +4,11 @@
  */
 import { join } from "node:path";
 import { readPng, writePng } from "../io/png.ts";
-import { adapterFor, type DatasetName } from "./datasets.ts";
+import { adapterFor } from "../data/adapters.ts";
+import type { DatasetName } from "../data/datasets.ts";
 import type { ManifestRecord } from "./job.ts";
-import { exists, type FrameRef, maskPath, recordPath } from "./manifest.ts";
+import { exists, recordPath } from "./manifest.ts";
+import { type FrameRef, maskPath } from "../data/frame_ref.ts";
 import { contactSheet, type PreviewRow } from "./preview.ts";
 
 export async function writePreview(

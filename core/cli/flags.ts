@@ -36,6 +36,20 @@ export function floatFlag(value: string | undefined, flag: string, fallback?: nu
   return n;
 }
 
+/** "MIN,MAX" → a depth range in metres, 0 ≤ MIN < MAX; undefined when the flag is absent. */
+export function rangeFlag(
+  value: string | undefined,
+  flag: string,
+): { minDepth: number; maxDepth: number } | undefined {
+  if (value === undefined) return undefined;
+  const parts = value.split(",").map((p) => Number(p.trim()));
+  const [minDepth, maxDepth] = parts;
+  if (parts.length !== 2 || !parts.every(Number.isFinite) || !(0 <= minDepth && minDepth < maxDepth)) {
+    badFlag(flag, `"${value}" is not MIN,MAX with 0 ≤ MIN < MAX`, "metres, e.g. 0.001,20");
+  }
+  return { minDepth, maxDepth };
+}
+
 export function choiceFlag<T extends string>(
   value: string | undefined,
   flag: string,

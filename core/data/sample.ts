@@ -3,6 +3,7 @@
  * came from.
  */
 import type { RasterU8 } from "../io/raster.ts";
+import type { DatasetName } from "./datasets.ts";
 
 /** Pinhole intrinsics in pixels of the frame's own resolution. */
 export interface Intrinsics {
@@ -11,21 +12,6 @@ export interface Intrinsics {
   cx: number;
   cy: number;
 }
-
-/** The datasets trompe reads and augments. */
-export type DatasetName = "hypersim" | "vkitti2";
-
-/**
- * The depths a dataset's ground truth may hold, in metres, as Depth Anything V2's metric trainer and evaluator
- * take them (min_depth 0.001; max_depth 20 for Hypersim, 80 for vKITTI2).
- */
-export const DEPTH_RANGE: Readonly<Record<DatasetName, { minDepth: number; maxDepth: number }>> = {
-  hypersim: { minDepth: 0.001, maxDepth: 20 },
-  vkitti2: { minDepth: 0.001, maxDepth: 80 },
-};
-
-/** The largest depth a dataset's files can hold (Hypersim: float16 distance; vKITTI2: 65534 cm, 65535 = sky). */
-export const MAX_STORABLE_DEPTH: Readonly<Record<DatasetName, number>> = { hypersim: 65504, vkitti2: 655.34 };
 
 /** One frame of a dataset: RGB, planar depth in metres, its valid mask and the camera. */
 export interface Sample {

@@ -36,7 +36,8 @@
  * The art and its levels are core/eval/probe_art.ts; the figure and report.md, core/eval/probe_report.ts.
  */
 import { join } from "node:path";
-import { adapterFor, type DatasetName } from "../augment/datasets.ts";
+import { adapterFor } from "../data/adapters.ts";
+import { type DatasetName, DEPTH_RANGE } from "../data/datasets.ts";
 import { preset } from "../augment/presets.ts";
 import { parseRecipe, type Recipe } from "../augment/recipe.ts";
 import { apply, invert, planeToImage } from "../augment/homography.ts";
@@ -57,7 +58,6 @@ import type { DepthRange } from "./metrics.ts";
 import { type ArtLevel, type ArtPiece, type ArtSet, blankLevel, probeLevels } from "./probe_art.ts";
 import { type PairedCell, pairedCells, type ProbeCriteria, probeCriteria } from "./probe_paired.ts";
 import { probeFigure, probeReport } from "./probe_report.ts";
-import { EVAL_RANGE } from "./run.ts";
 
 /** Default pasted areas (share of the frame): from a plaque to a picture filling a third of the view. */
 export const DEFAULT_SIZES = [0.01, 0.02, 0.05, 0.1, 0.2, 0.35] as const;
@@ -268,7 +268,7 @@ export async function runProbe(options: ProbeOptions): Promise<ProbeSummary> {
   const seed = options.seed ?? 0;
   const threshold = options.threshold ?? 0.02;
   const followThreshold = options.followThreshold ?? 0.5;
-  const range = options.range ?? EVAL_RANGE[dataset];
+  const range = options.range ?? DEPTH_RANGE[dataset];
   const levels = probeLevels(art, options.levels ?? 3);
   const adapter = adapterFor(dataset);
   const listed = await adapter.list(root, options.split);

@@ -4,7 +4,8 @@
  * deepest-looking, with a blank canvas as level 0, the control (see core/eval/probe.ts).
  */
 import { join } from "node:path";
-import { adapterFor, type DatasetName } from "../augment/datasets.ts";
+import { adapterFor } from "../data/adapters.ts";
+import { DATASET_NAMES, type DatasetName } from "../data/datasets.ts";
 import { preset } from "../augment/presets.ts";
 import { type Content, screen } from "../augment/sources.ts";
 import { TrompeError } from "../errors.ts";
@@ -111,7 +112,7 @@ export async function loadArt(dir: string, estimator: DepthEstimator, scores?: A
     }
     return { dir, kind: "pool", pieces, scoredBy: scores?.scoredBy ?? estimator.name };
   }
-  for (const dataset of ["hypersim", "vkitti2"] as const) {
+  for (const dataset of DATASET_NAMES) {
     const adapter = adapterFor(dataset);
     const { frames } = await adapter.list(dir);
     if (frames.length === 0) continue;

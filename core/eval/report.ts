@@ -3,6 +3,7 @@
  * pretrained baseline, by convention), for the official metrics, the background, and the flat content, then
  * the figures, the contact sheet and the point clouds.
  */
+import { DEPTH_RANGE } from "../data/datasets.ts";
 import type { FlatSummary } from "./flat.ts";
 import { sizeLabel } from "./figures.ts";
 import { type DepthMetrics, METRIC_NAMES } from "./metrics.ts";
@@ -84,6 +85,21 @@ function flatRows(pick: (m: ModelEntry) => FlatSummary, threshold: number): Row[
   ];
 }
 
+/** Which depths were evaluated, and where that range came from. */
+function rangeSentence({ dataset, range, rangeSource }: EvalSummary): string {
+  const own = DEPTH_RANGE[dataset];
+  const from = rangeSource === "dataset"
+    ? `${dataset}'s range; \`--eval-range MIN,MAX\` sets another`
+    : `given by \`--eval-range\`; ${dataset}'s is ${own.minDepth}–${own.maxDepth} m`;
+  return `Depth range ${range.minDepth}–${range.maxDepth} m (${from}).`;
+}
+
+/** train.py masks by the model's max_depth, not the dataset's: when its figures and these agree. */
+function trainPyRangeNote({ range }: EvalSummary): string {
+  return "train.py's range is its min_depth to the model's max_depth (its `--max-depth`), not the dataset's: " +
+    `its numbers equal these only where that range is ${range.minDepth}–${range.maxDepth} m.`;
+}
+
 export function evalReport(summary: EvalSummary, progressLine?: string): string {
   const { models, images } = summary;
   const out: string[] = [];
@@ -92,7 +108,7 @@ export function evalReport(summary: EvalSummary, progressLine?: string): string 
     `${summary.dataset} at \`${summary.root}\`${summary.split ? `, split \`${summary.split}\`` : ""}: ` +
       `${images.evaluated} of ${images.listed} frames evaluated by every model` +
       (images.failed ? `, ${images.failed} failed (see rejects.jsonl)` : "") +
-      `; ${images.withMask} with augmentation masks. Depth range ${summary.range.minDepth}–${summary.range.maxDepth} m.` +
+      `; ${images.withMask} with augmentation masks. ${rangeSentence(summary)}` +
       ` trompe ${TROMPE_VERSION}.`,
     "",
   );
@@ -122,7 +138,7 @@ export function evalReport(summary: EvalSummary, progressLine?: string): string 
     "",
     "As `metric_depth/train.py` evaluates: the prediction resized to the ground truth (bilinear, align_corners), " +
       "pixels with valid depth in range, frames with fewer than 10 such pixels skipped, per-frame metrics averaged " +
-      `over ${models[0].official.images} frames.`,
+      `over ${models[0].official.images} frames. ${trainPyRangeNote(summary)}`,
     "",
     sideBySide(models, metricRows((m) => m.official.mean)),
     "",

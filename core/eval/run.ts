@@ -15,8 +15,9 @@
  * metrics only.
  */
 import { join } from "node:path";
-import { adapterFor, type DatasetName } from "../augment/datasets.ts";
-import { type FrameRef, maskPath } from "../augment/manifest.ts";
+import { adapterFor } from "../data/adapters.ts";
+import { type DatasetName, DEPTH_RANGE } from "../data/datasets.ts";
+import { type FrameRef, maskPath } from "../data/frame_ref.ts";
 import { asTrompeError, TrompeError } from "../errors.ts";
 import { writeTextFileAtomic } from "../io/atomic.ts";
 import { readPng, writePng } from "../io/png.ts";
@@ -38,11 +39,7 @@ import { frameCloud } from "./ply_export.ts";
 import { evalReport } from "./report.ts";
 import { WorstRegions } from "./sheet.ts";
 import { jsonText } from "../io/json.ts";
-import { DEPTH_RANGE } from "../data/sample.ts";
 import { noFramesError } from "../data/scan.ts";
-
-/** The official evaluation range per dataset (train.py: Hypersim 20 m, Virtual KITTI 80 m). */
-export const EVAL_RANGE: Readonly<Record<DatasetName, Required<DepthRange>>> = DEPTH_RANGE;
 
 /** What `runEvaluation` compares: models as estimators, on which dataset frames, writing what. */
 export interface EvalRunOptions {
@@ -59,6 +56,7 @@ export interface EvalRunOptions {
   readonly sheet?: number;
   /** Frames to write point clouds for (0: none). */
   readonly ply?: number;
+  /** The depths evaluated, in metres (default: the dataset's, DEPTH_RANGE). */
   readonly range?: Required<DepthRange>;
   readonly progress?: ProgressOptions;
 }
@@ -92,6 +90,8 @@ export interface EvalSummary {
   readonly root: string;
   readonly split: string | null;
   readonly range: Required<DepthRange>;
+  /** Whether `range` is the dataset's (DEPTH_RANGE) or the caller's (`--eval-range`). */
+  readonly rangeSource: "dataset" | "option";
   readonly threshold: number;
   readonly images: {
     /** Frames listed (after --limit). */
@@ -179,7 +179,7 @@ export async function runEvaluation(options: EvalRunOptions): Promise<EvalSummar
     throw new TrompeError("bad-argument", `two models share a name (${names.join(", ")})`);
   }
   const threshold = options.threshold ?? 0.02;
-  const range = options.range ?? EVAL_RANGE[dataset];
+  const range = options.range ?? DEPTH_RANGE[dataset];
   const settings = { range, threshold };
   const adapter = adapterFor(dataset);
   const listed = await adapter.list(root, options.split);
@@ -290,6 +290,7 @@ export async function runEvaluation(options: EvalRunOptions): Promise<EvalSummar
     root,
     split: options.split ?? null,
     range,
+    rangeSource: options.range ? "option" : "dataset",
     threshold,
     images: { listed: frames.length, evaluated, withMask, failed: rejects.count },
     models: withDeltas,

@@ -7,8 +7,9 @@
  * Every random choice is a hash of (seed, identity, epoch): the order, each crop and flip. The worker count
  * changes nothing, and a resumed run sees exactly what an uninterrupted one would.
  */
-import { adapterFor, type DatasetName } from "../augment/datasets.ts";
-import type { FrameRef } from "../augment/manifest.ts";
+import { adapterFor } from "../data/adapters.ts";
+import type { DatasetName } from "../data/datasets.ts";
+import type { FrameRef } from "../data/frame_ref.ts";
 import { splitTrainVal } from "../data/splits.ts";
 import { TrompeError } from "../errors.ts";
 import { hashUnit } from "../rng.ts";

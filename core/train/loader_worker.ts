@@ -4,7 +4,7 @@
  * (`image2tensor`, ground truth at its own size) — and posts the arrays back, transferred.
  */
 /// <reference lib="deno.worker" />
-import { adapterFor } from "../augment/datasets.ts";
+import { adapterFor } from "../data/adapters.ts";
 import { image2tensor } from "../data/preprocess.ts";
 import { trainTransform } from "../data/transform.ts";
 import { asTrompeError } from "../errors.ts";

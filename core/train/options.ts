@@ -2,7 +2,7 @@
  * What a training run takes: the options, the seed study's defaults for them, and their checking.
  */
 import type { ProgressOptions } from "../cli/progress.ts";
-import type { DatasetName } from "../data/sample.ts";
+import type { DatasetName } from "../data/datasets.ts";
 import { TrompeError } from "../errors.ts";
 import type { Runtime } from "../gpu/runtime.ts";
 import type { HeadKind, PresetName } from "../nn/model/config.ts";

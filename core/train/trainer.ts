@@ -18,8 +18,7 @@
 import { join, resolve } from "node:path";
 import { Progress } from "../cli/progress.ts";
 import { writeRunRecord } from "../cli/record.ts";
-import type { DatasetName } from "../data/sample.ts";
-import { EVAL_RANGE } from "../eval/run.ts";
+import { type DatasetName, DEPTH_RANGE } from "../data/datasets.ts";
 import type { DepthRange } from "../eval/metrics.ts";
 import { describePeak, type PoolStats } from "../gpu/pool.ts";
 import { Runtime } from "../gpu/runtime.ts";
@@ -80,7 +79,7 @@ interface Batch {
  * --max-depth), else the dataset's.
  */
 function lossRange(config: ModelConfig, dataset: DatasetName, minDepth: number): Required<DepthRange> {
-  const maxDepth = config.maxDepth ?? EVAL_RANGE[dataset].maxDepth;
+  const maxDepth = config.maxDepth ?? DEPTH_RANGE[dataset].maxDepth;
   if (!(minDepth < maxDepth)) {
     throw new TrompeError("bad-argument", `${minDepth} m is not below the max depth ${maxDepth} m`, {
       subject: "--min-depth",

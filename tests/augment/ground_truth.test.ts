@@ -8,12 +8,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FORMATS_DIR, sharedTest } from "../shared.ts";
-import { adapterFor } from "../../core/augment/datasets.ts";
+import { adapterFor } from "../../core/data/adapters.ts";
 import { preset, PRESET_NAMES } from "../../core/augment/presets.ts";
 import { augmentFrame, MASK } from "../../core/augment/sample_augment.ts";
 import type { Sources } from "../../core/augment/sources.ts";
-import { DEPTH_RANGE, type Sample } from "../../core/data/sample.ts";
-import type { FrameRef } from "../../core/augment/manifest.ts";
+import { DATASET_NAMES, DEPTH_RANGE } from "../../core/data/datasets.ts";
+import type { Sample } from "../../core/data/sample.ts";
+import type { FrameRef } from "../../core/data/frame_ref.ts";
 
 const FIXTURES = new URL("../../fixtures/", import.meta.url).pathname;
 const SHARED_HYPERSIM = join(FORMATS_DIR, "hypersim");
@@ -151,7 +152,7 @@ function checkFrame(
   }
 }
 
-for (const dataset of ["hypersim", "vkitti2"] as const) {
+for (const dataset of DATASET_NAMES) {
   Deno.test(`every preset, ${SEEDS} seeds, ${dataset} fixtures: pasted regions flat and in their surround's band`, async () => {
     const tree = await openTree(dataset, join(FIXTURES, dataset));
     let regions = 0, fallbacks = 0;

@@ -1,6 +1,6 @@
 import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { join } from "node:path";
-import { adapterFor } from "../../core/augment/datasets.ts";
+import { adapterFor } from "../../core/data/adapters.ts";
 import { checkPastedRegions } from "../../core/augment/ground_truth_check.ts";
 import { preset } from "../../core/augment/presets.ts";
 import { runAugment } from "../../core/augment/runner.ts";
@@ -91,11 +91,7 @@ Deno.test("deno task data on an augmented set: 0 problems, then the frame and re
       if (label === undefined) continue;
       const sample = await adapter.read(out, ref);
       for (let k = 0; k < mask.length; k++) if (mask[k] === label) sample.depth[k] = 0.02;
-      await adapter.write(out, ref, {
-        ...sample,
-        mask: Uint8Array.from(mask),
-        record: { kind: "art", regions: [] },
-      });
+      await adapter.write(out, ref, sample);
       broken = `${ref.rgb}: ${label === MASK.mirror ? "mirror" : "art"}: depth 0.0200–0.0200 m leaves`;
       break;
     }

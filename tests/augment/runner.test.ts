@@ -1,7 +1,8 @@
 import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { join, relative } from "node:path";
 import { FORMATS_DIR, sharedTest } from "../shared.ts";
-import { adapterFor, type DatasetName } from "../../core/augment/datasets.ts";
+import { adapterFor } from "../../core/data/adapters.ts";
+import { DATASET_NAMES, type DatasetName } from "../../core/data/datasets.ts";
 import { listHypersimFrames, readHypersimSample } from "../../core/data/hypersim.ts";
 import type { Sample } from "../../core/data/sample.ts";
 import { listVkitti2Frames, readVkitti2Sample } from "../../core/data/vkitti2.ts";
@@ -48,7 +49,7 @@ function assertSameSet(a: Map<string, Uint8Array>, b: Map<string, Uint8Array>): 
   }
 }
 
-for (const dataset of ["hypersim", "vkitti2"] as const) {
+for (const dataset of DATASET_NAMES) {
   sharedTest(
     `augment ${dataset}: --workers 1 and 2, and shards 1/2 + 2/2, give identical bytes`,
     async () => {
@@ -157,7 +158,7 @@ async function readBack(dataset: DatasetName, root: string, rgb: string): Promis
   return readVkitti2Sample(frame);
 }
 
-for (const dataset of ["hypersim", "vkitti2"] as const) {
+for (const dataset of DATASET_NAMES) {
   sharedTest(
     `augment: ${dataset} outputs read back through core/data with the depth written (format quantisation only)`,
     async () => {

@@ -5,9 +5,9 @@
 import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { join, resolve } from "node:path";
 import { DATA_DIR, sharedDataTest } from "../shared.ts";
-import type { DatasetName } from "../../core/augment/datasets.ts";
+import { DATASET_NAMES, type DatasetName } from "../../core/data/datasets.ts";
 import type { ManifestRecord } from "../../core/augment/job.ts";
-import type { FrameRef } from "../../core/augment/manifest.ts";
+import type { FrameRef } from "../../core/data/frame_ref.ts";
 import { preset } from "../../core/augment/presets.ts";
 import { parseRecipe, type Recipe } from "../../core/augment/recipe.ts";
 import { runAugment } from "../../core/augment/runner.ts";
@@ -56,7 +56,7 @@ async function augment(dataset: DatasetName, out: string, spec: SplitSpec, seed 
   return { frames, plan, summary, manifest };
 }
 
-for (const dataset of ["hypersim", "vkitti2"] as const) {
+for (const dataset of DATASET_NAMES) {
   Deno.test(`split ${dataset}: the source's split files are kept, and no frame's art comes from the other side`, async () => {
     const tmp = await Deno.makeTempDir();
     try {

@@ -5,6 +5,7 @@
  */
 import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { join, relative, resolve } from "node:path";
+import { DATASET_NAMES } from "../../core/data/datasets.ts";
 import { hypersimCamFromUv, lookRotation, vkitti2Intrinsics } from "../../core/data/fixtures/camera.ts";
 import { hypersimFrame, toCentimetres, vkitti2Frame } from "../../core/data/fixtures/frames.ts";
 import { indoorScene } from "../../core/data/fixtures/indoor.ts";
@@ -364,7 +365,7 @@ Deno.test("same seed, same files: two writes of a set are identical, inline or o
   }
 });
 
-for (const dataset of ["hypersim", "vkitti2"] as const) {
+for (const dataset of DATASET_NAMES) {
   Deno.test(`committed fixtures/${dataset} are what the generator makes now`, async () => {
     const record = JSON.parse(await Deno.readTextFile(join(FIXTURES, dataset, "fixtures.json")));
     const out = await Deno.makeTempDir();

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { EVAL_RANGE, type EvalSummary, runEvaluation } from "../../core/eval/run.ts";
+import { DEPTH_RANGE } from "../../core/data/datasets.ts";
+import { type EvalSummary, runEvaluation } from "../../core/eval/run.ts";
 import { evaluateImage, METRIC_NAMES } from "../../core/eval/metrics.ts";
 import { alignDisparity } from "../../core/eval/estimator.ts";
 import { labelRegions } from "../../core/eval/flat.ts";
@@ -16,7 +17,7 @@ import {
 } from "./helpers.ts";
 
 const quiet = { write: () => {}, tty: false };
-const RANGE = EVAL_RANGE.hypersim;
+const RANGE = DEPTH_RANGE.hypersim;
 
 let shared: Promise<{ root: string; frames: Map<string, KnownFrame> }> | undefined;
 /** One augmented fixture set for the whole file (augmenting takes a second or two). */
@@ -220,6 +221,38 @@ Deno.test("eval: frames without masks get the official metrics only", async () =
   assert.deepEqual(summary.files.charts, ["charts/metrics.png"]);
   assert.equal(summary.files.sheet, null);
   assert.match(await Deno.readTextFile(join(out, "report.md")), /official metrics only/);
+});
+
+Deno.test("eval: the report says which depth range it counted and how train.py's differs", async () => {
+  const root = join(FIXTURES, "hypersim");
+  const frames = await knownFrames("hypersim", root);
+  const evaluate = async (range?: { minDepth: number; maxDepth: number }) => {
+    const out = await Deno.makeTempDir();
+    const estimators = [standIn("truth", frames, truth)];
+    const summary = await runEvaluation({
+      dataset: "hypersim",
+      root,
+      out,
+      estimators,
+      range,
+      progress: quiet,
+    });
+    return { summary, report: await Deno.readTextFile(join(out, "report.md")) };
+  };
+  const byDataset = await evaluate();
+  assert.deepEqual(byDataset.summary.range, RANGE);
+  assert.equal(byDataset.summary.rangeSource, "dataset");
+  assert.match(
+    byDataset.report,
+    /Depth range 0\.001–20 m \(hypersim's range; `--eval-range MIN,MAX` sets another\)/,
+  );
+  assert.match(byDataset.report, /train\.py's range is its min_depth to the model's max_depth/);
+
+  const given = await evaluate({ minDepth: 0.5, maxDepth: 5 });
+  assert.deepEqual(given.summary.range, { minDepth: 0.5, maxDepth: 5 });
+  assert.equal(given.summary.rangeSource, "option");
+  assert.match(given.report, /Depth range 0\.5–5 m \(given by `--eval-range`; hypersim's is 0\.001–20 m\)/);
+  assert.match(given.report, /only where that range is 0\.5–5 m/);
 });
 
 Deno.test("eval: a frame a model fails on is recorded in rejects.jsonl and skipped for every model", async () => {

@@ -4,8 +4,9 @@
  * truth itself, or the truth with the pasted regions given depth from their own picture).
  */
 import { join } from "node:path";
-import { adapterFor, type DatasetName } from "../../core/augment/datasets.ts";
-import { maskPath } from "../../core/augment/manifest.ts";
+import { adapterFor } from "../../core/data/adapters.ts";
+import type { DatasetName } from "../../core/data/datasets.ts";
+import { maskPath } from "../../core/data/frame_ref.ts";
 import { preset } from "../../core/augment/presets.ts";
 import { parseRecipe } from "../../core/augment/recipe.ts";
 import { runAugment } from "../../core/augment/runner.ts";

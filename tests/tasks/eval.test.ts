@@ -76,6 +76,7 @@ sharedTest(
       const report = await Deno.readTextFile(join(dir, "gpu", "report.md"));
       assert.match(report, /# trompe evaluation: tiny-gpu/);
       assert.match(report, /\| tiny-gpu \| `.*weights\.safetensors` \| metric depth \|/);
+      assert.match(report, /Depth range 0\.001–20 m \(hypersim's range/);
       const summary = await read("gpu");
       for (const file of [...summary.files.charts, summary.files.sheet!]) {
         const png = decodePng(await Deno.readFile(join(dir, "gpu", file)), file);
@@ -122,6 +123,20 @@ Deno.test("deno task eval: flag mistakes are one-line usage errors", async () =>
     "x",
   ]);
   assert.match(names.stderr, /--names: gives 2 names for 1 models/);
+  const range = await run([
+    "--weights",
+    "a.pth",
+    "--eval-range",
+    "20,1",
+    "--dataset",
+    "hypersim",
+    "--root",
+    ".",
+    "--out",
+    "x",
+  ]);
+  assert.equal(range.code, 2);
+  assert.match(range.stderr, /--eval-range: "20,1" is not MIN,MAX with 0 ≤ MIN < MAX/);
   const help = await run(["--help"]);
   assert.equal(help.code, 0);
   for (
@@ -134,6 +149,7 @@ Deno.test("deno task eval: flag mistakes are one-line usage errors", async () =>
       "--ply",
       "--flat-threshold",
       "--limit",
+      "--eval-range",
     ]
   ) {
     assert(help.stdout.includes(flag), flag);

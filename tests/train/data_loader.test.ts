@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join, resolve } from "node:path";
-import { adapterFor } from "../../core/augment/datasets.ts";
+import { adapterFor } from "../../core/data/adapters.ts";
+import { DATASET_NAMES } from "../../core/data/datasets.ts";
 import { trainTransform } from "../../core/data/transform.ts";
 import { epochOrder, listTrainVal, type LoadedItem, SampleLoader } from "../../core/train/data_loader.ts";
 
@@ -19,7 +20,7 @@ async function collect(
   return out;
 }
 
-for (const dataset of ["hypersim", "vkitti2"] as const) {
+for (const dataset of DATASET_NAMES) {
   Deno.test(`${dataset}: workers decode the official train transform, the same for any worker count`, async () => {
     const root = join(FIXTURES, dataset);
     const split = join(root, "splits", "train.txt");

@@ -16,7 +16,7 @@ import {
   loadCheckpoint,
   type StateDict,
 } from "../../core/nn/model/checkpoint.ts";
-import { adapterFor } from "../../core/augment/datasets.ts";
+import { adapterFor } from "../../core/data/adapters.ts";
 import { trainTransform } from "../../core/data/transform.ts";
 import { epochOrder, listTrainVal } from "../../core/train/data_loader.ts";
 import type { StepRecord } from "../../core/train/train_log.ts";

@@ -1,7 +1,8 @@
 /**
- * The augmenter's view of a dataset: a frame list with paths relative to the root (so they are the output's
- * paths too), frames read through core/data's readers, and augmented frames written back through its writers
- * in the dataset's own formats, so the official trainer reads an augmented set as it reads the original.
+ * A dataset as a frame list with paths relative to the root (so they are an augmented copy's paths too),
+ * frames read through the dataset's readers, and frames written back through its writers in the dataset's own
+ * formats, so the official trainer reads an augmented set as it reads the original. Augmentation, training and
+ * evaluation all reach a dataset through here.
  *
  * Hypersim depth goes out as it came in: planar depth is turned back into float16 distance with the official
  * loader's pinhole, the convention it was read with. That round trip is exact outside the mask (a float16
@@ -9,18 +10,16 @@
  * stored bits; vKITTI2 centimetres come back exactly from cm / 100 in float32 the same way.
  */
 import { isAbsolute, join, relative } from "node:path";
-import { listHypersimFrames, readHypersimSample, writeHypersimDepth } from "../data/hypersim.ts";
-import type { DatasetName, Sample } from "../data/sample.ts";
-import type { ScanProblem } from "../data/scan.ts";
-import { readSplitFile } from "../data/splits.ts";
-import { listVkitti2Frames, readVkitti2Sample, writeVkitti2Depth } from "../data/vkitti2.ts";
 import { TrompeError } from "../errors.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { writeJpeg } from "../io/jpeg.ts";
-import type { FrameRef } from "./manifest.ts";
-import type { Augmented } from "./sample_augment.ts";
-
-export type { DatasetName };
+import type { DatasetName } from "./datasets.ts";
+import type { FrameRef } from "./frame_ref.ts";
+import { listHypersimFrames, readHypersimSample, writeHypersimDepth } from "./hypersim.ts";
+import type { Sample } from "./sample.ts";
+import type { ScanProblem } from "./scan.ts";
+import { readSplitFile } from "./splits.ts";
+import { listVkitti2Frames, readVkitti2Sample, writeVkitti2Depth } from "./vkitti2.ts";
 
 export interface FrameList {
   /** Sorted by RGB path, indexed in that order. */
@@ -29,12 +28,15 @@ export interface FrameList {
   readonly problems: ScanProblem[];
 }
 
+/** What a frame's files hold: its RGB and its depth in metres. */
+export type FrameContent = Pick<Sample, "rgb" | "depth">;
+
 export interface DatasetAdapter {
   /** Frames under `root`, or those a split file lists (relative to `root`, or absolute under it). */
   list(root: string, split?: string): Promise<FrameList>;
   read(root: string, ref: FrameRef): Promise<Sample>;
   /** Writes RGB (JPEG q95) and depth at the frame's relative paths under `out`. */
-  write(out: string, ref: FrameRef, augmented: Augmented): Promise<void>;
+  write(out: string, ref: FrameRef, frame: FrameContent): Promise<void>;
   /** Copies files of the layout other than RGB and depth that readers need (vKITTI2 camera files). */
   copyExtras(root: string, out: string, ref: FrameRef): Promise<void>;
 }
@@ -65,10 +67,10 @@ const hypersim: DatasetAdapter = {
     const rgbPath = join(root, ref.rgb), depthPath = join(root, ref.depth);
     return readHypersimSample({ scene, camera, frame, rgbPath, depthPath }, { planar: "official" });
   },
-  async write(out, ref, augmented) {
-    const { width, height } = augmented.rgb;
-    await writeJpeg(join(out, ref.rgb), augmented.rgb, 95);
-    await writeHypersimDepth(join(out, ref.depth), augmented.depth, width, height, "official");
+  async write(out, ref, frame) {
+    const { width, height } = frame.rgb;
+    await writeJpeg(join(out, ref.rgb), frame.rgb, 95);
+    await writeHypersimDepth(join(out, ref.depth), frame.depth, width, height, "official");
   },
   copyExtras: () => Promise.resolve(),
 };
@@ -94,10 +96,10 @@ const vkitti2: DatasetAdapter = {
       intrinsicPath: join(root, scene, variation, "intrinsic.txt"),
     });
   },
-  async write(out, ref, augmented) {
-    const { width, height } = augmented.rgb;
-    await writeJpeg(join(out, ref.rgb), augmented.rgb, 95);
-    await writeVkitti2Depth(join(out, ref.depth), augmented.depth, width, height);
+  async write(out, ref, frame) {
+    const { width, height } = frame.rgb;
+    await writeJpeg(join(out, ref.rgb), frame.rgb, 95);
+    await writeVkitti2Depth(join(out, ref.depth), frame.depth, width, height);
   },
   // The camera files belong to the layout (readers need intrinsic.txt): copied by the first frame of each
   // variation a worker does, before that frame's record marks it complete (so a resumed run still has them);
