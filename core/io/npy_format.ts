@@ -3,9 +3,9 @@
  * length, a Python-literal header dict padded with spaces to a 64-byte boundary and ended by a newline, then
  * the raw C-order array. Written headers are byte-identical to numpy's (including the spare room numpy ≥ 1.23
  * leaves after the dict so the first axis can grow in place). Only numeric little-endian C-order arrays.
+ * Bytes in, bytes out: files are core/io/npy.ts's, so this part also runs in a browser.
  */
 import { TrompeError } from "../errors.ts";
-import { readFileNamed, writeFileAtomic } from "./atomic.ts";
 
 /** NumPy dtype strings (little-endian) trompe reads and writes. */
 export type NpyDType =
@@ -174,11 +174,6 @@ export function parseNpy(bytes: Uint8Array, source: string): NpyArray {
   return { dtype: dtype as NpyDType, shape, data, fortranOrder: false };
 }
 
-/** Reads an .npy file. */
-export async function readNpy(path: string): Promise<NpyArray> {
-  return parseNpy(await readFileNamed(path), path);
-}
-
 /** Python's repr of a shape tuple: `()`, `(5,)`, `(2, 3)`. */
 function shapeRepr(shape: readonly number[]): string {
   return shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(", ")})`;
@@ -212,9 +207,4 @@ export function serializeNpy(data: NpyData, shape: readonly number[]): Uint8Arra
   out.set(header);
   out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), header.length);
   return out;
-}
-
-/** Writes an .npy file atomically (NumPy's `np.load` reads it as is). */
-export async function writeNpy(path: string, data: NpyData, shape: readonly number[]): Promise<void> {
-  await writeFileAtomic(path, serializeNpy(data, shape));
 }
