@@ -38,10 +38,14 @@ export type { RasterU8 } from "./core/io/raster.ts";
 
 // Model and inference
 export { type HeadKind, type ModelConfig, parseConfig, PRESETS } from "./core/nn/model/config.ts";
-export { stateDictFromSafetensors } from "./core/nn/model/state_dict.ts";
+export { configFromMetadata, stateDictFromSafetensors } from "./core/nn/model/state_dict.ts";
 export { DepthAnythingV2 } from "./core/nn/model/depth_anything.ts";
 export { type DepthEngine, type DepthResult, inferDepth } from "./core/nn/predict.ts";
 export { image2tensor } from "./core/data/preprocess.ts";
+
+// Pictures
+export { colorizeDepth, type ColorMap, inverseDepthRange, turbo } from "./core/io/colormap.ts";
+export { type NpyData, serializeNpy } from "./core/io/npy_format.ts";
 
 // Metrics
 export { type DepthMetrics, evalDepth, METRIC_NAMES, type MetricName } from "./core/eval/metrics.ts";

@@ -58,7 +58,7 @@ fn softmax(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l
   if (r >= p.rows) { return; }
   let lid = lid3.x;
   let base = r * p.cols;
-  var m = -3.4028235e38;
+  var m = -0x1.fffffep+127f; // -f32 max; the decimal -3.4028235e38 lies past it, which Tint refuses
   for (var c = lid; c < p.cols; c += WG) { m = max(m, s[base + c]); }
   m = reduce_max(lid, m);
   var sum = 0.0;
@@ -95,7 +95,7 @@ fn softmax_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
   let r = row_of_invocation(gid);
   if (r >= p.rows) { return; }
   let base = r * p.cols;
-  var m = -3.4028235e38;
+  var m = -0x1.fffffep+127f; // -f32 max; the decimal -3.4028235e38 lies past it, which Tint refuses
   for (var c = 0u; c < p.cols; c++) { m = max(m, s[base + c]); }
   var sum = 0.0;
   for (var c = 0u; c < p.cols; c++) {

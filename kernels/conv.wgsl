@@ -58,6 +58,7 @@ var<private> ntaps: u32;
 var<private> npw: u32; // MODE 1: phase columns
 var<private> kBegin: u32; // the K range this workgroup sums: all of K but in a split MODE 2
 var<private> kEnd: u32;
+var<workgroup> kRange: vec2<u32>;
 var<private> split: u32; // MODE 2: which K chunk
 
 fn ceil_div(a: u32, b: u32) -> u32 { return (a + b - 1u) / b; }
@@ -204,7 +205,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   var acc2 = vec4<f32>(0.0);
   var acc3 = vec4<f32>(0.0);
 
-  for (var k0 = kBegin; k0 < kEnd; k0 += TILE_K) {
+  // The loop holds barriers, so its bounds must be uniform in WGSL's analysis, which a private variable is
+  // not (Tint refuses the shader; naga does not check): the same values, read as workgroup-uniform.
+  if (flat == 0u) { kRange = vec2<u32>(kBegin, kEnd); }
+  let range = workgroupUniformLoad(&kRange);
+  for (var k0 = range.x; k0 < range.y; k0 += TILE_K) {
     for (var s = flat; s < TILE_K * WG_Y; s += threads) {
       let k = s % TILE_K;
       let g = s / TILE_K;

@@ -274,7 +274,7 @@ fn softmax(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l
   if (r >= p.rows) { return; }
   let lid = lid3.x;
   let base = r * p.cols;
-  var m = -3.4028235e38;
+  var m = -0x1.fffffep+127f; // -f32 max; the decimal -3.4028235e38 lies past it, which Tint refuses
   for (var c = lid; c < p.cols; c += WG) { m = max(m, s[base + c]); }
   m = reduce_max(lid, m);
   var sum = 0.0;
@@ -311,7 +311,7 @@ fn softmax_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
   let r = row_of_invocation(gid);
   if (r >= p.rows) { return; }
   let base = r * p.cols;
-  var m = -3.4028235e38;
+  var m = -0x1.fffffep+127f; // -f32 max; the decimal -3.4028235e38 lies past it, which Tint refuses
   for (var c = 0u; c < p.cols; c++) { m = max(m, s[base + c]); }
   var sum = 0.0;
   for (var c = 0u; c < p.cols; c++) {
@@ -393,6 +393,7 @@ var<private> ntaps: u32;
 var<private> npw: u32; // MODE 1: phase columns
 var<private> kBegin: u32; // the K range this workgroup sums: all of K but in a split MODE 2
 var<private> kEnd: u32;
+var<workgroup> kRange: vec2<u32>;
 var<private> split: u32; // MODE 2: which K chunk
 
 fn ceil_div(a: u32, b: u32) -> u32 { return (a + b - 1u) / b; }
@@ -539,7 +540,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   var acc2 = vec4<f32>(0.0);
   var acc3 = vec4<f32>(0.0);
 
-  for (var k0 = kBegin; k0 < kEnd; k0 += TILE_K) {
+  // The loop holds barriers, so its bounds must be uniform in WGSL's analysis, which a private variable is
+  // not (Tint refuses the shader; naga does not check): the same values, read as workgroup-uniform.
+  if (flat == 0u) { kRange = vec2<u32>(kBegin, kEnd); }
+  let range = workgroupUniformLoad(&kRange);
+  for (var k0 = range.x; k0 < range.y; k0 += TILE_K) {
     for (var s = flat; s < TILE_K * WG_Y; s += threads) {
       let k = s % TILE_K;
       let g = s / TILE_K;

@@ -10,17 +10,10 @@ import { basename, extname } from "node:path";
 import { TrompeError } from "../../errors.ts";
 import { readPth, type StateDict, writePth } from "../../io/pth.ts";
 import { readSafetensors, type SafetensorsFile, writeSafetensors } from "../../io/safetensors.ts";
-import {
-  ffnHidden,
-  HEAD_HIDDEN,
-  type HeadKind,
-  inferConfig,
-  type ModelConfig,
-  parseConfig,
-} from "./config.ts";
+import { ffnHidden, HEAD_HIDDEN, type HeadKind, inferConfig, type ModelConfig } from "./config.ts";
 import { readConfigFile } from "./config_file.ts";
 import { requireFiniteWeights } from "./finite.ts";
-import { stateDictFromSafetensors } from "./state_dict.ts";
+import { configFromMetadata, METADATA, stateDictFromSafetensors } from "./state_dict.ts";
 
 export type { NamedTensor, StateDict } from "../../io/pth.ts";
 
@@ -51,13 +44,6 @@ export interface LoadedCheckpoint {
   notes: string[];
   provenance?: Provenance;
 }
-
-const METADATA = {
-  config: "trompe.config",
-  head: "trompe.head",
-  maxDepth: "trompe.max_depth",
-  provenance: "trompe.provenance",
-} as const;
 
 /** The official state_dict's tensor names and shapes for a configuration, in the official order. */
 export function expectedShapes(config: ModelConfig): Map<string, number[]> {
@@ -221,23 +207,6 @@ async function readStateDict(
     subject: path,
     hint: "trompe reads .safetensors and .pth",
   });
-}
-
-/** The configuration recorded in trompe's safetensors metadata, if the file has it. */
-function configFromMetadata(st: SafetensorsFile, path: string): ModelConfig | undefined {
-  const json = st.metadata[METADATA.config];
-  if (json === undefined) return undefined;
-  let parsed: Record<string, unknown>;
-  try {
-    parsed = JSON.parse(json);
-  } catch {
-    throw new TrompeError("corrupt", `${METADATA.config} is not JSON`, { subject: path });
-  }
-  const head = st.metadata[METADATA.head] ?? parsed.head;
-  const maxDepth = st.metadata[METADATA.maxDepth] !== undefined
-    ? Number(st.metadata[METADATA.maxDepth])
-    : parsed.maxDepth;
-  return parseConfig({ ...parsed, head, maxDepth }, `${path} (${METADATA.config})`);
 }
 
 function provenanceFromMetadata(st: SafetensorsFile, path: string): Provenance | undefined {
