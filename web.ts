@@ -44,7 +44,7 @@ export { type DepthEngine, type DepthResult, inferDepth } from "./core/nn/predic
 export { image2tensor } from "./core/data/preprocess.ts";
 
 // Pictures
-export { colorizeDepth, type ColorMap, inverseDepthRange, turbo } from "./core/io/colormap.ts";
+export { colorizeDepth, type ColorMap, inverseDepthRange, turbo } from "./core/plot/colormap.ts";
 export { type NpyData, serializeNpy } from "./core/io/npy_format.ts";
 
 // Metrics

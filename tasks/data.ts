@@ -12,7 +12,7 @@ import type { Sample } from "../core/data/sample.ts";
 import { type FrameStats, noFramesError, scanFrames, type ScanProblem } from "../core/data/scan.ts";
 import { listVkitti2Frames, readVkitti2Sample } from "../core/data/vkitti2.ts";
 import { TrompeError } from "../core/errors.ts";
-import { datasetSheet } from "../core/eval/dataset_sheet.ts";
+import { datasetSheet } from "../core/plot/dataset_sheet.ts";
 import { writePng } from "../core/io/png.ts";
 import { writeRunRecord } from "../core/cli/record.ts";
 import { dirname, resolve } from "node:path";

@@ -28,8 +28,8 @@ import { loadDepthAnythingV2 } from "../core/nn/model/load.ts";
 import { OnnxEngine } from "../core/nn/onnx_engine.ts";
 import { type DepthEngine, inferDepth } from "../core/nn/predict.ts";
 import { type Intrinsics, PNG16_UNITS, SAVE_KINDS, saveOutputs } from "../core/nn/predict_outputs.ts";
-import { depthPreview } from "../core/eval/depth_preview.ts";
-import { COLOR_MAP_NAMES } from "../core/io/colormap.ts";
+import { depthPreview } from "../core/plot/depth_preview.ts";
+import { COLOR_MAP_NAMES } from "../core/plot/colormap.ts";
 
 const HELP = `deno task predict --weights FILE --input PATH --out DIR [options]
 deno task predict --engine onnx --model FILE.onnx --input PATH --out DIR [options]

@@ -21,7 +21,7 @@ import { writeRunRecord } from "../core/cli/record.ts";
 import { DATASET_NAMES } from "../core/data/datasets.ts";
 import { openEstimator } from "../core/eval/open_model.ts";
 import { DEFAULT_SIZES, type ProbeSummary, runProbe } from "../core/eval/probe.ts";
-import { artScores, type ArtSet, loadArt, readArtScores } from "../core/eval/probe_art.ts";
+import { artScores, type ArtSet, openArt, readArtScores, scoreArt } from "../core/eval/probe_art.ts";
 import { probeComparison } from "../core/eval/probe_report.ts";
 import { writeTextFileAtomic } from "../core/io/atomic.ts";
 import { num, pct } from "../core/eval/report.ts";
@@ -149,6 +149,8 @@ async function main(): Promise<void> {
   const scores = values["art-scores"] === undefined
     ? undefined
     : await readArtScores(resolve(values["art-scores"]));
+  // Before any model is opened or output written: a broken picture is named now, not after the first model.
+  const openedArt = await openArt(artDir);
   await prepareOutDir(out);
 
   const started = performance.now();
@@ -166,7 +168,7 @@ async function main(): Promise<void> {
       for (const note of opened.notes) console.log(`  ${note}`);
       notes[name] = opened.notes;
       if (!art) {
-        art = await loadArt(artDir, opened.estimator, scores);
+        art = await scoreArt(openedArt, opened.estimator, scores);
         console.log(
           `art: ${art.pieces.length} pieces from ${artDir} (${
             art.kind === "pool" ? "pictures" : `${art.kind} frames`

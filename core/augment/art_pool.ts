@@ -6,6 +6,7 @@
 import { join } from "node:path";
 import { asTrompeError, TrompeError } from "../errors.ts";
 import { readImageRgb } from "../io/image.ts";
+import type { RasterU8 } from "../io/raster.ts";
 
 /** Image files of a pool folder (JPEG/PNG by extension), sorted so indices are stable. */
 export function listPool(dir: string): string[] {
@@ -28,17 +29,20 @@ export async function checkPool(dir: string): Promise<number> {
       hint: "--art wants a folder of .jpg/.jpeg/.png files",
     });
   }
-  for (const name of files) {
-    try {
-      await readImageRgb(join(dir, name));
-    } catch (error) {
-      const e = asTrompeError(error, join(dir, name));
-      throw new TrompeError(e.code, `art image ${e.message}`, {
-        subject: e.subject ?? join(dir, name),
-        hint: "remove or replace it: every frame that drew it would fail",
-        cause: error,
-      });
-    }
-  }
+  for (const name of files) await readPoolImage(dir, name);
   return files.length;
+}
+
+/** One picture of a pool, decoded; a failure names the file as the art image it is, and what to do. */
+export async function readPoolImage(dir: string, name: string): Promise<RasterU8> {
+  try {
+    return await readImageRgb(join(dir, name));
+  } catch (error) {
+    const e = asTrompeError(error, join(dir, name));
+    throw new TrompeError(e.code, `art image ${e.message}`, {
+      subject: e.subject ?? join(dir, name),
+      hint: "remove or replace it: every frame that drew it would fail",
+      cause: error,
+    });
+  }
 }

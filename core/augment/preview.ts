@@ -4,7 +4,7 @@
  * four tiles (RGB after; depth before and after, both coloured on the same inverse-depth scale so a pasted
  * plane that sits wrong shows as a step; the mask), and that row's depth colour bar in metres.
  */
-import { turbo } from "../io/colormap.ts";
+import { turbo } from "../plot/colormap.ts";
 import type { RasterU8 } from "../io/raster.ts";
 import {
   type Column,
@@ -15,9 +15,9 @@ import {
   shorten,
   type Swatch,
   swatchLegend,
-} from "../eval/annotate.ts";
-import { FONT } from "../eval/font.ts";
-import { BLACK, Canvas, type Rgb } from "../eval/plot.ts";
+} from "../plot/annotate.ts";
+import { FONT } from "../plot/font.ts";
+import { BLACK, Canvas, type Rgb } from "../plot/canvas.ts";
 
 export interface PreviewRow {
   readonly rgb: RasterU8;

@@ -9,7 +9,7 @@ import { TrompeError } from "../errors.ts";
 import type { RasterU8 } from "../io/raster.ts";
 import { readPth } from "../io/pth.ts";
 import { readSafetensors } from "../io/safetensors.ts";
-import { barChart } from "./charts.ts";
+import { barChart } from "../plot/charts.ts";
 
 export interface Tensor {
   readonly shape: readonly number[];

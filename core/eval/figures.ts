@@ -4,10 +4,10 @@
  * histogram of each model's pasted regions, and the fooled rate by region size.
  */
 import type { RasterU8 } from "../io/raster.ts";
-import { barChart, formatValue, histogram, legendStrip, roundEdges } from "./charts.ts";
+import { barChart, formatValue, histogram, legendStrip, roundEdges } from "../plot/charts.ts";
 import type { ModelSummary } from "./evaluate.ts";
 import { METRIC_NAMES, type MetricName } from "./metrics.ts";
-import { BLACK, Canvas, grid } from "./plot.ts";
+import { BLACK, Canvas, grid } from "../plot/canvas.ts";
 
 /** Metrics where higher is better; every other one is an error. */
 const HIGHER_IS_BETTER = new Set<string>(["d1", "d2", "d3"]);

@@ -3,13 +3,13 @@
  * paintings") scored by how much depth their own content shows, cut into levels from flattest-looking to
  * deepest-looking, with a blank canvas as level 0, the control (see core/eval/probe.ts).
  */
-import { join } from "node:path";
+import { listPool, readPoolImage } from "../augment/art_pool.ts";
 import { adapterFor } from "../data/adapters.ts";
 import { DATASET_NAMES, type DatasetName } from "../data/datasets.ts";
+import type { FrameRef } from "../data/frame_ref.ts";
 import { preset } from "../augment/presets.ts";
 import { type Content, screen } from "../augment/sources.ts";
 import { TrompeError } from "../errors.ts";
-import { readImageRgb } from "../io/image.ts";
 import type { RasterU8 } from "../io/raster.ts";
 import type { DepthEstimator } from "./estimator.ts";
 export interface ArtPiece extends Content {
@@ -73,26 +73,53 @@ export interface ArtLevel {
   readonly depthRatio: readonly [number, number];
 }
 
-const IMAGE_FILE = /\.(jpe?g|png)$/i;
 const SCREENING = preset("trompe").art;
 
+/** The art of a folder, read and checked but not yet scored: its pictures, or a dataset tree's frame list. */
+export type OpenedArt =
+  | { readonly dir: string; readonly kind: "pool"; readonly pictures: readonly Content[] }
+  | { readonly dir: string; readonly kind: DatasetName; readonly frames: readonly FrameRef[] };
+
 /**
- * The art in `dir`: JPEG/PNG pictures directly in it (a pool, as `deno task augment --art` takes), or else
- * the frames of a Hypersim or vKITTI2 tree. Pool pictures carry no depth: `scores` (an earlier probe's
- * art_scores.json) gives their depth ratios, so probes of different models cut the same levels; without it
- * `estimator` scores them.
+ * Opens `--art` before any model runs: JPEG/PNG pictures directly in `dir` (a pool, as `deno task augment --art`
+ * takes, each decoded now so a broken one is named before any work), or else the frames of a Hypersim or
+ * vKITTI2 tree; a folder with neither is called empty.
  */
-export async function loadArt(dir: string, estimator: DepthEstimator, scores?: ArtScores): Promise<ArtSet> {
-  let names: string[];
-  try {
-    names = [...Deno.readDirSync(dir)].filter((e) => e.isFile && IMAGE_FILE.test(e.name)).map((e) => e.name);
-  } catch (error) {
-    throw new TrompeError("not-found", "cannot read the art folder", { subject: dir, cause: error });
-  }
+export async function openArt(dir: string): Promise<OpenedArt> {
+  const names = listPool(dir);
   if (names.length > 0) {
+    const pictures: Content[] = [];
+    for (const name of names) pictures.push({ name, rgb: await readPoolImage(dir, name) });
+    return { dir, kind: "pool", pictures };
+  }
+  for (const dataset of DATASET_NAMES) {
+    const { frames } = await adapterFor(dataset).list(dir);
+    if (frames.length > 0) return { dir, kind: dataset, frames };
+  }
+  throw new TrompeError(
+    "empty",
+    "the art folder holds no JPEG or PNG image and no Hypersim or vKITTI2 frames",
+    {
+      subject: dir,
+      hint: "--art takes a folder of pictures, or a dataset tree whose frames become wall paintings",
+    },
+  );
+}
+
+/**
+ * Scores opened art by the depth its content shows. Dataset frames are scored by their ground truth; pool
+ * pictures carry no depth: `scores` (an earlier probe's art_scores.json) gives their depth ratios, so probes
+ * of different models cut the same levels; without it `estimator` scores them.
+ */
+export async function scoreArt(
+  art: OpenedArt,
+  estimator: DepthEstimator,
+  scores?: ArtScores,
+): Promise<ArtSet> {
+  const { dir } = art;
+  if (art.kind === "pool") {
     const pieces: ArtPiece[] = [];
-    for (const name of names.sort()) {
-      const rgb = await readImageRgb(join(dir, name));
+    for (const { name, rgb } of art.pictures) {
       if (scores) {
         const ratio = scores.pieces[name];
         if (ratio === undefined) {
@@ -112,22 +139,19 @@ export async function loadArt(dir: string, estimator: DepthEstimator, scores?: A
     }
     return { dir, kind: "pool", pieces, scoredBy: scores?.scoredBy ?? estimator.name };
   }
-  for (const dataset of DATASET_NAMES) {
-    const adapter = adapterFor(dataset);
-    const { frames } = await adapter.list(dir);
-    if (frames.length === 0) continue;
-    const pieces: ArtPiece[] = [];
-    for (const ref of frames) {
-      const sample = await adapter.read(dir, ref);
-      const { depthRatio } = screen({ name: ref.rgb, ...sample }, SCREENING);
-      pieces.push({ name: ref.rgb, rgb: sample.rgb, depthRatio, depth: sample.depth, valid: sample.valid });
-    }
-    return { dir, kind: dataset, pieces, scoredBy: "ground truth" };
+  const adapter = adapterFor(art.kind);
+  const pieces: ArtPiece[] = [];
+  for (const ref of art.frames) {
+    const sample = await adapter.read(dir, ref);
+    const { depthRatio } = screen({ name: ref.rgb, ...sample }, SCREENING);
+    pieces.push({ name: ref.rgb, rgb: sample.rgb, depthRatio, depth: sample.depth, valid: sample.valid });
   }
-  throw new TrompeError("not-found", "holds no JPEG/PNG pictures and no Hypersim or vKITTI2 frames", {
-    subject: dir,
-    hint: "--art takes a folder of pictures, or a dataset tree whose frames become wall paintings",
-  });
+  return { dir, kind: art.kind, pieces, scoredBy: "ground truth" };
+}
+
+/** The art in `dir`, opened and scored (openArt, then scoreArt). */
+export async function loadArt(dir: string, estimator: DepthEstimator, scores?: ArtScores): Promise<ArtSet> {
+  return scoreArt(await openArt(dir), estimator, scores);
 }
 
 /** The pieces ranked by depth ratio and cut into `count` levels of (nearly) equal size. */

@@ -1,7 +1,7 @@
 /** The probe's figure (fooled rate and flatness error against pasted area) and its report.md. */
 import type { RasterU8 } from "../io/raster.ts";
-import { lineChart } from "./charts.ts";
-import { grid } from "./plot.ts";
+import { lineChart } from "../plot/charts.ts";
+import { grid } from "../plot/canvas.ts";
 import type { ProbeCell, ProbeSummary } from "./probe.ts";
 import { BLANK_NAME } from "./probe_art.ts";
 import type { Criterion, Interval, ProbeCriteria } from "./probe_paired.ts";

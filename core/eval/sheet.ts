@@ -9,12 +9,12 @@
  * dataset size, and no prediction has to be kept or recomputed.
  */
 import type { RasterU8 } from "../io/raster.ts";
-import { turbo } from "../io/colormap.ts";
+import { turbo } from "../plot/colormap.ts";
 import type { EvalFrame, MaskRegion, RegionEval } from "./evaluate.ts";
 import { ART, MIRROR, NEGATIVE } from "./flat.ts";
-import { BAR_W, scaleBar, shorten } from "./annotate.ts";
-import { FONT, textWidth } from "./font.ts";
-import { BLACK, Canvas, type Rgb, WHITE } from "./plot.ts";
+import { BAR_W, scaleBar, shorten } from "../plot/annotate.ts";
+import { FONT, textWidth } from "../plot/font.ts";
+import { BLACK, Canvas, type Rgb, WHITE } from "../plot/canvas.ts";
 
 /** Relative error at which the error colour saturates. */
 export const ERROR_SATURATION = 0.5;

@@ -3,7 +3,7 @@
  * - npy: float32 H×W, the model's output at the image size (metres, or disparity for relative models);
  * - png16: uint16, `_depth16.png` in millimetres for a metric head; `_disparity16.png` holding disparity·1000
  *   for a relative head (no unit: it is not depth); clamped to 0..65535, the clamped pixels counted;
- * - color: the colour preview with its numbered scale bar, drawn by the caller (core/eval/depth_preview.ts);
+ * - color: the colour preview with its numbered scale bar, drawn by the caller (core/plot/depth_preview.ts);
  * - ply: a coloured point cloud in metres, from pinhole intrinsics (metric models only).
  */
 import type { RasterU8 } from "../io/raster.ts";
@@ -71,7 +71,7 @@ export interface SavedFiles {
 
 export interface SaveOptions {
   intrinsics?: Intrinsics;
-  /** Draws the colour preview from the model's output (core/eval/depth_preview.ts). */
+  /** Draws the colour preview from the model's output (core/plot/depth_preview.ts). */
   preview: (values: Float32Array, rgb: RasterU8) => { image: RasterU8; range: unknown };
 }
 

@@ -3,8 +3,8 @@
  * range over its seeds, the hypotheses the issue states checked against them (a verdict with its numbers,
  * whichever way it goes), a figure with every seed's value, and study.md.
  */
-import { barChart } from "../eval/charts.ts";
-import { grid } from "../eval/plot.ts";
+import { barChart } from "../plot/charts.ts";
+import { grid } from "../plot/canvas.ts";
 import { num, pct } from "../eval/report.ts";
 import type { ProbeSummary } from "../eval/probe.ts";
 import type { RasterU8 } from "../io/raster.ts";

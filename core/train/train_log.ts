@@ -8,8 +8,8 @@
  * line cut short by a kill) never stay.
  */
 import { join } from "node:path";
-import { lineChart } from "../eval/charts.ts";
-import { grid } from "../eval/plot.ts";
+import { lineChart } from "../plot/charts.ts";
+import { grid } from "../plot/canvas.ts";
 import type { DepthMetrics } from "../eval/metrics.ts";
 import { asTrompeError } from "../errors.ts";
 import { writeTextFileAtomic } from "../io/atomic.ts";

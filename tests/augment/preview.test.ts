@@ -6,8 +6,8 @@ import {
   type PreviewRow,
   sheetLayout,
 } from "../../core/augment/preview.ts";
-import { BAR_W, headingHeight } from "../../core/eval/annotate.ts";
-import { turbo } from "../../core/io/colormap.ts";
+import { BAR_W, headingHeight } from "../../core/plot/annotate.ts";
+import { turbo } from "../../core/plot/colormap.ts";
 import type { RasterU8 } from "../../core/io/raster.ts";
 
 const W = 64, H = 48;

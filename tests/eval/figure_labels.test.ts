@@ -4,9 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { barChart, lineChart, niceTicks, roundEdges } from "../../core/eval/charts.ts";
+import { barChart, lineChart, niceTicks, roundEdges } from "../../core/plot/charts.ts";
 import { flatnessEdges } from "../../core/eval/figures.ts";
-import { GREY, type Rgb, seriesColor } from "../../core/eval/plot.ts";
+import { GREY, type Rgb, seriesColor } from "../../core/plot/canvas.ts";
 import { readPng } from "../../core/io/png.ts";
 import type { RasterU8 } from "../../core/io/raster.ts";
 import { writeLossCurve } from "../../core/train/train_log.ts";

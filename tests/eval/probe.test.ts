@@ -206,7 +206,9 @@ Deno.test("probe: bad art folders and settings are refused naming what is wrong"
     );
     await assert.rejects(
       loadArt(dir, unused),
-      (e) => e instanceof TrompeError && e.subject === dir && /no JPEG\/PNG pictures/.test(e.message),
+      (e) =>
+        e instanceof TrompeError && e.code === "empty" && e.subject === dir &&
+        /holds no JPEG or PNG/.test(e.message),
     );
     const two: ArtSet = { ...(await loadArt(ART, unused)), dir: "two-pieces" };
     const small = { ...two, pieces: two.pieces.slice(0, 2) };

@@ -5,11 +5,11 @@
  * wide whatever their resolution (a 1024- or 1242-pixel frame would make a sheet too wide to read).
  */
 import type { Sample } from "../data/sample.ts";
-import { colorizeDepth, inverseDepthRange } from "../io/colormap.ts";
+import { colorizeDepth, inverseDepthRange } from "./colormap.ts";
 import type { RasterU8 } from "../io/raster.ts";
 import { columnHeadings, depthBar, depthBarWidth, formatMetres, shorten } from "./annotate.ts";
 import { FONT } from "./font.ts";
-import { BLACK, Canvas } from "./plot.ts";
+import { BLACK, Canvas } from "./canvas.ts";
 
 export const DATASET_SHEET_CELL_WIDTH = 384;
 const GAP = 4, MARGIN = 6;

@@ -4,12 +4,12 @@
  * the model's own unit: metres for a metric head (ticks at round depths, spaced as the colouring is, in
  * inverse depth), relative disparity for a relative head, which has no unit and says so.
  */
-import { COLOR_MAPS, colorizeDepth, type ColorMapName, inverseDepthRange } from "../io/colormap.ts";
+import { COLOR_MAPS, colorizeDepth, type ColorMapName, inverseDepthRange } from "./colormap.ts";
 import type { RasterU8 } from "../io/raster.ts";
 import type { HeadKind } from "../nn/model/config.ts";
 import { formatMetres } from "./annotate.ts";
 import { FONT, textWidth } from "./font.ts";
-import { BLACK, Canvas } from "./plot.ts";
+import { BLACK, Canvas } from "./canvas.ts";
 
 export interface PreviewOptions {
   readonly head: HeadKind;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { barChart, binCounts, histogram, lineChart, niceTicks } from "../../core/eval/charts.ts";
-import { FONT, glyph, hasGlyph, textWidth } from "../../core/eval/font.ts";
-import { Canvas, grid, type Rgb, seriesColor } from "../../core/eval/plot.ts";
+import { barChart, binCounts, histogram, lineChart, niceTicks } from "../../core/plot/charts.ts";
+import { FONT, glyph, hasGlyph, textWidth } from "../../core/plot/font.ts";
+import { Canvas, grid, type Rgb, seriesColor } from "../../core/plot/canvas.ts";
 import { decodePng, encodePng } from "../../core/io/png.ts";
 import type { RasterU8 } from "../../core/io/raster.ts";
 

@@ -3,7 +3,7 @@
  * default), matplotlib's Spectral_r (run.py's) or grey (run.py's --grayscale) — each as linear interpolation
  * between samples of it (close enough for looking at; not a measurement).
  */
-import type { RasterU8 } from "./raster.ts";
+import type { RasterU8 } from "../io/raster.ts";
 
 const TURBO: readonly (readonly [number, number, number])[] = [
   [48, 18, 59],

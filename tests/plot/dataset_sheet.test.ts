@@ -1,11 +1,11 @@
 import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { join, resolve } from "node:path";
-import { BAR_W, depthBar, headingHeight } from "../../core/eval/annotate.ts";
-import { DATASET_SHEET_CELL_WIDTH, datasetSheet, frameLabel } from "../../core/eval/dataset_sheet.ts";
-import { Canvas } from "../../core/eval/plot.ts";
+import { BAR_W, depthBar, headingHeight } from "../../core/plot/annotate.ts";
+import { DATASET_SHEET_CELL_WIDTH, datasetSheet, frameLabel } from "../../core/plot/dataset_sheet.ts";
+import { Canvas } from "../../core/plot/canvas.ts";
 import { listVkitti2Frames, readVkitti2Sample } from "../../core/data/vkitti2.ts";
 import type { Sample } from "../../core/data/sample.ts";
-import { turbo } from "../../core/io/colormap.ts";
+import { turbo } from "../../core/plot/colormap.ts";
 import type { RasterU8 } from "../../core/io/raster.ts";
 
 const FIXTURES = resolve(import.meta.dirname!, "../../fixtures");

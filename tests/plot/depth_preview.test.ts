@@ -3,8 +3,8 @@
  * unitless disparity), the colour map asked for, and run.py's RGB | depth layout.
  */
 import assert from "node:assert/strict";
-import { depthPreview, previewTicks } from "../../core/eval/depth_preview.ts";
-import { COLOR_MAPS } from "../../core/io/colormap.ts";
+import { depthPreview, previewTicks } from "../../core/plot/depth_preview.ts";
+import { COLOR_MAPS } from "../../core/plot/colormap.ts";
 import type { RasterU8 } from "../../core/io/raster.ts";
 
 const W = 160, H = 90;

@@ -6,7 +6,7 @@
  */
 import type { RasterU8 } from "../io/raster.ts";
 import { FONT, textWidth } from "./font.ts";
-import { BLACK, Canvas, GREY, LIGHT_GREY, type Rgb, seriesColor, WHITE } from "./plot.ts";
+import { BLACK, Canvas, GREY, LIGHT_GREY, type Rgb, seriesColor, WHITE } from "./canvas.ts";
 
 export interface Rect {
   readonly x0: number;

@@ -4,9 +4,9 @@
  * exact colours, so a test can find each one by its pixels. The worst-region sheet, the augment preview and
  * the dataset preview all use these.
  */
-import { turbo } from "../io/colormap.ts";
+import { turbo } from "./colormap.ts";
 import { FONT, textWidth } from "./font.ts";
-import { BLACK, type Canvas, type Rgb } from "./plot.ts";
+import { BLACK, type Canvas, type Rgb } from "./canvas.ts";
 
 /** Width of a colour bar's strip. */
 export const BAR_W = 14;
