@@ -6,6 +6,7 @@
 /** The datasets trompe reads and augments, in the order help texts and loops list them. */
 export const DATASET_NAMES = ["hypersim", "vkitti2"] as const;
 
+/** One of the datasets trompe reads and augments. */
 export type DatasetName = typeof DATASET_NAMES[number];
 
 /**
