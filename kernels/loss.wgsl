@@ -94,7 +94,7 @@ fn silog_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
   let base = 3u * p.parts;
   let loss = scratch[base];
   var d = 0.0;
-  // At loss 0 the square root has no derivative: 0 is the subgradient, as in silog_cpu.ts.
+  // At loss 0 the square root has no derivative: 0 is the subgradient, as in tests/train/silog_ref.ts.
   if (masked(i) && loss > 0.0) {
     d = -(log_ratio(i) - p.lambda * scratch[base + 1u]) / (scratch[base + 2u] * loss * pred[i]);
   }

@@ -11,7 +11,7 @@ import { join, relative } from "node:path";
 import { asTrompeError } from "../errors.ts";
 import { readPng } from "../io/png.ts";
 import { type DepthRange, type Region, ringPixels, surroundBand } from "./depth_fill.ts";
-import { maskPath } from "../data/frame_ref.ts";
+import { maskPath } from "../data/frame_paths.ts";
 import { MASK } from "./sample_augment.ts";
 
 export interface RegionProblem {

@@ -9,7 +9,7 @@ import { writePng } from "../io/png.ts";
 import { listPool } from "./art_pool.ts";
 import { adapterFor } from "../data/adapters.ts";
 import type { DatasetName } from "../data/datasets.ts";
-import { type FrameRef, maskPath } from "../data/frame_ref.ts";
+import { type FrameRef, maskPath } from "../data/frame_paths.ts";
 import { recordPath, rejectPath } from "./manifest.ts";
 import type { Recipe } from "./recipe.ts";
 import { augmentFrame, type SampleRecord } from "./sample_augment.ts";

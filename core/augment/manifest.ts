@@ -6,7 +6,7 @@
  * made). Nothing here depends on which worker or shard made a frame, so the set's bytes do not either.
  */
 import { join } from "node:path";
-import type { FrameRef } from "../data/frame_ref.ts";
+import type { FrameRef } from "../data/frame_paths.ts";
 import { writeTextFileAtomic } from "../io/atomic.ts";
 import type { Recipe } from "./recipe.ts";
 import type { SplitPlan } from "./split.ts";

@@ -17,7 +17,7 @@ import {
   removeStaleTemporaries,
   STATE_DIR,
 } from "./manifest.ts";
-import type { FrameRef } from "../data/frame_ref.ts";
+import type { FrameRef } from "../data/frame_paths.ts";
 import { checkPool } from "./art_pool.ts";
 import { holdSettings } from "./run_settings.ts";
 import { planByScene, type SplitPlan } from "./split.ts";

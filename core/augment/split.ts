@@ -21,7 +21,7 @@ import { TrompeError } from "../errors.ts";
 import { hash128, hashUnit } from "../rng.ts";
 import { adapterFor, type FrameList } from "../data/adapters.ts";
 import type { DatasetName } from "../data/datasets.ts";
-import type { FrameRef } from "../data/frame_ref.ts";
+import type { FrameRef } from "../data/frame_paths.ts";
 
 export type Side = "train" | "val";
 

@@ -8,7 +8,7 @@ import { adapterFor } from "../data/adapters.ts";
 import type { DatasetName } from "../data/datasets.ts";
 import type { ManifestRecord } from "./job.ts";
 import { exists, recordPath } from "./manifest.ts";
-import { type FrameRef, maskPath } from "../data/frame_ref.ts";
+import { type FrameRef, maskPath } from "../data/frame_paths.ts";
 import { contactSheet, type PreviewRow } from "./preview.ts";
 
 export async function writePreview(

@@ -14,7 +14,7 @@ import { TrompeError } from "../errors.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { writeJpeg } from "../io/jpeg.ts";
 import type { DatasetName } from "./datasets.ts";
-import type { FrameRef } from "./frame_ref.ts";
+import type { FrameRef } from "./frame_paths.ts";
 import { listHypersimFrames, readHypersimSample, writeHypersimDepth } from "./hypersim.ts";
 import type { Sample } from "./sample.ts";
 import type { ScanProblem } from "./scan.ts";

@@ -7,7 +7,7 @@ import { TrompeError } from "../errors.ts";
 import type { RasterU8 } from "../io/raster.ts";
 import type { HeadKind } from "../nn/model/config.ts";
 import { type DepthEngine, inferDepth } from "../nn/predict.ts";
-import { bilinearAlignCorners } from "../nn/resize_cpu.ts";
+import { bilinearAlignCorners } from "../nn/resize_ref.ts";
 
 export interface DepthPrediction {
   readonly data: Float32Array;

@@ -10,7 +10,7 @@
  * images is float64 (the difference is float32 rounding, ~1e-7 relative).
  */
 import { TrompeError } from "../errors.ts";
-import { bilinearAlignCorners } from "../nn/resize_cpu.ts";
+import { bilinearAlignCorners } from "../nn/resize_ref.ts";
 
 /** The official depth metrics, in the official order. */
 export const METRIC_NAMES = [

@@ -6,7 +6,7 @@
 import { listPool, readPoolImage } from "../augment/art_pool.ts";
 import { adapterFor } from "../data/adapters.ts";
 import { DATASET_NAMES, type DatasetName } from "../data/datasets.ts";
-import type { FrameRef } from "../data/frame_ref.ts";
+import type { FrameRef } from "../data/frame_paths.ts";
 import { preset } from "../augment/presets.ts";
 import { type Content, screen } from "../augment/sources.ts";
 import { TrompeError } from "../errors.ts";

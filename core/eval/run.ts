@@ -17,7 +17,7 @@
 import { join } from "node:path";
 import { adapterFor } from "../data/adapters.ts";
 import { type DatasetName, DEPTH_RANGE } from "../data/datasets.ts";
-import { type FrameRef, maskPath } from "../data/frame_ref.ts";
+import { type FrameRef, maskPath } from "../data/frame_paths.ts";
 import { asTrompeError, TrompeError } from "../errors.ts";
 import { writeTextFileAtomic } from "../io/atomic.ts";
 import { readPng, writePng } from "../io/png.ts";

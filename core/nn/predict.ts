@@ -7,7 +7,7 @@
 import type { RasterU8 } from "../io/raster.ts";
 import { image2tensor, normalizeToCHW, rgbToUnitFloat64 } from "../data/preprocess.ts";
 import { resizeCubicOpenCV } from "../data/resize.ts";
-import { bilinearAlignCorners } from "./resize_cpu.ts";
+import { bilinearAlignCorners } from "./resize_ref.ts";
 import { TrompeError } from "../errors.ts";
 
 /** A depth model behind the shared inference path: a network input in, network-sized depth out. */

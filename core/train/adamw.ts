@@ -109,26 +109,3 @@ export class AdamW {
     this.slots.clear();
   }
 }
-
-/**
- * The same step in float64 on the CPU, in place: the reference the GPU kernel is tested against, and
- * torch's `_single_tensor_adamw` line for line.
- */
-export function adamwStepF64(
-  param: Float64Array,
-  grad: ArrayLike<number>,
-  m: Float64Array,
-  v: Float64Array,
-  step: number,
-  lr: number,
-  o: AdamWOptions = OFFICIAL_ADAMW,
-): void {
-  const s = adamwScalars(o, lr, step);
-  for (let i = 0; i < param.length; i++) {
-    const g = grad[i];
-    param[i] *= 1 - s.decay;
-    m[i] += s.lerp * (g - m[i]);
-    v[i] = s.beta2 * v[i] + s.oneMinusBeta2 * g * g;
-    param[i] -= (s.stepSize * m[i]) / (Math.sqrt(v[i]) / s.bc2Sqrt + s.eps);
-  }
-}

@@ -9,7 +9,7 @@
  */
 import { adapterFor } from "../data/adapters.ts";
 import type { DatasetName } from "../data/datasets.ts";
-import type { FrameRef } from "../data/frame_ref.ts";
+import type { FrameRef } from "../data/frame_paths.ts";
 import { splitTrainVal } from "../data/splits.ts";
 import { TrompeError } from "../errors.ts";
 import { hashUnit } from "../rng.ts";

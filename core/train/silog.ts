@@ -1,6 +1,6 @@
 /**
  * The training loss on the GPU (kernels/loss.wgsl): SiLog, λ = 0.5, over valid & min_depth ≤ d ≤ max_depth,
- * forward and backward, numerically the float64 reference of silog_cpu.ts. The loss stays on the GPU
+ * forward and backward, numerically the float64 reference in tests/train/silog_ref.ts. The loss stays on the GPU
  * (`stats`: loss, mean log-ratio, pixel count) until the trainer reads it, so a step needs one readback.
  */
 import { grid1d } from "../gpu/elementwise.ts";
@@ -9,8 +9,6 @@ import { f32 } from "../gpu/params.ts";
 import type { Runtime } from "../gpu/runtime.ts";
 import type { Tensor } from "../gpu/tensor.ts";
 import { TrompeError } from "../errors.ts";
-import type { SilogOptions } from "./silog_cpu.ts";
-
 const WG = 256;
 /** Partial sums: enough workgroups to fill a GPU, few enough for one workgroup to finish them. */
 const MAX_PARTS = 1024;
@@ -25,6 +23,13 @@ function spec(entry: string): KernelSpec {
 const PARTIALS = spec("silog_partials");
 const FINISH = spec("silog_finish");
 const BACKWARD = spec("silog_backward");
+
+/** train.py's mask bounds (0.001, 20 by default) and SiLog's λ (0.5). */
+export interface SilogOptions {
+  readonly minDepth?: number;
+  readonly maxDepth?: number;
+  readonly lambda?: number;
+}
 
 export interface SilogInputs {
   /** The model's depth, any layout. */

@@ -14,7 +14,7 @@ import { augmentFrame, MASK } from "../../core/augment/sample_augment.ts";
 import type { Sources } from "../../core/augment/sources.ts";
 import { DATASET_NAMES, DEPTH_RANGE } from "../../core/data/datasets.ts";
 import type { Sample } from "../../core/data/sample.ts";
-import type { FrameRef } from "../../core/data/frame_ref.ts";
+import type { FrameRef } from "../../core/data/frame_paths.ts";
 
 const FIXTURES = new URL("../../fixtures/", import.meta.url).pathname;
 const SHARED_HYPERSIM = join(FORMATS_DIR, "hypersim");

@@ -7,7 +7,7 @@ import { join, resolve } from "node:path";
 import { DATA_DIR, sharedDataTest } from "../shared.ts";
 import { DATASET_NAMES, type DatasetName } from "../../core/data/datasets.ts";
 import type { ManifestRecord } from "../../core/augment/job.ts";
-import type { FrameRef } from "../../core/data/frame_ref.ts";
+import type { FrameRef } from "../../core/data/frame_paths.ts";
 import { preset } from "../../core/augment/presets.ts";
 import { parseRecipe, type Recipe } from "../../core/augment/recipe.ts";
 import { runAugment } from "../../core/augment/runner.ts";

@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import { adapterFor } from "../../core/data/adapters.ts";
 import type { DatasetName } from "../../core/data/datasets.ts";
-import { maskPath } from "../../core/data/frame_ref.ts";
+import { maskPath } from "../../core/data/frame_paths.ts";
 import { preset } from "../../core/augment/presets.ts";
 import { parseRecipe } from "../../core/augment/recipe.ts";
 import { runAugment } from "../../core/augment/runner.ts";

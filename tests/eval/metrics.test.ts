@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { readSafetensors } from "../../core/io/safetensors.ts";
-import { bilinearAlignCorners } from "../../core/nn/resize_cpu.ts";
+import { bilinearAlignCorners } from "../../core/nn/resize_ref.ts";
 import {
   evalDepth,
   evaluateImage,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Runtime } from "../../core/gpu/runtime.ts";
 import { ResizeBilinear } from "../../core/nn/ops/resize_bilinear.ts";
-import { bilinearAlignCorners, bilinearAlignCornersBackward } from "../../core/nn/resize_cpu.ts";
+import { bilinearAlignCorners, bilinearAlignCornersBackward } from "../../core/nn/resize_ref.ts";
 import { randomArray, relL2 } from "../shared.ts";
 
 const rt = await Runtime.create();

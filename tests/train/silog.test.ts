@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { Runtime } from "../../core/gpu/runtime.ts";
 import { readSafetensors } from "../../core/io/safetensors.ts";
 import { readSilog, silogBackward, silogForward } from "../../core/train/silog.ts";
-import { silogLoss } from "../../core/train/silog_cpu.ts";
+import { silogLoss } from "./silog_ref.ts";
 import { randomArray, REFERENCE_DIR, relL2, sharedTest } from "../shared.ts";
 
 const rt = await Runtime.create();

@@ -7,7 +7,7 @@
  *   after the step and the update itself (after − before), each against PyTorch's float64 run;
  * - five steps of the trainer's loop (train_steps.safetensors): the poly schedule's rate each step, the
  *   losses, and after the fifth step the weights, the update and both AdamW moments against PyTorch's own
- *   moments — not against adamwStepF64, which shares its scalars with the kernel.
+ *   moments — not against adamwStepF64 (adamw_ref.ts), which shares its scalars with the kernel.
  *
  * Bounds are per tensor: a small factor over what PyTorch's own float32 run misses its float64 run by on
  * the same tensor (its rounding sets how close a float32 implementation can get), with a floor where

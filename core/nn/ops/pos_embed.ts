@@ -15,7 +15,7 @@ import { matmul } from "../../gpu/matmul.ts";
 import type { Runtime } from "../../gpu/runtime.ts";
 import type { Tensor } from "../../gpu/tensor.ts";
 import { TrompeError } from "../../errors.ts";
-import { bicubicScaleFactor } from "../resize_cpu.ts";
+import { bicubicScaleFactor } from "../resize_ref.ts";
 import { release } from "./release.ts";
 import { batchSumInto } from "./tokens.ts";
 

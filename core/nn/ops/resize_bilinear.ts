@@ -1,7 +1,7 @@
 /**
  * Bilinear resize with align_corners=True on the last two axes (the DPT fusion blocks, the upsampling to
  * 14·patches, and `infer_image`'s resize back to the image size), and its adjoint for the backward.
- * The float64 reference is core/nn/resize_cpu.ts.
+ * The float64 reference is core/nn/resize_ref.ts.
  */
 import { grid1d } from "../../gpu/elementwise.ts";
 import type { KernelSpec } from "../../gpu/kernels.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { readSafetensors } from "../../core/io/safetensors.ts";
-import { silogLoss } from "../../core/train/silog_cpu.ts";
+import { silogLoss } from "./silog_ref.ts";
 import { randomArray, REFERENCE_DIR, sharedTest } from "../shared.ts";
 
 sharedTest("SiLog loss equals silog_loss of metrics.safetensors", async () => {

@@ -6,7 +6,7 @@ import {
   bicubicScaleFactorBackward,
   bilinearAlignCorners,
   bilinearAlignCornersBackward,
-} from "../../core/nn/resize_cpu.ts";
+} from "../../core/nn/resize_ref.ts";
 import { randomArray, REFERENCE_DIR, relL2, sharedTest } from "../shared.ts";
 
 function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {

@@ -1,18 +1,13 @@
 /**
- * Float64 CPU reference of the official training loss, metric_depth/util/loss.py `SiLogLoss(lambd=0.5)`:
+ * Float64 reference of the official training loss, metric_depth/util/loss.py `SiLogLoss(lambd=0.5)`:
  * with g = log(target) − log(pred) over the masked pixels, loss = sqrt(mean(g²) − λ·mean(g)²) — the square root
  * of the variance-like term, not the term itself. train.py masks with `valid & depth ≥ min_depth & depth ≤
  * max_depth` (0.001 and 20 by default) and flattens the whole batch into one set of pixels.
  *
  * Gradient: ∂loss/∂pred_i = −(g_i − λ·mean(g)) / (n · loss · pred_i) on masked pixels, 0 elsewhere.
  */
-import { TrompeError } from "../errors.ts";
-
-export interface SilogOptions {
-  readonly minDepth?: number;
-  readonly maxDepth?: number;
-  readonly lambda?: number;
-}
+import { TrompeError } from "../../core/errors.ts";
+import type { SilogOptions } from "../../core/train/silog.ts";
 
 export interface SilogResult {
   readonly loss: number;

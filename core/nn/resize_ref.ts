@@ -1,5 +1,7 @@
 /**
- * Float64 CPU references for the two PyTorch resizes the model uses, each with its adjoint (backward):
+ * Float64 references for the two PyTorch resizes the model uses, each with its adjoint (backward). They live
+ * in core, not beside their tests, because the CPU work that needs float64 runs them too: the depth map's
+ * resize to the image and the ground truth (predict, evaluation), and the position-embedding matrices.
  * - `F.interpolate(x, size, mode="bilinear", align_corners=True)`: the DPT head's upsampling and
  *   `infer_image`'s resize of the depth map back to the image size;
  * - `F.interpolate(x, scale_factor=s, mode="bicubic", align_corners=False)`: DINOv2's position-embedding
