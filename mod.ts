@@ -120,7 +120,7 @@ export {
   summarizeFlat,
 } from "./core/eval/flat.ts";
 export { type EvalRunOptions, type EvalSummary, runEvaluation } from "./core/eval/run.ts";
-export { type DepthEstimator, engineEstimator } from "./core/eval/estimator.ts";
+export { type DepthEstimator, engineEstimator } from "./core/nn/estimator.ts";
 
 // Fine-tuning
 export { runTraining, type TrainResult } from "./core/train/trainer.ts";

@@ -2,30 +2,28 @@
  * `deno task eval`: models side by side on a Hypersim or vKITTI2 set — official metrics, background, flat
  * content — with a report, figures, the worst-region sheet and point clouds.
  */
-import { basename, dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import {
   ADAPTER_FLAG,
   badFlag,
   choiceFlag,
   floatFlag,
   intFlag,
-  MODEL_FLAGS,
-  modelFlags,
   parseFlags,
   rangeFlag,
   requireFlag,
 } from "../core/cli/flags.ts";
 import { applyMaxPixels, MAX_PIXELS_FLAG, maxPixelsHelp } from "../core/cli/max_pixels_flag.ts";
 import { runTask } from "../core/cli/main.ts";
+import { MODEL_SOURCE_FLAGS, modelChoice, modelNames, modelSources } from "../core/cli/model_sources.ts";
 import { prepareOutDir } from "../core/cli/out_dir.ts";
 import { writeRunRecord } from "../core/cli/record.ts";
 import { DATASET_NAMES } from "../core/data/datasets.ts";
-import { type DepthEstimator, engineEstimator } from "../core/eval/estimator.ts";
+import type { DepthEstimator } from "../core/nn/estimator.ts";
 import { num, pct } from "../core/eval/report.ts";
 import { runEvaluation } from "../core/eval/run.ts";
 import { Runtime } from "../core/gpu/runtime.ts";
-import { loadDepthAnythingV2 } from "../core/nn/model/load.ts";
-import { OnnxEngine } from "../core/nn/onnx_engine.ts";
+import { openEstimator } from "../core/nn/open_estimator.ts";
 
 const HELP =
   `deno task eval --weights A [--weights B ...] --dataset hypersim|vkitti2 --root DIR --out DIR [options]
@@ -64,35 +62,21 @@ Writes per_image.jsonl, rejects.jsonl, summary.json, report.md, charts/*.png, wo
 eval.run.json into --out. Relative models are aligned to the ground truth by scale and shift in disparity
 before the metrics. Exit status: 0 done, 1 error, 2 bad argument, 3 done but some frames failed.`;
 
-/** Names from the files, made unique by their folder (two runs' "best.safetensors") or, failing that, a number. */
-export function modelNames(paths: readonly string[]): string[] {
-  const stem = (p: string) => basename(p).replace(/\.[^.]+$/, "");
-  let names = paths.map(stem);
-  if (new Set(names).size < names.length) names = paths.map((p) => `${basename(dirname(p))}/${stem(p)}`);
-  if (new Set(names).size < names.length) names = names.map((n, i) => `${n}#${i + 1}`);
-  return names;
-}
-
 async function main(): Promise<void> {
   const values = parseFlags("eval", {
     args: Deno.args,
     options: {
-      weights: { type: "string", multiple: true },
-      engine: { type: "string" },
-      model: { type: "string", multiple: true },
+      ...MODEL_SOURCE_FLAGS,
       names: { type: "string" },
       dataset: { type: "string" },
       root: { type: "string" },
       split: { type: "string" },
       out: { type: "string" },
-      "input-size": { type: "string" },
-      ...MODEL_FLAGS,
       limit: { type: "string" },
       "flat-threshold": { type: "string" },
       "eval-range": { type: "string" },
       sheet: { type: "string" },
       ply: { type: "string" },
-      threads: { type: "string" },
       ...MAX_PIXELS_FLAG,
       debug: { type: "boolean", default: false },
       ...ADAPTER_FLAG,
@@ -101,13 +85,10 @@ async function main(): Promise<void> {
   }, HELP).values;
   if (values.help) return;
   applyMaxPixels(values["max-pixels"]);
-  const engineKind = choiceFlag(values.engine, "--engine", ["webgpu", "onnx"] as const, "webgpu");
   const dataset = choiceFlag(values.dataset, "--dataset", DATASET_NAMES);
   const root = resolve(requireFlag(values.root, "--root", "the dataset's root folder"));
   const out = resolve(requireFlag(values.out, "--out", "the output folder"));
   const split = values.split && resolve(values.split);
-  const inputSize = intFlag(values["input-size"], "--input-size", 518, 14);
-  const modelInfo = modelFlags(values);
   const threshold = floatFlag(values["flat-threshold"], "--flat-threshold", 0.02)!;
   if (!(threshold > 0)) badFlag("--flat-threshold", "must be positive");
   const range = rangeFlag(values["eval-range"], "--eval-range");
@@ -115,22 +96,8 @@ async function main(): Promise<void> {
   const sheet = intFlag(values.sheet, "--sheet", 12);
   const ply = intFlag(values.ply, "--ply", 0);
 
-  const sources = (engineKind === "webgpu" ? values.weights : values.model)?.map((p) => resolve(p)) ?? [];
-  if (sources.length === 0) {
-    badFlag(
-      engineKind === "webgpu" ? "--weights" : "--model",
-      "is required",
-      engineKind === "webgpu" ? "a checkpoint per model to evaluate" : "an .onnx file per model",
-    );
-  }
-  const other = engineKind === "webgpu" ? values.model : values.weights;
-  if (other?.length) {
-    badFlag(
-      engineKind === "webgpu" ? "--model" : "--weights",
-      `does not apply to --engine ${engineKind}`,
-      engineKind === "webgpu" ? "add --engine onnx to evaluate ONNX models" : "use --model for ONNX files",
-    );
-  }
+  const choice = modelChoice(values);
+  const sources = choice.paths;
   const names = values.names?.split(",").map((n) => n.trim()) ?? modelNames(sources);
   if (names.length !== sources.length || names.some((n) => n === "")) {
     badFlag("--names", `gives ${names.length} names for ${sources.length} models`);
@@ -141,36 +108,18 @@ async function main(): Promise<void> {
   const estimators: DepthEstimator[] = [];
   const models: Record<string, unknown>[] = [];
   try {
-    if (engineKind === "webgpu") {
-      const rt = await Runtime.create();
-      for (const [i, path] of sources.entries()) {
-        const loaded = await loadDepthAnythingV2(path, modelInfo, rt);
-        const c = loaded.config;
-        console.log(
-          `${names[i]}: ${path}\n  ${
-            c.head === "metric" ? `metric head, max depth ${c.maxDepth} m` : "relative head"
-          }`,
-        );
-        for (const note of loaded.notes) console.log(`  ${note}`);
-        estimators.push(engineEstimator(names[i], loaded, c.head, inputSize));
-        models.push({ name: names[i], weights: path, config: c, notes: loaded.notes });
-      }
-    } else {
-      const numThreads = intFlag(values.threads, "--threads", 1, 1);
-      for (const [i, path] of sources.entries()) {
-        const onnx = await OnnxEngine.open(path, { numThreads });
-        const kind = modelInfo.head ?? "metric";
-        console.log(
-          `${names[i]}: ${path} (onnxruntime-web${
-            onnx.fixedInput ? `, fixed input ${onnx.fixedInput.height}×${onnx.fixedInput.width}` : ""
-          })`,
-        );
-        if (!modelInfo.head) {
-          console.log("  assumed its output is metric depth in metres (--head relative if disparity)");
-        }
-        estimators.push(engineEstimator(names[i], onnx, kind, inputSize));
-        models.push({ name: names[i], model: path, head: kind, fixedInput: onnx.fixedInput ?? null });
-      }
+    // One runtime for every checkpoint: the models after the first reuse its compiled pipelines.
+    const rt = choice.engine === "webgpu" ? await Runtime.create() : undefined;
+    for (const source of modelSources(choice, names)) {
+      const opened = await openEstimator(source, rt);
+      console.log(`${source.name}: ${source.path}`);
+      for (const note of opened.notes) console.log(`  ${note}`);
+      estimators.push(opened.estimator);
+      models.push(
+        opened.config
+          ? { name: source.name, weights: source.path, config: opened.config, notes: opened.notes }
+          : { name: source.name, model: source.path, head: opened.head, notes: opened.notes },
+      );
     }
 
     console.log(
@@ -206,8 +155,8 @@ async function main(): Promise<void> {
       task: "eval",
       inputs: { dataset, root, split: split ?? null, models },
       settings: {
-        engine: engineKind,
-        inputSize,
+        engine: choice.engine,
+        inputSize: choice.inputSize,
         threshold,
         limit: limit ?? null,
         sheet,

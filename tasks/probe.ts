@@ -9,23 +9,21 @@ import {
   choiceFlag,
   floatFlag,
   intFlag,
-  MODEL_FLAGS,
-  modelFlags,
   parseFlags,
   requireFlag,
 } from "../core/cli/flags.ts";
 import { applyMaxPixels, MAX_PIXELS_FLAG, maxPixelsHelp } from "../core/cli/max_pixels_flag.ts";
 import { runTask } from "../core/cli/main.ts";
+import { MODEL_SOURCE_FLAGS, modelChoice, modelNames, modelSources } from "../core/cli/model_sources.ts";
 import { prepareOutDir } from "../core/cli/out_dir.ts";
 import { writeRunRecord } from "../core/cli/record.ts";
 import { DATASET_NAMES } from "../core/data/datasets.ts";
-import { openEstimator } from "../core/eval/open_model.ts";
+import { openEstimator } from "../core/nn/open_estimator.ts";
 import { DEFAULT_SIZES, type ProbeSummary, runProbe } from "../core/eval/probe.ts";
 import { artScores, type ArtSet, openArt, readArtScores, scoreArt } from "../core/eval/probe_art.ts";
 import { probeComparison } from "../core/eval/probe_report.ts";
 import { writeTextFileAtomic } from "../core/io/atomic.ts";
 import { num, pct } from "../core/eval/report.ts";
-import { modelNames } from "./eval.ts";
 
 const HELP = `deno task probe --weights A [--weights B ...] --root DIR --art DIR [options]
 deno task probe --engine onnx --model A.onnx --root DIR --art DIR [options]
@@ -83,9 +81,7 @@ async function main(): Promise<void> {
   const values = parseFlags("probe", {
     args: Deno.args,
     options: {
-      weights: { type: "string", multiple: true },
-      engine: { type: "string" },
-      model: { type: "string", multiple: true },
+      ...MODEL_SOURCE_FLAGS,
       name: { type: "string" },
       root: { type: "string" },
       dataset: { type: "string" },
@@ -100,9 +96,6 @@ async function main(): Promise<void> {
       seed: { type: "string" },
       "flat-threshold": { type: "string" },
       "follow-threshold": { type: "string" },
-      "input-size": { type: "string" },
-      ...MODEL_FLAGS,
-      threads: { type: "string" },
       ...MAX_PIXELS_FLAG,
       debug: { type: "boolean", default: false },
       ...ADAPTER_FLAG,
@@ -111,14 +104,8 @@ async function main(): Promise<void> {
   }, HELP).values;
   if (values.help) return;
   applyMaxPixels(values["max-pixels"]);
-  const engine = choiceFlag(values.engine, "--engine", ["webgpu", "onnx"] as const, "webgpu");
-  const modelFlag = engine === "webgpu" ? "--weights" : "--model";
-  const otherFlag = engine === "webgpu" ? "--model" : "--weights";
-  if ((engine === "webgpu" ? values.model : values.weights)?.length) {
-    badFlag(otherFlag, `does not apply to --engine ${engine}`);
-  }
-  const modelPaths = (engine === "webgpu" ? values.weights : values.model)?.map((p) => resolve(p)) ?? [];
-  if (modelPaths.length === 0) badFlag(modelFlag, "is required", "the model to probe (repeat for more)");
+  const choice = modelChoice(values);
+  const { engine, paths: modelPaths, inputSize } = choice;
   if (values.name !== undefined && modelPaths.length > 1) {
     badFlag("--name", "names one model; several are named after their files");
   }
@@ -142,9 +129,6 @@ async function main(): Promise<void> {
   if (!(threshold > 0)) badFlag("--flat-threshold", "must be positive");
   const followThreshold = floatFlag(values["follow-threshold"], "--follow-threshold", 0.5)!;
   if (!(followThreshold > -1 && followThreshold <= 1)) badFlag("--follow-threshold", "must be in (-1, 1]");
-  const inputSize = intFlag(values["input-size"], "--input-size", 518, 14);
-  const modelInfo = modelFlags(values);
-  const threads = intFlag(values.threads, "--threads", 1, 1);
   const names = values.name !== undefined ? [values.name] : modelNames(modelPaths);
   const scores = values["art-scores"] === undefined
     ? undefined
@@ -159,10 +143,10 @@ async function main(): Promise<void> {
   let art: ArtSet | undefined;
   const summaries: ProbeSummary[] = [];
   const notes: Record<string, string[]> = {};
-  for (const [i, modelPath] of modelPaths.entries()) {
-    const name = names[i];
+  for (const source of modelSources(choice, names)) {
+    const { name, path: modelPath } = source;
     const modelOut = modelPaths.length > 1 ? join(out, name) : out;
-    const opened = await openEstimator({ engine, path: modelPath, name, inputSize, ...modelInfo, threads });
+    const opened = await openEstimator(source);
     try {
       console.log(`${name}: ${modelPath}`);
       for (const note of opened.notes) console.log(`  ${note}`);

@@ -15,7 +15,8 @@ import {
   summarizeFlat,
 } from "./flat.ts";
 import { type DepthMetrics, type DepthRange, evaluateImage, evaluationMask, MetricsMean } from "./metrics.ts";
-import { alignDisparity, atSize, type DepthEstimator, type DepthPrediction } from "./estimator.ts";
+import { alignDisparity, atSize } from "./align.ts";
+import type { DepthEstimator, DepthPrediction } from "../nn/estimator.ts";
 
 /** A ground-truth frame as evaluation reads it; `mask` only for augmented sets (0 untouched, 1/2/3 regions). */
 export interface EvalFrame {

@@ -51,7 +51,7 @@ import { writeTextFileAtomic } from "../io/atomic.ts";
 import { jsonText } from "../io/json.ts";
 import { writePng } from "../io/png.ts";
 import type { RasterU8 } from "../io/raster.ts";
-import type { DepthEstimator } from "./estimator.ts";
+import type { DepthEstimator } from "../nn/estimator.ts";
 import { depthAtGroundTruth } from "./evaluate.ts";
 import { flatRegions, type Follows, followsPicture, labelRegions, type RegionResult } from "./flat.ts";
 import type { DepthRange } from "./metrics.ts";

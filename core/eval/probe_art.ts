@@ -11,7 +11,7 @@ import { preset } from "../augment/presets.ts";
 import { type Content, screen } from "../augment/sources.ts";
 import { TrompeError } from "../errors.ts";
 import type { RasterU8 } from "../io/raster.ts";
-import type { DepthEstimator } from "./estimator.ts";
+import type { DepthEstimator } from "../nn/estimator.ts";
 export interface ArtPiece extends Content {
   /** p95 / p5 of the piece's own depth (0 when it has none): how much depth its content shows. */
   readonly depthRatio: number;

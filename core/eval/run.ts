@@ -23,7 +23,7 @@ import { writeTextFileAtomic } from "../io/atomic.ts";
 import { readPng, writePng } from "../io/png.ts";
 import { writePly } from "../io/ply.ts";
 import { Progress, type ProgressOptions } from "../cli/progress.ts";
-import type { DepthEstimator } from "./estimator.ts";
+import type { DepthEstimator } from "../nn/estimator.ts";
 import {
   depthAtGroundTruth,
   type EvalFrame,

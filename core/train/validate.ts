@@ -6,7 +6,7 @@
  * truth by scale and shift, as `deno task eval` does.
  */
 import type { Runtime } from "../gpu/runtime.ts";
-import { alignDisparity, atSize } from "../eval/estimator.ts";
+import { alignDisparity, atSize } from "../eval/align.ts";
 import {
   type DepthMetrics,
   type DepthRange,

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { DEPTH_RANGE } from "../../core/data/datasets.ts";
 import { type EvalSummary, runEvaluation } from "../../core/eval/run.ts";
 import { evaluateImage, METRIC_NAMES } from "../../core/eval/metrics.ts";
-import { alignDisparity } from "../../core/eval/estimator.ts";
+import { alignDisparity } from "../../core/eval/align.ts";
 import { labelRegions } from "../../core/eval/flat.ts";
 import { decodePng } from "../../core/io/png.ts";
 import {

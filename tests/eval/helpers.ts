@@ -10,7 +10,7 @@ import { maskPath } from "../../core/data/frame_paths.ts";
 import { preset } from "../../core/augment/presets.ts";
 import { parseRecipe } from "../../core/augment/recipe.ts";
 import { runAugment } from "../../core/augment/runner.ts";
-import type { DepthEstimator, DepthPrediction } from "../../core/eval/estimator.ts";
+import type { DepthEstimator, DepthPrediction } from "../../core/nn/estimator.ts";
 import { readPng } from "../../core/io/png.ts";
 import type { RasterU8 } from "../../core/io/raster.ts";
 

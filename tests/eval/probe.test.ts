@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { adapterFor } from "../../core/data/adapters.ts";
 import { MASK } from "../../core/augment/sample_augment.ts";
-import type { DepthEstimator } from "../../core/eval/estimator.ts";
+import type { DepthEstimator } from "../../core/nn/estimator.ts";
 import {
   pasteArt,
   type ProbeRecord,

@@ -5,7 +5,7 @@
 import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { join } from "node:path";
 import { writeHypersimFixtures } from "../../core/data/fixtures/write.ts";
-import { openEstimator } from "../../core/eval/open_model.ts";
+import { openEstimator } from "../../core/nn/open_estimator.ts";
 import { runEvaluation } from "../../core/eval/run.ts";
 import { readSafetensors } from "../../core/io/safetensors.ts";
 

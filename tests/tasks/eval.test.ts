@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { EvalSummary } from "../../core/eval/run.ts";
 import { METRIC_NAMES } from "../../core/eval/metrics.ts";
 import { decodePng } from "../../core/io/png.ts";
-import { modelNames } from "../../tasks/eval.ts";
+import { modelNames } from "../../core/cli/model_sources.ts";
 import { augmentedFixtures } from "../eval/helpers.ts";
 import { REFERENCE_DIR, runTaskFile, sharedTest } from "../shared.ts";
 

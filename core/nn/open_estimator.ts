@@ -1,11 +1,11 @@
 /**
- * Opening one depth model for the tasks that probe or evaluate it outside `deno task eval` (probe, demo): a
- * checkpoint on the WGSL model, or an ONNX export on onnxruntime-web, as an estimator, with the lines that
- * tell the user what was loaded and what was assumed.
+ * Opening one depth model as an estimator, the one way eval, probe and the study do it: a checkpoint on the
+ * WGSL model, or an ONNX export on onnxruntime-web, with the lines that tell the user what was loaded and
+ * what was assumed.
  */
-import type { HeadKind } from "../nn/model/config.ts";
-import { loadDepthAnythingV2 } from "../nn/model/load.ts";
-import { OnnxEngine } from "../nn/onnx_engine.ts";
+import type { HeadKind, ModelConfig } from "./model/config.ts";
+import { loadDepthAnythingV2 } from "./model/load.ts";
+import { OnnxEngine } from "./onnx_engine.ts";
 import type { Runtime } from "../gpu/runtime.ts";
 import { type DepthEstimator, engineEstimator } from "./estimator.ts";
 
@@ -28,6 +28,8 @@ export interface OpenedModel {
   readonly notes: string[];
   readonly head: HeadKind;
   readonly maxDepth: number | null;
+  /** The checkpoint's model config (webgpu); null for an ONNX export. */
+  readonly config: ModelConfig | null;
 }
 
 export async function openEstimator(source: ModelSource, rt?: Runtime): Promise<OpenedModel> {
@@ -46,6 +48,7 @@ export async function openEstimator(source: ModelSource, rt?: Runtime): Promise<
       ],
       head: c.head,
       maxDepth: c.maxDepth ?? null,
+      config: c,
     };
   }
   const onnx = await OnnxEngine.open(source.path, { numThreads: source.threads ?? 1 });
@@ -61,5 +64,6 @@ export async function openEstimator(source: ModelSource, rt?: Runtime): Promise<
     notes,
     head,
     maxDepth: source.maxDepth ?? null,
+    config: null,
   };
 }

@@ -1,13 +1,11 @@
 /**
- * What evaluation needs of a depth model: a name, what its output means, and RGB in → depth map out. The
- * WebGPU model, an ONNX export, or a test's stand-in all fit behind it, so the evaluation, probe and reports
- * never depend on how depth was predicted.
+ * A depth model as evaluation, the probe and the study see it: a name, what its output means, and RGB in →
+ * depth map out. The WebGPU model, an ONNX export, or a test's stand-in all fit behind it, so nothing that
+ * scores depth depends on how it was predicted.
  */
-import { TrompeError } from "../errors.ts";
 import type { RasterU8 } from "../io/raster.ts";
-import type { HeadKind } from "../nn/model/config.ts";
-import { type DepthEngine, inferDepth } from "../nn/predict.ts";
-import { bilinearAlignCorners } from "../nn/resize_ref.ts";
+import type { HeadKind } from "./model/config.ts";
+import { type DepthEngine, inferDepth } from "./predict.ts";
 
 export interface DepthPrediction {
   readonly data: Float32Array;
@@ -24,49 +22,6 @@ export interface DepthEstimator {
   /** Depth for one image, at any size (evaluation resizes it to the ground truth with align_corners). */
   predict(rgb: RasterU8): Promise<DepthPrediction>;
   dispose?(): void;
-}
-
-/** The prediction at width × height, by the official bilinear align_corners resize when sizes differ. */
-export function atSize(pred: DepthPrediction, width: number, height: number): Float32Array {
-  if (pred.data.length !== pred.width * pred.height) {
-    throw new TrompeError(
-      "shape-mismatch",
-      `prediction has ${pred.data.length} values for ${pred.width}×${pred.height}`,
-    );
-  }
-  if (pred.width === width && pred.height === height) return pred.data;
-  return Float32Array.from(
-    bilinearAlignCorners(Float64Array.from(pred.data), 1, pred.height, pred.width, height, width),
-  );
-}
-
-/**
- * Metric depth from a relative model's disparity: the scale s and shift t minimising ‖s·d + t − 1/gt‖² over
- * the masked pixels (the usual alignment for affine-invariant models), then depth = 1/(s·d + t). Pixels whose
- * aligned disparity is not positive get +Infinity (infinitely far), which every metric treats as wrong.
- */
-export function alignDisparity(
-  disparity: Float32Array,
-  gt: ArrayLike<number>,
-  mask: ArrayLike<number>,
-): Float32Array {
-  let n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
-  for (let i = 0; i < disparity.length; i++) {
-    if (!mask[i]) continue;
-    const x = disparity[i], y = 1 / gt[i];
-    n++;
-    sx += x;
-    sy += y;
-    sxx += x * x;
-    sxy += x * y;
-  }
-  const det = n * sxx - sx * sx;
-  const s = det !== 0 ? (n * sxy - sx * sy) / det : 0;
-  const t = n > 0 ? (sy - s * sx) / n : 1;
-  return disparity.map((d) => {
-    const aligned = s * d + t;
-    return aligned > 0 ? 1 / aligned : Infinity;
-  });
 }
 
 /**
