@@ -1,7 +1,7 @@
 import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { join } from "node:path";
 import { runTaskFile } from "../helpers/run_task.ts";
-import { readSafetensors } from "../../core/io/safetensors.ts";
+import { readSafetensors, writeSafetensors } from "../../core/io/safetensors.ts";
 import { loadCheckpoint, saveCheckpoint } from "../../core/nn/model/checkpoint.ts";
 import { parseConfig } from "../../core/nn/model/config.ts";
 import { initialWeights } from "../../core/nn/model/init_weights.ts";
@@ -47,13 +47,15 @@ Deno.test("convert: float16 safetensors and official .pth keep config and weight
     assertEquals(again.code, 2, again.text);
     assert(again.text.includes("never overwrites"), again.text);
 
-    const broken = new Map(weights);
-    const [firstKey, first] = [...weights][0];
-    const data = Float32Array.from(first.data);
-    data[0] = NaN;
-    broken.set(firstKey, { ...first, data });
+    // saveCheckpoint refuses to write NaN weights, so the bad file is the good one with a NaN written in.
+    const good = await readSafetensors(source);
     const bad = join(tmp, "nan.safetensors");
-    await saveCheckpoint(bad, { config, stateDict: broken });
+    const tensors = good.names().map((name, i) => {
+      const data = good.float32(name);
+      if (i === 0) data[0] = NaN;
+      return { name, dtype: "F32" as const, shape: [...good.shape(name)], data };
+    });
+    await writeSafetensors(bad, tensors, good.metadata);
     const refused = await convert([bad, join(tmp, "out.safetensors")]);
     assert(refused.code !== 0 && refused.text.includes("non-finite"), refused.text);
   } finally {
