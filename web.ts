@@ -46,6 +46,14 @@ export { image2tensor } from "./core/data/preprocess.ts";
 // Pictures
 export { colorizeDepth, type ColorMap, inverseDepthRange, turbo } from "./core/plot/colormap.ts";
 export { type NpyData, serializeNpy } from "./core/io/npy_format.ts";
+export { encodePly, type PointCloud } from "./core/io/ply_format.ts";
+export {
+  defaultIntrinsics,
+  type Intrinsics,
+  PNG16_UNITS,
+  png16Values,
+  pointCloud,
+} from "./core/nn/depth_encodings.ts";
 
 // Metrics
 export { type DepthMetrics, evalDepth, METRIC_NAMES, type MetricName } from "./core/eval/metrics.ts";

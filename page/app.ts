@@ -2,7 +2,8 @@
 /**
  * The page's logic: read the image and one or two checkpoints (files or URLs, streamed with progress), run
  * trompe's WGSL Depth Anything V2 in this browser's WebGPU, and show each depth map with its scale, their
- * difference, a read-out under the pointer, and NPY exports. A bad file gets one clear line on the page.
+ * difference, a read-out under the pointer, exports (NPY, 16-bit PNG, PLY) and, for a region dragged or
+ * loaded as a mask, each model's flatness error and fooled verdict. A bad file gets one clear line.
  *
  * `document.body.dataset.state` says where the page is (idle, loading, running, done, error) and
  * `globalThis.trompePage` holds the last results, for scripts that drive the page (the tests do).
@@ -10,16 +11,20 @@
 import {
   configFromMetadata,
   DepthAnythingV2,
+  type HeadKind,
   type ModelConfig,
   parseConfig,
   parseSafetensors,
+  type RasterU8,
+  type RegionResult,
   Runtime,
-  serializeNpy,
   stateDictFromSafetensors,
   TrompeError,
 } from "../web.ts";
 import { decodeImage, readSource, type Source, sourceOf } from "./sources.ts";
+import { exportButtons } from "./exports.ts";
 import { depthFigure, type DepthMapView, differenceFigure } from "./depth_view.ts";
+import { describeRegion, judgeRegions, maskFromImage, rectangleMask, type RegionMask } from "./region.ts";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const input = (id: string) => $<HTMLInputElement>(id);
@@ -31,11 +36,14 @@ interface CheckpointSources {
 }
 
 interface PageResult extends DepthMapView {
+  readonly head: HeadKind;
   readonly inputSize: number;
 }
 
 declare global {
-  var trompePage: { results: PageResult[]; difference?: Float32Array } | undefined;
+  var trompePage:
+    | { results: PageResult[]; difference?: Float32Array; regions?: RegionResult[][] }
+    | undefined;
 }
 
 function setState(state: "idle" | "loading" | "running" | "done" | "error"): void {
@@ -123,30 +131,22 @@ async function predict(
   if ("error" in inferred) throw inferred.error;
   const { depth, width, height } = inferred.result;
   const unit = config.head === "metric" ? "m" : "";
-  return { title: `${checkpoint.label}: ${checkpoint.weights.name}`, unit, depth, width, height, inputSize };
+  const title = `${checkpoint.label}: ${checkpoint.weights.name}`;
+  return { title, head: config.head, unit, depth, width, height, inputSize };
 }
 
-function exportButton(name: string, data: Float32Array, width: number, height: number): HTMLButtonElement {
-  const button = document.createElement("button");
-  button.textContent = "Export NPY";
-  button.addEventListener("click", () => {
-    const link = document.createElement("a");
-    link.href = URL.createObjectURL(
-      new Blob([serializeNpy(data, [height, width]) as Uint8Array<ArrayBuffer>]),
-    );
-    link.download = `${name}.npy`;
-    link.click();
-    URL.revokeObjectURL(link.href);
-  });
-  return button;
+/** The image pixel under the pointer on a map (maps are drawn at the image's size, perhaps scaled). */
+function pixelAt(canvas: HTMLCanvasElement, event: MouseEvent): { x: number; y: number } {
+  const box = canvas.getBoundingClientRect();
+  const x = Math.floor(((event.clientX - box.left) / box.width) * canvas.width);
+  const y = Math.floor(((event.clientY - box.top) / box.height) * canvas.height);
+  return { x: Math.min(canvas.width - 1, Math.max(0, x)), y: Math.min(canvas.height - 1, Math.max(0, y)) };
 }
 
 /** Pointer over any map: every map's value at that pixel. */
 function readout(canvas: HTMLCanvasElement, maps: DepthMapView[], difference?: Float32Array): void {
   canvas.addEventListener("mousemove", (event) => {
-    const box = canvas.getBoundingClientRect();
-    const x = Math.floor(((event.clientX - box.left) / box.width) * canvas.width);
-    const y = Math.floor(((event.clientY - box.top) / box.height) * canvas.height);
+    const { x, y } = pixelAt(canvas, event);
     const i = y * canvas.width + x;
     const values = maps.map((m) =>
       `${m.title.split(":")[0]} ${m.depth[i].toPrecision(4)}${m.unit && ` ${m.unit}`}`
@@ -156,14 +156,90 @@ function readout(canvas: HTMLCanvasElement, maps: DepthMapView[], difference?: F
   });
 }
 
-function render(results: PageResult[], imageName: string): void {
+/** Each map as first drawn, so a region's outline can be drawn over it and taken off again. */
+const painted = new Map<HTMLCanvasElement, ImageData>();
+
+/** The region's border in white on every map. */
+function outline(mask: RegionMask | undefined): void {
+  for (const [canvas, base] of painted) {
+    const context = canvas.getContext("2d")!;
+    if (!mask) {
+      context.putImageData(base, 0, 0);
+      continue;
+    }
+    const image = new ImageData(new Uint8ClampedArray(base.data), base.width, base.height);
+    const { labels, width, height } = mask;
+    const inside = (x: number, y: number) =>
+      x >= 0 && y >= 0 && x < width && y < height && labels[y * width + x];
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const edge = inside(x, y) &&
+          !(inside(x - 1, y) && inside(x + 1, y) && inside(x, y - 1) && inside(x, y + 1));
+        if (edge) image.data.fill(255, 4 * (y * width + x), 4 * (y * width + x) + 4);
+      }
+    }
+    context.putImageData(image, 0, 0);
+  }
+}
+
+/** Every model's verdict on the region, listed under the maps. */
+function judge(mask: RegionMask | undefined): void {
+  const page = globalThis.trompePage;
+  if (!page) return;
+  outline(mask);
+  page.regions = mask && page.results.map((r) => judgeRegions(r.depth, r.unit, mask));
+  const list = $("verdicts");
+  list.replaceChildren();
+  if (!mask || !page.regions) return;
+  for (const [i, result] of page.results.entries()) {
+    const lines = page.regions[i].map(describeRegion);
+    const item = document.createElement("li");
+    item.textContent = `${result.title}, ${mask.source}: ` +
+      (lines.length > 0 ? lines.join("; ") : "no region of 16 pixels or more: give a larger one");
+    list.append(item);
+  }
+}
+
+/** A rectangle dragged on any map becomes the region. */
+function dragRegion(canvas: HTMLCanvasElement): void {
+  let start: { x: number; y: number } | undefined;
+  canvas.addEventListener("mousedown", (event) => {
+    start = pixelAt(canvas, event);
+  });
+  canvas.addEventListener("mouseup", (event) => {
+    if (!start) return;
+    const end = pixelAt(canvas, event);
+    judge(rectangleMask(canvas.width, canvas.height, { x0: start.x, y0: start.y, x1: end.x, y1: end.y }));
+    start = undefined;
+  });
+}
+
+async function loadMask(file: File): Promise<void> {
+  const page = globalThis.trompePage;
+  if (!page) throw new TrompeError("bad-argument", "estimate depth first, then give the mask");
+  const image = await decodeImage(new Uint8Array(await file.arrayBuffer()), file.name);
+  const { width, height } = page.results[0];
+  if (image.width !== width || image.height !== height) {
+    throw new TrompeError(
+      "shape-mismatch",
+      `the mask is ${image.width}×${image.height}, the image ${width}×${height}`,
+      {
+        subject: file.name,
+      },
+    );
+  }
+  judge(maskFromImage(image, `mask ${file.name}`));
+}
+
+function render(results: PageResult[], image: RasterU8, imageName: string): void {
   const section = $("results");
   section.replaceChildren();
+  painted.clear();
   const canvases: HTMLCanvasElement[] = [];
   for (const [i, result] of results.entries()) {
     const { element, canvas } = depthFigure(result);
     const stem = `${imageName.replace(/\.[^.]+$/, "")}-${"ab"[i]}`;
-    element.append(exportButton(stem, result.depth, result.width, result.height));
+    element.append(exportButtons(stem, result, image));
     section.append(element);
     canvases.push(canvas);
   }
@@ -174,8 +250,14 @@ function render(results: PageResult[], imageName: string): void {
     section.append(figure.element);
     canvases.push(figure.canvas);
   }
-  for (const canvas of canvases) readout(canvas, results, difference);
+  for (const canvas of canvases) {
+    painted.set(canvas, canvas.getContext("2d")!.getImageData(0, 0, canvas.width, canvas.height));
+    readout(canvas, results, difference);
+    dragRegion(canvas);
+  }
   globalThis.trompePage = { results, difference };
+  $("verdicts").replaceChildren();
+  $("region-panel").hidden = false;
 }
 
 async function run(): Promise<void> {
@@ -198,7 +280,7 @@ async function run(): Promise<void> {
   const image = await decodeImage(await read(imageSource, "image"), imageSource.name);
   const results: PageResult[] = [];
   for (const checkpoint of checkpoints) results.push(await predict(checkpoint, image));
-  render(results, imageSource.name);
+  render(results, image, imageSource.name);
   status(
     `done: ${image.width}×${image.height}, ${
       results.map((r) => `${r.title} at ${r.inputSize} px`).join("; ")
@@ -227,6 +309,11 @@ function start(): void {
     );
     return;
   }
+  $("mask-file").addEventListener("change", () => {
+    const file = input("mask-file").files?.[0];
+    if (file) loadMask(file).catch(showError);
+  });
+  $("clear-mask").addEventListener("click", () => judge(undefined));
   if (query.has("run")) run().catch(showError);
 }
 
