@@ -115,6 +115,13 @@ browserTest(
     try {
       const page = await browser.newPage();
       await page.send("Page.enable");
+      // Tall enough that the screenshot holds the whole page, form to verdicts.
+      await page.send("Emulation.setDeviceMetricsOverride", {
+        width: 1100,
+        height: 1250,
+        deviceScaleFactor: 1,
+        mobile: false,
+      });
       await page.send("Page.setDownloadBehavior", { behavior: "allow", downloadPath: downloads });
       const query = "weights-b=/files/tiny-a-step.safetensors&config-b=/files/tiny-a.json";
       await page.send("Page.navigate", { url: `${server.url}?${query}` });
@@ -181,6 +188,7 @@ browserTest(
       const rectangle = new Uint8Array(WIDTH * HEIGHT);
       for (let row = 20; row < 60; row++) rectangle.fill(2, row * WIDTH + 30, row * WIDTH + 70);
       await Deno.mkdir(ARTIFACTS, { recursive: true });
+      await page.evaluate("window.scrollTo(0, 0)");
       const shot = await page.send("Page.captureScreenshot", { format: "png" });
       const screenshot = Uint8Array.from(atob(shot.data as string), (c) => c.charCodeAt(0));
       await Deno.writeFile(join(ARTIFACTS, "page.png"), screenshot);
