@@ -84,12 +84,21 @@ Deno.test("the whole of ../shared present: both tests run", async () => {
   await Deno.remove(dir, { recursive: true });
 });
 
-/** Runs .ci/run with `npx` replaced by a script that prints `summary` and exits `code`. */
-async function runCi(summary: string, code: number): Promise<{ code: number; lines: string[] }> {
+/**
+ * Runs .ci/run with `npx` replaced by a script: `deno task test` prints `summary` and exits `code`, `deno task
+ * check` exits `checkCode`.
+ */
+async function runCi(
+  summary: string,
+  code: number,
+  checkCode = 0,
+): Promise<{ code: number; lines: string[] }> {
   const bin = await Deno.makeTempDir({ prefix: "trompe-ci-" });
+  // npx -y deno@2.9.6 task NAME: the task is the fourth argument.
   await Deno.writeTextFile(
     join(bin, "npx"),
-    `#!/usr/bin/env bash\necho "TROMPE_REQUIRE_SHARED=\${TROMPE_REQUIRE_SHARED:-unset}"\necho '${summary}'\nexit ${code}\n`,
+    `#!/usr/bin/env bash\nif [ "$4" = check ]; then exit ${checkCode}; fi\n` +
+      `echo "TROMPE_REQUIRE_SHARED=\${TROMPE_REQUIRE_SHARED:-unset}"\necho '${summary}'\nexit ${code}\n`,
   );
   await Deno.chmod(join(bin, "npx"), 0o755);
   const result = await new Deno.Command("bash", {
@@ -104,15 +113,19 @@ async function runCi(summary: string, code: number): Promise<{ code: number; lin
 }
 
 Deno.test(".ci/run ends with N passed, N failed, N skipped, and fails on failures", async () => {
+  // `deno task check` counts as one more test: passed here unless said otherwise.
   const green = await runCi("ok | 290 passed (12 steps) | 0 failed | 3 ignored (4m2s)", 0);
-  assert.equal(green.lines.at(-1), "290 passed, 0 failed, 3 skipped");
+  assert.equal(green.lines.at(-1), "291 passed, 0 failed, 3 skipped");
   assert.equal(green.code, 0);
   const red = await runCi("FAILED | 288 passed | 2 failed | 0 ignored (4m2s)", 1);
-  assert.equal(red.lines.at(-1), "288 passed, 2 failed, 0 skipped");
+  assert.equal(red.lines.at(-1), "289 passed, 2 failed, 0 skipped");
   assert.notEqual(red.code, 0);
   const broken = await runCi("error: Type checking failed.", 1);
-  assert.equal(broken.lines.at(-1), "0 passed, 1 failed, 0 skipped");
+  assert.equal(broken.lines.at(-1), "1 passed, 1 failed, 0 skipped");
   assert.notEqual(broken.code, 0);
+  const unchecked = await runCi("ok | 290 passed | 0 failed | 3 ignored (4m2s)", 0, 1);
+  assert.equal(unchecked.lines.at(-1), "290 passed, 1 failed, 3 skipped");
+  assert.notEqual(unchecked.code, 0);
 });
 
 Deno.test(".ci/run requires the shared tests to run exactly when ../shared is beside the repo", async () => {
