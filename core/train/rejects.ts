@@ -46,20 +46,21 @@ export class TrainRejects {
     this.failed += failures.length;
     for (const f of failures) await this.log.append({ step, stage: "train", id: f.rgb, error: f.error });
     if (this.loaded === 0 && this.failed >= trainFrames) {
-      this.noFrame(this.split, `all ${this.failed} training frames`, failures[0]);
+      this.noFrame(this.split, `all ${this.failed} training frames`, this.firstTrainFailure());
     }
   }
 
   /** At the end of the steps: a run whose every drawn frame failed trained on nothing. */
   finish(): void {
     if (this.loaded === 0 && this.failed > 0) {
-      const first = this.log.entries.find((r) => r.stage === "train");
-      this.noFrame(
-        this.split,
-        `all ${this.failed} training frames drawn`,
-        first && { rgb: first.id, error: first.error },
-      );
+      this.noFrame(this.split, `all ${this.failed} training frames drawn`, this.firstTrainFailure());
     }
+  }
+
+  /** The run's first training frame that failed (not the step's: the stop comes at the last one). */
+  private firstTrainFailure(): FrameFailure | undefined {
+    const first = this.log.entries.find((r) => r.stage === "train");
+    return first && { rgb: first.id, error: first.error };
   }
 
   async val(step: number, images: number, failures: readonly FrameFailure[]) {

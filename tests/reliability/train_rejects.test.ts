@@ -73,10 +73,15 @@ Deno.test("train stops with one line when every training frame fails to load", a
   await inTempDir(async (dir) => {
     const root = await brokenCopy(dir, () => true);
     const run = await train(dir, root);
-    assertOneErrorLine(
+    const line = assertOneErrorLine(
       run,
       1,
       /empty: .*train\.txt: all 4 training frames failed to load \(first: .*tonemap\.jpg/,
+    );
+    const first = JSON.parse((await Deno.readTextFile(join(dir, "run/rejects.jsonl"))).split("\n")[0]);
+    assert(
+      line.includes(`(first: ${first.id}: `),
+      `${line}\nnames another frame than the first, ${first.id}`,
     );
     await assert.rejects(() => Deno.stat(join(dir, "run/latest.safetensors")), Deno.errors.NotFound);
   });
