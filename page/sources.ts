@@ -12,15 +12,14 @@ export interface Source {
   readonly url?: string;
 }
 
-/** The source a file input and a URL input give, the file first; undefined when both are empty. */
-export function sourceOf(fileInput: HTMLInputElement, urlInput: HTMLInputElement): Source | undefined {
-  const file = fileInput.files?.[0];
-  if (file) return { name: file.name, file };
-  const url = urlInput.value.trim();
-  if (url) {
-    return { name: decodeURIComponent(new URL(url, location.href).pathname.split("/").pop() || url), url };
-  }
-  return undefined;
+/** The sources a file input and a URL input give: all files chosen, else the URLs (space-separated). */
+export function sourcesOf(fileInput: HTMLInputElement, urlInput: HTMLInputElement): Source[] {
+  const files = [...fileInput.files ?? []];
+  if (files.length > 0) return files.map((file) => ({ name: file.name, file }));
+  return urlInput.value.trim().split(/\s+/).filter(Boolean).map((url) => ({
+    name: decodeURIComponent(new URL(url, location.href).pathname.split("/").pop() || url),
+    url,
+  }));
 }
 
 /** All of a source's bytes, read chunk by chunk; `progress` gets the share done (NaN when the size is unknown). */

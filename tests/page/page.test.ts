@@ -1,7 +1,7 @@
 /**
  * The page (`deno task serve`) in a real headless Chromium, WebGPU on the CPU through SwiftShader, driven
- * over the DevTools protocol as a user would use it: the image and checkpoint A opened from disk through the
- * file inputs, checkpoint B (tiny-a after one training step) by URL. The depth is read back and held to the
+ * over the DevTools protocol as a user would use it: two images (a PNG and a JPEG) and checkpoint A opened
+ * from disk through the file inputs, checkpoint B (tiny-a after one training step) by URL. The depth is read back and held to the
  * Deno path (rel_l2 ≤ 1e-5: another WebGPU, another order of float sums); then the difference map, the
  * read-out under the pointer, every export as downloaded (NPY, 16-bit PNG, PLY), a dragged region's and a
  * loaded mask's flatness verdicts against trompe's metric under Deno, and a checkpoint cut short. A screenshot
@@ -38,6 +38,7 @@ async function pageFiles(): Promise<string> {
   await Deno.copyFile(join(tinyA, "after_step.safetensors"), join(dir, "tiny-a-step.safetensors"));
   await Deno.copyFile(join(tinyA, "config.json"), join(dir, "tiny-a.json"));
   await Deno.copyFile(join(REFERENCE_DIR, "images/demo01_90x120.png"), join(dir, "image.png"));
+  await Deno.copyFile(join(REFERENCE_DIR, "images/demo05_131x97.jpg"), join(dir, "second.jpg"));
   await writePng(join(dir, "mask.png"), { width: WIDTH, height: HEIGHT, channels: 1, data: MASK });
   const weights = await Deno.readFile(join(tinyA, "weights.safetensors"));
   await Deno.writeFile(join(dir, "cut.safetensors"), weights.subarray(0, 1000));
@@ -48,13 +49,10 @@ async function pageFiles(): Promise<string> {
 const MASK = new Uint8Array(WIDTH * HEIGHT);
 for (let y = 50; y < 80; y++) MASK.fill(2, y * WIDTH + 10, y * WIDTH + 50);
 
-async function deno(weights: string): Promise<Float32Array> {
+async function deno(weights: string, image = "demo01_90x120.png"): Promise<Float32Array> {
   const dir = join(REFERENCE_DIR, "tiny-a");
   const model = await loadDepthAnythingV2(join(dir, weights), { configFile: join(dir, "config.json") });
-  const { depth } = await model.infer(
-    await readImageRgb(join(REFERENCE_DIR, "images/demo01_90x120.png")),
-    70,
-  );
+  const { depth } = await model.infer(await readImageRgb(join(REFERENCE_DIR, "images", image)), 70);
   model.dispose();
   return depth;
 }
@@ -86,11 +84,11 @@ async function settled(page: DevTools): Promise<string> {
 const text = (page: DevTools, id: string) =>
   page.evaluate<string>(`document.getElementById("${id}").textContent`);
 
-/** Puts a file into a file input, as choosing it in the dialog does (its change event fires). */
-async function chooseFile(page: DevTools, selector: string, path: string): Promise<void> {
+/** Puts files into a file input, as choosing them in the dialog does (its change event fires). */
+async function chooseFiles(page: DevTools, selector: string, ...paths: string[]): Promise<void> {
   const { root } = await page.send("DOM.getDocument") as { root: { nodeId: number } };
   const { nodeId } = await page.send("DOM.querySelector", { nodeId: root.nodeId, selector });
-  await page.send("DOM.setFileInputFiles", { nodeId, files: [path] });
+  await page.send("DOM.setFileInputFiles", { nodeId, files: paths });
 }
 
 /**
@@ -126,15 +124,15 @@ browserTest(
       const query = "weights-b=/files/tiny-a-step.safetensors&config-b=/files/tiny-a.json";
       await page.send("Page.navigate", { url: `${server.url}?${query}` });
       await page.until(`document.readyState === "complete"`, 10_000);
-      await chooseFile(page, "#image-file", join(files, "image.png"));
-      await chooseFile(page, "#weights-a-file", join(files, "tiny-a.safetensors"));
-      await chooseFile(page, "#config-a-file", join(files, "tiny-a.json"));
+      await chooseFiles(page, "#image-file", join(files, "image.png"), join(files, "second.jpg"));
+      await chooseFiles(page, "#weights-a-file", join(files, "tiny-a.safetensors"));
+      await chooseFiles(page, "#config-a-file", join(files, "tiny-a.json"));
       await page.evaluate(`document.getElementById("run").click()`);
       assert.equal(await settled(page), "done", await text(page, "error"));
 
       // Depth: the browser's against Deno's.
       const fromPage = await page.evaluate<number[][]>(
-        "globalThis.trompePage.results.map((r) => Array.from(r.depth))",
+        "globalThis.trompePage.rows[0].predictions.map((p) => Array.from(p.depth))",
       );
       const [a, b] = [await deno("weights.safetensors"), await deno("after_step.safetensors")];
       const errors = [relL2(fromPage[0], a), relL2(fromPage[1], b)];
@@ -143,20 +141,30 @@ browserTest(
           `B ${errors[1].toExponential(2)}`,
       );
       for (const error of errors) assert(error <= 1e-5, `rel_l2 ${error}`);
-      const difference = await page.evaluate<number[]>("Array.from(globalThis.trompePage.difference)");
+      const difference = await page.evaluate<number[]>(
+        "Array.from(globalThis.trompePage.rows[0].difference)",
+      );
       assert(relL2(difference, b.map((v, i) => v - a[i])) <= 1e-3);
-      assert.equal(await page.evaluate<number>("document.querySelectorAll('#results figure').length"), 3);
+      assert.equal(await page.evaluate<number>("document.querySelectorAll('.row figure').length"), 6);
+      // The second image, a JPEG: the browser's decoder against @jsquash/jpeg's libjpeg-turbo under Deno.
+      const second = await page.evaluate<number[]>(
+        "Array.from(globalThis.trompePage.rows[1].predictions[0].depth)",
+      );
+      const secondError = relL2(second, await deno("weights.safetensors", "demo05_131x97.jpg"));
+      console.log(`second image (JPEG), A: rel_l2 ${secondError.toExponential(2)}`);
+      assert(secondError <= 1e-5, `rel_l2 ${secondError}`);
 
       // The read-out under the pointer.
       await page.send("Input.dispatchMouseEvent", { type: "mouseMoved", ...await pointOnMap(page, 60, 45) });
       const readout = await text(page, "readout");
-      const [, x, y, shownA] = readout.match(/^x (\d+), y (\d+): A ([\d.]+) m, B [\d.]+ m, B − A /) ?? [];
+      const [, x, y, shownA] =
+        readout.match(/^image\.png, x (\d+), y (\d+): A ([\d.]+) m, B [\d.]+ m, B − A /) ?? [];
       assert(x === "60" && y === "45", readout);
       assert.equal(Number(shownA), Number(fromPage[0][45 * WIDTH + 60].toPrecision(4)), readout);
 
       // Exports, as downloaded.
       for (const label of ["NPY", "PNG 16-bit", "PLY"]) {
-        await page.evaluate(`[...document.querySelectorAll("#results figure:first-child button")]
+        await page.evaluate(`[...document.querySelectorAll(".row:first-child figure:first-child button")]
           .find((b) => b.textContent === "${label}").click()`);
       }
       const npy = parseNpy(await waitForFile(join(downloads, "image-a.npy"), 10_000), "image-a.npy");
@@ -198,10 +206,13 @@ browserTest(
           [MASK, "mask mask.png", 1200],
         ] as const
       ) {
-        if (labels === MASK) await chooseFile(page, "#mask-file", join(files, "mask.png"));
-        await page.until(`document.querySelector("#verdicts li")?.textContent.includes("${what}")`, 10_000);
+        if (labels === MASK) await chooseFiles(page, "#mask-file", join(files, "mask.png"));
+        await page.until(
+          `document.querySelector(".row:first-child .verdicts li")?.textContent.includes("${what}")`,
+          10_000,
+        );
         const verdicts = await page.evaluate<string[]>(
-          `[...document.querySelectorAll("#verdicts li")].map((li) => li.textContent)`,
+          `[...document.querySelectorAll(".row:first-child .verdicts li")].map((li) => li.textContent)`,
         );
         assert.equal(verdicts.length, 2, verdicts.join("\n"));
         assert(
@@ -209,7 +220,7 @@ browserTest(
           verdicts[0],
         );
         const shown = await page.evaluate<number[]>(
-          "globalThis.trompePage.regions.map((r) => r[0].flatnessError)",
+          "globalThis.trompePage.rows[0].regions.map((r) => r[0].flatnessError)",
         );
         const expected = [flatnessError(a, labels), flatnessError(b, labels)];
         console.log(
