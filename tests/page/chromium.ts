@@ -14,18 +14,26 @@ export const WEBGPU_FLAGS = [
 
 const NAMES = ["chromium", "chromium-browser", "google-chrome"];
 
-/** The browser on PATH, or undefined. */
-export function findChromium(): string | undefined {
+/** The browser on PATH, if it runs (`--version` answers); otherwise why not, in a few words. */
+export async function findChromium(): Promise<{ path: string } | { missing: string }> {
   for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
     for (const name of NAMES) {
+      const path = `${dir}/${name}`;
       try {
-        if (Deno.statSync(`${dir}/${name}`).isFile) return `${dir}/${name}`;
+        if (!Deno.statSync(path).isFile) continue;
       } catch {
-        // not in this folder
+        continue; // not in this folder
       }
+      const { success } = await new Deno.Command(path, {
+        args: ["--version"],
+        stdout: "null",
+        stderr: "null",
+      })
+        .output();
+      return success ? { path } : { missing: `${path} --version fails` };
     }
   }
-  return undefined;
+  return { missing: "no chromium on PATH (apt-get install -y chromium)" };
 }
 
 interface Pending {

@@ -19,14 +19,14 @@ import { servePage } from "../../page/server.ts";
 import { REFERENCE_DIR, relL2, sharedTest } from "../shared.ts";
 import { type DevTools, findChromium, launchChromium } from "./chromium.ts";
 
-const chromium = findChromium();
+const chromium = await findChromium();
 const ARTIFACTS = new URL("../../out/test-artifacts/", import.meta.url).pathname;
 const INFERENCE_MS = 240_000;
 const [WIDTH, HEIGHT] = [120, 90];
 
 function browserTest(name: string, fn: () => Promise<void>): void {
-  if (chromium) return sharedTest(name, fn);
-  console.log("skipping the page tests: no chromium on PATH (apt-get install -y chromium)");
+  if ("path" in chromium) return sharedTest(name, fn);
+  console.log(`skipping the page tests: ${chromium.missing}`);
   Deno.test({ name, ignore: true, fn });
 }
 
@@ -109,7 +109,7 @@ browserTest(
     const files = await pageFiles();
     const downloads = await Deno.makeTempDir({ prefix: "trompe-page-downloads-" });
     const server = await servePage({ port: 0, files });
-    const browser = await launchChromium(chromium!);
+    const browser = await launchChromium((chromium as { path: string }).path);
     try {
       const page = await browser.newPage();
       await page.send("Page.enable");
