@@ -27,7 +27,7 @@ export interface CheckpointSources {
 
 /** What the page tells the user while it works. */
 export interface Progress {
-  /** Bytes of `source` read so far, as `readSource` reports them. */
+  /** All of `source`, read with its progress shown. */
   read(source: Source, what: string): Promise<Uint8Array<ArrayBuffer>>;
   running(text: string): void;
 }
@@ -57,6 +57,7 @@ async function configFor(
   return { config: parseConfig(json, checkpoint.config.name), inputSize };
 }
 
+/** One WebGPU device for the page's lifetime: models come and go on it, each freeing its weights. */
 let runtime: Promise<Runtime> | undefined;
 
 /**
