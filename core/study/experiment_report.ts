@@ -3,6 +3,7 @@
  * range over its seeds, the hypotheses the issue states checked against them (a verdict with its numbers,
  * whichever way it goes), a figure with every seed's value, and study.md.
  */
+import { relative } from "node:path";
 import { barChart } from "../plot/charts.ts";
 import { grid } from "../plot/canvas.ts";
 import { num, pct } from "../eval/report.ts";
@@ -17,6 +18,9 @@ interface Metric {
   readonly percent?: boolean;
   readonly value: (m: ModelResult) => number | null;
 }
+
+/** A path as the page shows it: from the folder the command ran in, so the page reads the same on any machine. */
+const shown = (path: string) => relative(Deno.cwd(), path) || ".";
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
@@ -310,7 +314,9 @@ export function studyMarkdown(
   );
   lines.push("## Setup", "");
   lines.push(
-    `- Base model: \`${s.base}\`; every arm fine-tunes it for ${s.steps} steps of batch ${s.batch} at ${s.inputSize} px, lr ${s.lr} (decoder 10×), seeds ${
+    `- Base model: \`${
+      shown(s.base as string)
+    }\`; every arm fine-tunes it for ${s.steps} steps of batch ${s.batch} at ${s.inputSize} px, lr ${s.lr} (decoder 10×), seeds ${
       (s.seeds as number[]).join(", ")
     }; the last checkpoint of each run is evaluated (nothing is selected on held-out data).`,
   );
@@ -321,7 +327,7 @@ export function studyMarkdown(
   }
   lines.push(
     `- Held-out scenes: \`${
-      (s.heldOut as { root: string }).root
+      shown((s.heldOut as { root: string }).root)
     }\`, never seen in training; augmented once with a recipe neither arm uses (seed ${s.heldOutSeed}: a mirror or picture of any shape over 10–35 % of every frame, bordered negatives on half), and evaluated clean as well. The probe pastes other held-out frames at ${
       (s.probeSizes as number[]).map((x) => pct(x)).join(", ")
     } of the frame, against a blank canvas pasted the same way.`,
