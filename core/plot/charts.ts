@@ -242,8 +242,11 @@ export interface BarChartOptions extends Frame {
 /** Grouped bars: one group per category, one bar per series, from 0 (or the axis minimum) to the value. */
 export function barChart(options: BarChartOptions): ChartImage {
   const { categories, series } = options;
+  // Wide enough by default for every category's label side by side at the text scale: running labels upwards
+  // would take the plot's height.
+  const labelSlot = Math.max(0, ...categories.map((c) => textWidth(c, options.textScale ?? 2))) + 24;
   const layout = frame(options, series.map((s) => s.name), [
-    Math.max(640, 120 + categories.length * series.length * 28),
+    Math.max(640, 120 + categories.length * Math.max(series.length * 28, labelSlot)),
     480,
   ]);
   const { canvas, s, body } = layout;

@@ -265,7 +265,7 @@ export function studyFigure(result: ExperimentResult): RasterU8 {
         }),
       })),
       valueLabels: false,
-      width: 420,
+      // The default width fits the arms' names side by side; a fixed one ran them upwards over the plot.
       height: 300,
     }).image
   );
