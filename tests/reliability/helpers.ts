@@ -6,25 +6,14 @@
 import assert from "node:assert/strict";
 import { join, relative } from "node:path";
 import { SMALL_MODEL } from "../../core/study/small_model.ts";
+import { runTaskFile, type TaskRun } from "../shared.ts";
 
 export const FIXTURES = new URL("../../fixtures/", import.meta.url).pathname;
 
-export interface TaskRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type { TaskRun };
 
-export async function runTask(task: string, args: readonly string[]): Promise<TaskRun> {
-  const path = new URL(`../../tasks/${task}.ts`, import.meta.url).pathname;
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", path, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code, stdout: decode(stdout), stderr: decode(stderr) };
-}
+/** A task run as a user runs it (tests/shared.ts's runner). */
+export const runTask: (task: string, args: readonly string[]) => Promise<TaskRun> = runTaskFile;
 
 /** Asserts the run ended with `code` and a single `error:` line on stderr matching every pattern. */
 export function assertOneErrorLine(run: TaskRun, code: number, ...patterns: RegExp[]): string {
