@@ -1,15 +1,15 @@
 #!/usr/bin/env python3
-"""The PyTorch peer of bench/train_small_bench.ts: the same training step of the demo's small Depth Anything V2
-(core/study/small_model.ts: ViT 64 wide, 4 blocks, 4 heads, intermediate layers 0-3, DPT features 32, out
-channels [16, 32, 64, 64], metric head, max depth 20) at 70x70 on this machine's CPU, from random weights:
-metric_depth/train.py's step as shipped (train mode, SiLogLoss over valid & 0.001 <= d <= 20, backward, AdamW
-with the encoder at lr and the decoder at 10x, zero_grad). The model is the official code in
-../shared/anchors/torch/dav2 (imported in place, not copied), with only the encoder's size changed.
+"""The PyTorch peer of bench/train_small_bench.ts: the same training step of a small Depth Anything V2 given by
+trompe's config fields (--config, JSON: embedDim, depth, heads, mlpRatio, features, outChannels, layers,
+maxDepth; the default is the demo's small model, core/study/small_model.ts) at --size on this machine's CPU, from
+random weights: metric_depth/train.py's step as shipped (train mode, SiLogLoss over valid & 0.001 <= d <=
+max depth, backward, AdamW with the encoder at lr and the decoder at 10x, zero_grad). The model is the official
+code in ../shared/anchors/torch/dav2 (imported in place, not copied), with only the encoder's size changed.
 
 Prints one JSON object: {torch, threads, timings: [{batch, median_ms, samples_per_s}]}. The median is over
 `--repeats` steps after two warm-up steps. Debian's python3-torch is a generic CPU build: say so beside it.
 
-  /usr/bin/python3 bench/torch_train_small.py --batches 1,4,8 --repeats 5 [--threads 2]
+  /usr/bin/python3 bench/torch_train_small.py --batches 1,4,8 --repeats 5 [--size 70] [--config JSON] [--threads 2]
 """
 import argparse, json, os, statistics, sys, time, types
 
@@ -50,14 +50,20 @@ ap.add_argument("--batches", default="1,4,8")
 ap.add_argument("--repeats", type=int, default=5)
 ap.add_argument("--size", type=int, default=70)
 ap.add_argument("--threads", type=int, default=os.cpu_count())
+ap.add_argument("--config", default=json.dumps({
+    "embedDim": 64, "depth": 4, "heads": 4, "mlpRatio": 4, "features": 32, "outChannels": [16, 32, 64, 64],
+    "layers": [0, 1, 2, 3], "maxDepth": 20,
+}))
 args = ap.parse_args()
+config = json.loads(args.config)
 torch.set_num_threads(args.threads)
 
 
 def small_encoder(model_name):
-    # DINOv2(model_name) with the small model's width and depth; every other setting as dinov2.py's DINOv2.
+    # DINOv2(model_name) with the config's width and depth; every other setting as dinov2.py's DINOv2.
     return DinoVisionTransformer(
-        img_size=518, patch_size=14, embed_dim=64, depth=4, num_heads=4, mlp_ratio=4,
+        img_size=518, patch_size=14, embed_dim=config["embedDim"], depth=config["depth"],
+        num_heads=config["heads"], mlp_ratio=config["mlpRatio"],
         block_fn=partial(Block, attn_class=MemEffAttention), init_values=1.0, ffn_layer="mlp",
         block_chunks=0, num_register_tokens=0, interpolate_antialias=False, interpolate_offset=0.1,
     )
@@ -68,8 +74,11 @@ dpt.DINOv2 = small_encoder
 
 def make_model():
     torch.manual_seed(0)
-    model = dpt.DepthAnythingV2(encoder="vits", features=32, out_channels=[16, 32, 64, 64], max_depth=20.0)
-    model.intermediate_layer_idx = {"vits": [0, 1, 2, 3]}
+    model = dpt.DepthAnythingV2(
+        encoder="vits", features=config["features"], out_channels=config["outChannels"],
+        max_depth=float(config["maxDepth"]),
+    )
+    model.intermediate_layer_idx = {"vits": config["layers"]}
     return model.train()
 
 
@@ -91,7 +100,7 @@ def measure(batch):
 
     def step():
         pred = model(image)
-        loss = criterion(pred, depth, valid & (depth >= 0.001) & (depth <= 20.0))
+        loss = criterion(pred, depth, valid & (depth >= 0.001) & (depth <= float(config["maxDepth"])))
         loss.backward()
         optimizer.step()
         optimizer.zero_grad()

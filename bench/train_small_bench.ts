@@ -1,13 +1,14 @@
 /**
- * Training throughput of the demo's small model (core/study/small_model.ts: 64 wide, 4 blocks, DPT features
- * 32) at the demo's input size, 70 px: the trainer's own step (core/train/train_step.ts — training graph,
- * SiLog over the whole batch, AdamW applied inside the backward, checkpoint policy "blocks" as `deno task
- * train` defaults to) in samples per second, at batch 1 and larger batches, from the official random
- * initialisation. Each batch size runs one warm-up step (pipelines, AdamW moments), then `repeats` timed
- * steps; the figure is batch ÷ median step time. The peer is the same step in PyTorch on this machine's CPU
- * (bench/torch_train_small.py: the official model code, train.py's step), run when a python3 with torch is
- * found; it states its torch version and thread count. Debian's python3-torch is a generic build, slower
- * than a tuned one: the ratio is to that build.
+ * Training throughput of the small models trompe trains itself: the demo's (core/study/small_model.ts: 64 wide,
+ * 4 blocks, DPT features 32) at the demo's input size, 70 px, and the study's base model
+ * (fixtures/study_base/config.json: 192 wide, 6 blocks) at its training size, 112 px, batch 4, checkpoint
+ * policy "none", as fixtures/study_base/make.sh trains it. The trainer's own step (core/train/train_step.ts —
+ * training graph, SiLog over the whole batch, AdamW applied inside the backward) in samples per second, from
+ * the official random initialisation. Each batch size runs one warm-up step (pipelines, AdamW moments), then
+ * `repeats` timed steps; the figure is batch ÷ median step time. The peer is the same step in PyTorch on this
+ * machine's CPU (bench/torch_train_small.py: the official model code, train.py's step, the same config), run
+ * when a python3 with torch is found; it states its torch version and thread count. Debian's python3-torch is
+ * a generic build, slower than a tuned one: the ratio is to that build. Data loading is in neither.
  *
  * These steps are overhead-bound on a CPU adapter: what a step costs is mostly the number of dispatches
  * and submits, not arithmetic — hence the batch sizes.
@@ -18,16 +19,46 @@ import { parseConfig } from "../core/nn/model/config.ts";
 import { initialWeights } from "../core/nn/model/init_weights.ts";
 import { freeWeights, uploadWeights } from "../core/nn/model/weights.ts";
 import { SMALL_MODEL } from "../core/study/small_model.ts";
+import type { CheckpointPolicy } from "../core/train/checkpointing.ts";
 import { type StepBatch, TrainStepper } from "../core/train/train_step.ts";
 import { randomArray } from "../tests/shared.ts";
 import { type BenchOptions, type BenchRow, type BenchSection, median } from "./lib.ts";
 
-export const SMALL_SIZE = 70;
 const RANGE = { minDepth: 0.001, maxDepth: 20 };
 const TORCH_SCRIPT = join(import.meta.dirname!, "torch_train_small.py");
 
+/** One model to time: its config fields (as a config JSON holds them), input size, batches and checkpointing. */
+export interface TrainingCase {
+  name: string;
+  config: Record<string, unknown>;
+  size: number;
+  batches: readonly number[];
+  checkpoint: CheckpointPolicy;
+}
+
+export const DEMO_MODEL_CASE: TrainingCase = {
+  name: "demo's small model (64 wide, 4 blocks)",
+  config: SMALL_MODEL,
+  size: 70,
+  batches: [1, 4, 8, 16],
+  checkpoint: "blocks",
+};
+
+const BASE_CONFIG_FILE = join(import.meta.dirname!, "..", "fixtures", "study_base", "config.json");
+
+/** The study's base model as make.sh trains it. */
+export function baseModelCase(): TrainingCase {
+  return {
+    name: "study base model (192 wide, 6 blocks)",
+    config: JSON.parse(Deno.readTextFileSync(BASE_CONFIG_FILE)),
+    size: 112,
+    batches: [4],
+    checkpoint: "none",
+  };
+}
+
 /** A fixed batch: random normalised images, depth between 1 and 10 m, every pixel valid. */
-export function smallBatch(batch: number, size = SMALL_SIZE): StepBatch {
+export function smallBatch(batch: number, size: number): StepBatch {
   const plane = size * size;
   return {
     batch,
@@ -48,19 +79,26 @@ export interface SmallStepTiming {
   peakBytes: number;
 }
 
-/** Times the small model's training step at each batch size, on one runtime (pipelines compiled once). */
+/**
+ * Times a case's training step at each of `batches` (default the case's), on one runtime (pipelines compiled
+ * once); `size` overrides the case's input size.
+ */
 export async function measureSmallTraining(
-  batches: readonly number[],
+  model: TrainingCase,
   repeats: number,
-  size = SMALL_SIZE,
+  batches: readonly number[] = model.batches,
+  size = model.size,
 ): Promise<{ adapter: string; timings: SmallStepTiming[] }> {
   const rt = await Runtime.create();
-  const config = parseConfig(SMALL_MODEL, "the demo's small model");
+  const config = parseConfig(model.config, model.name);
   const timings: SmallStepTiming[] = [];
   for (const b of batches) {
     // Fresh weights and moments per batch size: every size starts from the same model.
     const weights = uploadWeights(rt, initialWeights(config, 0));
-    const stepper = new TrainStepper(rt, config, weights, { checkpoint: "blocks", trainable: () => true });
+    const stepper = new TrainStepper(rt, config, weights, {
+      checkpoint: model.checkpoint,
+      trainable: () => true,
+    });
     const batch = smallBatch(b, size);
     await stepper.step(batch, 5e-6, RANGE);
     const times: number[] = [];
@@ -101,7 +139,7 @@ function pythons(): string[] {
 
 /** The same step in PyTorch on this CPU, from the first python3 that has torch; else why not. */
 async function measureTorch(
-  batches: readonly number[],
+  model: TrainingCase,
   repeats: number,
 ): Promise<TorchResult | { missing: string }> {
   const reasons: string[] = [];
@@ -109,7 +147,11 @@ async function measureTorch(
     let output;
     try {
       output = await new Deno.Command(python, {
-        args: [TORCH_SCRIPT, "--batches", batches.join(","), "--repeats", String(repeats)],
+        args: [
+          TORCH_SCRIPT,
+          ...["--batches", model.batches.join(","), "--repeats", String(repeats)],
+          ...["--size", String(model.size), "--config", JSON.stringify(model.config)],
+        ],
         stdout: "piped",
         stderr: "piped",
       }).output();
@@ -127,29 +169,35 @@ async function measureTorch(
   return { missing: reasons.join("; ") };
 }
 
-export async function measure(options: BenchOptions): Promise<BenchSection> {
-  const batches = options.quick ? [1, 4] : [1, 4, 8, 16];
-  const repeats = options.quick ? 2 : 5;
-  const { adapter, timings } = await measureSmallTraining(batches, repeats);
-  const torch = await measureTorch(batches, repeats);
+/** One case's rows: trompe and, where it runs, PyTorch, one after the other in the same minutes. */
+async function measureCase(model: TrainingCase, repeats: number): Promise<BenchSection> {
+  const { adapter, timings } = await measureSmallTraining(model, repeats);
+  const torch = await measureTorch(model, repeats);
   const rows: BenchRow[] = timings.map((t) => {
     const peer = "timings" in torch ? torch.timings.find((x) => x.batch === t.batch) : undefined;
     return {
-      case: `small model (64 wide, 4 blocks) train step ${SMALL_SIZE}², batch ${t.batch}`,
+      case: `${model.name} train step ${model.size}², batch ${t.batch}`,
       trompe: `${t.samplesPerSecond.toFixed(2)} samples/s (${t.medianMs.toFixed(0)} ms a step)`,
       peer: peer && "timings" in torch
         ? `${peer.samples_per_s.toFixed(2)} samples/s PyTorch ${torch.torch} CPU, ${torch.threads} threads`
         : undefined,
       ratio: peer ? t.samplesPerSecond / peer.samples_per_s : undefined,
-      note: `${adapter}; median of ${t.times.length} steps after a warm-up (${
+      note: `${adapter}; checkpoint ${model.checkpoint}; median of ${t.times.length} steps after a warm-up (${
         t.times.map((x) => x.toFixed(0)).join(", ")
       } ms); pool peak ${(t.peakBytes / 2 ** 20).toFixed(1)} MiB`,
     };
   });
-  const details = "missing" in torch ? [`no PyTorch peer: ${torch.missing}`] : [];
+  const details = "missing" in torch ? [`no PyTorch peer for the ${model.name}: ${torch.missing}`] : [];
+  return { title: adapter, rows, details };
+}
+
+export async function measure(options: BenchOptions): Promise<BenchSection> {
+  const repeats = options.quick ? 2 : 5;
+  const demo = options.quick ? { ...DEMO_MODEL_CASE, batches: [1, 4] } : DEMO_MODEL_CASE;
+  const sections = [await measureCase(demo, repeats), await measureCase(baseModelCase(), repeats)];
   return {
-    title: `Training throughput: the demo's small model at ${SMALL_SIZE}² on ${adapter}`,
-    rows,
-    details,
+    title: `Training throughput: the models trompe trains itself, on ${sections[0].title}`,
+    rows: sections.flatMap((s) => s.rows),
+    details: sections.flatMap((s) => s.details ?? []),
   };
 }

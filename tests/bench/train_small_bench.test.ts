@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { measureSmallTraining, smallBatch } from "../../bench/train_small_bench.ts";
+import { DEMO_MODEL_CASE, measureSmallTraining, smallBatch } from "../../bench/train_small_bench.ts";
 
 Deno.test("the small-model training bench times each batch size's step and reports samples per second", async () => {
-  const { adapter, timings } = await measureSmallTraining([1, 2], 1, 28);
+  const { adapter, timings } = await measureSmallTraining(DEMO_MODEL_CASE, 1, [1, 2], 28);
   assert.ok(adapter.length > 0);
   assert.deepEqual(timings.map((t) => t.batch), [1, 2]);
   for (const t of timings) {
