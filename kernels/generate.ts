@@ -2,6 +2,10 @@
  * `deno task kernels`: writes every generated file under kernels/ — the WGSL whose bodies are generated
  * (their *.gen.ts), then kernels/sources.ts from all the WGSL — so one command brings them all up to date.
  */
+import {
+  generateBackward as attentionCpuBackward,
+  generateForward as attentionCpu,
+} from "./attention_cpu.gen.ts";
 import { generate as convCpu } from "./conv_cpu.gen.ts";
 import { generate as matmulCpu } from "./matmul_cpu.gen.ts";
 import { generate as matmulTile128 } from "./matmul_tile128.gen.ts";
@@ -10,6 +14,8 @@ import { generate as sourcesModule } from "./sources.gen.ts";
 const here = (name: string) => new URL(`./${name}`, import.meta.url);
 
 const generatedWgsl: Record<string, () => string> = {
+  "attention_cpu.wgsl": attentionCpu,
+  "attention_cpu_backward.wgsl": attentionCpuBackward,
   "conv_cpu.wgsl": convCpu,
   "matmul_cpu.wgsl": matmulCpu,
   "matmul_tile128.wgsl": matmulTile128,

@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { Runtime } from "../../core/gpu/runtime.ts";
 import type { Tensor } from "../../core/gpu/tensor.ts";
-import { attentionBackward, attentionForward } from "../../core/nn/ops/attention.ts";
+import {
+  attentionBackward,
+  attentionForward,
+  type AttentionOptions,
+  attentionSavedTensors,
+} from "../../core/nn/ops/attention.ts";
+import { TrompeError } from "../../core/errors.ts";
+import { generateBackward, generateForward } from "../../kernels/attention_cpu.gen.ts";
 import { randomArray, relL2 } from "../shared.ts";
 import * as ref from "./ref/attention.ts";
 import { finiteDifferenceError, toF64 } from "./ref/gradcheck.ts";
@@ -37,21 +44,107 @@ function tensors(w: ReturnType<typeof upload>): Tensor[] {
 }
 
 // One storage binding holds 2 heads' scores: the 3 heads run as chunks of 2 and 1.
-const CHUNKED = { heads: shape.heads, maxScoreBytes: 2 * 13 * 13 * 4 };
+const CHUNKED = { heads: shape.heads, maxScoreBytes: 2 * 13 * 13 * 4, fused: false };
+const MATERIALISED = { heads: shape.heads, fused: false };
+// On a CPU adapter (lavapipe, as in CI) the fused kernels (core/nn/ops/attention_cpu.ts); elsewhere the
+// materialised path again.
+const FUSED = { heads: shape.heads, fused: rt.ctx.isCpu };
 
-Deno.test("attention forward matches float64; chunks of heads and recomputes are bit-identical", async () => {
+Deno.test("the fused attention kernels are what kernels/attention_cpu.gen.ts writes", () => {
+  const kernels = new URL("../../kernels/", import.meta.url);
+  assert.equal(Deno.readTextFileSync(new URL("attention_cpu.wgsl", kernels)), generateForward());
+  assert.equal(Deno.readTextFileSync(new URL("attention_cpu_backward.wgsl", kernels)), generateBackward());
+});
+
+Deno.test("attention forward matches float64, materialised and fused; chunks and recomputes are bit-identical", async () => {
   const w = upload();
   const x = rt.upload("act/x", [shape.batch, shape.tokens, C], xs);
-  const whole = attentionForward(rt, x, w, { heads: shape.heads }, "act/attn");
-  const chunked = attentionForward(rt, x, w, CHUNKED, "act/attn2");
+  const want = ref.attention(toF64(xs), params, shape);
+  const run = (o: AttentionOptions) => attentionForward(rt, x, w, o, "act/attn");
+  const [whole, chunked, fused, again] = [run(MATERIALISED), run(CHUNKED), run(FUSED), run(FUSED)];
   const got = await rt.read(whole.y);
-  const rel = relL2(got, ref.attention(toF64(xs), params, shape));
-  console.log(`attention forward: rel_l2 ${rel.toExponential(2)}`);
+  const gotFused = await rt.read(fused.y);
+  const rel = relL2(got, want);
+  const relFused = relL2(gotFused, want);
+  console.log(
+    `attention forward: rel_l2 materialised ${rel.toExponential(2)}, fused ${relFused.toExponential(2)}`,
+  );
   assert.ok(rel < 1e-6, `rel_l2 ${rel}`);
+  assert.ok(relFused < 1e-6, `fused: rel_l2 ${relFused}`);
   assert.deepEqual(new Uint8Array((await rt.read(chunked.y)).buffer), new Uint8Array(got.buffer));
-  rt.free(x, whole.y, whole.saved.qkv, whole.saved.ctx, chunked.y, chunked.saved.qkv, chunked.saved.ctx);
-  rt.free(...tensors(w));
+  assert.deepEqual(new Uint8Array((await rt.read(again.y)).buffer), new Uint8Array(gotFused.buffer));
+  for (const r of [whole, chunked, fused, again]) rt.free(r.y, ...attentionSavedTensors(r.saved));
+  rt.free(x, ...tensors(w));
 });
+
+Deno.test("fused attention at head dimension 64 (every texel of a head row), forward and backward vs float64", async () => {
+  // 70 tokens: a partial block of queries per lane, of workgroup rows and of keys.
+  const s = { batch: 2, tokens: 70, channels: 128, heads: 2 };
+  const c = s.channels;
+  const p = {
+    qkvW: toF64(randomArray(3 * c * c, 21).map((v) => v * 0.3)),
+    qkvB: toF64(randomArray(3 * c, 22)),
+    projW: toF64(randomArray(c * c, 23).map((v) => v * 0.2)),
+    projB: toF64(randomArray(c, 24)),
+  };
+  const xs64 = randomArray(s.batch * s.tokens * c, 25);
+  const dys = randomArray(xs64.length, 26);
+  const t = (name: string, dims: number[], data: Float64Array) =>
+    rt.upload(name, dims, Float32Array.from(data));
+  const w = {
+    qkv: {
+      weight: t("weights/qkv.weight", [3 * c, c], p.qkvW),
+      bias: t("weights/qkv.bias", [3 * c], p.qkvB),
+    },
+    proj: { weight: t("weights/proj.weight", [c, c], p.projW), bias: t("weights/proj.bias", [c], p.projB) },
+  };
+  const x = rt.upload("act/x", [s.batch, s.tokens, c], xs64);
+  const dy = rt.upload("grads/dy", [s.batch, s.tokens, c], dys);
+  const options = { heads: s.heads, fused: rt.ctx.isCpu };
+  const { y, saved } = attentionForward(rt, x, w, options, "act/attn");
+  const grads = {
+    qkv: { weight: rt.tensor("grads/qkv.weight", [3 * c, c]), bias: rt.tensor("grads/qkv.bias", [3 * c]) },
+    proj: { weight: rt.tensor("grads/proj.weight", [c, c]), bias: rt.tensor("grads/proj.bias", [c]) },
+  };
+  const dx = attentionBackward(rt, x, w, saved, dy, grads, options, "grads/dx");
+  const want = ref.attentionBackward(toF64(xs64), p, toF64(dys), s);
+  const pairs: [string, Tensor, Float64Array][] = [
+    ["y", y, ref.attention(toF64(xs64), p, s)],
+    ["x", dx, want.x],
+    ["qkv.weight", grads.qkv.weight, want.qkvW],
+    ["qkv.bias", grads.qkv.bias, want.qkvB],
+    ["proj.weight", grads.proj.weight, want.projW],
+    ["proj.bias", grads.proj.bias, want.projB],
+  ];
+  const results: string[] = [];
+  for (const [name, tensor, expected] of pairs) {
+    const rel = relL2(await rt.read(tensor), expected);
+    results.push(`${name} ${rel.toExponential(2)}`);
+    assert.ok(rel < 2e-6, `${name}: rel_l2 ${rel}`);
+  }
+  console.log(`fused attention, head dim 64: rel_l2 ${results.join(", ")}`);
+  rt.free(x, dy, y, dx, ...attentionSavedTensors(saved), ...tensors(w), ...tensors(grads));
+});
+
+Deno.test("asking for the fused kernels where they cannot run names the reason", () => {
+  // Head dimension 3: not whole texels.
+  const x = rt.upload("act/x", [1, 4, 6], randomArray(24, 30));
+  const w = upload6();
+  assert.throws(
+    () => attentionForward(rt, x, w, { heads: 2, fused: true }, "act/attn"),
+    (e) => e instanceof TrompeError && /head dimension/.test(e.message),
+  );
+  rt.free(x, ...tensors(w));
+});
+
+function upload6() {
+  const t = (name: string, dims: number[], seed: number) =>
+    rt.upload(name, dims, randomArray(dims.reduce((a, b) => a * b), seed));
+  return {
+    qkv: { weight: t("weights/qkv.weight", [18, 6], 31), bias: t("weights/qkv.bias", [18], 32) },
+    proj: { weight: t("weights/proj.weight", [6, 6], 33), bias: t("weights/proj.bias", [6], 34) },
+  };
+}
 
 Deno.test("attention backward: float64 finite differences, then GPU vs CPU for dx and all four parameters", async () => {
   const small = { batch: 1, tokens: 5, channels: 6, heads: 2 };
@@ -78,7 +171,7 @@ Deno.test("attention backward: float64 finite differences, then GPU vs CPU for d
   const want = ref.attentionBackward(toF64(xs), params, toF64(dys), shape);
   const dy = rt.upload("grads/dy", [shape.batch, shape.tokens, C], dys);
   const results: string[] = [];
-  for (const options of [{ heads: shape.heads }, CHUNKED]) {
+  for (const options of [MATERIALISED, CHUNKED, FUSED]) {
     const { y, saved } = attentionForward(rt, x, w, options, "act/attn");
     const grads = {
       qkv: { weight: rt.tensor("grads/qkv.weight", [3 * C, C]), bias: rt.tensor("grads/qkv.bias", [3 * C]) },
@@ -97,7 +190,7 @@ Deno.test("attention backward: float64 finite differences, then GPU vs CPU for d
       results.push(`${name} ${rel.toExponential(2)}`);
       assert.ok(rel < 2e-6, `${name}: rel_l2 ${rel}`);
     }
-    rt.free(y, saved.qkv, saved.ctx, dx, ...tensors(grads));
+    rt.free(y, ...attentionSavedTensors(saved), dx, ...tensors(grads));
   }
   console.log(`attention backward: fd ${fd.toExponential(2)}; GPU vs CPU rel_l2 ${results.join(", ")}`);
   rt.free(x, dy, ...tensors(w));

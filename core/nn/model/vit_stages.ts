@@ -8,7 +8,12 @@
 import type { Runtime } from "../../gpu/runtime.ts";
 import type { Tensor } from "../../gpu/tensor.ts";
 import { TrompeError } from "../../errors.ts";
-import { attentionBackward, attentionForward, type AttentionSaved } from "../ops/attention.ts";
+import {
+  attentionBackward,
+  attentionForward,
+  type AttentionSaved,
+  attentionSavedTensors,
+} from "../ops/attention.ts";
 import { geluBackward, geluForward } from "../ops/gelu.ts";
 import { layerNormBackward, layerNormForward, type LayerNormSaved } from "../ops/layernorm.ts";
 import { layerScaleBackward, layerScaleResidual } from "../ops/layerscale.ts";
@@ -39,8 +44,7 @@ export function blockOwned(s: BlockSaved): Tensor[] {
     s.s1.mean,
     s.s1.rstd,
     s.n1,
-    s.attn.qkv,
-    s.attn.ctx,
+    ...attentionSavedTensors(s.attn),
     s.a,
     s.x1,
     s.s2.mean,
@@ -105,7 +109,7 @@ export class BlockStage {
       `${this.act}/attn`,
     );
     const x1 = layerScaleResidual(rt, x, a, this.w.get(`${p}.ls1.gamma`), `${this.act}/x1`);
-    if (!keep) release(rt, n1, s1.mean, s1.rstd, a, attn.qkv, attn.ctx);
+    if (!keep) release(rt, n1, s1.mean, s1.rstd, a, ...attentionSavedTensors(attn));
     const { y: n2, saved: s2 } = layerNormForward(rt, x1, this.w.affine(`${p}.norm2`), `${this.act}/norm2`);
     const swiglu = this.ffn === "swiglufused";
     const h = linearForward(rt, n2, this.w.linear(`${p}.mlp.${swiglu ? "w12" : "fc1"}`), `${this.act}/fc1`);

@@ -1,0 +1,157 @@
+/**
+ * Attention fused into one kernel per pass on CPU adapters (kernels/attention_cpu.wgsl and its backward):
+ * scores, online softmax and the value product per block of keys, with no T×T matrix written and no operand
+ * copy per head. The kernels read Q, K and V from one rgba32float copy of each batch item's qkv rows (a
+ * texel fetch is straight-line SIMD code on lavapipe, a storage load in a loop is not: see
+ * kernels/matmul_cpu.wgsl), copied with kernels/matmul_pack.wgsl.
+ */
+import { grid1d } from "../../gpu/elementwise.ts";
+import type { KernelSpec } from "../../gpu/kernels.ts";
+import { MATMUL_PACK_KERNEL } from "../../gpu/matmul_cpu.ts";
+import { f32 } from "../../gpu/params.ts";
+import type { PoolBuffer } from "../../gpu/pool.ts";
+import type { Runtime } from "../../gpu/runtime.ts";
+import type { Tensor } from "../../gpu/tensor.ts";
+import { BACKWARD, FORWARD, MAX_D4 } from "../../../kernels/attention_cpu.gen.ts";
+
+const FORWARD_KERNEL: KernelSpec = {
+  file: "attention_cpu.wgsl",
+  entry: "forward",
+  bindings: ["uniform", "texture", "storage", "storage"],
+};
+const BACKWARD_BINDINGS = ["uniform", "texture", "texture", "texture", "storage", "storage"] as const;
+const QUERIES_KERNEL: KernelSpec = {
+  file: "attention_cpu_backward.wgsl",
+  entry: "queries",
+  bindings: BACKWARD_BINDINGS,
+};
+const KEYS_KERNEL: KernelSpec = { ...QUERIES_KERNEL, entry: "keys" };
+
+/** Invocations per workgroup: one 8-wide SIMD group of lavapipe's (256-bit AVX2). */
+const WG_X = 8;
+const PACK_WG_X = 64; // kernels/matmul_pack.wgsl's @workgroup_size
+
+/** Floats per (token, head) of the statistics buffer: log2-sum-exp, Δ and two unused (one texel). */
+export const STATS_PER_HEAD = 4;
+
+export interface FusedGeometry {
+  batch: number;
+  tokens: number;
+  channels: number;
+  heads: number;
+  headDim: number;
+}
+
+/** Whether the fused kernels take this shape on this adapter: head rows of whole texels, ≤ MAX_D4 of them. */
+export function fusedFits(rt: Runtime, g: FusedGeometry): boolean {
+  const side = rt.ctx.limits.maxTextureDimension2D;
+  return g.headDim % 4 === 0 && g.headDim / 4 <= MAX_D4 && nonPowerOfTwo(g.tokens) <= side &&
+    nonPowerOfTwo(3 * g.channels / 4) <= side;
+}
+
+/** llvmpipe compiles a shader variant per power-of-two-ness of each texture side (core/gpu/matmul_cpu.ts). */
+function nonPowerOfTwo(side: number): number {
+  if (side <= 2) return 3;
+  return (side & (side - 1)) === 0 ? side + 1 : side;
+}
+
+/** Copies `rows`×`cols` floats of `x` from `off` (leading dimension `cols`) into a new texture. */
+function packRows(
+  rt: Runtime,
+  x: Tensor,
+  rows: number,
+  cols: number,
+  off: number,
+  label: string,
+): PoolBuffer {
+  const width = nonPowerOfTwo(Math.ceil(cols / 4));
+  const height = nonPowerOfTwo(rows);
+  const usage = GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING;
+  const texture = rt.pool.allocTexture("scratch/attention-pack", width, height, usage);
+  rt.dispatch(
+    MATMUL_PACK_KERNEL,
+    { TRANS: false },
+    [rows, cols, cols, off],
+    [x, texture],
+    grid1d(width * height, PACK_WG_X),
+    `${label}/pack`,
+  );
+  return texture;
+}
+
+function constants(g: FusedGeometry) {
+  return { WG_X, HEAD_D4: g.headDim / 4 };
+}
+
+/**
+ * ctx [B, T, C] = softmax(Q·Kᵀ/√D)·V per head, reading qkv [B, T, 3C]; also writes `stats` [B, T, H, 4]
+ * (each query's log2-sum-exp, which the backward reads).
+ */
+export function fusedForward(rt: Runtime, g: FusedGeometry, qkv: Tensor, ctx: Tensor, stats: Tensor): void {
+  const { tokens: T, channels: C, heads: H } = g;
+  const scale = Math.LOG2E / Math.sqrt(g.headDim);
+  for (let b = 0; b < g.batch; b++) {
+    const texture = packRows(rt, qkv, T, 3 * C, b * T * 3 * C, "attention_fused");
+    rt.dispatch(
+      FORWARD_KERNEL,
+      constants(g),
+      [T, C / 4, H, b * T * C / 4, b * T * H * STATS_PER_HEAD, f32(scale)],
+      [texture, ctx, stats],
+      [Math.ceil(T / (FORWARD.rows * WG_X)), H],
+      "attention_fused",
+    );
+    // Freed while recorded: the pool reuses or destroys it safely (core/gpu/runtime.ts).
+    rt.pool.free(texture);
+  }
+}
+
+/**
+ * Writes dqkv [B, T, 3C] (every element) from qkv, ctx, dctx [B, T, C] and the forward's `stats`, whose Δ
+ * column it fills on the way.
+ */
+export function fusedBackward(
+  rt: Runtime,
+  g: FusedGeometry,
+  tensors: { qkv: Tensor; ctx: Tensor; dCtx: Tensor; stats: Tensor; dQkv: Tensor },
+): void {
+  const { tokens: T, channels: C, heads: H } = g;
+  const label = "attention_fused_backward";
+  for (let b = 0; b < g.batch; b++) {
+    const statsOff = b * T * H * STATS_PER_HEAD;
+    const params = [
+      T,
+      C / 4,
+      H,
+      b * T * 3 * C / 4,
+      statsOff,
+      f32(Math.LOG2E / Math.sqrt(g.headDim)),
+      f32(
+        1 / Math.sqrt(g.headDim),
+      ),
+    ];
+    const qkv = packRows(rt, tensors.qkv, T, 3 * C, b * T * 3 * C, label);
+    const dCtx = packRows(rt, tensors.dCtx, T, C, b * T * C, label);
+    const ctx = packRows(rt, tensors.ctx, T, C, b * T * C, label);
+    rt.dispatch(
+      QUERIES_KERNEL,
+      constants(g),
+      params,
+      [qkv, dCtx, ctx, tensors.stats, tensors.dQkv],
+      [Math.ceil(T / (BACKWARD.rows * WG_X)), H],
+      `${label}/queries`,
+    );
+    const stats = packRows(rt, tensors.stats, T, H * STATS_PER_HEAD, statsOff, label);
+    rt.dispatch(
+      KEYS_KERNEL,
+      constants(g),
+      params,
+      [qkv, dCtx, stats, tensors.stats, tensors.dQkv],
+      [Math.ceil(T / (BACKWARD.rows * WG_X)), H],
+      `${label}/keys`,
+    );
+    rt.pool.free(qkv);
+    rt.pool.free(dCtx);
+    rt.pool.free(ctx);
+    rt.pool.free(stats);
+  }
+}
