@@ -6,13 +6,14 @@ import { loadRecipe, PRESET_NAMES } from "../core/augment/presets.ts";
 import { runAugment } from "../core/augment/runner.ts";
 import { listWithSplit, type SplitSpec } from "../core/augment/split.ts";
 import { writePreview } from "../core/augment/write_preview.ts";
-import { badFlag, choiceFlag, intFlag, parseFlags, requireFlag } from "../core/cli/flags.ts";
-import { applyMaxPixels, MAX_PIXELS_FLAG, maxPixelsHelp } from "../core/cli/max_pixels_flag.ts";
+import { DATASET_FLAGS, datasetChoice } from "../core/cli/dataset_flags.ts";
+import { badFlag, intFlag, parseFlags, requireFlag, stringFlags, TASK_FLAGS } from "../core/cli/flags.ts";
+import { MAX_PIXELS_FLAG, maxPixelsHelp } from "../core/cli/max_pixels_flag.ts";
 import { runTask } from "../core/cli/main.ts";
 import { prepareOutDir } from "../core/cli/out_dir.ts";
+import { outFlag, OUTPUT_FLAGS } from "../core/cli/output_flags.ts";
 import { Progress } from "../core/cli/progress.ts";
 import { writeRunRecord } from "../core/cli/record.ts";
-import { DATASET_NAMES } from "../core/data/datasets.ts";
 import { noFramesError } from "../core/data/scan.ts";
 import { TROMPE_VERSION } from "../core/version.ts";
 import { plural } from "../core/plural.ts";
@@ -62,32 +63,22 @@ async function main(): Promise<void> {
   const values = parseFlags("augment", {
     args: Deno.args,
     options: {
-      dataset: { type: "string" },
-      root: { type: "string" },
-      split: { type: "string" },
-      "train-split": { type: "string" },
-      "val-split": { type: "string" },
-      "split-csv": { type: "string" },
-      out: { type: "string" },
-      recipe: { type: "string" },
-      seed: { type: "string" },
-      art: { type: "string" },
-      workers: { type: "string" },
+      ...DATASET_FLAGS,
+      ...stringFlags("train-split", "val-split", "split-csv"),
+      ...OUTPUT_FLAGS,
+      ...stringFlags("recipe", "seed", "art", "workers"),
       shard: { type: "string", default: "1/1" },
       resume: { type: "boolean", default: false },
       force: { type: "boolean", default: false },
-      limit: { type: "string" },
-      preview: { type: "string" },
+      ...stringFlags("limit", "preview"),
       ...MAX_PIXELS_FLAG,
-      debug: { type: "boolean", default: false },
-      help: { type: "boolean", default: false },
+      ...TASK_FLAGS,
     },
   }, HELP).values;
   if (values.help) return;
-  applyMaxPixels(values["max-pixels"]);
-  const dataset = choiceFlag(values.dataset, "--dataset", DATASET_NAMES);
-  const root = resolve(requireFlag(values.root, "--root", "the dataset's root folder"));
-  const out = resolve(requireFlag(values.out, "--out", "where the augmented set goes"));
+  // --split is listed and recorded as given (values.split), so its errors name it as the user wrote it.
+  const { dataset, root, split } = datasetChoice(values);
+  const out = outFlag(values.out, "where the augmented set goes");
   const recipe = await loadRecipe(
     requireFlag(values.recipe, "--recipe", `a preset (${PRESET_NAMES.join(", ")}) or a file`),
   );
@@ -109,7 +100,7 @@ async function main(): Promise<void> {
   const splitSpec = splitFlags(values["train-split"], values["val-split"], values["split-csv"]);
   const { frames, problems, plan, leftOut } = await listWithSplit(dataset, root, splitSpec, values.split);
   if (frames.length === 0) {
-    throw noFramesError(dataset, values.split ? resolve(values.split) : root, problems);
+    throw noFramesError(dataset, split || root, problems);
   }
   await prepareOutDir(out, [{ flag: "--root", path: root }, ...(art ? [{ flag: "--art", path: art }] : [])]);
   console.log(

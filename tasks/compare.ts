@@ -3,7 +3,8 @@
  */
 import { basename, join, resolve } from "node:path";
 import { runTask } from "../core/cli/main.ts";
-import { choiceFlag, intFlag, parseFlags } from "../core/cli/flags.ts";
+import { choiceFlag, intFlag, parseFlags, stringFlags, TASK_FLAGS } from "../core/cli/flags.ts";
+import { outFlag, OUTPUT_FLAGS } from "../core/cli/output_flags.ts";
 import { writeRunRecord } from "../core/cli/record.ts";
 import { TrompeError } from "../core/errors.ts";
 import {
@@ -38,12 +39,10 @@ async function main(): Promise<void> {
     args: Deno.args,
     allowPositionals: true,
     options: {
-      out: { type: "string" },
+      ...OUTPUT_FLAGS,
       weights: { type: "string", multiple: true },
-      top: { type: "string" },
-      scale: { type: "string" },
-      debug: { type: "boolean", default: false },
-      help: { type: "boolean", default: false },
+      ...stringFlags("top", "scale"),
+      ...TASK_FLAGS,
     },
   }, HELP);
   const { values, positionals } = parsed;
@@ -59,7 +58,7 @@ async function main(): Promise<void> {
   const [pathA, pathB] = given.map((p) => resolve(p));
   const [nameA, nameB] = [pathA, pathB].map((p) => basename(p));
   const stem = (n: string) => n.replace(/\.[^.]+$/, "");
-  const out = resolve(values.out ?? `compare-${stem(nameA)}-vs-${stem(nameB)}`);
+  const out = outFlag(values.out, { fallback: `compare-${stem(nameA)}-vs-${stem(nameB)}` });
 
   const start = performance.now();
   const comparison = compareParameters(await readParameters(pathA), await readParameters(pathB));

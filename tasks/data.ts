@@ -2,11 +2,19 @@
  * `deno task data`: what a dataset tree holds (scenes, frames, resolution, depth range, invalid fraction) and
  * what is wrong with it, optionally with a contact sheet of RGB and colourised depth.
  */
-import { choiceFlag, floatFlag, intFlag, parseFlags, requireFlag } from "../core/cli/flags.ts";
+import {
+  choiceFlag,
+  floatFlag,
+  intFlag,
+  parseFlags,
+  requireFlag,
+  stringFlags,
+  TASK_FLAGS,
+} from "../core/cli/flags.ts";
 import { augmentedSetChecker } from "../core/augment/ground_truth_check.ts";
-import { applyMaxPixels, MAX_PIXELS_FLAG, maxPixelsHelp } from "../core/cli/max_pixels_flag.ts";
+import { DATASET_ROOT_FLAGS, datasetChoice } from "../core/cli/dataset_flags.ts";
+import { MAX_PIXELS_FLAG, maxPixelsHelp } from "../core/cli/max_pixels_flag.ts";
 import { runTask } from "../core/cli/main.ts";
-import { DATASET_NAMES } from "../core/data/datasets.ts";
 import { listHypersimFrames, readHypersimSample } from "../core/data/hypersim.ts";
 import type { Sample } from "../core/data/sample.ts";
 import { type FrameStats, noFramesError, scanFrames, type ScanProblem } from "../core/data/scan.ts";
@@ -90,21 +98,16 @@ async function main(): Promise<void> {
   const values = parseFlags("data", {
     args: Deno.args,
     options: {
-      dataset: { type: "string" },
-      root: { type: "string" },
-      planar: { type: "string" },
-      "max-depth": { type: "string" },
-      preview: { type: "string" },
-      out: { type: "string" },
+      ...DATASET_ROOT_FLAGS,
+      ...stringFlags("planar", "max-depth", "preview", "out"),
       ...MAX_PIXELS_FLAG,
-      debug: { type: "boolean", default: false },
-      help: { type: "boolean", default: false },
+      ...TASK_FLAGS,
     },
   }, HELP).values;
   if (values.help) return;
-  applyMaxPixels(values["max-pixels"]);
-  const dataset = choiceFlag(values.dataset, "--dataset", DATASET_NAMES);
-  const root = requireFlag(values.root, "--root", "the dataset's root folder");
+  const { dataset } = datasetChoice(values);
+  // The tree is read at --root as given, so the frames and problems listed show paths as the user wrote them.
+  const root = values.root!;
   const planar = choiceFlag(values.planar, "--planar", ["official", "exact"] as const, "official");
   const maxDepth = floatFlag(values["max-depth"], "--max-depth", 80)!;
   if (!(maxDepth > 0)) throw new TrompeError("bad-argument", "must be positive", { subject: "--max-depth" });

@@ -7,7 +7,16 @@
  */
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ADAPTER_FLAG, badFlag, floatFlag, intFlag, parseFlags } from "../core/cli/flags.ts";
+import {
+  ADAPTER_FLAG,
+  badFlag,
+  floatFlag,
+  intFlag,
+  parseFlags,
+  stringFlags,
+  TASK_FLAGS,
+} from "../core/cli/flags.ts";
+import { outFlag, OUTPUT_FLAGS } from "../core/cli/output_flags.ts";
 import { adapterLines, matmulLine, matmulSpeed } from "../core/cli/gpu_info.ts";
 import { runTask } from "../core/cli/main.ts";
 import { writeRunRecord } from "../core/cli/record.ts";
@@ -81,23 +90,16 @@ async function main(): Promise<void> {
     args: Deno.args,
     options: {
       weights: { type: "string" },
-      out: { type: "string" },
+      ...OUTPUT_FLAGS,
       quick: { type: "boolean", default: false },
-      frames: { type: "string" },
-      "held-out": { type: "string" },
-      steps: { type: "string" },
-      batch: { type: "string" },
-      "input-size": { type: "string" },
-      lr: { type: "string" },
-      seed: { type: "string" },
-      debug: { type: "boolean", default: false },
+      ...stringFlags("frames", "held-out", "steps", "batch", "input-size", "lr", "seed"),
       ...ADAPTER_FLAG,
-      help: { type: "boolean", default: false },
+      ...TASK_FLAGS,
     },
   }, HELP).values;
   if (values.help) return;
   const size = values.quick ? SIZES.quick : SIZES.full;
-  const out = resolve(values.out ?? "out/demo");
+  const out = outFlag(values.out, { fallback: "out/demo" });
   const base = resolve(values.weights ?? BASE);
   const frames = intFlag(values.frames, "--frames", size.frames, 4);
   const heldOutFrames = intFlag(values["held-out"], "--held-out", size.heldOut, 2);

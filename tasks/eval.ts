@@ -2,23 +2,24 @@
  * `deno task eval`: models side by side on a Hypersim or vKITTI2 set — official metrics, background, flat
  * content — with a report, figures, the worst-region sheet and point clouds.
  */
-import { join, resolve } from "node:path";
+import { join } from "node:path";
+import { DATASET_FLAGS, datasetChoice } from "../core/cli/dataset_flags.ts";
 import {
   ADAPTER_FLAG,
   badFlag,
-  choiceFlag,
   floatFlag,
   intFlag,
   parseFlags,
   rangeFlag,
-  requireFlag,
+  stringFlags,
+  TASK_FLAGS,
 } from "../core/cli/flags.ts";
-import { applyMaxPixels, MAX_PIXELS_FLAG, maxPixelsHelp } from "../core/cli/max_pixels_flag.ts";
+import { MAX_PIXELS_FLAG, maxPixelsHelp } from "../core/cli/max_pixels_flag.ts";
 import { runTask } from "../core/cli/main.ts";
 import { MODEL_SOURCE_FLAGS, modelChoice, modelNames, modelSources } from "../core/cli/model_sources.ts";
 import { prepareOutDir } from "../core/cli/out_dir.ts";
+import { outFlag, OUTPUT_FLAGS } from "../core/cli/output_flags.ts";
 import { writeRunRecord } from "../core/cli/record.ts";
-import { DATASET_NAMES } from "../core/data/datasets.ts";
 import type { DepthEstimator } from "../core/nn/estimator.ts";
 import { num, pct } from "../core/eval/report.ts";
 import { runEvaluation } from "../core/eval/run.ts";
@@ -68,27 +69,17 @@ async function main(): Promise<void> {
     options: {
       ...MODEL_SOURCE_FLAGS,
       names: { type: "string" },
-      dataset: { type: "string" },
-      root: { type: "string" },
-      split: { type: "string" },
-      out: { type: "string" },
-      limit: { type: "string" },
-      "flat-threshold": { type: "string" },
-      "eval-range": { type: "string" },
-      sheet: { type: "string" },
-      ply: { type: "string" },
+      ...DATASET_FLAGS,
+      ...OUTPUT_FLAGS,
+      ...stringFlags("limit", "flat-threshold", "eval-range", "sheet", "ply"),
       ...MAX_PIXELS_FLAG,
-      debug: { type: "boolean", default: false },
       ...ADAPTER_FLAG,
-      help: { type: "boolean", default: false },
+      ...TASK_FLAGS,
     },
   }, HELP).values;
   if (values.help) return;
-  applyMaxPixels(values["max-pixels"]);
-  const dataset = choiceFlag(values.dataset, "--dataset", DATASET_NAMES);
-  const root = resolve(requireFlag(values.root, "--root", "the dataset's root folder"));
-  const out = resolve(requireFlag(values.out, "--out", "the output folder"));
-  const split = values.split && resolve(values.split);
+  const { dataset, root, split } = datasetChoice(values);
+  const out = outFlag(values.out, "the output folder");
   const threshold = floatFlag(values["flat-threshold"], "--flat-threshold", 0.02)!;
   if (!(threshold > 0)) badFlag("--flat-threshold", "must be positive");
   const range = rangeFlag(values["eval-range"], "--eval-range");

@@ -2,7 +2,7 @@
  * `deno task fixtures`: procedural Hypersim- and vKITTI2-format scene trees with exact depth.
  */
 import { join } from "node:path";
-import { parseFlags } from "../core/cli/flags.ts";
+import { parseFlags, stringFlags, TASK_FLAGS } from "../core/cli/flags.ts";
 import { DATASET_NAMES } from "../core/data/datasets.ts";
 import { asTrompeError, TrompeError } from "../core/errors.ts";
 import { writeTextFileAtomic } from "../core/io/atomic.ts";
@@ -71,11 +71,8 @@ const FLAGS = {
   size: { type: "string" },
   seed: { type: "string", default: "0" },
   style: { type: "string", default: "basic" },
-  part: { type: "string" },
-  workers: { type: "string" },
-  out: { type: "string" },
-  debug: { type: "boolean", default: false },
-  help: { type: "boolean", default: false },
+  ...stringFlags("part", "workers", "out"),
+  ...TASK_FLAGS,
 } as const;
 
 async function main(args: string[]): Promise<void> {

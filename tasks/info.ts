@@ -7,7 +7,7 @@ import { Runtime } from "../core/gpu/runtime.ts";
 import { adapterLines, matmulLine, type MatmulShape, matmulSpeed, VIT_L_FC1 } from "../core/cli/gpu_info.ts";
 import { TrompeError } from "../core/errors.ts";
 import { runTask } from "../core/cli/main.ts";
-import { ADAPTER_FLAG, parseFlags } from "../core/cli/flags.ts";
+import { ADAPTER_FLAG, parseFlags, TASK_FLAGS } from "../core/cli/flags.ts";
 
 const HELP = `deno task info [--shape MxNxK] [--debug]
 
@@ -32,9 +32,8 @@ async function main(): Promise<void> {
   const { values } = parseFlags("info", {
     options: {
       shape: { type: "string" },
-      debug: { type: "boolean" },
       ...ADAPTER_FLAG,
-      help: { type: "boolean" },
+      ...TASK_FLAGS,
     },
   }, HELP);
   if (values.help) return;

@@ -3,21 +3,23 @@
  * starts seeing depth in it (core/eval/probe.ts).
  */
 import { join, resolve } from "node:path";
+import { DATASET_FLAGS, datasetChoice } from "../core/cli/dataset_flags.ts";
 import {
   ADAPTER_FLAG,
   badFlag,
-  choiceFlag,
   floatFlag,
   intFlag,
   parseFlags,
   requireFlag,
+  stringFlags,
+  TASK_FLAGS,
 } from "../core/cli/flags.ts";
-import { applyMaxPixels, MAX_PIXELS_FLAG, maxPixelsHelp } from "../core/cli/max_pixels_flag.ts";
+import { MAX_PIXELS_FLAG, maxPixelsHelp } from "../core/cli/max_pixels_flag.ts";
 import { runTask } from "../core/cli/main.ts";
 import { MODEL_SOURCE_FLAGS, modelChoice, modelNames, modelSources } from "../core/cli/model_sources.ts";
 import { prepareOutDir } from "../core/cli/out_dir.ts";
+import { outFlag, OUTPUT_FLAGS } from "../core/cli/output_flags.ts";
 import { writeRunRecord } from "../core/cli/record.ts";
-import { DATASET_NAMES } from "../core/data/datasets.ts";
 import { openEstimator } from "../core/nn/open_estimator.ts";
 import { DEFAULT_SIZES, type ProbeSummary, runProbe } from "../core/eval/probe.ts";
 import { artScores, type ArtSet, openArt, readArtScores, scoreArt } from "../core/eval/probe_art.ts";
@@ -83,37 +85,27 @@ async function main(): Promise<void> {
     options: {
       ...MODEL_SOURCE_FLAGS,
       name: { type: "string" },
-      root: { type: "string" },
-      dataset: { type: "string" },
-      split: { type: "string" },
-      art: { type: "string" },
-      "art-scores": { type: "string" },
-      out: { type: "string" },
-      sizes: { type: "string" },
-      levels: { type: "string" },
-      repeats: { type: "string" },
-      limit: { type: "string" },
-      seed: { type: "string" },
-      "flat-threshold": { type: "string" },
-      "follow-threshold": { type: "string" },
+      ...DATASET_FLAGS,
+      ...stringFlags("art", "art-scores"),
+      ...OUTPUT_FLAGS,
+      ...stringFlags("sizes", "levels", "repeats", "limit", "seed", "flat-threshold", "follow-threshold"),
       ...MAX_PIXELS_FLAG,
-      debug: { type: "boolean", default: false },
       ...ADAPTER_FLAG,
-      help: { type: "boolean", default: false },
+      ...TASK_FLAGS,
     },
   }, HELP).values;
   if (values.help) return;
-  applyMaxPixels(values["max-pixels"]);
   const choice = modelChoice(values);
   const { engine, paths: modelPaths, inputSize } = choice;
   if (values.name !== undefined && modelPaths.length > 1) {
     badFlag("--name", "names one model; several are named after their files");
   }
-  const root = resolve(requireFlag(values.root, "--root", "the frames to paste into"));
+  const { dataset, root, split } = datasetChoice(values, {
+    dataset: "hypersim",
+    root: "the frames to paste into",
+  });
   const artDir = resolve(requireFlag(values.art, "--art", "a folder of pictures or a dataset tree"));
-  const dataset = choiceFlag(values.dataset, "--dataset", DATASET_NAMES, "hypersim");
-  const split = values.split && resolve(values.split);
-  const out = resolve(values.out ?? "out/probe");
+  const out = outFlag(values.out, { fallback: "out/probe" });
   const sizes = values.sizes === undefined ? [...DEFAULT_SIZES] : values.sizes.split(",").map((s) => {
     const size = Number(s.trim());
     if (s.trim() === "" || !(size >= 0.001 && size <= 0.9)) {

@@ -4,9 +4,19 @@
  * study.md with its figures. The experiment is core/study/experiment.ts; this file reads flags and prints.
  */
 import { join, resolve } from "node:path";
-import { ADAPTER_FLAG, badFlag, floatFlag, intFlag, parseFlags, requireFlag } from "../core/cli/flags.ts";
+import {
+  ADAPTER_FLAG,
+  badFlag,
+  floatFlag,
+  intFlag,
+  parseFlags,
+  requireFlag,
+  stringFlags,
+  TASK_FLAGS,
+} from "../core/cli/flags.ts";
 import { adapterLines } from "../core/cli/gpu_info.ts";
 import { runTask } from "../core/cli/main.ts";
+import { outFlag, OUTPUT_FLAGS } from "../core/cli/output_flags.ts";
 import { writeRunRecord } from "../core/cli/record.ts";
 import { getGpu } from "../core/gpu/device.ts";
 import { Runtime } from "../core/gpu/runtime.ts";
@@ -77,23 +87,21 @@ async function main(): Promise<void> {
   const values = parseFlags("study", {
     args: Deno.args,
     options: {
-      base: { type: "string" },
-      train: { type: "string" },
-      "held-out": { type: "string" },
-      "held-out-split": { type: "string" },
-      out: { type: "string" },
-      docs: { type: "string" },
-      seeds: { type: "string" },
-      arms: { type: "string" },
-      steps: { type: "string" },
-      batch: { type: "string" },
-      lr: { type: "string" },
-      "input-size": { type: "string" },
-      "probe-sizes": { type: "string" },
-      "probe-repeats": { type: "string" },
-      debug: { type: "boolean", default: false },
+      ...stringFlags("base", "train", "held-out", "held-out-split"),
+      ...OUTPUT_FLAGS,
+      ...stringFlags(
+        "docs",
+        "seeds",
+        "arms",
+        "steps",
+        "batch",
+        "lr",
+        "input-size",
+        "probe-sizes",
+        "probe-repeats",
+      ),
       ...ADAPTER_FLAG,
-      help: { type: "boolean", default: false },
+      ...TASK_FLAGS,
     },
   }, HELP).values;
   if (values.help) return;
@@ -101,7 +109,7 @@ async function main(): Promise<void> {
   const train = resolve(requireFlag(values.train, "--train", "clean training scenes"));
   const heldOut = resolve(requireFlag(values["held-out"], "--held-out", "clean held-out scenes"));
   if (train === heldOut) badFlag("--held-out", "must not be the training scenes");
-  const out = resolve(requireFlag(values.out, "--out", "where the runs go"));
+  const out = outFlag(values.out, "where the runs go");
   const docs = resolve(values.docs ?? out);
   const seeds = list(values.seeds, "--seeds", [1, 2, 3]).map((s) => Math.trunc(s));
   const arms = values.arms?.split(",").map((s) => s.trim());

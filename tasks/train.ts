@@ -2,6 +2,7 @@
  * `deno task train`: fine-tunes Depth Anything V2 on a Hypersim or vKITTI2 split on WebGPU (core/train).
  */
 import { join, resolve } from "node:path";
+import { DATASET_FLAGS, datasetChoice } from "../core/cli/dataset_flags.ts";
 import {
   ADAPTER_FLAG,
   badFlag,
@@ -12,11 +13,13 @@ import {
   modelFlags,
   parseFlags,
   requireFlag,
+  stringFlags,
+  TASK_FLAGS,
 } from "../core/cli/flags.ts";
 import { runTask } from "../core/cli/main.ts";
-import { applyMaxPixels, MAX_PIXELS_FLAG, maxPixelsHelp } from "../core/cli/max_pixels_flag.ts";
+import { MAX_PIXELS_FLAG, maxPixelsHelp } from "../core/cli/max_pixels_flag.ts";
 import { prepareOutDir } from "../core/cli/out_dir.ts";
-import { DATASET_NAMES } from "../core/data/datasets.ts";
+import { outFlag, OUTPUT_FLAGS } from "../core/cli/output_flags.ts";
 import { formatBytes } from "../core/gpu/pool.ts";
 import { TrompeError } from "../core/errors.ts";
 import { type PresetName, PRESETS } from "../core/nn/model/config.ts";
@@ -131,7 +134,7 @@ async function encoderStartCheckpoint(values: Flags, out: string): Promise<strin
  * the run are then checked against its resume point, as when all are given).
  */
 async function withSavedSettings(values: Flags): Promise<Flags> {
-  const out = resolve(requireFlag(values.out, "--out", "the run to continue"));
+  const out = outFlag(values.out, "the run to continue");
   const saved = await readSavedSettings(out);
   // With every flag given again the run's own checks speak (openRun: no resume point here).
   if (!saved && values.dataset !== undefined) return values;
@@ -171,29 +174,28 @@ const FLAGS = {
   weights: { type: "string" },
   init: { type: "boolean", default: false },
   "pretrained-from": { type: "string" },
-  dataset: { type: "string" },
-  root: { type: "string" },
-  split: { type: "string" },
+  ...DATASET_FLAGS,
   "val-split": { type: "string" },
-  out: { type: "string" },
+  ...OUTPUT_FLAGS,
   encoder: { type: "string" },
   ...MODEL_FLAGS,
-  "min-depth": { type: "string" },
-  epochs: { type: "string" },
-  lr: { type: "string" },
-  batch: { type: "string" },
-  "img-size": { type: "string" },
-  freeze: { type: "string" },
-  checkpoint: { type: "string" },
-  seed: { type: "string" },
-  "max-steps": { type: "string" },
-  "val-every": { type: "string" },
+  ...stringFlags(
+    "min-depth",
+    "epochs",
+    "lr",
+    "batch",
+    "img-size",
+    "freeze",
+    "checkpoint",
+    "seed",
+    "max-steps",
+    "val-every",
+  ),
   resume: { type: "boolean", default: false },
   workers: { type: "string" },
   ...MAX_PIXELS_FLAG,
-  debug: { type: "boolean", default: false },
   ...ADAPTER_FLAG,
-  help: { type: "boolean", default: false },
+  ...TASK_FLAGS,
 } as const;
 
 type Flags = ReturnType<typeof parseFlags<{ options: typeof FLAGS }>>["values"];
@@ -204,8 +206,6 @@ async function main(): Promise<void> {
   const parsed = parseFlags("train", { args: Deno.args, options: FLAGS }, HELP).values;
   if (parsed.help) return;
   const values = parsed.resume ? await withSavedSettings(parsed) : parsed;
-  // Set before the loader's worker threads start: they read the limit from this process's environment.
-  applyMaxPixels(values["max-pixels"]);
   const optionalInt = (value: string | undefined, flag: string) =>
     value === undefined ? undefined : intFlag(value, flag, 0, 1);
   const controller = new AbortController();
@@ -218,12 +218,11 @@ async function main(): Promise<void> {
   const weights = generated ? undefined : resolve(
     requireFlag(values.weights, "--weights", "the checkpoint to start from (or --init, --pretrained-from)"),
   );
-  const out = await prepareOutDir(resolve(requireFlag(values.out, "--out", "the run directory")));
+  const out = await prepareOutDir(outFlag(values.out, "the run directory"));
   const options = {
     weights: weights ??
       await (values.init ? initialCheckpoint(values, out) : encoderStartCheckpoint(values, out)),
-    dataset: choiceFlag(values.dataset, "--dataset", DATASET_NAMES),
-    root: resolve(requireFlag(values.root, "--root", "the dataset's root folder")),
+    ...datasetChoice(values),
     split: resolve(requireFlag(values.split, "--split", "a split file of training frames")),
     valSplit: values["val-split"] && resolve(values["val-split"]),
     out,

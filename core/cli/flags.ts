@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { TrompeError } from "../errors.ts";
 import { ADAPTER_ENV, chooseAdapter } from "../gpu/device.ts";
+import { DEFAULT_MAX_PIXELS, setMaxPixels } from "../io/pixel_limit.ts";
 import { HEAD_KINDS, type HeadKind } from "../nn/model/config.ts";
 import {
   OFFICIAL_VALUES,
@@ -77,6 +78,19 @@ export function listFlag<T extends string>(
   return value.split(",").map((v) => choiceFlag(v.trim(), flag, choices));
 }
 
+/** Flags that each take one string value (checked by the task: intFlag, floatFlag, choiceFlag, ...). */
+export function stringFlags<const K extends string>(...names: K[]): StringFlags<K> {
+  return Object.fromEntries(names.map((name) => [name, { type: "string" }])) as StringFlags<K>;
+}
+
+type StringFlags<K extends string> = { readonly [P in K]: { readonly type: "string" } };
+
+/** What every task takes: --debug (stack traces, read by runTask) and --help. */
+export const TASK_FLAGS = {
+  debug: { type: "boolean", default: false },
+  help: { type: "boolean", default: false },
+} as const;
+
 /** The flag that chooses among WebGPU adapters, for every task that computes on one. */
 export const ADAPTER_FLAG = {
   adapter: { type: "string" },
@@ -89,8 +103,9 @@ Device: every run prints the WebGPU adapter it computes on and records it in its
 
 /**
  * node:util's parseArgs, with what every task shares: the official scripts' flag names as aliases, a
- * "did you mean" for an unknown flag, a flag given twice with two values refused, --adapter applied, and
- * --help printed (`help`, then the official names and the device section that apply).
+ * "did you mean" for an unknown flag, a flag given twice with two values refused, --adapter applied,
+ * --max-pixels applied unless --help is asked for (core/cli/max_pixels_flag.ts), and --help printed (`help`,
+ * then the official names and the device section that apply).
  */
 export function parseFlags<T extends ParseArgsConfig>(
   task: string,
@@ -119,6 +134,8 @@ export function parseFlags<T extends ParseArgsConfig>(
   }
   if (help !== undefined && values.help) {
     console.log(help + officialNamesHelp(options) + ("adapter" in options ? ADAPTER_HELP : ""));
+  } else if ("max-pixels" in options && values["max-pixels"] !== undefined) {
+    setMaxPixels(intFlag(values["max-pixels"] as string, "--max-pixels", DEFAULT_MAX_PIXELS, 1));
   }
   return parsed;
 }

@@ -1,30 +1,72 @@
 /**
- * The flags that choose the models a task compares (eval, probe): checkpoints on the WGSL model, or ONNX
- * exports with `--engine onnx`, each repeatable, with what every such task needs to open them. Declared and
- * checked here once, so the tasks agree on their names, defaults and errors.
+ * The flags that choose the models a task runs: checkpoints on the WGSL model, or ONNX exports with
+ * `--engine onnx`, with what every such task needs to open them — repeatable for the tasks that compare models
+ * (eval, probe), one for predict. Declared and checked here once, so the tasks agree on their names, defaults
+ * and errors.
  */
 import { basename, dirname, resolve } from "node:path";
 import type { ModelSource } from "../nn/open_estimator.ts";
-import { badFlag, choiceFlag, intFlag, MODEL_FLAGS, type ModelFlags, modelFlags } from "./flags.ts";
+import {
+  badFlag,
+  choiceFlag,
+  intFlag,
+  MODEL_FLAGS,
+  type ModelFlags,
+  modelFlags,
+  requireFlag,
+} from "./flags.ts";
 
-export const MODEL_SOURCE_FLAGS = {
-  weights: { type: "string", multiple: true },
+/** One model: a checkpoint (--weights) or, with --engine onnx, an ONNX file (--model). */
+export const MODEL_SOURCE_FLAG = {
+  weights: { type: "string" },
   engine: { type: "string" },
-  model: { type: "string", multiple: true },
+  model: { type: "string" },
   "input-size": { type: "string" },
   threads: { type: "string" },
   ...MODEL_FLAGS,
 } as const;
 
-interface ModelSourceValues {
-  weights?: string[];
+/** Models to compare: --weights or --model repeated. */
+export const MODEL_SOURCE_FLAGS = {
+  ...MODEL_SOURCE_FLAG,
+  weights: { type: "string", multiple: true },
+  model: { type: "string", multiple: true },
+} as const;
+
+interface ModelSourceValues<File> {
+  weights?: File;
   engine?: string;
-  model?: string[];
+  model?: File;
   "input-size"?: string;
   threads?: string;
   config?: string;
   head?: string;
   "max-depth"?: string;
+}
+
+/**
+ * MODEL_SOURCE_FLAG's values as openEstimator takes them: the chosen engine's file, required (the other
+ * engine's flag is not read).
+ */
+export function modelSource(values: ModelSourceValues<string>): ModelSource {
+  const engine = engineFlag(values.engine);
+  const path = resolve(
+    engine === "webgpu"
+      ? requireFlag(values.weights, "--weights", "a .safetensors or .pth checkpoint")
+      : requireFlag(values.model, "--model", "the .onnx file to run"),
+  );
+  return { engine, path, name: modelNames([path])[0], ...sizeAndThreads(values), ...modelFlags(values) };
+}
+
+function engineFlag(value: string | undefined): ModelSource["engine"] {
+  return choiceFlag(value, "--engine", ["webgpu", "onnx"] as const, "webgpu");
+}
+
+function sizeAndThreads(values: ModelSourceValues<unknown>): { inputSize: number; threads: number } {
+  return {
+    inputSize: intFlag(values["input-size"], "--input-size", 518, 14),
+    threads: intFlag(values.threads, "--threads", 1, 1),
+  };
 }
 
 /** The models the flags name, checked, before names are given to them. */
@@ -38,8 +80,8 @@ export interface ModelChoice {
 }
 
 /** MODEL_SOURCE_FLAGS' values, checked: at least one model, and only the flag of the chosen engine. */
-export function modelChoice(values: ModelSourceValues): ModelChoice {
-  const engine = choiceFlag(values.engine, "--engine", ["webgpu", "onnx"] as const, "webgpu");
+export function modelChoice(values: ModelSourceValues<string[]>): ModelChoice {
+  const engine = engineFlag(values.engine);
   const [flag, other] = engine === "webgpu" ? ["--weights", "--model"] : ["--model", "--weights"];
   if ((engine === "webgpu" ? values.model : values.weights)?.length) {
     badFlag(
@@ -58,13 +100,7 @@ export function modelChoice(values: ModelSourceValues): ModelChoice {
         : "an .onnx file per model (repeat for more)",
     );
   }
-  return {
-    engine,
-    paths,
-    inputSize: intFlag(values["input-size"], "--input-size", 518, 14),
-    threads: intFlag(values.threads, "--threads", 1, 1),
-    info: modelFlags(values),
-  };
+  return { engine, paths, ...sizeAndThreads(values), info: modelFlags(values) };
 }
 
 /** The chosen models as openEstimator takes them, named `names[i]`. */

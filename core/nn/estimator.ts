@@ -11,6 +11,8 @@ export interface DepthPrediction {
   readonly data: Float32Array;
   readonly width: number;
   readonly height: number;
+  /** The network input size it was computed at, where the estimator runs one of trompe's engines. */
+  readonly network?: { readonly width: number; readonly height: number };
 }
 
 /** A model as the evaluation sees it: a name, what it predicts, and depth for an image. */
@@ -38,8 +40,8 @@ export function engineEstimator(
     name,
     kind: head === "metric" ? "depth" : "disparity",
     async predict(rgb) {
-      const { depth, width, height } = await inferDepth(engine, rgb, inputSize);
-      return { data: depth, width, height };
+      const { depth, width, height, network } = await inferDepth(engine, rgb, inputSize);
+      return { data: depth, width, height, network };
     },
     dispose: () => engine.dispose(),
   };

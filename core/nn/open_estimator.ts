@@ -30,6 +30,16 @@ export interface OpenedModel {
   readonly maxDepth: number | null;
   /** The checkpoint's model config (webgpu); null for an ONNX export. */
   readonly config: ModelConfig | null;
+  /** What the checkpoint loader reported (webgpu: names converted, sizes inferred); empty for ONNX. */
+  readonly loaderNotes: string[];
+  /** The ONNX session's tensor names and the one input size it takes, if any; null for webgpu. */
+  readonly onnx: OnnxSession | null;
+}
+
+export interface OnnxSession {
+  readonly inputName: string;
+  readonly outputName: string;
+  readonly fixedInput: { height: number; width: number } | null;
 }
 
 export async function openEstimator(source: ModelSource, rt?: Runtime): Promise<OpenedModel> {
@@ -49,6 +59,8 @@ export async function openEstimator(source: ModelSource, rt?: Runtime): Promise<
       head: c.head,
       maxDepth: c.maxDepth ?? null,
       config: c,
+      loaderNotes: model.notes,
+      onnx: null,
     };
   }
   const onnx = await OnnxEngine.open(source.path, { numThreads: source.threads ?? 1 });
@@ -65,5 +77,7 @@ export async function openEstimator(source: ModelSource, rt?: Runtime): Promise<
     head,
     maxDepth: source.maxDepth ?? null,
     config: null,
+    loaderNotes: [],
+    onnx: { inputName: onnx.inputName, outputName: onnx.outputName, fixedInput: onnx.fixedInput ?? null },
   };
 }
