@@ -1,9 +1,12 @@
-// The patches of a convolution's input, written straight into the operand texture of the CPU matmul path
-// (kernels/matmul_cpu.wgsl reads B as rows of texels) for the weight gradient on CPU adapters
-// (core/nn/ops/conv_cpu.ts): row r is output pixel q = q0 + r of batch item b, texel c4 holds its patch
-// elements 4·c4 .. 4·c4 + 3 in (ci, ky, kx) order, col[q, (ci·KH + ky)·KW + kx] = x[b, ci, oy·s + ky − pad,
-// ox·s + kx − pad], 0 outside the image. Rows past the run and elements past Cin·KH·KW are zero (K and N are
-// padded to the texture), so every texel is written.
+// The patches of a convolution's input, written straight into an operand texture of the CPU matmul path
+// (kernels/matmul_cpu.wgsl; core/nn/ops/conv_cpu.ts), col[(ci·KH + ky)·KW + kx, q] = x[b, ci, oy·s + ky − pad,
+// ox·s + kx − pad] for output pixel q = q0 + r (oy, ox) of batch item b, 0 outside the image, in one of two
+// orientations:
+// - main (the weight gradient's B, pixels along k): row r is pixel q, texel c4 holds its patch elements
+//   4·c4 .. 4·c4 + 3;
+// - patches (the forward's B, pixels along n): row k is one patch element, texel t holds pixels 4t .. 4t + 3.
+// Rows and texels past the run and past Cin·KH·KW are zero (K and N are padded to the texture), so every
+// texel is written.
 
 override RELU_IN: bool = false; // x is read through ReLU (a residual unit's pre-activation)
 override TOKENS: bool = false; // x is ViT tokens [B, H·W, Cin], not [B, Cin, H, W]
@@ -67,4 +70,32 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     textureStore(col, vec2<u32>(c4, r), v);
   }
+}
+
+// One invocation a texel, lanes along the pixels (neighbouring reads of x); the patch element is the same
+// for a whole workgroup, so its division into (ci, ky, kx) is not per lane's work in effect.
+@compute @workgroup_size(64, 1, 1)
+fn patches(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let size = textureDimensions(col);
+  let t = gid.x;
+  let k = gid.y;
+  if (t >= size.x) { return; }
+  var v = vec4<f32>(0.0);
+  let taps = p.kh * p.kw;
+  if (k < p.cin * taps && 4u * t < p.count) {
+    let ci = k / taps;
+    let ky = (k % taps) / p.kw;
+    let kx = k % p.kw;
+    let q = p.q0 + 4u * t;
+    var oy = q / p.ow;
+    var ox = q % p.ow;
+    for (var j = 0u; j < 4u; j++) {
+      if (4u * t + j < p.count) {
+        v[j] = x_at(ci, i32(oy * p.stride + ky) - i32(p.pad), i32(ox * p.stride + kx) - i32(p.pad));
+      }
+      ox++;
+      if (ox == p.ow) { ox = 0u; oy++; }
+    }
+  }
+  textureStore(col, vec2<u32>(t, k), v);
 }

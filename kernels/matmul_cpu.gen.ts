@@ -51,6 +51,13 @@ override HAS_BIAS: bool = false;
 override ACCUMULATE: bool = false;
 // C is stored transposed (element (m, n) at offC + n·ldc + m): the product run as Cᵀ = op(B)ᵀ·op(A)ᵀ.
 override TRANS_C: bool = false;
+// A convolution's epilogue (core/nn/ops/conv_cpu.ts), where C is [Cout, pixels]: the bias per row, not per
+// column; then C = relu(C); then res (same index as C) added, or C zeroed where res ≤ 0 (a gradient
+// through a ReLU); ACCUMULATE last.
+override BIAS_ROWS: bool = false;
+override RELU_OUT: bool = false;
+override ADD_RES: bool = false;
+override MASK_RES: bool = false;
 
 struct Params {
   M: u32, N: u32,
@@ -66,6 +73,7 @@ struct Params {
 @group(0) @binding(2) var B: texture_2d<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> C: array<f32>;
+@group(0) @binding(5) var<storage, read> res: array<f32>;
 
 const ROWS = ${ROWS}u;
 const COLS = ${COLS}u;
@@ -108,7 +116,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 `);
   // Bias once per column (a storage load is a lane loop), added after alpha.
   emit(`  var ${range(cv).map((c) => `bias${c} = vec4<f32>(0.0)`).join("; var ")};`);
-  emit(`  if (HAS_BIAS) {`);
+  emit(`  if (HAS_BIAS && !BIAS_ROWS) {`);
   for (let c = 0; c < cv; c++) {
     const cols = range(4).map((q) => `bias[min(n0 + ${4 * c + q}u, p.N - 1u)]`).join(", ");
     emit(`    bias${c} = vec4<f32>(${cols});`);
@@ -121,16 +129,23 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   emit(`}
 
 fn store(m: u32, n: u32, ${range(cv).map((c) => `v${c}: vec4<f32>`).join(", ")}) {
-  if (m >= p.M) { return; }`);
+  if (m >= p.M) { return; }
+  var row = 0.0;
+  if (HAS_BIAS && BIAS_ROWS) { row = bias[m]; } // once per row: a storage load is a lane loop`);
   for (let c = 0; c < cv; c++) {
-    for (let q = 0; q < 4; q++) emit(`  store1(m, n + ${4 * c + q}u, v${c}.${XYZW[q]});`);
+    for (let q = 0; q < 4; q++) emit(`  store1(m, n + ${4 * c + q}u, v${c}.${XYZW[q]}, row);`);
   }
   emit(`}
 
-fn store1(m: u32, n: u32, value: f32) {
+fn store1(m: u32, n: u32, value: f32, row: f32) {
   if (n >= p.N) { return; }
   let i = p.offC + select(m * p.ldc + n, n * p.ldc + m, TRANS_C);
-  if (ACCUMULATE) { C[i] += value; } else { C[i] = value; }
+  var v = value;
+  if (HAS_BIAS && BIAS_ROWS) { v += row; }
+  if (RELU_OUT) { v = max(v, 0.0); }
+  if (ADD_RES) { v += res[i]; }
+  if (MASK_RES && res[i] <= 0.0) { v = 0.0; }
+  if (ACCUMULATE) { C[i] += v; } else { C[i] = v; }
 }
 `);
   return out.join("\n");

@@ -19,6 +19,13 @@ override HAS_BIAS: bool = false;
 override ACCUMULATE: bool = false;
 // C is stored transposed (element (m, n) at offC + n·ldc + m): the product run as Cᵀ = op(B)ᵀ·op(A)ᵀ.
 override TRANS_C: bool = false;
+// A convolution's epilogue (core/nn/ops/conv_cpu.ts), where C is [Cout, pixels]: the bias per row, not per
+// column; then C = relu(C); then res (same index as C) added, or C zeroed where res ≤ 0 (a gradient
+// through a ReLU); ACCUMULATE last.
+override BIAS_ROWS: bool = false;
+override RELU_OUT: bool = false;
+override ADD_RES: bool = false;
+override MASK_RES: bool = false;
 
 struct Params {
   M: u32, N: u32,
@@ -34,6 +41,7 @@ struct Params {
 @group(0) @binding(2) var B: texture_2d<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> C: array<f32>;
+@group(0) @binding(5) var<storage, read> res: array<f32>;
 
 const ROWS = 32u;
 const COLS = 16u;
@@ -262,7 +270,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
 
   var bias0 = vec4<f32>(0.0); var bias1 = vec4<f32>(0.0); var bias2 = vec4<f32>(0.0); var bias3 = vec4<f32>(0.0);
-  if (HAS_BIAS) {
+  if (HAS_BIAS && !BIAS_ROWS) {
     bias0 = vec4<f32>(bias[min(n0 + 0u, p.N - 1u)], bias[min(n0 + 1u, p.N - 1u)], bias[min(n0 + 2u, p.N - 1u)], bias[min(n0 + 3u, p.N - 1u)]);
     bias1 = vec4<f32>(bias[min(n0 + 4u, p.N - 1u)], bias[min(n0 + 5u, p.N - 1u)], bias[min(n0 + 6u, p.N - 1u)], bias[min(n0 + 7u, p.N - 1u)]);
     bias2 = vec4<f32>(bias[min(n0 + 8u, p.N - 1u)], bias[min(n0 + 9u, p.N - 1u)], bias[min(n0 + 10u, p.N - 1u)], bias[min(n0 + 11u, p.N - 1u)]);
@@ -304,26 +312,33 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 
 fn store(m: u32, n: u32, v0: vec4<f32>, v1: vec4<f32>, v2: vec4<f32>, v3: vec4<f32>) {
   if (m >= p.M) { return; }
-  store1(m, n + 0u, v0.x);
-  store1(m, n + 1u, v0.y);
-  store1(m, n + 2u, v0.z);
-  store1(m, n + 3u, v0.w);
-  store1(m, n + 4u, v1.x);
-  store1(m, n + 5u, v1.y);
-  store1(m, n + 6u, v1.z);
-  store1(m, n + 7u, v1.w);
-  store1(m, n + 8u, v2.x);
-  store1(m, n + 9u, v2.y);
-  store1(m, n + 10u, v2.z);
-  store1(m, n + 11u, v2.w);
-  store1(m, n + 12u, v3.x);
-  store1(m, n + 13u, v3.y);
-  store1(m, n + 14u, v3.z);
-  store1(m, n + 15u, v3.w);
+  var row = 0.0;
+  if (HAS_BIAS && BIAS_ROWS) { row = bias[m]; } // once per row: a storage load is a lane loop
+  store1(m, n + 0u, v0.x, row);
+  store1(m, n + 1u, v0.y, row);
+  store1(m, n + 2u, v0.z, row);
+  store1(m, n + 3u, v0.w, row);
+  store1(m, n + 4u, v1.x, row);
+  store1(m, n + 5u, v1.y, row);
+  store1(m, n + 6u, v1.z, row);
+  store1(m, n + 7u, v1.w, row);
+  store1(m, n + 8u, v2.x, row);
+  store1(m, n + 9u, v2.y, row);
+  store1(m, n + 10u, v2.z, row);
+  store1(m, n + 11u, v2.w, row);
+  store1(m, n + 12u, v3.x, row);
+  store1(m, n + 13u, v3.y, row);
+  store1(m, n + 14u, v3.z, row);
+  store1(m, n + 15u, v3.w, row);
 }
 
-fn store1(m: u32, n: u32, value: f32) {
+fn store1(m: u32, n: u32, value: f32, row: f32) {
   if (n >= p.N) { return; }
   let i = p.offC + select(m * p.ldc + n, n * p.ldc + m, TRANS_C);
-  if (ACCUMULATE) { C[i] += value; } else { C[i] = value; }
+  var v = value;
+  if (HAS_BIAS && BIAS_ROWS) { v += row; }
+  if (RELU_OUT) { v = max(v, 0.0); }
+  if (ADD_RES) { v += res[i]; }
+  if (MASK_RES && res[i] <= 0.0) { v = 0.0; }
+  if (ACCUMULATE) { C[i] += v; } else { C[i] = v; }
 }

@@ -19,7 +19,7 @@ import { COLS, ROWS } from "../../kernels/matmul_cpu.gen.ts";
 export const MATMUL_CPU_KERNEL: KernelSpec = {
   file: "matmul_cpu.wgsl",
   entry: "main",
-  bindings: ["uniform", "texture", "texture", "read", "storage"],
+  bindings: ["uniform", "texture", "texture", "read", "storage", "read"],
 };
 
 export const MATMUL_PACK_KERNEL: KernelSpec = {
@@ -68,7 +68,7 @@ interface Operand {
  * texels past the operand, never read) and all products share one variant. (Array textures would be another
  * variant again, which is one reason batch items go one at a time.)
  */
-function nonPowerOfTwo(side: number): number {
+export function nonPowerOfTwo(side: number): number {
   if (side <= 2) return 3;
   return (side & (side - 1)) === 0 ? side + 1 : side;
 }
@@ -180,7 +180,7 @@ export function matmulCpu(rt: Runtime, p: MatmulProblem): void {
       MATMUL_CPU_KERNEL,
       constants,
       [kp.m, kp.n, Math.ceil(p.k / 4), p.ldc, itemOffset(p.offC, p.strideC, z, p.inner), f32(p.alpha)],
-      [texA, texB, p.bias ?? rt.unused, p.c],
+      [texA, texB, p.bias ?? rt.unused, p.c, rt.unused],
       [Math.ceil(kp.n / (COLS * kp.lanes)), Math.ceil(kp.m / ROWS)],
       p.label,
     );
@@ -190,49 +190,72 @@ export function matmulCpu(rt: Runtime, p: MatmulProblem): void {
   rt.pool.free(texB);
 }
 
-/** op(A) of a product whose B is written by its caller (`matmulCpuFilled`). */
-export interface FilledProduct {
-  a: Tensor;
-  transA?: boolean;
-  lda: number;
-  offA: number;
+/** An operand texture of the CPU path, for a caller that fills it itself (`packOperand`, its own kernel). */
+export function operandTexture(rt: Runtime, [width, height]: [number, number]): PoolBuffer {
+  const usage = GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING;
+  return rt.pool.allocTexture("scratch/matmul-pack", width, height, usage);
+}
+
+/** Records the copy of op(X) (`rows`×`cols`, from element `off`) into an operand texture. */
+export function packOperand(
+  rt: Runtime,
+  x: Operand & { off: number },
+  texture: PoolBuffer,
+  size: [number, number],
+  label: string,
+): void {
+  pack(rt, x, x.off, texture, size, label);
+}
+
+/**
+ * C (+)= op(A)·op(B) from operand textures its caller filled (A: `textureShapes(…).a` texels, op(A)[m,
+ * 4kq..4kq+3] at (kq, m), zero past K; B: `.b`, op(B)[k, 4t..4t+3] at (t, k), zero past K rows), element
+ * (m, n) of C at offC + m·ldc + n, or offC + n·ldc + m with `transC`; with a convolution's epilogue, where
+ * C is [Cout, pixels]: a bias per row, ReLU, then a residual added or a ReLU mask applied (`res`, indexed
+ * as C), then `accumulate`.
+ */
+export interface TextureProduct {
   m: number;
   n: number;
   k: number;
   c: Tensor;
   ldc: number;
   offC: number;
+  transC?: boolean;
   accumulate: boolean;
+  /** One value per row of C. */
+  bias?: Tensor;
+  reluOut?: boolean;
+  res?: Tensor;
+  /** Zero C where res ≤ 0, rather than adding res. */
+  maskByRes?: boolean;
   label: string;
 }
 
-/**
- * C (+)= op(A)·B on the CPU path where B (K×N) is no tensor: `fillB` records the writing of it straight into
- * its operand texture ([width, height] texels: 4⌈K/4⌉ rows of ⌈N/4⌉ texels, op(B)[r, 4c..4c+3] at (c, r),
- * every texel written, zeros past K rows and N columns), so an operand that would only be built to be copied
- * (a convolution's patches) is written once. C is stored straight (never swapped to Cᵀ).
- */
-export function matmulCpuFilled(
-  rt: Runtime,
-  p: FilledProduct,
-  fillB: (texture: PoolBuffer, size: [number, number]) => void,
-): void {
-  const shapes = textureShapes({ m: p.m, n: p.n, k: p.k });
-  const usage = GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING;
-  const texA = rt.pool.allocTexture("scratch/matmul-pack", ...shapes.a, usage);
-  const texB = rt.pool.allocTexture("scratch/matmul-pack", ...shapes.b, usage);
-  const a: Operand = { tensor: p.a, rows: p.m, cols: p.k, ld: p.lda, trans: p.transA ?? false };
-  pack(rt, a, p.offA, texA, shapes.a, p.label);
-  fillB(texB, shapes.b);
+export function productOnTextures(rt: Runtime, p: TextureProduct, texA: PoolBuffer, texB: PoolBuffer): void {
   const lanes = laneCost(p.m, p.n).lanes;
   rt.dispatch(
     MATMUL_CPU_KERNEL,
-    { WG_X: lanes, HAS_BIAS: false, ACCUMULATE: p.accumulate, TRANS_C: false },
+    {
+      WG_X: lanes,
+      HAS_BIAS: p.bias !== undefined,
+      ACCUMULATE: p.accumulate,
+      TRANS_C: p.transC ?? false,
+      // Only the epilogue options that are on: a product without them shares matmulCpu's pipeline.
+      ...onlyTrue({
+        BIAS_ROWS: p.bias !== undefined,
+        RELU_OUT: p.reluOut ?? false,
+        ADD_RES: p.res !== undefined && !p.maskByRes,
+        MASK_RES: p.res !== undefined && (p.maskByRes ?? false),
+      }),
+    },
     [p.m, p.n, Math.ceil(p.k / 4), p.ldc, p.offC, f32(1)],
-    [texA, texB, rt.unused, p.c],
+    [texA, texB, p.bias ?? rt.unused, p.c, p.res ?? rt.unused],
     [Math.ceil(p.n / (COLS * lanes)), Math.ceil(p.m / ROWS)],
     p.label,
   );
-  rt.pool.free(texA);
-  rt.pool.free(texB);
+}
+
+function onlyTrue(flags: Record<string, boolean>): Record<string, boolean> {
+  return Object.fromEntries(Object.entries(flags).filter(([, on]) => on));
 }

@@ -28,6 +28,11 @@ const CASES: (Geom & { bias: boolean })[] = [
   { batch: 3, cin: 3, h: 40, w: 30, cout: 6, k: 3, stride: 2, pad: 1, bias: true },
   // 1152 patch values a pixel: the CPU path's dw takes the 1200 pixels in runs of 170 (PATCH_FLOATS).
   { batch: 1, cin: 128, h: 40, w: 30, cout: 3, k: 3, stride: 1, pad: 1, bias: false },
+  // On a CPU adapter products (conv_cpu_route.ts): a strided forward over patches in two runs of output
+  // pixels (2025 pixels of 1152 patch values, FORWARD_PATCH_FLOATS), its dx by columns; a pointwise conv
+  // wide enough for the product path, 2500 pixels in two runs of 256 channels, at batch 2.
+  { batch: 1, cin: 128, h: 90, w: 90, cout: 20, k: 3, stride: 2, pad: 1, bias: true },
+  { batch: 2, cin: 256, h: 50, w: 50, cout: 16, k: 1, stride: 1, pad: 0, bias: true },
 ];
 
 function relu64(a: ArrayLike<number>): Float64Array {
@@ -110,6 +115,62 @@ Deno.test("conv2d fusions: relu(x) in, relu out, residual add, token input, accu
   assert(relL2(await rt.read(dx), dxTokens) < 1e-6);
   assert(relL2(await rt.read(dw), ref.dw.map((v) => v + 1)) < 1e-6);
   rt.free(xt, wt, bt, rtn, y, tt, w1, yp, dyt, dw, dx);
+});
+
+Deno.test("conv2d pointwise products: tokens in and out, relu in and out, residual, ReLU mask", async () => {
+  // Channels ≥ 16 both ways, so that on a CPU adapter the forward and dx both run as products.
+  const g: Geom = { batch: 2, cin: 20, h: 3, w: 7, cout: 18, k: 1, stride: 1, pad: 0 };
+  const pixels = g.h * g.w;
+  const x = randomArray(g.batch * g.cin * pixels, 17);
+  const w = randomArray(g.cout * g.cin, 18);
+  const b = randomArray(g.cout, 19);
+  const r = randomArray(g.batch * g.cout * pixels, 20);
+  const dy = randomArray(g.batch * g.cout * pixels, 21);
+  const mask = randomArray(g.batch * g.cin * pixels, 22);
+  const tokens = new Float32Array(x.length);
+  const toTokens = <T extends Float32Array | Float64Array>(v: ArrayLike<number>, out: T, ch: number): T => {
+    for (let n = 0; n < g.batch; n++) {
+      for (let p = 0; p < pixels; p++) {
+        for (let c = 0; c < ch; c++) out[(n * pixels + p) * ch + c] = v[(n * ch + c) * pixels + p];
+      }
+    }
+    return out;
+  };
+  toTokens(x, tokens, g.cin);
+  const wt = rt.upload("weights/w", [g.cout, g.cin, 1, 1], w);
+  const bt = rt.upload("weights/b", [g.cout], b);
+  const tt = rt.upload("act/tokens", [g.batch, pixels, g.cin], tokens);
+  const xt = rt.upload("act/x", [g.batch, g.cin, g.h, g.w], x);
+  const rtn = rt.upload("act/r", [g.batch, g.cout, g.h, g.w], r);
+  const dyt = rt.upload("grads/dy", [g.batch, g.cout, g.h, g.w], dy);
+  const maskT = rt.upload(
+    "act/mask",
+    [g.batch, pixels, g.cin],
+    toTokens(mask, new Float32Array(mask.length), g.cin),
+  );
+
+  // Tokens in, bias, ReLU out, residual; then without the residual (the backward masks dy by y), dx back
+  // as tokens through a ReLU mask.
+  const proj = new Conv2d("proj", wt, bt, { reluOut: true });
+  const { y: withResidual } = proj.forward(rt, { x: tt, grid: [g.h, g.w], residual: rtn });
+  const pre = conv2dRef(x, w, b, g);
+  assert(relL2(await rt.read(withResidual), relu64(pre).map((v, i) => v + r[i])) < 1e-6, "tokens forward");
+  const { y, saved } = proj.forward(rt, { x: tt, grid: [g.h, g.w] });
+  const dx = proj.backward(rt, saved, dyt, { input: true, maskInputBy: maskT })!;
+  const dpre = dy.map((v, i) => (pre[i] > 0 ? v : 0));
+  const ref = conv2dBackwardRef(x, w, dpre, g);
+  const want = toTokens(ref.dx.map((v, i) => (mask[i] > 0 ? v : 0)), new Float64Array(x.length), g.cin);
+  assert.deepEqual(dx.shape, [g.batch, pixels, g.cin]);
+  assert(relL2(await rt.read(dx), want) < 1e-6, "tokens dx");
+
+  // ReLU in (read through the patches), and dx masked by x itself.
+  const unit = new Conv2d("unit", wt, bt, { reluIn: true });
+  const { y: y2, saved: saved2 } = unit.forward(rt, { x: xt });
+  assert(relL2(await rt.read(y2), conv2dRef(relu64(x), w, b, g)) < 1e-6, "relu-in forward");
+  const dx2 = unit.backward(rt, saved2, dyt, { input: true })!;
+  const ref2 = conv2dBackwardRef(relu64(x), w, dy, g);
+  assert(relL2(await rt.read(dx2), ref2.dx.map((v, i) => (x[i] > 0 ? v : 0))) < 1e-6, "relu-in dx");
+  rt.free(wt, bt, tt, xt, rtn, dyt, maskT, withResidual, y, dx, y2, dx2);
 });
 
 Deno.test("conv2d reluIn backward: gradients through relu(x) match float64", async () => {

@@ -1,6 +1,7 @@
 /**
  * Conv2d (NCHW, PyTorch's [Cout, Cin, kH, kW] weights, one stride and padding for both axes) on
- * kernels/conv.wgsl: the forward and the backward to the input, the weight and the bias. The kernel's three
+ * kernels/conv.wgsl (on CPU adapters, the kernels conv_cpu_route.ts picks): the forward and the backward to
+ * the input, the weight and the bias. The kernel's three
  * modes are exported as `convGemm` because a transposed convolution is the same three products in another
  * order (conv_transpose.ts).
  *
@@ -14,7 +15,7 @@ import type { KernelSpec } from "../../gpu/kernels.ts";
 import type { Runtime } from "../../gpu/runtime.ts";
 import type { Tensor } from "../../gpu/tensor.ts";
 import { TrompeError } from "../../errors.ts";
-import { convCpu, convWeightGradCpu, cpuConvApplies, cpuWeightGradApplies } from "./conv_cpu.ts";
+import { runConvCpu } from "./conv_cpu_route.ts";
 import { sumRows } from "../../gpu/reduce.ts";
 import { release } from "./release.ts";
 import { reluBackward } from "./relu.ts";
@@ -114,14 +115,7 @@ export function convGemm(rt: Runtime, args: ConvGemmArgs): void {
   need(args.out, outSize, "output", label);
   if (args.res) need(args.res, outSize, "residual", label);
   if (args.bias) need(args.bias, m, "bias", label);
-  if (rt.ctx.isCpu && cpuConvApplies(rt, args.mode, g)) {
-    convCpu(rt, args);
-    return;
-  }
-  if (rt.ctx.isCpu && args.mode === ConvMode.WeightGrad && cpuWeightGradApplies(rt, g)) {
-    convWeightGradCpu(rt, args);
-    return;
-  }
+  if (rt.ctx.isCpu && runConvCpu(rt, args)) return;
   const tiles = tilesFor(m);
   const splits = args.mode === ConvMode.WeightGrad ? weightGradSplits(g, m * n) : 1;
   if (splits > 1) {

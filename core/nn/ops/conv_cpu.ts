@@ -1,16 +1,15 @@
 /**
- * Stride-1 Conv2d for CPU adapters (lavapipe/llvmpipe): the forward, and the input gradient as the same conv
- * of dy with transposed, flipped weights and padding KH−1−pad. kernels/conv_cpu.wgsl runs on operands packed
- * by kernels/conv_cpu_pack.wgsl into scratch buffers ("scratch/conv-pack", freed once the conv is recorded).
- * The weight gradient (any stride) is dw = Σ_b dy[b] · col[b] over the input's patches, products on the CPU
- * matmul path whose patch operand kernels/conv_im2col.wgsl writes in place (`convWeightGradCpu`).
+ * Stride-1 Conv2d for CPU adapters (lavapipe/llvmpipe) on a direct kernel: the forward, and the input
+ * gradient as the same conv of dy with transposed, flipped weights and padding KH−1−pad.
+ * kernels/conv_cpu.wgsl runs on operands packed by kernels/conv_cpu_pack.wgsl into scratch buffers
+ * ("scratch/conv-pack", freed once the conv is recorded). The other convolutions run as products on the CPU
+ * matmul path (conv_product.ts); conv2d.ts chooses, and says why this kernel keeps the 3×3 ones.
  * The implicit-GEMM kernel (conv.wgsl) gathers every operand element through index arithmetic and stages
  * tiles in workgroup memory behind barriers — right for a GPU, slow where a workgroup is one CPU thread; the
  * DPT head's full-resolution 3×3 convs ran at under 1 GFLOP/s there. Packing costs one pass over the input,
  * against the conv's 2·KH·KW·Cout FLOPs per input element.
  */
 import type { KernelSpec } from "../../gpu/kernels.ts";
-import { matmulCpuFilled } from "../../gpu/matmul_cpu.ts";
 import type { Runtime } from "../../gpu/runtime.ts";
 import { type ConvGemmArgs, type ConvGeometry, ConvMode } from "./conv2d.ts";
 import { release } from "./release.ts";
@@ -38,8 +37,8 @@ function bits(...options: [boolean, number][]): number {
   return options.reduce((sum, [on, bit]) => sum | (on ? bit : 0), 0);
 }
 
-/** The conv the kernel runs: the forward's own, or for an input gradient the conv of dy that gives dx. */
-function runGeometry(mode: ConvMode, g: ConvGeometry): ConvGeometry {
+/** The conv that runs: the forward's own, or for an input gradient the conv of dy that gives dx. */
+export function runGeometry(mode: ConvMode, g: ConvGeometry): ConvGeometry {
   if (mode === ConvMode.Forward) return g;
   const pad = g.kh - 1 - g.pad;
   return { ...g, cin: g.cout, h: g.oh, w: g.ow, cout: g.cin, oh: g.h, ow: g.w, pad };
@@ -123,78 +122,4 @@ export function convCpu(rt: Runtime, args: ConvGemmArgs): void {
     label,
   );
   release(rt, x, w);
-}
-
-const IM2COL: KernelSpec = {
-  file: "conv_im2col.wgsl",
-  entry: "main",
-  bindings: ["uniform", "read", "storage-texture"],
-};
-const IM2COL_WG = 64; // kernels/conv_im2col.wgsl's @workgroup_size
-/**
- * The patch texture of one product holds at most this many floats (768 KiB; and its side the texture limit):
- * the weight gradient runs as one product per batch item and run of output pixels that fits, so its scratch
- * stays a fraction of a small model's step (for the demo's last 3×3 conv, 144 patch values a pixel: runs of
- * 1365 pixels, four to a 70×70 image). 1 Mi floats made that dw 61 ms instead of 77 at batch 4, but its 4 MiB
- * is live at the demo model's peak (9.4 MiB planned), which the memory plan must predict within 5 %.
- */
-const PATCH_FLOATS = 192 * 1024;
-
-/** Whether the weight gradient can run as products on the CPU matmul path (its patch texture fits). */
-export function cpuWeightGradApplies(rt: Runtime, g: ConvGeometry): boolean {
-  const taps = g.cin * g.kh * g.kw;
-  const side = rt.ctx.limits.maxTextureDimension2D;
-  return Math.ceil(taps / 4) < side && taps <= PATCH_FLOATS / 4;
-}
-
-/**
- * dw[co, (ci, ky, kx)] (+)= Σ_b Σ_q dy[b, co, q] · col[b, q, (ci, ky, kx)] over the input's patches, as the
- * forward read them (through ReLU, or from tokens): for each batch item and run of output pixels, the
- * patches are written straight into the product's operand texture (kernels/conv_im2col.wgsl) and one
- * product on the CPU path adds into dw. On lavapipe the implicit GEMM (conv.wgsl) ran this at about
- * 0.2 GFLOP/s: the DPT head's last 3×3 conv at the demo's 70 px, batch 4, took 854 ms there.
- */
-export function convWeightGradCpu(rt: Runtime, args: ConvGemmArgs): void {
-  const g = args.geometry;
-  const label = args.label ?? "conv.dw";
-  const pixels = g.oh * g.ow;
-  const taps = g.cin * g.kh * g.kw;
-  const perRun = Math.min(
-    Math.floor(PATCH_FLOATS / (4 * Math.ceil(taps / 4))),
-    rt.ctx.limits.maxTextureDimension2D - 4,
-  );
-  const runs = Math.ceil(pixels / perRun);
-  const run = Math.ceil(pixels / runs);
-  let first = true;
-  for (let b = 0; b < g.batch; b++) {
-    for (let q0 = 0; q0 < pixels; q0 += run) {
-      const count = Math.min(run, pixels - q0);
-      matmulCpuFilled(
-        rt,
-        {
-          a: args.a,
-          lda: pixels,
-          offA: b * g.cout * pixels + q0,
-          m: g.cout,
-          n: taps,
-          k: count,
-          c: args.out,
-          ldc: taps,
-          offC: 0,
-          accumulate: first ? (args.accumulate ?? false) : true,
-          label,
-        },
-        (texture, [, height]) =>
-          rt.dispatch(
-            IM2COL,
-            { RELU_IN: args.reluIn ?? false, TOKENS: args.tokens ?? false },
-            [g.cin, g.h, g.w, g.ow, g.kh, g.kw, g.stride, g.pad, b, q0, count],
-            [args.b, texture],
-            [Math.ceil(height / IM2COL_WG)],
-            `${label}/im2col`,
-          ),
-      );
-      first = false;
-    }
-  }
 }
