@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Runtime } from "../../core/gpu/runtime.ts";
-import { layerScaleBackward, layerScaleResidual } from "../../core/nn/ops/layerscale.ts";
+import { layerScaleBackward, layerScaleForward } from "../../core/nn/ops/layerscale.ts";
 import { randomArray, relL2 } from "../shared.ts";
 import { finiteDifferenceError, toF64 } from "./ref/gradcheck.ts";
 
@@ -36,7 +36,7 @@ Deno.test("LayerScale residual: forward, FD-checked backward, GPU vs CPU", async
   const x = rt.upload("act/x", [rows, C], xs);
   const branch = rt.upload("act/branch", [rows, C], bs);
   const gamma = rt.upload("weights/gamma", [C], gs);
-  const out = layerScaleResidual(rt, x, branch, gamma, "act/out");
+  const out = layerScaleForward(rt, x, branch, gamma, "act/out");
   const relF = relL2(await rt.read(out), forward(xs, bs, gs));
   const dOuts = randomArray(rows * C, 4);
   const want = backward(bs, gs, dOuts);

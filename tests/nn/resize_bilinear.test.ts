@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Runtime } from "../../core/gpu/runtime.ts";
-import { ResizeBilinear } from "../../core/nn/ops/resize_bilinear.ts";
+import { resizeBilinearBackward, resizeBilinearForward } from "../../core/nn/ops/resize_bilinear.ts";
 import { bilinearAlignCorners, bilinearAlignCornersBackward } from "../../core/nn/resize_ref.ts";
 import { randomArray, relL2 } from "../shared.ts";
 
@@ -22,9 +22,8 @@ for (const [c, inH, inW, outH, outW] of CASES) {
     const dy = randomArray(c * outH * outW, outW);
     const xt = rt.upload("act/x", [1, c, inH, inW], x);
     const dyt = rt.upload("grads/dy", [1, c, outH, outW], dy);
-    const op = new ResizeBilinear("resize", outH, outW);
-    const { y, saved } = op.forward(rt, xt);
-    const dx = op.backward(rt, saved, dyt);
+    const { y, saved } = resizeBilinearForward(rt, xt, [outH, outW], "resize");
+    const dx = resizeBilinearBackward(rt, saved, dyt, "resize");
     const ey = relL2(await rt.read(y), bilinearAlignCorners(x, c, inH, inW, outH, outW));
     const edx = relL2(await rt.read(dx), bilinearAlignCornersBackward(dy, c, inH, inW, outH, outW));
     assert(ey < 1e-6 && edx < 1e-6, `y ${ey}, dx ${edx}`);
@@ -41,7 +40,7 @@ Deno.test("bilinear adjoint accumulates into a given gradient; the CPU adjoint i
   assert(Math.abs(lhs - rhs) < 1e-12 * Math.abs(lhs));
   const dyt = rt.upload("grads/dy", [2, 9, 11], dy);
   const dx = rt.upload("grads/dx", [2, 4, 6], new Float32Array(48).fill(0.5));
-  new ResizeBilinear("r", 9, 11).backward(rt, { inShape: [2, 4, 6] }, dyt, { dx, accumulate: true });
+  resizeBilinearBackward(rt, { inShape: [2, 4, 6], size: [9, 11] }, dyt, "r", { dx, accumulate: true });
   const want = bilinearAlignCornersBackward(dy, 2, 4, 6, 9, 11).map((v) => v + 0.5);
   assert(relL2(await rt.read(dx), want) < 1e-6);
   rt.free(dyt, dx);

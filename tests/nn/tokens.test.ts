@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Runtime } from "../../core/gpu/runtime.ts";
-import { assembleTokens, assembleTokensBackward } from "../../core/nn/ops/tokens.ts";
+import { assembleTokensBackward, assembleTokensForward } from "../../core/nn/ops/tokens.ts";
 import { randomArray } from "../shared.ts";
 
 const rt = await Runtime.create();
@@ -13,7 +13,7 @@ Deno.test("tokens: [cls; patches] + pos per batch item, and the batch-summed bac
   const patches = rt.upload("act/patches", [B, N, C], ps);
   const cls = rt.upload("weights/cls", [1, 1, C], cs);
   const posT = rt.upload("act/pos", [1 + N, C], pos);
-  const x0 = await rt.read(assembleTokens(rt, patches, cls, posT, "act/x0"));
+  const x0 = await rt.read(assembleTokensForward(rt, patches, cls, posT, "act/x0"));
   for (let b = 0; b < B; b++) {
     for (let t = 0; t <= N; t++) {
       for (let c = 0; c < C; c++) {

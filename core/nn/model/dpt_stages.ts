@@ -20,7 +20,7 @@ import { Conv2d, type Conv2dOptions, type Conv2dSaved } from "../ops/conv2d.ts";
 import { ConvTranspose2d, type ConvTransposeSaved } from "../ops/conv_transpose.ts";
 import { release } from "../ops/release.ts";
 import { reluBackward, reluForward } from "../ops/relu.ts";
-import { ResizeBilinear, type ResizeSaved } from "../ops/resize_bilinear.ts";
+import { resizeBilinearBackward, resizeBilinearForward, type ResizeSaved } from "../ops/resize_bilinear.ts";
 import { sigmoidBackward, sigmoidForward } from "../ops/sigmoid.ts";
 import type { ModelConfig } from "./config.ts";
 import { type GradientSink, HEAD } from "./gradient_sink.ts";
@@ -176,7 +176,6 @@ export interface FusionSaved {
   sMid1: Conv2dSaved;
   sMid2: Conv2dSaved;
   sOut: Conv2dSaved;
-  resize: ResizeBilinear;
   sResize: ResizeSaved;
   /** rcu1's hidden map and output (only with a coarser input). */
   h1?: Tensor;
@@ -241,8 +240,7 @@ export class FusionStage {
     }
     const o = this.outConv.forward(rt, { x: m2.y });
     if (!keep) release(rt, m2.y);
-    const resize = new ResizeBilinear(`${this.name}.resize`, size[0], size[1]);
-    const r = resize.forward(rt, o.y);
+    const r = resizeBilinearForward(rt, o.y, size, `${this.name}.resize`);
     // The resize's backward needs only shapes: out_conv's output goes now.
     release(rt, o.y);
     if (!keep) return { out: r.y };
@@ -253,7 +251,6 @@ export class FusionStage {
         sMid1: m1.saved,
         sMid2: m2.saved,
         sOut: o.saved,
-        resize,
         sResize: r.saved,
         h2: m1.y,
         y: m2.y,
@@ -263,7 +260,7 @@ export class FusionStage {
 
   /** Consumes dOut and the saved tensors; returns the gradients of skip and (when there is one) prev. */
   backward(rt: Runtime, s: FusionSaved, dOut: Tensor, sink: GradientSink): { dSkip: Tensor; dPrev?: Tensor } {
-    const dz = s.resize.backward(rt, s.sResize, dOut);
+    const dz = resizeBilinearBackward(rt, s.sResize, dOut, `${this.name}.resize`);
     release(rt, dOut);
     const dy = convBackward(rt, this.outConv, s.sOut, dz, sink, true, [s.y])!;
     release(rt, dz);
@@ -287,7 +284,6 @@ export class FusionStage {
 
 export interface OutputSaved {
   sConv1: Conv2dSaved;
-  upsample: ResizeBilinear;
   sUp: ResizeSaved;
   sHidden: Conv2dSaved;
   sLogits: Conv2dSaved;
@@ -331,8 +327,7 @@ export class OutputStage {
   ): { depth: Tensor; logits: Tensor; saved?: OutputSaved } {
     const c1 = this.conv1.forward(rt, { x: path });
     if (!keep) release(rt, path);
-    const upsample = new ResizeBilinear(`${HEAD}.upsample`, h, w);
-    const up = upsample.forward(rt, c1.y);
+    const up = resizeBilinearForward(rt, c1.y, [h, w], `${HEAD}.upsample`);
     if (keep || !inspect?.("dbg/output_conv1", c1.y)) release(rt, c1.y);
     let hidden: Tensor, sHidden: Conv2dSaved;
     if (keep) {
@@ -360,7 +355,6 @@ export class OutputStage {
       logits: logits.y,
       saved: {
         sConv1: c1.saved,
-        upsample,
         sUp: up.saved,
         sHidden,
         sLogits: logits.saved,
@@ -385,7 +379,7 @@ export class OutputStage {
     release(rt, dLogits, s.hidden);
     const dUp = convBackward(rt, this.conv2a, s.sHidden, dPre, sink, true, [s.up])!;
     release(rt, dPre);
-    const dOut1 = s.upsample.backward(rt, s.sUp, dUp);
+    const dOut1 = resizeBilinearBackward(rt, s.sUp, dUp, `${HEAD}.upsample`);
     release(rt, dUp);
     const dPath = convBackward(rt, this.conv1, s.sConv1, dOut1, sink, true, [path])!;
     release(rt, dOut1);

@@ -16,13 +16,13 @@ import {
 } from "../ops/attention.ts";
 import { geluBackward, geluForward } from "../ops/gelu.ts";
 import { layerNormBackward, layerNormForward, type LayerNormSaved } from "../ops/layernorm.ts";
-import { layerScaleBackward, layerScaleResidual } from "../ops/layerscale.ts";
+import { layerScaleBackward, layerScaleForward } from "../ops/layerscale.ts";
 import { linearBackward, linearForward, type LinearWeights } from "../ops/linear.ts";
 import { patchEmbedBackward, patchEmbedForward, patchGrid } from "../ops/patch_embed.ts";
 import { posEmbedBackward, posEmbedForward } from "../ops/pos_embed.ts";
 import { release } from "../ops/release.ts";
 import { swigluForward } from "../ops/swiglu.ts";
-import { assembleTokens, assembleTokensBackward } from "../ops/tokens.ts";
+import { assembleTokensBackward, assembleTokensForward } from "../ops/tokens.ts";
 import { type FfnKind, PATCH_SIZE } from "./config.ts";
 import { affineGrads, completeAll, type GradientSink, linearGrads } from "./gradient_sink.ts";
 import type { GpuWeights } from "./weights.ts";
@@ -108,7 +108,7 @@ export class BlockStage {
       this.attention(rt, x.shape[1]),
       `${this.act}/attn`,
     );
-    const x1 = layerScaleResidual(rt, x, a, this.w.get(`${p}.ls1.gamma`), `${this.act}/x1`);
+    const x1 = layerScaleForward(rt, x, a, this.w.get(`${p}.ls1.gamma`), `${this.act}/x1`);
     if (!keep) release(rt, n1, s1.mean, s1.rstd, a, ...attentionSavedTensors(attn));
     const { y: n2, saved: s2 } = layerNormForward(rt, x1, this.w.affine(`${p}.norm2`), `${this.act}/norm2`);
     const swiglu = this.ffn === "swiglufused";
@@ -119,7 +119,7 @@ export class BlockStage {
     const m = linearForward(rt, g, this.w.linear(`${p}.mlp.${swiglu ? "w3" : "fc2"}`), `${this.act}/fc2`);
     // GELU is cheap to recompute from h: its output is not kept.
     release(rt, g);
-    const out = layerScaleResidual(rt, x1, m, this.w.get(`${p}.ls2.gamma`), `${this.act}/out`);
+    const out = layerScaleForward(rt, x1, m, this.w.get(`${p}.ls2.gamma`), `${this.act}/out`);
     if (!keep) {
       release(rt, x1, m);
       return { out };
@@ -227,7 +227,7 @@ export class EmbeddingStage {
     );
     if (!keep) release(rt, saved.cols);
     const pos = posEmbedForward(rt, this.w.get("pretrained.pos_embed"), grid.h, grid.w, "act/pos_embed");
-    const x0 = assembleTokens(rt, patches, this.w.get("pretrained.cls_token"), pos, "act/tokens");
+    const x0 = assembleTokensForward(rt, patches, this.w.get("pretrained.cls_token"), pos, "act/tokens");
     if (!inspect?.("patch_embed", patches)) release(rt, patches);
     if (!inspect?.("pos_embed", pos)) release(rt, pos);
     return { x0, cols: keep ? saved.cols : undefined, grid };

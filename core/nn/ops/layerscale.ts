@@ -19,8 +19,8 @@ function check(x: Tensor, branch: Tensor, gamma: Tensor): number {
   return channels;
 }
 
-/** out = x + γ ⊙ branch, into a new tensor `label`. */
-export function layerScaleResidual(
+/** out = x + γ ⊙ branch (LayerScale with the residual it feeds), into a new tensor `label`. */
+export function layerScaleForward(
   rt: Runtime,
   x: Tensor,
   branch: Tensor,
@@ -35,7 +35,7 @@ export function layerScaleResidual(
 }
 
 /**
- * Backward of `layerScaleResidual` for the branch and γ (x's gradient is dOut itself): dγ += Σ_rows
+ * Backward of `layerScaleForward` for the branch and γ (x's gradient is dOut itself): dγ += Σ_rows
  * dOut ⊙ branch into `dGamma` (absent when frozen); returns dBranch = dOut ⊙ γ as a new tensor `label`.
  */
 export function layerScaleBackward(

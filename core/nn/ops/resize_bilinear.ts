@@ -13,57 +13,68 @@ const BINDINGS = ["uniform", "read", "storage"] as const;
 const FORWARD: KernelSpec = { file: "resize.wgsl", entry: "bilinear", bindings: BINDINGS };
 const ADJOINT: KernelSpec = { file: "resize.wgsl", entry: "bilinear_adjoint", bindings: BINDINGS };
 
+/** The backward needs shapes only. */
 export interface ResizeSaved {
   inShape: readonly number[];
+  /** [outH, outW]. */
+  size: readonly [number, number];
 }
 
-export class ResizeBilinear {
-  constructor(readonly name: string, readonly outH: number, readonly outW: number) {
-    if (!(outH >= 1 && outW >= 1)) throw new TrompeError("bad-argument", `${name}: output ${outH}×${outW}`);
-  }
+function dispatch(
+  rt: Runtime,
+  spec: KernelSpec,
+  src: Tensor,
+  dst: Tensor,
+  saved: ResizeSaved,
+  accumulate: boolean,
+  label: string,
+): void {
+  const { inShape, size } = saved;
+  const inH = inShape[inShape.length - 2];
+  const inW = inShape[inShape.length - 1];
+  const planes = numel(inShape) / (inH * inW);
+  const count = spec === FORWARD ? dst.size : numel(inShape);
+  rt.dispatch(
+    spec,
+    { ACCUMULATE: accumulate },
+    [planes, inH, inW, ...size],
+    [src, dst],
+    grid1d(count),
+    label,
+  );
+}
 
-  private dispatch(
-    rt: Runtime,
-    spec: KernelSpec,
-    src: Tensor,
-    dst: Tensor,
-    inShape: readonly number[],
-    accumulate: boolean,
-    label: string,
-  ): void {
-    const inH = inShape[inShape.length - 2];
-    const inW = inShape[inShape.length - 1];
-    const planes = numel(inShape) / (inH * inW);
-    const count = spec === FORWARD ? dst.size : numel(inShape);
-    rt.dispatch(
-      spec,
-      { ACCUMULATE: accumulate },
-      [planes, inH, inW, this.outH, this.outW],
-      [src, dst],
-      grid1d(count),
-      label,
-    );
-  }
+/** y [..., outH, outW] from x [..., H, W], pooled as `act/<name>`. */
+export function resizeBilinearForward(
+  rt: Runtime,
+  x: Tensor,
+  size: readonly [number, number],
+  name: string,
+): { y: Tensor; saved: ResizeSaved } {
+  const [outH, outW] = size;
+  if (!(outH >= 1 && outW >= 1)) throw new TrompeError("bad-argument", `${name}: output ${outH}×${outW}`);
+  if (x.shape.length < 2) throw new TrompeError("shape-mismatch", `${name}: input [${x.shape}]`);
+  const saved: ResizeSaved = { inShape: x.shape, size: [outH, outW] };
+  const y = rt.tensor(`act/${name}`, [...x.shape.slice(0, -2), outH, outW]);
+  dispatch(rt, FORWARD, x, y, saved, false, name);
+  return { y, saved };
+}
 
-  /** y [..., outH, outW] from x [..., H, W]; pool label `act/<name>` unless `out` is given. */
-  forward(rt: Runtime, x: Tensor, out?: Tensor): { y: Tensor; saved: ResizeSaved } {
-    if (x.shape.length < 2) throw new TrompeError("shape-mismatch", `${this.name}: input [${x.shape}]`);
-    const shape = [...x.shape.slice(0, -2), this.outH, this.outW];
-    const y = out ?? rt.tensor(`act/${this.name}`, shape);
-    if (y.size !== numel(shape)) {
-      throw new TrompeError("shape-mismatch", `${this.name}: output ${y.name} [${y.shape}]`);
-    }
-    this.dispatch(rt, FORWARD, x, y, x.shape, false, this.name);
-    return { y, saved: { inShape: x.shape } };
+/**
+ * Backward of `resizeBilinearForward`: dx = adjoint(dy) as a new `grads/act/<name>/dx`, or added into
+ * `into.dx` with `into.accumulate`.
+ */
+export function resizeBilinearBackward(
+  rt: Runtime,
+  saved: ResizeSaved,
+  dy: Tensor,
+  name: string,
+  into?: { dx: Tensor; accumulate?: boolean },
+): Tensor {
+  const dx = into?.dx ?? rt.tensor(`grads/act/${name}/dx`, saved.inShape);
+  if (dx.size !== numel(saved.inShape)) {
+    throw new TrompeError("shape-mismatch", `${name}: gradient ${dx.name}`);
   }
-
-  /** dx (+)= adjoint(dy); a new `grads/act/<name>/dx` unless `into` is given. */
-  backward(rt: Runtime, saved: ResizeSaved, dy: Tensor, into?: { dx: Tensor; accumulate?: boolean }): Tensor {
-    const dx = into?.dx ?? rt.tensor(`grads/act/${this.name}/dx`, saved.inShape);
-    if (dx.size !== numel(saved.inShape)) {
-      throw new TrompeError("shape-mismatch", `${this.name}: gradient ${dx.name}`);
-    }
-    this.dispatch(rt, ADJOINT, dy, dx, saved.inShape, into?.accumulate ?? false, `${this.name}.backward`);
-    return dx;
-  }
+  dispatch(rt, ADJOINT, dy, dx, saved, into?.accumulate ?? false, `${name}.backward`);
+  return dx;
 }

@@ -38,7 +38,7 @@ export function batchSumInto(
 }
 
 /** x0 [B, 1+N, C] from patch tokens [B, N, C], the class token [1, 1, C] and pos [1+N, C]. */
-export function assembleTokens(
+export function assembleTokensForward(
   rt: Runtime,
   patches: Tensor,
   cls: Tensor,
@@ -65,8 +65,8 @@ export function assembleTokens(
 }
 
 /**
- * Backward of `assembleTokens`: dCls += Σ_b dx0[b, 0] (into `dCls` when it trains), returns dPos [1+N, C]
- * (Σ_b dx0[b]) and dPatches [B, N, C].
+ * Backward of `assembleTokensForward`: dCls += Σ_b dx0[b, 0] (into `dCls` when it trains), returns
+ * dPos [1+N, C] (Σ_b dx0[b]) and dPatches [B, N, C].
  */
 export function assembleTokensBackward(
   rt: Runtime,
