@@ -34,7 +34,7 @@ export interface PredictRunOptions {
   readonly intrinsics?: Intrinsics;
   /** Draws the colour preview for a model with this head (core/plot/depth_preview.ts). */
   readonly preview: (head: HeadKind) => SaveOptions["preview"];
-  /** The caller's own settings (the preview's colour map, ...), recorded after the run's. */
+  /** The caller's own settings (the preview's colour map, ...), recorded in the run record's settings. */
   readonly settings?: Record<string, unknown>;
   /** Lines that say what was loaded, assumed and listed. */
   readonly log: (line: string) => void;
