@@ -7,7 +7,7 @@ import { runAugment } from "../core/augment/runner.ts";
 import { listWithSplit, type SplitSpec } from "../core/augment/split.ts";
 import { writePreview } from "../core/augment/write_preview.ts";
 import { DATASET_FLAGS, datasetChoice } from "../core/cli/dataset_flags.ts";
-import { badFlag, intFlag, parseFlags, requireFlag, stringFlags, TASK_FLAGS } from "../core/cli/flags.ts";
+import { badFlag, intFlag, parseFlags, requireFlag, stringFlags } from "../core/cli/flags.ts";
 import { MAX_PIXELS_FLAG, maxPixelsHelp } from "../core/cli/max_pixels_flag.ts";
 import { runTask } from "../core/cli/main.ts";
 import { prepareOutDir } from "../core/cli/out_dir.ts";
@@ -72,7 +72,6 @@ async function main(): Promise<void> {
       force: { type: "boolean", default: false },
       ...stringFlags("limit", "preview"),
       ...MAX_PIXELS_FLAG,
-      ...TASK_FLAGS,
     },
   }, HELP).values;
   if (values.help) return;

@@ -3,7 +3,7 @@
  */
 import { basename, join, resolve } from "node:path";
 import { runTask } from "../core/cli/main.ts";
-import { choiceFlag, intFlag, parseFlags, stringFlags, TASK_FLAGS } from "../core/cli/flags.ts";
+import { choiceFlag, intFlag, parseFlags, stringFlags } from "../core/cli/flags.ts";
 import { outFlag, OUTPUT_FLAGS } from "../core/cli/output_flags.ts";
 import { writeRunRecord } from "../core/cli/record.ts";
 import { TrompeError } from "../core/errors.ts";
@@ -42,7 +42,6 @@ async function main(): Promise<void> {
       ...OUTPUT_FLAGS,
       weights: { type: "string", multiple: true },
       ...stringFlags("top", "scale"),
-      ...TASK_FLAGS,
     },
   }, HELP);
   const { values, positionals } = parsed;

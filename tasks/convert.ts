@@ -3,7 +3,7 @@
  * float16 — keeping its config, head, max depth and provenance. The weights are checked finite on the way.
  */
 import { resolve } from "node:path";
-import { choiceFlag, MODEL_FLAGS, modelFlags, parseFlags, TASK_FLAGS } from "../core/cli/flags.ts";
+import { choiceFlag, MODEL_FLAGS, modelFlags, parseFlags } from "../core/cli/flags.ts";
 import { runTask } from "../core/cli/main.ts";
 import { isFile } from "../core/data/scan.ts";
 import { TrompeError } from "../core/errors.ts";
@@ -29,7 +29,6 @@ async function main(): Promise<void> {
     options: {
       dtype: { type: "string" },
       ...MODEL_FLAGS,
-      ...TASK_FLAGS,
     },
   }, HELP);
   if (values.help) return;

@@ -2,15 +2,7 @@
  * `deno task data`: what a dataset tree holds (scenes, frames, resolution, depth range, invalid fraction) and
  * what is wrong with it, optionally with a contact sheet of RGB and colourised depth.
  */
-import {
-  choiceFlag,
-  floatFlag,
-  intFlag,
-  parseFlags,
-  requireFlag,
-  stringFlags,
-  TASK_FLAGS,
-} from "../core/cli/flags.ts";
+import { choiceFlag, floatFlag, intFlag, parseFlags, requireFlag, stringFlags } from "../core/cli/flags.ts";
 import { augmentedSetChecker } from "../core/augment/ground_truth_check.ts";
 import { DATASET_ROOT_FLAGS, datasetChoice } from "../core/cli/dataset_flags.ts";
 import { MAX_PIXELS_FLAG, maxPixelsHelp } from "../core/cli/max_pixels_flag.ts";
@@ -101,7 +93,6 @@ async function main(): Promise<void> {
       ...DATASET_ROOT_FLAGS,
       ...stringFlags("planar", "max-depth", "preview", "out"),
       ...MAX_PIXELS_FLAG,
-      ...TASK_FLAGS,
     },
   }, HELP).values;
   if (values.help) return;

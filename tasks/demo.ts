@@ -7,15 +7,7 @@
  */
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import {
-  ADAPTER_FLAG,
-  badFlag,
-  floatFlag,
-  intFlag,
-  parseFlags,
-  stringFlags,
-  TASK_FLAGS,
-} from "../core/cli/flags.ts";
+import { ADAPTER_FLAG, badFlag, floatFlag, intFlag, parseFlags, stringFlags } from "../core/cli/flags.ts";
 import { outFlag, OUTPUT_FLAGS } from "../core/cli/output_flags.ts";
 import { adapterLines, matmulLine, matmulSpeed } from "../core/cli/gpu_info.ts";
 import { runTask } from "../core/cli/main.ts";
@@ -94,7 +86,6 @@ async function main(): Promise<void> {
       quick: { type: "boolean", default: false },
       ...stringFlags("frames", "held-out", "steps", "batch", "input-size", "lr", "seed"),
       ...ADAPTER_FLAG,
-      ...TASK_FLAGS,
     },
   }, HELP).values;
   if (values.help) return;

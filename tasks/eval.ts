@@ -12,7 +12,6 @@ import {
   parseFlags,
   rangeFlag,
   stringFlags,
-  TASK_FLAGS,
 } from "../core/cli/flags.ts";
 import { MAX_PIXELS_FLAG, maxPixelsHelp } from "../core/cli/max_pixels_flag.ts";
 import { runTask } from "../core/cli/main.ts";
@@ -74,7 +73,6 @@ async function main(): Promise<void> {
       ...stringFlags("limit", "flat-threshold", "eval-range", "sheet", "ply"),
       ...MAX_PIXELS_FLAG,
       ...ADAPTER_FLAG,
-      ...TASK_FLAGS,
     },
   }, HELP).values;
   if (values.help) return;

@@ -2,7 +2,7 @@
  * `deno task fixtures`: procedural Hypersim- and vKITTI2-format scene trees with exact depth.
  */
 import { join } from "node:path";
-import { parseFlags, stringFlags, TASK_FLAGS } from "../core/cli/flags.ts";
+import { parseFlags, stringFlags } from "../core/cli/flags.ts";
 import { DATASET_NAMES } from "../core/data/datasets.ts";
 import { asTrompeError, TrompeError } from "../core/errors.ts";
 import { writeTextFileAtomic } from "../core/io/atomic.ts";
@@ -72,7 +72,6 @@ const FLAGS = {
   seed: { type: "string", default: "0" },
   style: { type: "string", default: "basic" },
   ...stringFlags("part", "workers", "out"),
-  ...TASK_FLAGS,
 } as const;
 
 async function main(args: string[]): Promise<void> {

@@ -7,7 +7,7 @@ import { Runtime } from "../core/gpu/runtime.ts";
 import { adapterLines, matmulLine, type MatmulShape, matmulSpeed, VIT_L_FC1 } from "../core/cli/gpu_info.ts";
 import { TrompeError } from "../core/errors.ts";
 import { runTask } from "../core/cli/main.ts";
-import { ADAPTER_FLAG, parseFlags, TASK_FLAGS } from "../core/cli/flags.ts";
+import { ADAPTER_FLAG, parseFlags } from "../core/cli/flags.ts";
 
 const HELP = `deno task info [--shape MxNxK] [--debug]
 
@@ -33,7 +33,6 @@ async function main(): Promise<void> {
     options: {
       shape: { type: "string" },
       ...ADAPTER_FLAG,
-      ...TASK_FLAGS,
     },
   }, HELP);
   if (values.help) return;

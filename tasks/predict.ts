@@ -11,7 +11,6 @@ import {
   parseFlags,
   requireFlag,
   stringFlags,
-  TASK_FLAGS,
 } from "../core/cli/flags.ts";
 import { MAX_PIXELS_FLAG, maxPixelsHelp } from "../core/cli/max_pixels_flag.ts";
 import { runTask } from "../core/cli/main.ts";
@@ -81,7 +80,6 @@ async function main(): Promise<void> {
       ...stringFlags("fx", "fy", "cx", "cy"),
       ...MAX_PIXELS_FLAG,
       ...ADAPTER_FLAG,
-      ...TASK_FLAGS,
     },
   }, HELP).values;
   if (values.help) return;

@@ -12,7 +12,6 @@ import {
   parseFlags,
   requireFlag,
   stringFlags,
-  TASK_FLAGS,
 } from "../core/cli/flags.ts";
 import { MAX_PIXELS_FLAG, maxPixelsHelp } from "../core/cli/max_pixels_flag.ts";
 import { runTask } from "../core/cli/main.ts";
@@ -91,7 +90,6 @@ async function main(): Promise<void> {
       ...stringFlags("sizes", "levels", "repeats", "limit", "seed", "flat-threshold", "follow-threshold"),
       ...MAX_PIXELS_FLAG,
       ...ADAPTER_FLAG,
-      ...TASK_FLAGS,
     },
   }, HELP).values;
   if (values.help) return;

@@ -2,7 +2,7 @@
  * `deno task serve`: the browser page that runs trompe's WGSL Depth Anything V2 in WebGPU — open images and
  * one or two checkpoints, see depth with its scale, the difference, and export NPY.
  */
-import { intFlag, parseFlags, stringFlags, TASK_FLAGS } from "../core/cli/flags.ts";
+import { intFlag, parseFlags, stringFlags } from "../core/cli/flags.ts";
 import { runTask } from "../core/cli/main.ts";
 import { TrompeError } from "../core/errors.ts";
 import { servePage } from "../page/server.ts";
@@ -22,7 +22,6 @@ async function main(): Promise<void> {
   const { values } = parseFlags("serve", {
     options: {
       ...stringFlags("port", "host", "files"),
-      ...TASK_FLAGS,
     },
   }, HELP);
   if (values.help) return;

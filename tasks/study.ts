@@ -12,7 +12,6 @@ import {
   parseFlags,
   requireFlag,
   stringFlags,
-  TASK_FLAGS,
 } from "../core/cli/flags.ts";
 import { adapterLines } from "../core/cli/gpu_info.ts";
 import { runTask } from "../core/cli/main.ts";
@@ -101,7 +100,6 @@ async function main(): Promise<void> {
         "probe-repeats",
       ),
       ...ADAPTER_FLAG,
-      ...TASK_FLAGS,
     },
   }, HELP).values;
   if (values.help) return;

@@ -14,7 +14,6 @@ import {
   parseFlags,
   requireFlag,
   stringFlags,
-  TASK_FLAGS,
 } from "../core/cli/flags.ts";
 import { runTask } from "../core/cli/main.ts";
 import { MAX_PIXELS_FLAG, maxPixelsHelp } from "../core/cli/max_pixels_flag.ts";
@@ -195,7 +194,6 @@ const FLAGS = {
   workers: { type: "string" },
   ...MAX_PIXELS_FLAG,
   ...ADAPTER_FLAG,
-  ...TASK_FLAGS,
 } as const;
 
 type Flags = ReturnType<typeof parseFlags<{ options: typeof FLAGS }>>["values"];

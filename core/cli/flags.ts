@@ -85,7 +85,7 @@ export function stringFlags<const K extends string>(...names: K[]): StringFlags<
 
 type StringFlags<K extends string> = { readonly [P in K]: { readonly type: "string" } };
 
-/** What every task takes: --debug (stack traces, read by runTask) and --help. */
+/** What every task takes, added by parseFlags: --debug (stack traces, read by runTask) and --help. */
 export const TASK_FLAGS = {
   debug: { type: "boolean", default: false },
   help: { type: "boolean", default: false },
@@ -101,25 +101,32 @@ const ADAPTER_HELP = `
 Device: every run prints the WebGPU adapter it computes on and records it in its run record.
   --adapter N          the N-th adapter WebGPU offers (deno task info lists them; also ${ADAPTER_ENV}=N)`;
 
+/** A task's parse config with TASK_FLAGS added, as parseFlags parses it. */
+export type TaskConfig<T extends ParseArgsConfig> =
+  & Omit<T, "options">
+  & { options: NonNullable<T["options"]> & typeof TASK_FLAGS };
+
 /**
- * node:util's parseArgs, with what every task shares: the official scripts' flag names as aliases, a
- * "did you mean" for an unknown flag, a flag given twice with two values refused, --adapter applied,
- * --max-pixels applied unless --help is asked for (core/cli/max_pixels_flag.ts), and --help printed (`help`,
- * then the official names and the device section that apply).
+ * node:util's parseArgs, with what every task shares: --debug and --help (TASK_FLAGS) beside the task's own
+ * flags, the official scripts' flag names as aliases, a "did you mean" for an unknown flag, a flag given twice
+ * with two values refused, --adapter applied, --max-pixels applied unless --help is asked for
+ * (core/cli/max_pixels_flag.ts), and --help printed (`help`, then the official names and the device section
+ * that apply).
  */
 export function parseFlags<T extends ParseArgsConfig>(
   task: string,
-  config: T,
+  taskConfig: T,
   help?: string,
-): ReturnType<typeof parseArgs<T>> {
-  const options = config.options ?? {};
+): ReturnType<typeof parseArgs<TaskConfig<T>>> {
+  const options = { ...taskConfig.options, ...TASK_FLAGS };
+  const config = { ...taskConfig, options } as TaskConfig<T>;
   const { args, spelled } = withTrompeNames(config.args ?? Deno.args, options);
   const see = `see deno task ${task} --help`;
   refuseUnknown(args, config, see);
-  let parsed: ReturnType<typeof parseArgs<T>>;
+  let parsed: ReturnType<typeof parseArgs<TaskConfig<T>>>;
   try {
     // The same config with the renamed arguments: the result has the config's own shape.
-    parsed = parseArgs({ ...config, args }) as ReturnType<typeof parseArgs<T>>;
+    parsed = parseArgs({ ...config, args }) as ReturnType<typeof parseArgs<TaskConfig<T>>>;
   } catch (error) {
     // node:util's messages can run over lines ("--max-pixels -5": ambiguous, then how to write it): one line.
     throw new TrompeError("bad-argument", (error as Error).message.replaceAll("\n", " "), { hint: see });

@@ -49,6 +49,9 @@ Deno.test("official names: run.py's and train.py's flags and values become tromp
     weights: "m.pth",
     cmap: "gray",
     dataset: "vkitti2",
+    // Every task's own, added by parseFlags.
+    debug: false,
+    help: false,
   });
 });
 
