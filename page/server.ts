@@ -11,25 +11,27 @@ const PAGE_DIR = new URL(".", import.meta.url);
 const CONTENT_TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
   ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
+  ".wasm": "application/wasm",
   ".json": "application/json",
   ".png": "image/png",
   ".jpg": "image/jpeg",
   ".jpeg": "image/jpeg",
 };
 
-/** page/app.ts and everything it imports as one browser module. */
-export async function bundlePage(): Promise<Uint8Array<ArrayBuffer>> {
+/** `entry` (default page/app.ts) and everything it imports as one browser module. */
+export async function bundlePage(entry = new URL("app.ts", PAGE_DIR)): Promise<Uint8Array<ArrayBuffer>> {
   const out = await Deno.makeTempFile({ prefix: "trompe-page-", suffix: ".js" });
   try {
     const { code, stderr } = await new Deno.Command(Deno.execPath(), {
-      args: ["bundle", "--platform", "browser", "--quiet", new URL("app.ts", PAGE_DIR).pathname, "-o", out],
+      args: ["bundle", "--platform", "browser", "--quiet", entry.pathname, "-o", out],
       stdout: "null",
       stderr: "piped",
       env: { NO_COLOR: "1" },
     }).output();
     if (code !== 0) {
       throw new TrompeError("io", `deno bundle failed: ${new TextDecoder().decode(stderr).trim()}`, {
-        subject: "page/app.ts",
+        subject: entry.pathname,
       });
     }
     return await Deno.readFile(out);
@@ -62,19 +64,30 @@ export async function servePage(options: PageServerOptions = {}): Promise<PageSe
     const path = normalize(decodeURIComponent(new URL(request.url).pathname));
     if (path === "/" || path === "/index.html") return reply(html, CONTENT_TYPES[".html"]);
     if (path === "/app.js") return reply(app, CONTENT_TYPES[".js"]);
-    if (options.files && path.startsWith("/files/") && !path.split("/").includes("..")) {
-      try {
-        const file = await Deno.open(join(options.files, path.slice("/files/".length)));
-        const { size } = await file.stat();
-        const type = CONTENT_TYPES[extname(path).toLowerCase()] ?? "application/octet-stream";
-        return new Response(file.readable, {
-          headers: { "content-type": type, "content-length": String(size) },
-        });
-      } catch {
-        // fall through to the 404
-      }
+    if (options.files && path.startsWith("/files/")) {
+      const found = await fileResponse(options.files, path.slice("/files/".length));
+      if (found) return found;
     }
     return new Response("not found", { status: 404 });
   });
   return { url: `http://${hostname}:${server.addr.port}/`, close: () => server.shutdown() };
+}
+
+/** `relative` under `dir`, streamed with its type and length; undefined where it is absent or climbs out. */
+export async function fileResponse(
+  dir: string,
+  relative: string,
+  headers: Record<string, string> = {},
+): Promise<Response | undefined> {
+  if (relative.split("/").includes("..")) return undefined;
+  try {
+    const file = await Deno.open(join(dir, relative));
+    const { size } = await file.stat();
+    const type = CONTENT_TYPES[extname(relative).toLowerCase()] ?? "application/octet-stream";
+    return new Response(file.readable, {
+      headers: { ...headers, "content-type": type, "content-length": String(size) },
+    });
+  } catch {
+    return undefined;
+  }
 }
