@@ -9,7 +9,6 @@
  * patch copy costs one texel store per KH·KW·Cin·4 pixels against 2·Cout FLOPs per patch value.
  */
 import type { KernelSpec } from "../../gpu/kernels.ts";
-import { matmul } from "../../gpu/matmul.ts";
 import { operandTexture, packOperand, productOnTextures, textureShapes } from "../../gpu/matmul_cpu.ts";
 import type { PoolBuffer } from "../../gpu/pool.ts";
 import type { Runtime } from "../../gpu/runtime.ts";
@@ -187,15 +186,14 @@ const COL2IM_WG = 64; // kernels/conv_col2im.wgsl's @workgroup_size
  * columns: dx laid out as an image, and the product's operands within the texture side.
  */
 export function columnsInputGradApplies(rt: Runtime, g: ConvGeometry, tokens: boolean): boolean {
-  const side = rt.ctx.limits.maxTextureDimension2D;
-  const rows = g.cin * g.kh * g.kw;
-  return !tokens && rows < side && Math.ceil(g.cout / 4) < side && Math.ceil(g.oh * g.ow / 4) < side;
+  const { a, b } = textureShapes({ m: g.cin * g.kh * g.kw, n: g.oh * g.ow, k: g.cout });
+  return !tokens && [...a, ...b].every((d) => d <= rt.ctx.limits.maxTextureDimension2D);
 }
 
 /**
  * dx (+)= the input gradient of a strided conv, or a transposed conv's forward (kernel = stride: each
- * output pixel one tap), per batch item: cols = Wᵀ·dy[b] ([Cin·KH·KW, OH·OW], a product on the matmul
- * path), then each input pixel sums its taps' columns (kernels/conv_col2im.wgsl) with the bias and the
+ * output pixel one tap), per batch item: cols = Wᵀ·dy[b] ([Cin·KH·KW, OH·OW], a product on the CPU matmul
+ * path, Wᵀ packed once), then each input pixel sums its taps' columns (kernels/conv_col2im.wgsl) with the bias and the
  * ReLU mask. The implicit GEMM (conv.wgsl) ran these at under 1 GFLOP/s on lavapipe.
  */
 export function convInputGradColumnsCpu(rt: Runtime, args: ConvGemmArgs): void {
@@ -204,18 +202,33 @@ export function convInputGradColumnsCpu(rt: Runtime, args: ConvGemmArgs): void {
   const rows = g.cin * g.kh * g.kw;
   const pixels = g.oh * g.ow;
   const cols = rt.tensor(`scratch/${label}/cols`, [rows, pixels]);
+  const shapes = textureShapes({ m: rows, n: pixels, k: g.cout });
+  // Wᵀ: the weights [Cout, Cin·KH·KW] read transposed, packed once for every batch item.
+  const texA = operandTexture(rt, shapes.a);
+  packOperand(
+    rt,
+    { tensor: args.a, rows, cols: g.cout, ld: rows, trans: true, off: 0 },
+    texA,
+    shapes.a,
+    label,
+  );
+  const texB = operandTexture(rt, shapes.b);
   for (let b = 0; b < g.batch; b++) {
-    matmul(rt, {
-      a: args.a,
-      b: args.b,
-      c: cols,
-      m: rows,
-      n: pixels,
-      k: g.cout,
-      transA: true,
-      offB: b * g.cout * pixels,
-      label,
-    });
+    const dy = {
+      tensor: args.b,
+      rows: g.cout,
+      cols: pixels,
+      ld: pixels,
+      trans: false,
+      off: b * g.cout * pixels,
+    };
+    packOperand(rt, dy, texB, shapes.b, label);
+    productOnTextures(
+      rt,
+      { m: rows, n: pixels, k: g.cout, c: cols, ldc: pixels, offC: 0, accumulate: false, label },
+      texA,
+      texB,
+    );
     rt.dispatch(
       COL2IM,
       {
@@ -229,6 +242,8 @@ export function convInputGradColumnsCpu(rt: Runtime, args: ConvGemmArgs): void {
       `${label}/col2im`,
     );
   }
+  rt.pool.free(texA);
+  rt.pool.free(texB);
   release(rt, cols);
 }
 
