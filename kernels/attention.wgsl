@@ -8,7 +8,8 @@
 //
 // softmax_rows / softmax_backward_rows are the same for CPU adapters (lavapipe/llvmpipe), one invocation per
 // row: there a workgroup is one thread running its invocations as SIMD lanes, and the barriers of the
-// tree reductions above turn the shader into coroutines that cost more than the arithmetic.
+// tree reductions above turn the shader into coroutines that cost more than the arithmetic. (Where its
+// shape allows, a CPU adapter runs the fused kernels of attention_cpu.wgsl instead and never gets here.)
 
 override WG: u32 = 128u;
 
