@@ -16,11 +16,16 @@
 export const MAX_D4 = 16;
 
 /**
- * Queries per lane and keys per block of the forward, measured on lavapipe (ViT-S at 518², 1370 tokens, 6
- * heads, see core/nn/ops/attention_cpu.ts).
+ * Queries per lane and keys per block of the forward. Measured on lavapipe (2 shared cores) at ViT-S's 518²
+ * shape (1370 tokens, 6 heads of 64), the forward kernel's CPU time, min–median of 5: 16×4 184–202 ms,
+ * 32×4 187–195, 8×8 215–232, 16×2 217–230, 8×4 220–308, 16×8 248–260, 4×8 321–336. More queries per lane
+ * mean fewer texel fetches per FMA; past 16 that stopped paying.
  */
 export const FORWARD = { rows: 16, cols: 4 };
-/** Rows per lane and walked rows per block of the backward's two entries. */
+/**
+ * Rows per lane and walked rows per block of the backward's two entries; CPU time of both at the same shape:
+ * 8×4 860–910 ms, 4×4 854–1189, 8×2 958 (bench/results/2026-12-06-attention-fused-before-after.md).
+ */
 export const BACKWARD = { rows: 8, cols: 4 };
 
 const range = (n: number) => [...Array(n).keys()];
