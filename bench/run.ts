@@ -20,6 +20,7 @@ const MODULES: Record<string, string> = {
   "train-small": "./train_small_bench.ts",
   data: "./data_bench.ts",
   augment: "./augment_bench.ts",
+  browser: "./browser_bench.ts",
 };
 
 const { values } = parseArgs({
