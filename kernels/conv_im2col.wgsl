@@ -1,5 +1,5 @@
 // The patches of a convolution's input, written straight into an operand texture of the CPU matmul path
-// (kernels/matmul_cpu.wgsl; core/nn/ops/conv_cpu.ts), col[(ci·KH + ky)·KW + kx, q] = x[b, ci, oy·s + ky − pad,
+// (kernels/matmul_cpu.wgsl; core/nn/ops/conv_product.ts), col[(ci·KH + ky)·KW + kx, q] = x[b, ci, oy·s + ky − pad,
 // ox·s + kx − pad] for output pixel q = q0 + r (oy, ox) of batch item b, 0 outside the image, in one of two
 // orientations:
 // - main (the weight gradient's B, pixels along k): row r is pixel q, texel c4 holds its patch elements

@@ -5,7 +5,9 @@
  * and op(B) into scratch textures ("scratch/matmul-pack", freed once the product is recorded) with
  * kernels/matmul_pack.wgsl, which also takes care of transposes, offsets, leading dimensions and zero
  * padding, so the product kernel has none of them. The copies read and write each operand element
- * once, against 2·M·N·K FLOPs: a few percent of the time at ViT shapes.
+ * once, against 2·M·N·K FLOPs: a few percent of the time at ViT shapes. Convolutions
+ * (core/nn/ops/conv_product.ts) fill the operand textures themselves (`operandTexture`, `packOperand`, their
+ * own patch kernels) and run `productOnTextures`, whose store takes a convolution's epilogue.
  */
 import { grid1d } from "./elementwise.ts";
 import type { KernelSpec } from "./kernels.ts";

@@ -1,19 +1,18 @@
 /**
- * Which kernel runs a convolution on a CPU adapter (lavapipe/llvmpipe). Chosen by CPU time measured on the
- * DPT head's ViT-S shapes at 518² (.scratch timing of forward + input gradient, 2026-12-06, process CPU
- * milliseconds, which a host shared with other work moves far less than the wall clock):
+ * Which kernel runs a convolution on a CPU adapter (lavapipe/llvmpipe), chosen by process CPU time (which a
+ * host shared with other work moves far less than the wall clock) on the DPT head's ViT-S shapes at 518²,
+ * each shape's kernels alternated in one process (bench/results/2026-12-06-conv-products-before-after.md):
  * - 3×3 stride 1, forward and input gradient: the direct kernel (conv_cpu.ts). As products over patches
- *   written into the operand texture they took 1.7–2.8× its CPU time (rcu 64→64 at 74²: 79–88 ms against
- *   42–45; output_conv2.0 32→32 at 518²: 1554 against 558): the patch copy costs about what the product
- *   does, and the product itself ran at 8.7 GFLOP per CPU-second (1370×4096×1024), the direct kernel at 8.9.
- * - 1×1 (pointwise), output channels ≥ 16: a product of the weights and the input as stored (no copy but
- *   the operand textures'): 1.3–3.3× less CPU time than the direct kernel at 48, 64 and 384 channels; at
- *   one channel (output_conv2.2) the direct kernel's 16-channel block wastes less than the product's
- *   32-row one (166 against 209 ms).
- * - other forwards (resize_layers.3, 3×3 stride 2): products over patches; other input gradients (that
- *   one's, and the transposed convolutions' forwards): columns (conv_product.ts). The implicit GEMM
- *   (conv.wgsl) took 6.7× the CPU time for resize_layers.3's forward and input gradient and 2.3–5.7× for
- *   the ×4 and ×2 upsamplings.
+ *   written into the operand texture they took 1.7–2.8× its CPU time (refinenet 64→64 at 74²: 79–88 ms
+ *   against 42–45; output_conv2.0 32→32 at 518²: 1554 against 558): the patch copy costs about what the
+ *   product does, and the product itself ran at 8.7 GFLOP per CPU-second (1370×4096×1024), the direct
+ *   kernel at 8.9, on the same loaded host.
+ * - 1×1 (pointwise) with ≥ 16 output channels: a product of the weights and the input as stored, 1.5–2.4×
+ *   less CPU time than the direct kernel at 64 and 384 channels; at one channel (output_conv2.2) the direct
+ *   kernel's 16-channel block wastes less than the product's 32-row one (166 against 209 ms).
+ * - other forwards (resize_layers.3, 3×3 stride 2): products over patches, 5.6× less CPU time than the
+ *   implicit GEMM (conv.wgsl); other input gradients (that one's, and the transposed convolutions'
+ *   forwards, 4.7× and 5.7× less for the ×4 and ×2 upsamplings): by columns (conv_product.ts).
  * - weight gradients: products over patches.
  */
 import type { Runtime } from "../../gpu/runtime.ts";
