@@ -15,6 +15,7 @@ import { type BenchSection, type Measure, sectionMarkdown } from "./lib.ts";
 /** Module name → file under bench/, in the order they run. */
 const MODULES: Record<string, string> = {
   matmul: "./matmul_bench.ts",
+  attention: "./attention_bench.ts",
   forward: "./forward_bench.ts",
   train: "./train_bench.ts",
   "train-small": "./train_small_bench.ts",
