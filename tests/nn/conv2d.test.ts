@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Runtime } from "../../core/gpu/runtime.ts";
-import { Conv2d } from "../../core/nn/ops/conv2d.ts";
+import { conv2dBackward, conv2dForward } from "../../core/nn/ops/conv2d.ts";
 import { generate as generateConvCpu } from "../../kernels/conv_cpu.gen.ts";
 import { randomArray, relL2 } from "../shared.ts";
 import { conv2dBackwardRef, conv2dRef, finiteDifference, type Geom, outSize } from "./ref/dpt_conv.ts";
@@ -56,9 +56,9 @@ for (const [c, rt, kernels] of RUNS) {
     const dyt = rt.upload("grads/dy", [c.batch, c.cout, oh, ow], dy);
     const dw = rt.tensor("grads/w", [c.cout, c.cin, c.k, c.k]);
     const db = rt.tensor("grads/b", [c.cout]);
-    const conv = new Conv2d("conv", wt, bt, { stride: c.stride, pad: c.pad });
-    const { y, saved } = conv.forward(rt, { x: xt });
-    const dx = conv.backward(rt, saved, dyt, { weight: dw, bias: db, input: true })!;
+    const weights = { weight: wt, bias: bt };
+    const { y, saved } = conv2dForward(rt, { x: xt }, weights, "conv", { stride: c.stride, pad: c.pad });
+    const dx = conv2dBackward(rt, saved, weights, dyt, { weight: dw, bias: db, input: true }, "conv")!;
     const want = conv2dRef(x, w, b, c);
     const grads = conv2dBackwardRef(x, w, dy, c);
     const errors = {
@@ -69,7 +69,7 @@ for (const [c, rt, kernels] of RUNS) {
     };
     for (const [k, e] of Object.entries(errors)) assert(e < 1e-6, `${k} rel_l2 ${e}`);
     // A split dw accumulates like an unsplit one: a second backward adds the same gradient again.
-    conv.backward(rt, saved, dyt, { weight: dw, accumulate: true });
+    conv2dBackward(rt, saved, weights, dyt, { weight: dw, accumulate: true }, "conv");
     const twice = grads.dw.map((v) => 2 * v);
     assert(relL2(await rt.read(dw), twice) < 1e-6, "dw accumulated over two backwards");
     rt.free(xt, wt, dyt, dw, db, y, dx, ...(bt ? [bt] : []));
@@ -87,8 +87,8 @@ Deno.test("conv2d fusions: relu(x) in, relu out, residual add, token input, accu
   const bt = rt.upload("weights/b", [6], b);
   const rtn = rt.upload("act/r", [1, 6, 5, 7], r);
   // relu → conv → relu, then + r: every fusion at once against the composed reference.
-  const conv = new Conv2d("c", wt, bt, { pad: 1, reluIn: true, reluOut: true });
-  const { y } = conv.forward(rt, { x: xt, residual: rtn });
+  const fused = { pad: 1, reluIn: true, reluOut: true };
+  const { y } = conv2dForward(rt, { x: xt, residual: rtn }, { weight: wt, bias: bt }, "c", fused);
   const want = relu64(conv2dRef(relu64(x), w, b, g)).map((v, i) => v + r[i]);
   assert(relL2(await rt.read(y), want) < 1e-6);
 
@@ -97,8 +97,8 @@ Deno.test("conv2d fusions: relu(x) in, relu out, residual add, token input, accu
   for (let p = 0; p < 35; p++) for (let ch = 0; ch < 6; ch++) tokens[p * 6 + ch] = x[ch * 35 + p];
   const tt = rt.upload("act/tokens", [1, 35, 6], tokens);
   const w1 = rt.upload("weights/w1", [4, 6, 1, 1], w.subarray(0, 24));
-  const proj = new Conv2d("proj", w1, undefined);
-  const { y: yp, saved } = proj.forward(rt, { x: tt, grid: [5, 7] });
+  const proj = { weight: w1 };
+  const { y: yp, saved } = conv2dForward(rt, { x: tt, grid: [5, 7] }, proj, "proj");
   assert(
     relL2(await rt.read(yp), conv2dRef(x, w.subarray(0, 24), undefined, { ...g, cout: 4, k: 1, pad: 0 })) <
       1e-6,
@@ -107,7 +107,7 @@ Deno.test("conv2d fusions: relu(x) in, relu out, residual add, token input, accu
   const dy = randomArray(4 * 35, 9);
   const dyt = rt.upload("grads/dy", [1, 4, 5, 7], dy);
   const dw = rt.upload("grads/w1", [4, 6, 1, 1], new Float32Array(24).fill(1));
-  const dx = proj.backward(rt, saved, dyt, { weight: dw, input: true, accumulate: true })!;
+  const dx = conv2dBackward(rt, saved, proj, dyt, { weight: dw, input: true, accumulate: true }, "proj")!;
   const ref = conv2dBackwardRef(x, w.subarray(0, 24), dy, { ...g, cout: 4, k: 1, pad: 0 });
   const dxTokens = new Float64Array(35 * 6);
   for (let p = 0; p < 35; p++) for (let ch = 0; ch < 6; ch++) dxTokens[p * 6 + ch] = ref.dx[ch * 35 + p];
@@ -151,12 +151,15 @@ Deno.test("conv2d pointwise products: tokens in and out, relu in and out, residu
 
   // Tokens in, bias, ReLU out, residual; then without the residual (the backward masks dy by y), dx back
   // as tokens through a ReLU mask.
-  const proj = new Conv2d("proj", wt, bt, { reluOut: true });
-  const { y: withResidual } = proj.forward(rt, { x: tt, grid: [g.h, g.w], residual: rtn });
+  const weights = { weight: wt, bias: bt };
+  const tokensIn = { x: tt, grid: [g.h, g.w] as const };
+  const { y: withResidual } = conv2dForward(rt, { ...tokensIn, residual: rtn }, weights, "proj", {
+    reluOut: true,
+  });
   const pre = conv2dRef(x, w, b, g);
   assert(relL2(await rt.read(withResidual), relu64(pre).map((v, i) => v + r[i])) < 1e-6, "tokens forward");
-  const { y, saved } = proj.forward(rt, { x: tt, grid: [g.h, g.w] });
-  const dx = proj.backward(rt, saved, dyt, { input: true, maskInputBy: maskT })!;
+  const { y, saved } = conv2dForward(rt, tokensIn, weights, "proj", { reluOut: true });
+  const dx = conv2dBackward(rt, saved, weights, dyt, { input: true, maskInputBy: maskT }, "proj")!;
   const dpre = dy.map((v, i) => (pre[i] > 0 ? v : 0));
   const ref = conv2dBackwardRef(x, w, dpre, g);
   const want = toTokens(ref.dx.map((v, i) => (mask[i] > 0 ? v : 0)), new Float64Array(x.length), g.cin);
@@ -164,10 +167,9 @@ Deno.test("conv2d pointwise products: tokens in and out, relu in and out, residu
   assert(relL2(await rt.read(dx), want) < 1e-6, "tokens dx");
 
   // ReLU in (read through the patches), and dx masked by x itself.
-  const unit = new Conv2d("unit", wt, bt, { reluIn: true });
-  const { y: y2, saved: saved2 } = unit.forward(rt, { x: xt });
+  const { y: y2, saved: saved2 } = conv2dForward(rt, { x: xt }, weights, "unit", { reluIn: true });
   assert(relL2(await rt.read(y2), conv2dRef(relu64(x), w, b, g)) < 1e-6, "relu-in forward");
-  const dx2 = unit.backward(rt, saved2, dyt, { input: true })!;
+  const dx2 = conv2dBackward(rt, saved2, weights, dyt, { input: true }, "unit")!;
   const ref2 = conv2dBackwardRef(relu64(x), w, dy, g);
   assert(relL2(await rt.read(dx2), ref2.dx.map((v, i) => (x[i] > 0 ? v : 0))) < 1e-6, "relu-in dx");
   rt.free(wt, bt, tt, xt, rtn, dyt, maskT, withResidual, y, dx, y2, dx2);
@@ -182,9 +184,8 @@ Deno.test("conv2d reluIn backward: gradients through relu(x) match float64", asy
   const wt = rt.upload("weights/w", [5, 4, 3, 3], w);
   const dyt = rt.upload("grads/dy", [1, 5, 6, 5], dy);
   const dw = rt.tensor("grads/w", [5, 4, 3, 3]);
-  const conv = new Conv2d("c", wt, undefined, { pad: 1, reluIn: true });
-  const { y, saved } = conv.forward(rt, { x: xt });
-  const dx = conv.backward(rt, saved, dyt, { weight: dw, input: true })!;
+  const { y, saved } = conv2dForward(rt, { x: xt }, { weight: wt }, "c", { pad: 1, reluIn: true });
+  const dx = conv2dBackward(rt, saved, { weight: wt }, dyt, { weight: dw, input: true }, "c")!;
   const ref = conv2dBackwardRef(relu64(x), w, dy, g);
   assert(relL2(await rt.read(dx), ref.dx.map((v, i) => (x[i] > 0 ? v : 0))) < 1e-6);
   assert(relL2(await rt.read(dw), ref.dw) < 1e-6);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Runtime } from "../../core/gpu/runtime.ts";
-import { ConvTranspose2d } from "../../core/nn/ops/conv_transpose.ts";
+import { convTranspose2dBackward, convTranspose2dForward } from "../../core/nn/ops/conv_transpose.ts";
 import { randomArray, relL2 } from "../shared.ts";
 import {
   convTranspose2dBackwardRef,
@@ -32,10 +32,10 @@ for (const c of CASES) {
     const dyt = rt.upload("grads/dy", [c.batch, c.cout, oh, ow], dy);
     const dw = rt.tensor("grads/w", [c.cin, c.cout, c.k, c.k]);
     const db = rt.tensor("grads/b", [c.cout]);
-    const op = new ConvTranspose2d("up", wt, bt, c.stride, c.pad);
-    const { y, saved } = op.forward(rt, xt);
+    const weights = { weight: wt, bias: bt };
+    const { y, saved } = convTranspose2dForward(rt, xt, weights, "up", { stride: c.stride, pad: c.pad });
     assert.deepEqual(y.shape, [c.batch, c.cout, oh, ow]);
-    const dx = op.backward(rt, saved, dyt, { weight: dw, bias: db, input: true })!;
+    const dx = convTranspose2dBackward(rt, saved, weights, dyt, { weight: dw, bias: db, input: true }, "up")!;
     const ref = convTranspose2dBackwardRef(x, w, dy, c);
     const errors = {
       y: relL2(await rt.read(y), convTranspose2dRef(x, w, b, c)),

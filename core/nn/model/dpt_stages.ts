@@ -16,8 +16,21 @@
 import { add, axpy } from "../../gpu/elementwise.ts";
 import type { Runtime } from "../../gpu/runtime.ts";
 import type { Tensor } from "../../gpu/tensor.ts";
-import { Conv2d, type Conv2dOptions, type Conv2dSaved } from "../ops/conv2d.ts";
-import { ConvTranspose2d, type ConvTransposeSaved } from "../ops/conv_transpose.ts";
+import {
+  conv2dBackward,
+  conv2dForward,
+  type Conv2dGradTargets,
+  type Conv2dInput,
+  type Conv2dOptions,
+  type Conv2dSaved,
+  type ConvWeights,
+} from "../ops/conv2d.ts";
+import {
+  convTranspose2dBackward,
+  convTranspose2dForward,
+  type ConvTransposeOptions,
+  type ConvTransposeSaved,
+} from "../ops/conv_transpose.ts";
 import { release } from "../ops/release.ts";
 import { reluBackward, reluForward } from "../ops/relu.ts";
 import { resizeBilinearBackward, resizeBilinearForward, type ResizeSaved } from "../ops/resize_bilinear.ts";
@@ -34,8 +47,19 @@ export type WeightLookup = (name: string) => Tensor;
  */
 export type Inspect = (name: string, t: Tensor) => boolean;
 
-function conv(w: WeightLookup, name: string, options: Conv2dOptions = {}, bias = true): Conv2d {
-  return new Conv2d(name, w(`${name}.weight`), bias ? w(`${name}.bias`) : undefined, options);
+/** A conv of the head: its state_dict prefix (also its pool and dispatch label), weights and options. */
+interface HeadConv<O = Conv2dOptions> {
+  readonly name: string;
+  readonly w: ConvWeights;
+  readonly options: O;
+}
+
+function conv(w: WeightLookup, name: string, options: Conv2dOptions = {}, bias = true): HeadConv {
+  return { name, w: { weight: w(`${name}.weight`), bias: bias ? w(`${name}.bias`) : undefined }, options };
+}
+
+function convForward(rt: Runtime, c: HeadConv, input: Conv2dInput): { y: Tensor; saved: Conv2dSaved } {
+  return conv2dForward(rt, input, c.w, c.name, c.options);
 }
 
 /** Frees what a freeing forward is done with, unless the inspector kept it. */
@@ -43,17 +67,15 @@ function done(rt: Runtime, inspect: Inspect | undefined, name: string, t: Tensor
   if (!inspect?.(name, t)) release(rt, t);
 }
 
-/** Conv2d and ConvTranspose2d as the backward uses them. */
-export interface ConvLike<S> {
-  readonly name: string;
-  readonly bias?: Tensor;
-  backward(
-    rt: Runtime,
-    saved: S,
-    dy: Tensor,
-    targets: { weight?: Tensor; bias?: Tensor; input?: boolean; maskInputBy?: Tensor },
-  ): Tensor | undefined;
-}
+/** A conv op's backward: `conv2dBackward` or `convTranspose2dBackward`. */
+type ConvBackwardOp<S> = (
+  rt: Runtime,
+  saved: S,
+  w: ConvWeights,
+  dy: Tensor,
+  targets: Conv2dGradTargets,
+  name: string,
+) => Tensor | undefined;
 
 /**
  * A conv's backward in two passes: the weight and bias gradients, then — once `freeBetween` (tensors only
@@ -61,9 +83,10 @@ export interface ConvLike<S> {
  * gradient that replaces it are never live together. Completion comes last: the input gradient reads the
  * weight.
  */
-export function convBackward<S>(
+function twoPassBackward<S>(
   rt: Runtime,
-  c: ConvLike<S>,
+  op: ConvBackwardOp<S>,
+  c: HeadConv<unknown>,
   saved: S,
   dy: Tensor,
   sink: GradientSink,
@@ -73,13 +96,27 @@ export function convBackward<S>(
   maskInputBy?: Tensor,
 ): Tensor | undefined {
   const weight = sink.grad(`${c.name}.weight`);
-  const bias = c.bias ? sink.grad(`${c.name}.bias`) : undefined;
-  if (weight || bias) c.backward(rt, saved, dy, { weight, bias, input: false });
+  const bias = c.w.bias ? sink.grad(`${c.name}.bias`) : undefined;
+  if (weight || bias) op(rt, saved, c.w, dy, { weight, bias, input: false }, c.name);
   if (freeBetween.length > 0) release(rt, ...new Set(freeBetween));
-  const dx = needInput ? c.backward(rt, saved, dy, { input: true, maskInputBy }) : undefined;
+  const dx = needInput ? op(rt, saved, c.w, dy, { input: true, maskInputBy }, c.name) : undefined;
   sink.complete(`${c.name}.weight`);
-  if (c.bias) sink.complete(`${c.name}.bias`);
+  if (c.w.bias) sink.complete(`${c.name}.bias`);
   return dx;
+}
+
+/** `twoPassBackward` of a head Conv2d. */
+function convBackward(
+  rt: Runtime,
+  c: HeadConv,
+  saved: Conv2dSaved,
+  dy: Tensor,
+  sink: GradientSink,
+  needInput: boolean,
+  freeBetween: readonly Tensor[] = [],
+  maskInputBy?: Tensor,
+): Tensor | undefined {
+  return twoPassBackward(rt, conv2dBackward, c, saved, dy, sink, needInput, freeBetween, maskInputBy);
 }
 
 export interface BranchSaved {
@@ -97,16 +134,17 @@ export function branchOwned(s: BranchSaved): Tensor[] {
 
 /** Branch i: projects[i] (1×1 on tokens) → resize_layers[i] → layer{i+1}_rn. */
 export class BranchStage {
-  readonly project: Conv2d;
-  readonly up?: ConvTranspose2d;
-  readonly down?: Conv2d;
-  readonly rn: Conv2d;
+  readonly project: HeadConv;
+  readonly up?: HeadConv<ConvTransposeOptions>;
+  readonly down?: HeadConv;
+  readonly rn: HeadConv;
 
   constructor(w: WeightLookup, readonly index: number) {
     this.project = conv(w, `${HEAD}.projects.${index}`);
     if (index < 2) {
       const name = `${HEAD}.resize_layers.${index}`;
-      this.up = new ConvTranspose2d(name, w(`${name}.weight`), w(`${name}.bias`), index === 0 ? 4 : 2);
+      const weights = { weight: w(`${name}.weight`), bias: w(`${name}.bias`) };
+      this.up = { name, w: weights, options: { stride: index === 0 ? 4 : 2 } };
     }
     if (index === 3) this.down = conv(w, `${HEAD}.resize_layers.3`, { stride: 2, pad: 1 });
     this.rn = conv(w, `${HEAD}.scratch.layer${index + 1}_rn`, { pad: 1 }, false);
@@ -120,20 +158,23 @@ export class BranchStage {
     keep: boolean,
     inspect?: Inspect,
   ): { rn: Tensor; saved?: BranchSaved } {
-    const { y: projected, saved: sProject } = this.project.forward(rt, { x: feat, grid });
+    const { y: projected, saved: sProject } = convForward(rt, this.project, { x: feat, grid });
     let resized = projected;
     let sResize: BranchSaved["sResize"];
-    if (this.up) ({ y: resized, saved: sResize } = this.up.forward(rt, projected));
-    if (this.down) ({ y: resized, saved: sResize } = this.down.forward(rt, { x: projected }));
+    if (this.up) {
+      const { w, name, options } = this.up;
+      ({ y: resized, saved: sResize } = convTranspose2dForward(rt, projected, w, name, options));
+    }
+    if (this.down) ({ y: resized, saved: sResize } = convForward(rt, this.down, { x: projected }));
     if (keep) {
-      const { y: rn, saved: sRn } = this.rn.forward(rt, { x: resized });
+      const { y: rn, saved: sRn } = convForward(rt, this.rn, { x: resized });
       return { rn, saved: { sProject, sResize, sRn, projected, resized } };
     }
     // Branch 2 has no resampling: its projection is its "resized" map, offered under both names.
     const resampled = resized !== projected;
     const heldProjected = inspect?.(`dbg/project${this.index}`, projected) ?? false;
     if (resampled && !heldProjected) release(rt, projected);
-    const { y: rn } = this.rn.forward(rt, { x: resized });
+    const { y: rn } = convForward(rt, this.rn, { x: resized });
     const heldResized = inspect?.(`dbg/resize${this.index}`, resized) ?? false;
     if (!heldResized && (resampled || !heldProjected)) release(rt, resized);
     return { rn };
@@ -153,7 +194,8 @@ export class BranchStage {
     release(rt, dRn);
     let dProjected = dResized;
     if (this.up) {
-      dProjected = convBackward(rt, this.up, s.sResize as ConvTransposeSaved, dResized, sink, true, [
+      const saved = s.sResize as ConvTransposeSaved;
+      dProjected = twoPassBackward(rt, convTranspose2dBackward, this.up, saved, dResized, sink, true, [
         s.projected,
       ])!;
     }
@@ -196,9 +238,9 @@ export function fusionOwned(s: FusionSaved): Tensor[] {
  */
 export class FusionStage {
   readonly name: string;
-  readonly rcu1: { conv1: Conv2d; conv2: Conv2d };
-  readonly rcu2: { conv1: Conv2d; conv2: Conv2d };
-  readonly outConv: Conv2d;
+  readonly rcu1: { conv1: HeadConv; conv2: HeadConv };
+  readonly rcu2: { conv1: HeadConv; conv2: HeadConv };
+  readonly outConv: HeadConv;
 
   constructor(w: WeightLookup, readonly index: number) {
     this.name = `${HEAD}.scratch.refinenet${index + 1}`;
@@ -225,20 +267,20 @@ export class FusionStage {
       // prev + rcu1(skip) = conv2(…) + (skip + prev): the sum rides in as rcu1's residual.
       const sum = rt.tensor(`act/${this.name}/sum`, skip.shape);
       add(rt, skip, prev, sum, { label: `${this.name}.sum` });
-      const c1 = this.rcu1.conv1.forward(rt, { x: skip });
-      const c2 = this.rcu1.conv2.forward(rt, { x: c1.y, residual: sum });
+      const c1 = convForward(rt, this.rcu1.conv1, { x: skip });
+      const c2 = convForward(rt, this.rcu1.conv2, { x: c1.y, residual: sum });
       release(rt, sum);
       if (!keep) release(rt, c1.y);
       x = c2.y;
       rcu1 = { sIn1: c1.saved, sIn2: c2.saved, h1: c1.y, x };
     }
-    const m1 = this.rcu2.conv1.forward(rt, { x });
-    const m2 = this.rcu2.conv2.forward(rt, { x: m1.y, residual: x });
+    const m1 = convForward(rt, this.rcu2.conv1, { x });
+    const m2 = convForward(rt, this.rcu2.conv2, { x: m1.y, residual: x });
     if (!keep) {
       release(rt, m1.y);
       if (x !== skip) release(rt, x);
     }
-    const o = this.outConv.forward(rt, { x: m2.y });
+    const o = convForward(rt, this.outConv, { x: m2.y });
     if (!keep) release(rt, m2.y);
     const r = resizeBilinearForward(rt, o.y, size, `${this.name}.resize`);
     // The resize's backward needs only shapes: out_conv's output goes now.
@@ -298,11 +340,11 @@ export function outputOwned(s: OutputSaved): Tensor[] {
 
 /** output_conv1 → bilinear to 14·patches → output_conv2 (3×3, ReLU, 1×1) → σ·max_depth or ReLU. */
 export class OutputStage {
-  readonly conv1: Conv2d;
-  readonly conv2a: Conv2d;
+  readonly conv1: HeadConv;
+  readonly conv2a: HeadConv;
   /** The same conv with its ReLU fused, for inference: the same values in one pass fewer. */
-  readonly conv2aRelu: Conv2d;
-  readonly conv2b: Conv2d;
+  readonly conv2aRelu: HeadConv;
+  readonly conv2b: HeadConv;
 
   constructor(w: WeightLookup, readonly config: ModelConfig) {
     this.conv1 = conv(w, `${HEAD}.scratch.output_conv1`, { pad: 1 });
@@ -325,22 +367,22 @@ export class OutputStage {
     keep: boolean,
     inspect?: Inspect,
   ): { depth: Tensor; logits: Tensor; saved?: OutputSaved } {
-    const c1 = this.conv1.forward(rt, { x: path });
+    const c1 = convForward(rt, this.conv1, { x: path });
     if (!keep) release(rt, path);
     const up = resizeBilinearForward(rt, c1.y, [h, w], `${HEAD}.upsample`);
     if (keep || !inspect?.("dbg/output_conv1", c1.y)) release(rt, c1.y);
     let hidden: Tensor, sHidden: Conv2dSaved;
     if (keep) {
-      const pre = this.conv2a.forward(rt, { x: up.y });
+      const pre = convForward(rt, this.conv2a, { x: up.y });
       hidden = rt.tensor(`act/${HEAD}.scratch.output_conv2.1`, pre.y.shape);
       reluForward(rt, pre.y, hidden, `${HEAD}.output_conv2.relu`);
       release(rt, pre.y);
       sHidden = pre.saved;
     } else {
-      ({ y: hidden, saved: sHidden } = this.conv2aRelu.forward(rt, { x: up.y }));
+      ({ y: hidden, saved: sHidden } = convForward(rt, this.conv2aRelu, { x: up.y }));
       done(rt, inspect, "dbg/upsampled", up.y);
     }
-    const logits = this.conv2b.forward(rt, { x: hidden });
+    const logits = convForward(rt, this.conv2b, { x: hidden });
     if (!keep) release(rt, hidden);
     const batch = logits.y.shape[0];
     const depth = rt.tensor("act/depth", [batch, h, w]);

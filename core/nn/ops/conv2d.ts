@@ -1,9 +1,8 @@
 /**
  * Conv2d (NCHW, PyTorch's [Cout, Cin, kH, kW] weights, one stride and padding for both axes) on
- * kernels/conv.wgsl (on CPU adapters, the kernels conv_cpu_route.ts picks): the forward and the backward to
- * the input, the weight and the bias. The kernel's three
- * modes are exported as `convGemm` because a transposed convolution is the same three products in another
- * order (conv_transpose.ts).
+ * kernels/conv.wgsl (on CPU adapters, the kernels conv_cpu_route.ts picks): `conv2dForward`, and
+ * `conv2dBackward` to the input, the weight and the bias. The kernel's three modes are exported as `convGemm`
+ * because a transposed convolution is the same three products in another order (conv_transpose.ts).
  *
  * Fusions the DPT head wants, each with a backward that needs nothing extra saved:
  * - `reluIn`: the conv reads relu(x) (a residual unit's pre-activations); x is saved, not relu(x).
@@ -206,6 +205,12 @@ export function convBiasGrad(
   );
 }
 
+/** A convolution's parameters: weight [Cout, Cin, kH, kW] (a transposed one's [in, out, kH, kW]); bias or none. */
+export interface ConvWeights {
+  weight: Tensor;
+  bias?: Tensor;
+}
+
 export interface Conv2dOptions {
   stride?: number;
   pad?: number;
@@ -224,6 +229,8 @@ export interface Conv2dSaved {
   x: Tensor;
   tokens: boolean;
   geometry: ConvGeometry;
+  /** Whether the forward read relu(x): the gradient passes through that ReLU. */
+  reluIn: boolean;
   /** Only with reluOut: the backward masks by it. */
   y?: Tensor;
 }
@@ -239,103 +246,105 @@ export interface Conv2dGradTargets {
   accumulate?: boolean;
 }
 
-export class Conv2d {
-  readonly stride: number;
-  readonly pad: number;
-
-  /** weight [Cout, Cin, kH, kW]; bias [Cout] or none. */
-  constructor(
-    readonly name: string,
-    readonly weight: Tensor,
-    readonly bias: Tensor | undefined,
-    readonly options: Conv2dOptions = {},
-  ) {
-    if (weight.shape.length !== 4) {
-      throw new TrompeError("shape-mismatch", `${name}: conv weight must be 4-D, got [${weight.shape}]`);
-    }
-    this.stride = options.stride ?? 1;
-    this.pad = options.pad ?? 0;
+/** The weight's [Cout, Cin, kH, kW] (or a transposed conv's [in, out, kH, kW]), checked to be 4-D. */
+export function convWeightShape(w: ConvWeights, name: string): [number, number, number, number] {
+  const shape = w.weight.shape;
+  if (shape.length !== 4) {
+    throw new TrompeError("shape-mismatch", `${name}: conv weight must be 4-D, got [${shape}]`);
   }
+  return [shape[0], shape[1], shape[2], shape[3]];
+}
 
-  geometry(batch: number, h: number, w: number): ConvGeometry {
-    const [cout, cin, kh, kw] = this.weight.shape;
-    return convGeometry({ batch, cin, h, w, cout, kh, kw, stride: this.stride, pad: this.pad });
+/** y [B, Cout, OH, OW] = conv(x) with `options`' fusions, pool label `act/<name>`. */
+export function conv2dForward(
+  rt: Runtime,
+  input: Conv2dInput,
+  w: ConvWeights,
+  name: string,
+  options: Conv2dOptions = {},
+): { y: Tensor; saved: Conv2dSaved } {
+  const [cout, weightCin, kh, kw] = convWeightShape(w, name);
+  const { x, grid } = input;
+  const tokens = grid !== undefined;
+  const [batch, h, width] = tokens ? [x.shape[0], grid[0], grid[1]] : [x.shape[0], x.shape[2], x.shape[3]];
+  const cin = tokens ? x.shape[2] : x.shape[1];
+  const stride = options.stride ?? 1;
+  const pad = options.pad ?? 0;
+  const g = convGeometry({ batch, cin: weightCin, h, w: width, cout, kh, kw, stride, pad });
+  if (cin !== g.cin || x.size !== batch * cin * h * width) {
+    throw new TrompeError("shape-mismatch", `${name}: input [${x.shape}] for weight [${w.weight.shape}]`);
   }
+  const y = rt.tensor(`act/${name}`, [batch, g.cout, g.oh, g.ow]);
+  convGemm(rt, {
+    mode: ConvMode.Forward,
+    geometry: g,
+    a: w.weight,
+    b: x,
+    out: y,
+    bias: w.bias,
+    res: input.residual,
+    reluIn: options.reluIn,
+    reluOut: options.reluOut,
+    tokens,
+    label: name,
+  });
+  const reluIn = options.reluIn ?? false;
+  return { y, saved: { x, tokens, geometry: g, reluIn, y: options.reluOut ? y : undefined } };
+}
 
-  /** y [B, Cout, OH, OW], pool label `act/<name>`. */
-  forward(rt: Runtime, input: Conv2dInput): { y: Tensor; saved: Conv2dSaved } {
-    const { x, grid } = input;
-    const tokens = grid !== undefined;
-    const [batch, h, w] = tokens ? [x.shape[0], grid[0], grid[1]] : [x.shape[0], x.shape[2], x.shape[3]];
-    const cin = tokens ? x.shape[2] : x.shape[1];
-    const g = this.geometry(batch, h, w);
-    if (cin !== g.cin || x.size !== batch * cin * h * w) {
-      throw new TrompeError(
-        "shape-mismatch",
-        `${this.name}: input [${x.shape}] for weight [${this.weight.shape}]`,
-      );
-    }
-    const y = rt.tensor(`act/${this.name}`, [batch, g.cout, g.oh, g.ow]);
+/**
+ * Backward of `conv2dForward` from dy (w.r.t. y) into `targets`; returns dx, laid out as x was, when asked
+ * for. The bias gradient is written only when the conv has a bias.
+ */
+export function conv2dBackward(
+  rt: Runtime,
+  saved: Conv2dSaved,
+  w: ConvWeights,
+  dy: Tensor,
+  targets: Conv2dGradTargets,
+  name: string,
+): Tensor | undefined {
+  const g = saved.geometry;
+  let grad = dy;
+  if (saved.y) {
+    grad = rt.tensor(`tmp/${name}/dpre`, dy.shape);
+    reluBackward(rt, saved.y, dy, grad, `${name}.relu_out`);
+  }
+  if (targets.weight) {
     convGemm(rt, {
-      mode: ConvMode.Forward,
+      mode: ConvMode.WeightGrad,
       geometry: g,
-      a: this.weight,
-      b: x,
-      out: y,
-      bias: this.bias,
-      res: input.residual,
-      reluIn: this.options.reluIn,
-      reluOut: this.options.reluOut,
-      tokens,
-      label: this.name,
+      a: grad,
+      b: saved.x,
+      out: targets.weight,
+      reluIn: saved.reluIn,
+      tokens: saved.tokens,
+      accumulate: targets.accumulate,
+      label: `${name}.dw`,
     });
-    return { y, saved: { x, tokens, geometry: g, y: this.options.reluOut ? y : undefined } };
   }
-
-  /** Gradients from dy (w.r.t. y); returns dx, laid out as x was, when asked for. */
-  backward(rt: Runtime, saved: Conv2dSaved, dy: Tensor, targets: Conv2dGradTargets): Tensor | undefined {
-    const g = saved.geometry;
-    let grad = dy;
-    if (this.options.reluOut) {
-      grad = rt.tensor(`tmp/${this.name}/dpre`, dy.shape);
-      reluBackward(rt, saved.y!, dy, grad, `${this.name}.relu_out`);
-    }
-    if (targets.weight) {
-      convGemm(rt, {
-        mode: ConvMode.WeightGrad,
-        geometry: g,
-        a: grad,
-        b: saved.x,
-        out: targets.weight,
-        reluIn: this.options.reluIn,
-        tokens: saved.tokens,
-        accumulate: targets.accumulate,
-        label: `${this.name}.dw`,
-      });
-    }
-    if (targets.bias && this.bias) {
-      convBiasGrad(rt, g, grad, targets.bias, targets.accumulate, `${this.name}.db`);
-    }
-    let dx: Tensor | undefined;
-    if (targets.input) {
-      dx = rt.tensor(`grads/act/${this.name}/dx`, saved.x.shape);
-      // With reluIn the gradient passes through relu(x): masked by x itself.
-      const mask = targets.maskInputBy ?? (this.options.reluIn ? saved.x : undefined);
-      if (this.options.reluIn && targets.maskInputBy && targets.maskInputBy !== saved.x) {
-        throw new TrompeError("bad-argument", `${this.name}: two ReLU masks for one input gradient`);
-      }
-      convGemm(rt, {
-        mode: ConvMode.InputGrad,
-        geometry: g,
-        a: this.weight,
-        b: grad,
-        out: dx,
-        res: mask,
-        tokens: saved.tokens,
-        label: `${this.name}.dx`,
-      });
-    }
-    if (grad !== dy) rt.free(grad);
-    return dx;
+  if (targets.bias && w.bias) {
+    convBiasGrad(rt, g, grad, targets.bias, targets.accumulate, `${name}.db`);
   }
+  let dx: Tensor | undefined;
+  if (targets.input) {
+    dx = rt.tensor(`grads/act/${name}/dx`, saved.x.shape);
+    // With reluIn the gradient passes through relu(x): masked by x itself.
+    const mask = targets.maskInputBy ?? (saved.reluIn ? saved.x : undefined);
+    if (saved.reluIn && targets.maskInputBy && targets.maskInputBy !== saved.x) {
+      throw new TrompeError("bad-argument", `${name}: two ReLU masks for one input gradient`);
+    }
+    convGemm(rt, {
+      mode: ConvMode.InputGrad,
+      geometry: g,
+      a: w.weight,
+      b: grad,
+      out: dx,
+      res: mask,
+      tokens: saved.tokens,
+      label: `${name}.dx`,
+    });
+  }
+  if (grad !== dy) rt.free(grad);
+  return dx;
 }
