@@ -34,7 +34,7 @@ async function loadModel(): Promise<DepthAnythingV2> {
  */
 async function plannedVitlPeak() {
   const config = { ...PRESETS.vitl, head: "relative" as const };
-  const rt = new AccountingRuntime(2 ** 31 - 4);
+  const rt = new AccountingRuntime();
   const tensors = new Map<string, Tensor>();
   for (const [key, shape] of expectedShapes(config)) tensors.set(key, rt.tensor(`weights/${key}`, shape));
   const model = new DepthAnythingV2(rt, config, new GpuWeights(tensors));

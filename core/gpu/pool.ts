@@ -227,6 +227,11 @@ export class BufferPool {
   liveLabels(): string[] {
     return [...this.live].map((b) => b.label);
   }
+
+  /** Every live buffer and texture with its size, largest first: where the live bytes are. */
+  liveBuffers(): { label: string; bytes: number }[] {
+    return [...this.live].map(({ label, bytes }) => ({ label, bytes })).sort((x, y) => y.bytes - x.bytes);
+  }
 }
 
 export function formatBytes(bytes: number): string {

@@ -2,13 +2,16 @@
  * Plans a training step's memory without a GPU: the real training graph (model_backward.ts), AdamW and the
  * loss run against a Runtime whose pool is in accounting-only mode — every buffer the step would allocate
  * is counted with its label, nothing is dispatched — so the planned peak and its breakdown are what the
- * same code measures on a GPU (the 1 MiB kernel-parameter block and readback staging aside).
+ * same code measures on the adapter planned for (the 1 MiB kernel-parameter block and readback staging
+ * aside). The ops choose their kernels from the Runtime's adapter (`isCpu`, limits), and the accounting
+ * Runtime carries the planned adapter's, so the plan takes the path that will run: on a CPU adapter the
+ * fused attention's statistics and the operand copies into textures, on a GPU the materialised scores.
  */
 import type { GpuContext } from "../gpu/device.ts";
-import { REQUIRED_LIMITS } from "../gpu/device.ts";
+import { type LimitName, REQUIRED_LIMITS } from "../gpu/device.ts";
 import type { KernelSpec, OverrideConstants } from "../gpu/kernels.ts";
 import type { Param } from "../gpu/params.ts";
-import type { PoolBuffer, PoolStats } from "../gpu/pool.ts";
+import type { PoolStats } from "../gpu/pool.ts";
 import { type Binding, Runtime } from "../gpu/runtime.ts";
 import type { Tensor } from "../gpu/tensor.ts";
 import { expectedShapes } from "../nn/model/checkpoint.ts";
@@ -22,43 +25,53 @@ import type { GradientSink } from "../nn/model/gradient_sink.ts";
 import { TrainGraph } from "./model_backward.ts";
 import { silogBackward, silogForward } from "./silog.ts";
 
+/** What the ops read of the adapter a plan is for: which kernels run (`isCpu`) and the limits that size them. */
+export interface PlannedAdapter {
+  readonly isCpu: boolean;
+  /** Limits not given are trompe's required ones (core/gpu/device.ts). */
+  readonly limits: Readonly<Partial<Record<LimitName, number>>>;
+}
+
+/** A GPU with NVIDIA's 2 GiB − 4 storage binding limit: what a plan is for when no adapter is named. */
+export const NVIDIA_GPU: PlannedAdapter = {
+  isCpu: false,
+  limits: { maxStorageBufferBindingSize: 2 ** 31 - 4 },
+};
+
 /** A Runtime that records allocations only: dispatches, copies and uploads are no-ops. */
 export class AccountingRuntime extends Runtime {
-  constructor(maxStorageBufferBindingSize: number) {
-    // Only the limits are read by the ops (attention sizes its head chunks by the binding limit); with no
-    // device the pool counts bytes and creates nothing.
+  constructor(adapter: PlannedAdapter = NVIDIA_GPU) {
+    // Only the adapter's kind and limits are read by the ops (attention picks its kernels by the kind and
+    // sizes its head chunks by the binding limit); with no device the pool counts bytes and creates nothing.
     super({
       device: undefined,
       adapterName: "accounting-only",
       backend: "none",
       features: new Set(),
-      limits: { ...REQUIRED_LIMITS, maxStorageBufferBindingSize },
+      limits: { ...REQUIRED_LIMITS, ...adapter.limits },
       hasTimestamps: false,
       hasF16: false,
+      isCpu: adapter.isCpu,
     } as unknown as GpuContext);
   }
 
   /** The live buffers (label, bytes) at the moment of the peak, largest first: where the peak comes from. */
   peakLive: { label: string; bytes: number }[] = [];
   private peakSeen = 0;
-  private live = new Set<PoolBuffer>();
 
-  override tensor(name: string, shape: readonly number[], dtype?: Tensor["dtype"]): Tensor {
-    const t = super.tensor(name, shape, dtype);
-    this.live.add(t.buffer);
+  /** Notes the live buffers when the pool is at a new peak: after every allocation a kernel can see. */
+  private notePeak(): void {
     const { liveBytes } = this.pool.stats();
     if (liveBytes > this.peakSeen) {
       this.peakSeen = liveBytes;
-      this.peakLive = [...this.live].map(({ label, bytes }) => ({ label, bytes })).sort((x, y) =>
-        y.bytes - x.bytes
-      );
+      this.peakLive = this.pool.liveBuffers();
     }
-    return t;
   }
 
-  override free(...tensors: Tensor[]): void {
-    super.free(...tensors);
-    for (const t of tensors) this.live.delete(t.buffer);
+  override tensor(name: string, shape: readonly number[], dtype?: Tensor["dtype"]): Tensor {
+    const t = super.tensor(name, shape, dtype);
+    this.notePeak();
+    return t;
   }
 
   resetPeak(): void {
@@ -73,7 +86,10 @@ export class AccountingRuntime extends Runtime {
     _params: readonly Param[] | undefined,
     _bindings: readonly Binding[],
     _workgroups: readonly [number, number?, number?],
-  ): void {}
+  ): void {
+    // The CPU kernels' operand textures come from the pool directly, not through `tensor`.
+    this.notePeak();
+  }
 
   override write(): void {}
 
@@ -102,8 +118,8 @@ export interface StepPlanOptions {
    * false: all gradients are kept until the backward ends, then the optimizer steps (PyTorch's default).
    */
   updateInBackward: boolean;
-  /** The device's storage binding limit (sets attention's head chunk); default 2 GiB − 4, as on NVIDIA. */
-  maxStorageBufferBindingSize?: number;
+  /** The adapter the step will run on (e.g. a Runtime's `ctx`); default `NVIDIA_GPU`. */
+  adapter?: PlannedAdapter;
 }
 
 export interface StepPlan {
@@ -116,7 +132,7 @@ export interface StepPlan {
 }
 
 export function planTrainingStep(o: StepPlanOptions): StepPlan {
-  const rt = new AccountingRuntime(o.maxStorageBufferBindingSize ?? 2 ** 31 - 4);
+  const rt = new AccountingRuntime(o.adapter);
   const shapes = expectedShapes(o.config);
   const tensors = new Map<string, Tensor>();
   for (const [key, shape] of shapes) tensors.set(key, rt.tensor(`weights/${key}`, shape));

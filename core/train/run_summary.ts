@@ -39,7 +39,7 @@ export function runSummaryLines(s: RunSummaryInput, rt: Runtime): string[] {
     checkpoint: o.checkpoint,
     freeze: o.freeze,
     updateInBackward: true,
-    maxStorageBufferBindingSize: rt.ctx.limits.maxStorageBufferBindingSize,
+    adapter: rt.ctx,
   });
   return [
     `start:    ${s.weights} (embed ${config.embedDim}, depth ${config.depth}; ${head})` +

@@ -10,7 +10,8 @@
  *
  * On CPU adapters, where the fused kernels (core/nn/ops/attention_cpu.ts) measured faster (`useFused`),
  * nothing is materialised: the forward also saves each query's log-sum-exp, and the backward recomputes P
- * block by block from it.
+ * block by block from it. The choice reads only the Runtime's adapter, so a memory plan (an accounting
+ * Runtime carrying the planned adapter, core/train/memory_plan.ts) counts the path that will run.
  */
 import type { KernelSpec } from "../../gpu/kernels.ts";
 import { matmul } from "../../gpu/matmul.ts";
