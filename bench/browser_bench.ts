@@ -240,6 +240,11 @@ async function openBenchPage(chromium: string, url: string): Promise<BenchBrowse
   }
 }
 
+/** Load averages as uptime prints them, two decimals. */
+function loadText(load: readonly number[]): string {
+  return load.map((x) => x.toFixed(2)).join(", ");
+}
+
 export async function measure(options: BenchOptions): Promise<BenchSection> {
   if (!HAS_SHARED) throw new Error(`the browser bench needs the reference models in ${REFERENCE_DIR}`);
   const chromium = await findChromium();
@@ -274,7 +279,7 @@ export async function measure(options: BenchOptions): Promise<BenchSection> {
       rows,
       details: [
         "times are input upload to depth read back, in one page",
-        `load average (1, 5, 15 min) before ${loadBefore.join(", ")}, after ${Deno.loadavg().join(", ")}`,
+        `load average (1, 5, 15 min) before ${loadText(loadBefore)}, after ${loadText(Deno.loadavg())}`,
         ...details,
       ],
     };
