@@ -15,6 +15,7 @@ struct Params {
   planes: u32,
   in_h: u32, in_w: u32,
   out_h: u32, out_w: u32,
+  chunk: u32, // planes per invocation (the forward)
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -35,22 +36,32 @@ fn flat(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
   return gid.y * nwg.x * WG + gid.x;
 }
 
+// One invocation per output pixel and chunk of `chunk` planes (gid.z): the taps (integer divisions, which
+// a CPU adapter runs lane by lane) are worked out once for the chunk. A CPU adapter takes every plane in one
+// chunk (lavapipe, alternated with the one-output-per-invocation kernel, median CPU time of 5: 32×296² → 518²
+// 195 against 270 ms, 64×148² → 296² 125 against 177 ms); a GPU one plane each.
 @compute @workgroup_size(WG)
 fn bilinear(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = flat(gid, nwg);
-  if (i >= p.planes * p.out_h * p.out_w) { return; }
-  let x = i % p.out_w;
-  let y = (i / p.out_w) % p.out_h;
-  let base = (i / (p.out_w * p.out_h)) * p.in_h * p.in_w;
-  let ty = taps(y, p.in_h, p.out_h);
-  let tx = taps(x, p.in_w, p.out_w);
-  let r0 = base + ty.i0 * p.in_w;
-  let r1 = base + ty.i1 * p.in_w;
-  let top = (1.0 - tx.l1) * src[r0 + tx.i0] + tx.l1 * src[r0 + tx.i1];
-  let bottom = (1.0 - tx.l1) * src[r1 + tx.i0] + tx.l1 * src[r1 + tx.i1];
-  var v = (1.0 - ty.l1) * top + ty.l1 * bottom;
-  if (ACCUMULATE) { v += dst[i]; }
-  dst[i] = v;
+  let outPlane = p.out_h * p.out_w;
+  if (i >= outPlane) { return; }
+  let ty = taps(i / p.out_w, p.in_h, p.out_h);
+  let tx = taps(i % p.out_w, p.in_w, p.out_w);
+  let inPlane = p.in_h * p.in_w;
+  let first = gid.z * p.chunk;
+  var r0 = first * inPlane + ty.i0 * p.in_w;
+  var r1 = first * inPlane + ty.i1 * p.in_w;
+  var o = first * outPlane + i;
+  for (var c = first; c < min(first + p.chunk, p.planes); c++) {
+    let top = (1.0 - tx.l1) * src[r0 + tx.i0] + tx.l1 * src[r0 + tx.i1];
+    let bottom = (1.0 - tx.l1) * src[r1 + tx.i0] + tx.l1 * src[r1 + tx.i1];
+    var v = (1.0 - ty.l1) * top + ty.l1 * bottom;
+    if (ACCUMULATE) { v += dst[o]; }
+    dst[o] = v;
+    r0 += inPlane;
+    r1 += inPlane;
+    o += outPlane;
+  }
 }
 
 // The weight with which output index i (along one axis) reads input index j.

@@ -31,6 +31,22 @@ for (const [c, inH, inW, outH, outW] of CASES) {
   });
 }
 
+Deno.test("bilinear forward: every split of the planes over invocations gives the same bits", async () => {
+  const [c, inH, inW, outH, outW] = [5, 9, 7, 17, 12];
+  const x = randomArray(c * inH * inW, 4);
+  const xt = rt.upload("act/x", [1, c, inH, inW], x);
+  const outputs = [];
+  for (const chunk of [1, 2, 5]) {
+    const { y } = resizeBilinearForward(rt, xt, [outH, outW], "resize", chunk);
+    outputs.push(await rt.read(y));
+    rt.free(y);
+  }
+  assert.deepEqual(outputs[1], outputs[0]);
+  assert.deepEqual(outputs[2], outputs[0]);
+  assert(relL2(outputs[0], bilinearAlignCorners(x, c, inH, inW, outH, outW)) < 1e-6);
+  rt.free(xt);
+});
+
 Deno.test("bilinear adjoint accumulates into a given gradient; the CPU adjoint is the transpose", async () => {
   const x = randomArray(2 * 4 * 6, 1);
   const dy = randomArray(2 * 9 * 11, 2);

@@ -28,35 +28,42 @@ function dispatch(
   saved: ResizeSaved,
   accumulate: boolean,
   label: string,
+  chunk = 1,
 ): void {
   const { inShape, size } = saved;
   const inH = inShape[inShape.length - 2];
   const inW = inShape[inShape.length - 1];
   const planes = numel(inShape) / (inH * inW);
-  const count = spec === FORWARD ? dst.size : numel(inShape);
+  const [x, y] = grid1d(spec === FORWARD ? size[0] * size[1] : numel(inShape));
   rt.dispatch(
     spec,
     { ACCUMULATE: accumulate },
-    [planes, inH, inW, ...size],
+    [planes, inH, inW, ...size, chunk],
     [src, dst],
-    grid1d(count),
+    [x, y, spec === FORWARD ? Math.ceil(planes / chunk) : 1],
     label,
   );
 }
 
-/** y [..., outH, outW] from x [..., H, W], pooled as `act/<name>`. */
+/**
+ * y [..., outH, outW] from x [..., H, W], pooled as `act/<name>`. Each invocation takes
+ * `planesPerInvocation` planes (kernels/resize.wgsl): by default all of them on a CPU adapter, one each on a
+ * GPU, which wants its threads many.
+ */
 export function resizeBilinearForward(
   rt: Runtime,
   x: Tensor,
   size: readonly [number, number],
   name: string,
+  planesPerInvocation?: number,
 ): { y: Tensor; saved: ResizeSaved } {
   const [outH, outW] = size;
   if (!(outH >= 1 && outW >= 1)) throw new TrompeError("bad-argument", `${name}: output ${outH}×${outW}`);
   if (x.shape.length < 2) throw new TrompeError("shape-mismatch", `${name}: input [${x.shape}]`);
   const saved: ResizeSaved = { inShape: x.shape, size: [outH, outW] };
   const y = rt.tensor(`act/${name}`, [...x.shape.slice(0, -2), outH, outW]);
-  dispatch(rt, FORWARD, x, y, saved, false, name);
+  const planes = x.size / (x.shape[x.shape.length - 2] * x.shape[x.shape.length - 1]);
+  dispatch(rt, FORWARD, x, y, saved, false, name, planesPerInvocation ?? (rt.ctx.isCpu ? planes : 1));
   return { y, saved };
 }
 
