@@ -8928,6 +8928,51 @@ fn patches(@builtin(global_invocation_id) gid: vec3<u32>) {
   textureStore(col, vec2<u32>(t, k), v);
 }
 `,
+  "conv_pointwise1_cpu.wgsl": `// A 1×1 convolution to one output channel, the forward, for CPU adapters: the DPT head's last conv
+// (output_conv2.2, 32 → 1 at the full input size). The direct kernel (conv_cpu.wgsl) computes output
+// channels 16 at a time and packs the whole input first, and a product's rows come 32 at a time: for one
+// channel both spent ~15/16 of their time on nothing. Here each invocation takes 4 consecutive pixels of one
+// batch item (the host checks the plane is a whole number of vec4s) and walks the input channels.
+
+override HAS_BIAS: bool = false;
+override RELU_IN: bool = false; // reads relu(x)
+override RELU_OUT: bool = false; // y = relu(conv + bias)
+override ADD_RES: bool = false; // y += res, after RELU_OUT
+override ACCUMULATE: bool = false; // y += previous y, last
+
+struct Params {
+  cin: u32,
+  quads: u32, // vec4s per plane: H·W / 4
+  batch: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> X: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> W: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read> res: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> out: array<vec4<f32>>;
+
+@compute @workgroup_size(64, 1, 1)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.y * nwg.x * 64u + gid.x;
+  if (i >= p.batch * p.quads) { return; }
+  let b = i / p.quads;
+  var at = b * p.cin * p.quads + i % p.quads;
+  var acc = vec4<f32>(0.0);
+  for (var c = 0u; c < p.cin; c++) {
+    var x = X[at];
+    if (RELU_IN) { x = max(x, vec4<f32>(0.0)); }
+    acc = fma(vec4<f32>(W[c]), x, acc);
+    at += p.quads;
+  }
+  if (HAS_BIAS) { acc += vec4<f32>(bias[0]); }
+  if (RELU_OUT) { acc = max(acc, vec4<f32>(0.0)); }
+  if (ADD_RES) { acc += res[i]; }
+  if (ACCUMULATE) { acc += out[i]; }
+  out[i] = acc;
+}
+`,
   "elementwise.wgsl": `// Elementwise kernels every layer needs. All share one binding layout: params, two inputs, one output.
 // \`b\` may be broadcast: element i of \`a\` pairs with b[i % p.period] (period = n for a plain elementwise op,
 // = C for adding a per-channel row to [N, C] tokens).

@@ -33,6 +33,10 @@ const CASES: (Geom & { bias: boolean })[] = [
   // wide enough for the product path, 2500 pixels in two runs of 256 channels, at batch 2.
   { batch: 1, cin: 128, h: 90, w: 90, cout: 20, k: 3, stride: 2, pad: 1, bias: true },
   { batch: 2, cin: 256, h: 50, w: 50, cout: 16, k: 1, stride: 1, pad: 0, bias: true },
+  // A 1×1 conv to one channel (output_conv2.2): on a CPU adapter its own kernel where the plane is whole
+  // vec4s (6·10 pixels), the direct kernel where not (5·7).
+  { batch: 2, cin: 32, h: 6, w: 10, cout: 1, k: 1, stride: 1, pad: 0, bias: true },
+  { batch: 1, cin: 7, h: 5, w: 7, cout: 1, k: 1, stride: 1, pad: 0, bias: false },
 ];
 
 function relu64(a: ArrayLike<number>): Float64Array {
@@ -115,6 +119,22 @@ Deno.test("conv2d fusions: relu(x) in, relu out, residual add, token input, accu
   assert(relL2(await rt.read(dx), dxTokens) < 1e-6);
   assert(relL2(await rt.read(dw), ref.dw.map((v) => v + 1)) < 1e-6);
   rt.free(xt, wt, bt, rtn, y, tt, w1, yp, dyt, dw, dx);
+});
+
+Deno.test("conv2d 1×1 to one channel: relu(x) in, relu out and residual add, batch 2", async () => {
+  const g: Geom = { batch: 2, cin: 9, h: 4, w: 6, cout: 1, k: 1, stride: 1, pad: 0 };
+  const x = randomArray(2 * 9 * 24, 10);
+  const w = randomArray(9, 11);
+  const r = randomArray(2 * 24, 12);
+  const xt = rt.upload("act/x", [2, 9, 4, 6], x);
+  const wt = rt.upload("weights/w", [1, 9, 1, 1], w);
+  const bt = rt.upload("weights/b", [1], Float32Array.of(0.25));
+  const rtn = rt.upload("act/r", [2, 1, 4, 6], r);
+  const fused = { reluIn: true, reluOut: true };
+  const { y } = conv2dForward(rt, { x: xt, residual: rtn }, { weight: wt, bias: bt }, "c", fused);
+  const want = relu64(conv2dRef(relu64(x), w, Float32Array.of(0.25), g)).map((v, i) => v + r[i]);
+  assert(relL2(await rt.read(y), want) < 1e-6);
+  rt.free(xt, wt, bt, rtn, y);
 });
 
 Deno.test("conv2d pointwise products: tokens in and out, relu in and out, residual, ReLU mask", async () => {

@@ -14,10 +14,13 @@
  *   implicit GEMM (conv.wgsl); other input gradients (that one's, and the transposed convolutions'
  *   forwards, 4.7× and 5.7× less for the ×4 and ×2 upsamplings): by columns (conv_product.ts).
  * - weight gradients: products over patches.
+ * - a 1×1 forward to one output channel (output_conv2.2, 32 → 1 at 518²): its own kernel
+ *   (conv_pointwise1_cpu.ts), median CPU time of 5 alternated 23 against the direct kernel's 237 ms.
  */
 import type { Runtime } from "../../gpu/runtime.ts";
 import { type ConvGemmArgs, ConvMode } from "./conv2d.ts";
 import { convCpu, cpuConvApplies, runGeometry } from "./conv_cpu.ts";
+import { convPointwiseToOne, pointwiseToOneApplies } from "./conv_pointwise1_cpu.ts";
 import {
   columnsInputGradApplies,
   convInputGradColumnsCpu,
@@ -34,6 +37,10 @@ const POINTWISE_PRODUCT_CHANNELS = 16;
 /** Runs the conv on a CPU-shaped kernel and returns true, or returns false (conv.wgsl then runs it). */
 export function runConvCpu(rt: Runtime, args: ConvGemmArgs): boolean {
   const g = args.geometry;
+  if (pointwiseToOneApplies(args.mode, g, args.tokens ?? false)) {
+    convPointwiseToOne(rt, args);
+    return true;
+  }
   const product = productConvApplies(rt, args.mode, g, args.reluIn ?? false);
   const direct = cpuConvApplies(rt, args.mode, g);
   const wide = runGeometry(args.mode, g).cout >= POINTWISE_PRODUCT_CHANNELS;
