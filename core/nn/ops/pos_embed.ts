@@ -9,8 +9,9 @@
  * matrices. They are computed on the CPU in float64 (by resizing the unit vectors with the reference
  * `bicubicScaleFactor`, so the semantics live in one place) and the two products run as matmuls on the
  * token-major grid; the adjoint (the gradient to pos_embed) is the same two products transposed. When the
- * grid is kept, Ty = Tx = I and the products reproduce it bit for bit.
+ * grid is kept there is nothing to resize: a copy, and a sum for the gradient.
  */
+import { axpy } from "../../gpu/elementwise.ts";
 import { matmul } from "../../gpu/matmul.ts";
 import type { Runtime } from "../../gpu/runtime.ts";
 import type { Tensor } from "../../gpu/tensor.ts";
@@ -20,12 +21,8 @@ import { release } from "./release.ts";
 import { batchSumInto } from "./tokens.ts";
 
 /** The resize along one axis as a dense [outSize, inSize] matrix: row i holds the four taps of output i. */
-export function bicubicMatrix(inSize: number, outSize: number, scale: number | undefined): Float32Array {
+export function bicubicMatrix(inSize: number, outSize: number, scale: number): Float32Array {
   const m = new Float32Array(outSize * inSize);
-  if (scale === undefined) {
-    for (let i = 0; i < outSize; i++) m[i * inSize + i] = 1;
-    return m;
-  }
   // Column j of the matrix is the resize of the unit vector e_j: resize all of them at once as channels.
   const units = new Float64Array(inSize * inSize);
   for (let j = 0; j < inSize; j++) units[j * inSize + j] = 1;
@@ -59,9 +56,7 @@ function plan(rt: Runtime, pos: Tensor, h: number, w: number): Plan {
       subject: pos.name,
     });
   }
-  // Official condition for skipping: same patch count and a square input.
-  const keep = h * w === grid * grid && h === w;
-  const scale = (n: number) => (keep ? undefined : (n + 0.1) / grid);
+  const scale = (n: number) => (n + 0.1) / grid;
   return {
     grid,
     channels,
@@ -72,8 +67,21 @@ function plan(rt: Runtime, pos: Tensor, h: number, w: number): Plan {
   };
 }
 
+/**
+ * The official condition for skipping the resize — the same patch count and a square grid — where pos_embed
+ * is used as it is: the forward is a copy and the backward a sum.
+ */
+function keptAsIs(pos: Tensor, h: number, w: number): boolean {
+  return pos.shape.length === 3 && pos.shape[1] === 1 + h * w && h === w;
+}
+
 /** The position embedding for an h×w patch grid: [1 + h·w, C], row 0 the class token's. */
 export function posEmbedForward(rt: Runtime, pos: Tensor, h: number, w: number, label: string): Tensor {
+  if (keptAsIs(pos, h, w)) {
+    const out = rt.tensor(label, [1 + h * w, pos.shape[2]]);
+    rt.copy(pos, out);
+    return out;
+  }
   const p = plan(rt, pos, h, w);
   const { grid: g, channels: c } = p;
   // Along the width for every grid row: tmp[gy] [w, C] = Tx · G[gy].
@@ -109,6 +117,10 @@ export function posEmbedBackward(
   h: number,
   w: number,
 ): void {
+  if (keptAsIs(pos, h, w)) {
+    axpy(rt, dPos, grad, 1, "pos_embed_backward");
+    return;
+  }
   const p = plan(rt, pos, h, w);
   const { grid: g, channels: c } = p;
   batchSumInto(
