@@ -87,7 +87,7 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 // texel (x, t) = qkv[t, 4x .. 4x+3]: Q, K and V of every head side by side, as the qkv linear wrote them
-@group(0) @binding(1) var QKV: texture_2d<f32>;
+@group(0) @binding(1) var QKV: texture_storage_2d<rgba32float, read>;
 // [T, C] as vec4s: ctx[t, h·D + 4d .. +3] at t·C4 + h·HEAD_D4 + d
 @group(0) @binding(2) var<storage, read_write> ctx: array<vec4<f32>>;
 // [T, H, 4]: (log2-sum-exp, Δ = dO·O written by the backward, unused, unused)
@@ -113,8 +113,7 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
   emit(
     ...perTexel(
       "  ",
-      (d) =>
-        range(R).map((r) => `q${r}_${d} = p.scale * textureLoad(QKV, vec2<i32>(qx + ${d}, row${r}), 0);`),
+      (d) => range(R).map((r) => `q${r}_${d} = p.scale * textureLoad(QKV, vec2<i32>(qx + ${d}, row${r}));`),
     ),
   );
   emit(`  for (var j0 = 0u; j0 < p.T; j0 += COLS) {`);
@@ -124,7 +123,7 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   for (let r = 0; r < R; r++) emit(`    var ${range(K).map((c) => `s${r}_${c} = 0.0`).join("; var ")};`);
   emit(...perTexel("    ", (d) => [
-    ...range(K).map((c) => `let k${c} = textureLoad(QKV, vec2<i32>(kx + ${d}, key${c}), 0);`),
+    ...range(K).map((c) => `let k${c} = textureLoad(QKV, vec2<i32>(kx + ${d}, key${c}));`),
     ...range(R).flatMap((r) =>
       range(K).map((c) => `s${r}_${c} = ${dot4(`s${r}_${c}`, `q${r}_${d}`, `k${c}`)};`)
     ),
@@ -140,7 +139,7 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
     emit(`    m${r} = m${r}new;`);
   }
   emit(...perTexel("    ", (d) => [
-    ...range(K).map((c) => `let v${c} = textureLoad(QKV, vec2<i32>(vx + ${d}, key${c}), 0);`),
+    ...range(K).map((c) => `let v${c} = textureLoad(QKV, vec2<i32>(vx + ${d}, key${c}));`),
     ...range(R).map((r) =>
       `o${r}_${d} = ${axpyChain(`o${r}_${d} * a${r}`, K, (c) => `p${r}_${c}`, (c) => `v${c}`)};`
     ),
@@ -187,11 +186,11 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 // texel (x, t) = qkv[t, 4x .. 4x+3], as in the forward
-@group(0) @binding(1) var QKV: texture_2d<f32>;
+@group(0) @binding(1) var QKV: texture_storage_2d<rgba32float, read>;
 // texel (x, t) = dctx[t, 4x .. 4x+3]: dO
-@group(0) @binding(2) var DCTX: texture_2d<f32>;
+@group(0) @binding(2) var DCTX: texture_storage_2d<rgba32float, read>;
 // queries: texel (x, t) = ctx[t, 4x .. 4x+3] (O); keys: texel (h, t) = stats[t, h, 0 .. 3]
-@group(0) @binding(3) var AUX: texture_2d<f32>;
+@group(0) @binding(3) var AUX: texture_storage_2d<rgba32float, read>;
 // [T, H, 4]: (log2-sum-exp from the forward, Δ written by \`queries\`, unused, unused)
 @group(0) @binding(4) var<storage, read_write> stats: array<f32>;
 // [T, 3C] as vec4s, laid out as qkv
@@ -217,9 +216,9 @@ fn queries(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   emit(...perTexel("  ", (d) =>
     range(R).flatMap((r) => [
-      `q${r}_${d} = p.scale * textureLoad(QKV, vec2<i32>(qx + ${d}, row${r}), 0);`,
-      `g${r}_${d} = textureLoad(DCTX, vec2<i32>(hx + ${d}, row${r}), 0);`,
-      `delta${r} = ${dot4(`delta${r}`, `g${r}_${d}`, `textureLoad(AUX, vec2<i32>(hx + ${d}, row${r}), 0)`)};`,
+      `q${r}_${d} = p.scale * textureLoad(QKV, vec2<i32>(qx + ${d}, row${r}));`,
+      `g${r}_${d} = textureLoad(DCTX, vec2<i32>(hx + ${d}, row${r}));`,
+      `delta${r} = ${dot4(`delta${r}`, `g${r}_${d}`, `textureLoad(AUX, vec2<i32>(hx + ${d}, row${r}))`)};`,
     ])));
   emit(`  for (var j0 = 0u; j0 < p.T; j0 += COLS) {`);
   for (let c = 0; c < K; c++) {
@@ -231,8 +230,8 @@ fn queries(@builtin(global_invocation_id) gid: vec3<u32>) {
     emit(`    var ${range(K).map((c) => `s${r}_${c} = 0.0; var dp${r}_${c} = 0.0`).join("; var ")};`);
   }
   emit(...perTexel("    ", (d) => [
-    ...range(K).map((c) => `k${c}_${d} = textureLoad(QKV, vec2<i32>(kx + ${d}, key${c}), 0);`),
-    ...range(K).map((c) => `let v${c} = textureLoad(QKV, vec2<i32>(vx + ${d}, key${c}), 0);`),
+    ...range(K).map((c) => `k${c}_${d} = textureLoad(QKV, vec2<i32>(kx + ${d}, key${c}));`),
+    ...range(K).map((c) => `let v${c} = textureLoad(QKV, vec2<i32>(vx + ${d}, key${c}));`),
     ...range(R).flatMap((r) =>
       range(K).flatMap((c) => [
         `s${r}_${c} = ${dot4(`s${r}_${c}`, `q${r}_${d}`, `k${c}_${d}`)};`,
@@ -281,14 +280,14 @@ fn keys(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   emit(...perTexel("  ", (d) =>
     range(R).flatMap((r) => [
-      `k${r}_${d} = p.scale * textureLoad(QKV, vec2<i32>(kx + ${d}, row${r}), 0);`,
-      `v${r}_${d} = textureLoad(QKV, vec2<i32>(vx + ${d}, row${r}), 0);`,
+      `k${r}_${d} = p.scale * textureLoad(QKV, vec2<i32>(kx + ${d}, row${r}));`,
+      `v${r}_${d} = textureLoad(QKV, vec2<i32>(vx + ${d}, row${r}));`,
     ])));
   emit(`  for (var i0 = 0u; i0 < p.T; i0 += COLS) {`);
   for (let c = 0; c < K; c++) {
     emit(`    let query${c} = i32(min(i0 + ${c}u, last));`);
     emit(`    let past${c} = i0 + ${c}u >= p.T;`);
-    emit(`    let st${c} = textureLoad(AUX, vec2<i32>(i32(h), query${c}), 0); // (lse, Δ, -, -)`);
+    emit(`    let st${c} = textureLoad(AUX, vec2<i32>(i32(h), query${c})); // (lse, Δ, -, -)`);
     emit(
       `    var ${
         range(MAX_D4).map((d) => `q${c}_${d} = vec4<f32>(0.0); var g${c}_${d} = vec4<f32>(0.0)`).join(
@@ -302,8 +301,8 @@ fn keys(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   emit(...perTexel("    ", (d) => [
     ...range(K).flatMap((c) => [
-      `q${c}_${d} = textureLoad(QKV, vec2<i32>(qx + ${d}, query${c}), 0);`,
-      `g${c}_${d} = textureLoad(DCTX, vec2<i32>(hx + ${d}, query${c}), 0);`,
+      `q${c}_${d} = textureLoad(QKV, vec2<i32>(qx + ${d}, query${c}));`,
+      `g${c}_${d} = textureLoad(DCTX, vec2<i32>(hx + ${d}, query${c}));`,
     ]),
     ...range(R).flatMap((r) =>
       range(K).flatMap((c) => [

@@ -23,7 +23,7 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 // texel (x, t) = qkv[t, 4x .. 4x+3]: Q, K and V of every head side by side, as the qkv linear wrote them
-@group(0) @binding(1) var QKV: texture_2d<f32>;
+@group(0) @binding(1) var QKV: texture_storage_2d<rgba32float, read>;
 // [T, C] as vec4s: ctx[t, h·D + 4d .. +3] at t·C4 + h·HEAD_D4 + d
 @group(0) @binding(2) var<storage, read_write> ctx: array<vec4<f32>>;
 // [T, H, 4]: (log2-sum-exp, Δ = dO·O written by the backward, unused, unused)
@@ -120,291 +120,291 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
   var o15_0 = vec4<f32>(0.0); var o15_1 = vec4<f32>(0.0); var o15_2 = vec4<f32>(0.0); var o15_3 = vec4<f32>(0.0); var o15_4 = vec4<f32>(0.0); var o15_5 = vec4<f32>(0.0); var o15_6 = vec4<f32>(0.0); var o15_7 = vec4<f32>(0.0); var o15_8 = vec4<f32>(0.0); var o15_9 = vec4<f32>(0.0); var o15_10 = vec4<f32>(0.0); var o15_11 = vec4<f32>(0.0); var o15_12 = vec4<f32>(0.0); var o15_13 = vec4<f32>(0.0); var o15_14 = vec4<f32>(0.0); var o15_15 = vec4<f32>(0.0);
   var m15 = -0x1.fffffep+127f;
   var l15 = 0.0;
-  q0_0 = p.scale * textureLoad(QKV, vec2<i32>(qx + 0, row0), 0);
-  q1_0 = p.scale * textureLoad(QKV, vec2<i32>(qx + 0, row1), 0);
-  q2_0 = p.scale * textureLoad(QKV, vec2<i32>(qx + 0, row2), 0);
-  q3_0 = p.scale * textureLoad(QKV, vec2<i32>(qx + 0, row3), 0);
-  q4_0 = p.scale * textureLoad(QKV, vec2<i32>(qx + 0, row4), 0);
-  q5_0 = p.scale * textureLoad(QKV, vec2<i32>(qx + 0, row5), 0);
-  q6_0 = p.scale * textureLoad(QKV, vec2<i32>(qx + 0, row6), 0);
-  q7_0 = p.scale * textureLoad(QKV, vec2<i32>(qx + 0, row7), 0);
-  q8_0 = p.scale * textureLoad(QKV, vec2<i32>(qx + 0, row8), 0);
-  q9_0 = p.scale * textureLoad(QKV, vec2<i32>(qx + 0, row9), 0);
-  q10_0 = p.scale * textureLoad(QKV, vec2<i32>(qx + 0, row10), 0);
-  q11_0 = p.scale * textureLoad(QKV, vec2<i32>(qx + 0, row11), 0);
-  q12_0 = p.scale * textureLoad(QKV, vec2<i32>(qx + 0, row12), 0);
-  q13_0 = p.scale * textureLoad(QKV, vec2<i32>(qx + 0, row13), 0);
-  q14_0 = p.scale * textureLoad(QKV, vec2<i32>(qx + 0, row14), 0);
-  q15_0 = p.scale * textureLoad(QKV, vec2<i32>(qx + 0, row15), 0);
+  q0_0 = p.scale * textureLoad(QKV, vec2<i32>(qx + 0, row0));
+  q1_0 = p.scale * textureLoad(QKV, vec2<i32>(qx + 0, row1));
+  q2_0 = p.scale * textureLoad(QKV, vec2<i32>(qx + 0, row2));
+  q3_0 = p.scale * textureLoad(QKV, vec2<i32>(qx + 0, row3));
+  q4_0 = p.scale * textureLoad(QKV, vec2<i32>(qx + 0, row4));
+  q5_0 = p.scale * textureLoad(QKV, vec2<i32>(qx + 0, row5));
+  q6_0 = p.scale * textureLoad(QKV, vec2<i32>(qx + 0, row6));
+  q7_0 = p.scale * textureLoad(QKV, vec2<i32>(qx + 0, row7));
+  q8_0 = p.scale * textureLoad(QKV, vec2<i32>(qx + 0, row8));
+  q9_0 = p.scale * textureLoad(QKV, vec2<i32>(qx + 0, row9));
+  q10_0 = p.scale * textureLoad(QKV, vec2<i32>(qx + 0, row10));
+  q11_0 = p.scale * textureLoad(QKV, vec2<i32>(qx + 0, row11));
+  q12_0 = p.scale * textureLoad(QKV, vec2<i32>(qx + 0, row12));
+  q13_0 = p.scale * textureLoad(QKV, vec2<i32>(qx + 0, row13));
+  q14_0 = p.scale * textureLoad(QKV, vec2<i32>(qx + 0, row14));
+  q15_0 = p.scale * textureLoad(QKV, vec2<i32>(qx + 0, row15));
   if (HEAD_D4 > 1u) {
-    q0_1 = p.scale * textureLoad(QKV, vec2<i32>(qx + 1, row0), 0);
-    q1_1 = p.scale * textureLoad(QKV, vec2<i32>(qx + 1, row1), 0);
-    q2_1 = p.scale * textureLoad(QKV, vec2<i32>(qx + 1, row2), 0);
-    q3_1 = p.scale * textureLoad(QKV, vec2<i32>(qx + 1, row3), 0);
-    q4_1 = p.scale * textureLoad(QKV, vec2<i32>(qx + 1, row4), 0);
-    q5_1 = p.scale * textureLoad(QKV, vec2<i32>(qx + 1, row5), 0);
-    q6_1 = p.scale * textureLoad(QKV, vec2<i32>(qx + 1, row6), 0);
-    q7_1 = p.scale * textureLoad(QKV, vec2<i32>(qx + 1, row7), 0);
-    q8_1 = p.scale * textureLoad(QKV, vec2<i32>(qx + 1, row8), 0);
-    q9_1 = p.scale * textureLoad(QKV, vec2<i32>(qx + 1, row9), 0);
-    q10_1 = p.scale * textureLoad(QKV, vec2<i32>(qx + 1, row10), 0);
-    q11_1 = p.scale * textureLoad(QKV, vec2<i32>(qx + 1, row11), 0);
-    q12_1 = p.scale * textureLoad(QKV, vec2<i32>(qx + 1, row12), 0);
-    q13_1 = p.scale * textureLoad(QKV, vec2<i32>(qx + 1, row13), 0);
-    q14_1 = p.scale * textureLoad(QKV, vec2<i32>(qx + 1, row14), 0);
-    q15_1 = p.scale * textureLoad(QKV, vec2<i32>(qx + 1, row15), 0);
+    q0_1 = p.scale * textureLoad(QKV, vec2<i32>(qx + 1, row0));
+    q1_1 = p.scale * textureLoad(QKV, vec2<i32>(qx + 1, row1));
+    q2_1 = p.scale * textureLoad(QKV, vec2<i32>(qx + 1, row2));
+    q3_1 = p.scale * textureLoad(QKV, vec2<i32>(qx + 1, row3));
+    q4_1 = p.scale * textureLoad(QKV, vec2<i32>(qx + 1, row4));
+    q5_1 = p.scale * textureLoad(QKV, vec2<i32>(qx + 1, row5));
+    q6_1 = p.scale * textureLoad(QKV, vec2<i32>(qx + 1, row6));
+    q7_1 = p.scale * textureLoad(QKV, vec2<i32>(qx + 1, row7));
+    q8_1 = p.scale * textureLoad(QKV, vec2<i32>(qx + 1, row8));
+    q9_1 = p.scale * textureLoad(QKV, vec2<i32>(qx + 1, row9));
+    q10_1 = p.scale * textureLoad(QKV, vec2<i32>(qx + 1, row10));
+    q11_1 = p.scale * textureLoad(QKV, vec2<i32>(qx + 1, row11));
+    q12_1 = p.scale * textureLoad(QKV, vec2<i32>(qx + 1, row12));
+    q13_1 = p.scale * textureLoad(QKV, vec2<i32>(qx + 1, row13));
+    q14_1 = p.scale * textureLoad(QKV, vec2<i32>(qx + 1, row14));
+    q15_1 = p.scale * textureLoad(QKV, vec2<i32>(qx + 1, row15));
   }
   if (HEAD_D4 > 2u) {
-    q0_2 = p.scale * textureLoad(QKV, vec2<i32>(qx + 2, row0), 0);
-    q1_2 = p.scale * textureLoad(QKV, vec2<i32>(qx + 2, row1), 0);
-    q2_2 = p.scale * textureLoad(QKV, vec2<i32>(qx + 2, row2), 0);
-    q3_2 = p.scale * textureLoad(QKV, vec2<i32>(qx + 2, row3), 0);
-    q4_2 = p.scale * textureLoad(QKV, vec2<i32>(qx + 2, row4), 0);
-    q5_2 = p.scale * textureLoad(QKV, vec2<i32>(qx + 2, row5), 0);
-    q6_2 = p.scale * textureLoad(QKV, vec2<i32>(qx + 2, row6), 0);
-    q7_2 = p.scale * textureLoad(QKV, vec2<i32>(qx + 2, row7), 0);
-    q8_2 = p.scale * textureLoad(QKV, vec2<i32>(qx + 2, row8), 0);
-    q9_2 = p.scale * textureLoad(QKV, vec2<i32>(qx + 2, row9), 0);
-    q10_2 = p.scale * textureLoad(QKV, vec2<i32>(qx + 2, row10), 0);
-    q11_2 = p.scale * textureLoad(QKV, vec2<i32>(qx + 2, row11), 0);
-    q12_2 = p.scale * textureLoad(QKV, vec2<i32>(qx + 2, row12), 0);
-    q13_2 = p.scale * textureLoad(QKV, vec2<i32>(qx + 2, row13), 0);
-    q14_2 = p.scale * textureLoad(QKV, vec2<i32>(qx + 2, row14), 0);
-    q15_2 = p.scale * textureLoad(QKV, vec2<i32>(qx + 2, row15), 0);
+    q0_2 = p.scale * textureLoad(QKV, vec2<i32>(qx + 2, row0));
+    q1_2 = p.scale * textureLoad(QKV, vec2<i32>(qx + 2, row1));
+    q2_2 = p.scale * textureLoad(QKV, vec2<i32>(qx + 2, row2));
+    q3_2 = p.scale * textureLoad(QKV, vec2<i32>(qx + 2, row3));
+    q4_2 = p.scale * textureLoad(QKV, vec2<i32>(qx + 2, row4));
+    q5_2 = p.scale * textureLoad(QKV, vec2<i32>(qx + 2, row5));
+    q6_2 = p.scale * textureLoad(QKV, vec2<i32>(qx + 2, row6));
+    q7_2 = p.scale * textureLoad(QKV, vec2<i32>(qx + 2, row7));
+    q8_2 = p.scale * textureLoad(QKV, vec2<i32>(qx + 2, row8));
+    q9_2 = p.scale * textureLoad(QKV, vec2<i32>(qx + 2, row9));
+    q10_2 = p.scale * textureLoad(QKV, vec2<i32>(qx + 2, row10));
+    q11_2 = p.scale * textureLoad(QKV, vec2<i32>(qx + 2, row11));
+    q12_2 = p.scale * textureLoad(QKV, vec2<i32>(qx + 2, row12));
+    q13_2 = p.scale * textureLoad(QKV, vec2<i32>(qx + 2, row13));
+    q14_2 = p.scale * textureLoad(QKV, vec2<i32>(qx + 2, row14));
+    q15_2 = p.scale * textureLoad(QKV, vec2<i32>(qx + 2, row15));
   }
   if (HEAD_D4 > 3u) {
-    q0_3 = p.scale * textureLoad(QKV, vec2<i32>(qx + 3, row0), 0);
-    q1_3 = p.scale * textureLoad(QKV, vec2<i32>(qx + 3, row1), 0);
-    q2_3 = p.scale * textureLoad(QKV, vec2<i32>(qx + 3, row2), 0);
-    q3_3 = p.scale * textureLoad(QKV, vec2<i32>(qx + 3, row3), 0);
-    q4_3 = p.scale * textureLoad(QKV, vec2<i32>(qx + 3, row4), 0);
-    q5_3 = p.scale * textureLoad(QKV, vec2<i32>(qx + 3, row5), 0);
-    q6_3 = p.scale * textureLoad(QKV, vec2<i32>(qx + 3, row6), 0);
-    q7_3 = p.scale * textureLoad(QKV, vec2<i32>(qx + 3, row7), 0);
-    q8_3 = p.scale * textureLoad(QKV, vec2<i32>(qx + 3, row8), 0);
-    q9_3 = p.scale * textureLoad(QKV, vec2<i32>(qx + 3, row9), 0);
-    q10_3 = p.scale * textureLoad(QKV, vec2<i32>(qx + 3, row10), 0);
-    q11_3 = p.scale * textureLoad(QKV, vec2<i32>(qx + 3, row11), 0);
-    q12_3 = p.scale * textureLoad(QKV, vec2<i32>(qx + 3, row12), 0);
-    q13_3 = p.scale * textureLoad(QKV, vec2<i32>(qx + 3, row13), 0);
-    q14_3 = p.scale * textureLoad(QKV, vec2<i32>(qx + 3, row14), 0);
-    q15_3 = p.scale * textureLoad(QKV, vec2<i32>(qx + 3, row15), 0);
+    q0_3 = p.scale * textureLoad(QKV, vec2<i32>(qx + 3, row0));
+    q1_3 = p.scale * textureLoad(QKV, vec2<i32>(qx + 3, row1));
+    q2_3 = p.scale * textureLoad(QKV, vec2<i32>(qx + 3, row2));
+    q3_3 = p.scale * textureLoad(QKV, vec2<i32>(qx + 3, row3));
+    q4_3 = p.scale * textureLoad(QKV, vec2<i32>(qx + 3, row4));
+    q5_3 = p.scale * textureLoad(QKV, vec2<i32>(qx + 3, row5));
+    q6_3 = p.scale * textureLoad(QKV, vec2<i32>(qx + 3, row6));
+    q7_3 = p.scale * textureLoad(QKV, vec2<i32>(qx + 3, row7));
+    q8_3 = p.scale * textureLoad(QKV, vec2<i32>(qx + 3, row8));
+    q9_3 = p.scale * textureLoad(QKV, vec2<i32>(qx + 3, row9));
+    q10_3 = p.scale * textureLoad(QKV, vec2<i32>(qx + 3, row10));
+    q11_3 = p.scale * textureLoad(QKV, vec2<i32>(qx + 3, row11));
+    q12_3 = p.scale * textureLoad(QKV, vec2<i32>(qx + 3, row12));
+    q13_3 = p.scale * textureLoad(QKV, vec2<i32>(qx + 3, row13));
+    q14_3 = p.scale * textureLoad(QKV, vec2<i32>(qx + 3, row14));
+    q15_3 = p.scale * textureLoad(QKV, vec2<i32>(qx + 3, row15));
   }
   if (HEAD_D4 > 4u) {
-    q0_4 = p.scale * textureLoad(QKV, vec2<i32>(qx + 4, row0), 0);
-    q1_4 = p.scale * textureLoad(QKV, vec2<i32>(qx + 4, row1), 0);
-    q2_4 = p.scale * textureLoad(QKV, vec2<i32>(qx + 4, row2), 0);
-    q3_4 = p.scale * textureLoad(QKV, vec2<i32>(qx + 4, row3), 0);
-    q4_4 = p.scale * textureLoad(QKV, vec2<i32>(qx + 4, row4), 0);
-    q5_4 = p.scale * textureLoad(QKV, vec2<i32>(qx + 4, row5), 0);
-    q6_4 = p.scale * textureLoad(QKV, vec2<i32>(qx + 4, row6), 0);
-    q7_4 = p.scale * textureLoad(QKV, vec2<i32>(qx + 4, row7), 0);
-    q8_4 = p.scale * textureLoad(QKV, vec2<i32>(qx + 4, row8), 0);
-    q9_4 = p.scale * textureLoad(QKV, vec2<i32>(qx + 4, row9), 0);
-    q10_4 = p.scale * textureLoad(QKV, vec2<i32>(qx + 4, row10), 0);
-    q11_4 = p.scale * textureLoad(QKV, vec2<i32>(qx + 4, row11), 0);
-    q12_4 = p.scale * textureLoad(QKV, vec2<i32>(qx + 4, row12), 0);
-    q13_4 = p.scale * textureLoad(QKV, vec2<i32>(qx + 4, row13), 0);
-    q14_4 = p.scale * textureLoad(QKV, vec2<i32>(qx + 4, row14), 0);
-    q15_4 = p.scale * textureLoad(QKV, vec2<i32>(qx + 4, row15), 0);
+    q0_4 = p.scale * textureLoad(QKV, vec2<i32>(qx + 4, row0));
+    q1_4 = p.scale * textureLoad(QKV, vec2<i32>(qx + 4, row1));
+    q2_4 = p.scale * textureLoad(QKV, vec2<i32>(qx + 4, row2));
+    q3_4 = p.scale * textureLoad(QKV, vec2<i32>(qx + 4, row3));
+    q4_4 = p.scale * textureLoad(QKV, vec2<i32>(qx + 4, row4));
+    q5_4 = p.scale * textureLoad(QKV, vec2<i32>(qx + 4, row5));
+    q6_4 = p.scale * textureLoad(QKV, vec2<i32>(qx + 4, row6));
+    q7_4 = p.scale * textureLoad(QKV, vec2<i32>(qx + 4, row7));
+    q8_4 = p.scale * textureLoad(QKV, vec2<i32>(qx + 4, row8));
+    q9_4 = p.scale * textureLoad(QKV, vec2<i32>(qx + 4, row9));
+    q10_4 = p.scale * textureLoad(QKV, vec2<i32>(qx + 4, row10));
+    q11_4 = p.scale * textureLoad(QKV, vec2<i32>(qx + 4, row11));
+    q12_4 = p.scale * textureLoad(QKV, vec2<i32>(qx + 4, row12));
+    q13_4 = p.scale * textureLoad(QKV, vec2<i32>(qx + 4, row13));
+    q14_4 = p.scale * textureLoad(QKV, vec2<i32>(qx + 4, row14));
+    q15_4 = p.scale * textureLoad(QKV, vec2<i32>(qx + 4, row15));
   }
   if (HEAD_D4 > 5u) {
-    q0_5 = p.scale * textureLoad(QKV, vec2<i32>(qx + 5, row0), 0);
-    q1_5 = p.scale * textureLoad(QKV, vec2<i32>(qx + 5, row1), 0);
-    q2_5 = p.scale * textureLoad(QKV, vec2<i32>(qx + 5, row2), 0);
-    q3_5 = p.scale * textureLoad(QKV, vec2<i32>(qx + 5, row3), 0);
-    q4_5 = p.scale * textureLoad(QKV, vec2<i32>(qx + 5, row4), 0);
-    q5_5 = p.scale * textureLoad(QKV, vec2<i32>(qx + 5, row5), 0);
-    q6_5 = p.scale * textureLoad(QKV, vec2<i32>(qx + 5, row6), 0);
-    q7_5 = p.scale * textureLoad(QKV, vec2<i32>(qx + 5, row7), 0);
-    q8_5 = p.scale * textureLoad(QKV, vec2<i32>(qx + 5, row8), 0);
-    q9_5 = p.scale * textureLoad(QKV, vec2<i32>(qx + 5, row9), 0);
-    q10_5 = p.scale * textureLoad(QKV, vec2<i32>(qx + 5, row10), 0);
-    q11_5 = p.scale * textureLoad(QKV, vec2<i32>(qx + 5, row11), 0);
-    q12_5 = p.scale * textureLoad(QKV, vec2<i32>(qx + 5, row12), 0);
-    q13_5 = p.scale * textureLoad(QKV, vec2<i32>(qx + 5, row13), 0);
-    q14_5 = p.scale * textureLoad(QKV, vec2<i32>(qx + 5, row14), 0);
-    q15_5 = p.scale * textureLoad(QKV, vec2<i32>(qx + 5, row15), 0);
+    q0_5 = p.scale * textureLoad(QKV, vec2<i32>(qx + 5, row0));
+    q1_5 = p.scale * textureLoad(QKV, vec2<i32>(qx + 5, row1));
+    q2_5 = p.scale * textureLoad(QKV, vec2<i32>(qx + 5, row2));
+    q3_5 = p.scale * textureLoad(QKV, vec2<i32>(qx + 5, row3));
+    q4_5 = p.scale * textureLoad(QKV, vec2<i32>(qx + 5, row4));
+    q5_5 = p.scale * textureLoad(QKV, vec2<i32>(qx + 5, row5));
+    q6_5 = p.scale * textureLoad(QKV, vec2<i32>(qx + 5, row6));
+    q7_5 = p.scale * textureLoad(QKV, vec2<i32>(qx + 5, row7));
+    q8_5 = p.scale * textureLoad(QKV, vec2<i32>(qx + 5, row8));
+    q9_5 = p.scale * textureLoad(QKV, vec2<i32>(qx + 5, row9));
+    q10_5 = p.scale * textureLoad(QKV, vec2<i32>(qx + 5, row10));
+    q11_5 = p.scale * textureLoad(QKV, vec2<i32>(qx + 5, row11));
+    q12_5 = p.scale * textureLoad(QKV, vec2<i32>(qx + 5, row12));
+    q13_5 = p.scale * textureLoad(QKV, vec2<i32>(qx + 5, row13));
+    q14_5 = p.scale * textureLoad(QKV, vec2<i32>(qx + 5, row14));
+    q15_5 = p.scale * textureLoad(QKV, vec2<i32>(qx + 5, row15));
   }
   if (HEAD_D4 > 6u) {
-    q0_6 = p.scale * textureLoad(QKV, vec2<i32>(qx + 6, row0), 0);
-    q1_6 = p.scale * textureLoad(QKV, vec2<i32>(qx + 6, row1), 0);
-    q2_6 = p.scale * textureLoad(QKV, vec2<i32>(qx + 6, row2), 0);
-    q3_6 = p.scale * textureLoad(QKV, vec2<i32>(qx + 6, row3), 0);
-    q4_6 = p.scale * textureLoad(QKV, vec2<i32>(qx + 6, row4), 0);
-    q5_6 = p.scale * textureLoad(QKV, vec2<i32>(qx + 6, row5), 0);
-    q6_6 = p.scale * textureLoad(QKV, vec2<i32>(qx + 6, row6), 0);
-    q7_6 = p.scale * textureLoad(QKV, vec2<i32>(qx + 6, row7), 0);
-    q8_6 = p.scale * textureLoad(QKV, vec2<i32>(qx + 6, row8), 0);
-    q9_6 = p.scale * textureLoad(QKV, vec2<i32>(qx + 6, row9), 0);
-    q10_6 = p.scale * textureLoad(QKV, vec2<i32>(qx + 6, row10), 0);
-    q11_6 = p.scale * textureLoad(QKV, vec2<i32>(qx + 6, row11), 0);
-    q12_6 = p.scale * textureLoad(QKV, vec2<i32>(qx + 6, row12), 0);
-    q13_6 = p.scale * textureLoad(QKV, vec2<i32>(qx + 6, row13), 0);
-    q14_6 = p.scale * textureLoad(QKV, vec2<i32>(qx + 6, row14), 0);
-    q15_6 = p.scale * textureLoad(QKV, vec2<i32>(qx + 6, row15), 0);
+    q0_6 = p.scale * textureLoad(QKV, vec2<i32>(qx + 6, row0));
+    q1_6 = p.scale * textureLoad(QKV, vec2<i32>(qx + 6, row1));
+    q2_6 = p.scale * textureLoad(QKV, vec2<i32>(qx + 6, row2));
+    q3_6 = p.scale * textureLoad(QKV, vec2<i32>(qx + 6, row3));
+    q4_6 = p.scale * textureLoad(QKV, vec2<i32>(qx + 6, row4));
+    q5_6 = p.scale * textureLoad(QKV, vec2<i32>(qx + 6, row5));
+    q6_6 = p.scale * textureLoad(QKV, vec2<i32>(qx + 6, row6));
+    q7_6 = p.scale * textureLoad(QKV, vec2<i32>(qx + 6, row7));
+    q8_6 = p.scale * textureLoad(QKV, vec2<i32>(qx + 6, row8));
+    q9_6 = p.scale * textureLoad(QKV, vec2<i32>(qx + 6, row9));
+    q10_6 = p.scale * textureLoad(QKV, vec2<i32>(qx + 6, row10));
+    q11_6 = p.scale * textureLoad(QKV, vec2<i32>(qx + 6, row11));
+    q12_6 = p.scale * textureLoad(QKV, vec2<i32>(qx + 6, row12));
+    q13_6 = p.scale * textureLoad(QKV, vec2<i32>(qx + 6, row13));
+    q14_6 = p.scale * textureLoad(QKV, vec2<i32>(qx + 6, row14));
+    q15_6 = p.scale * textureLoad(QKV, vec2<i32>(qx + 6, row15));
   }
   if (HEAD_D4 > 7u) {
-    q0_7 = p.scale * textureLoad(QKV, vec2<i32>(qx + 7, row0), 0);
-    q1_7 = p.scale * textureLoad(QKV, vec2<i32>(qx + 7, row1), 0);
-    q2_7 = p.scale * textureLoad(QKV, vec2<i32>(qx + 7, row2), 0);
-    q3_7 = p.scale * textureLoad(QKV, vec2<i32>(qx + 7, row3), 0);
-    q4_7 = p.scale * textureLoad(QKV, vec2<i32>(qx + 7, row4), 0);
-    q5_7 = p.scale * textureLoad(QKV, vec2<i32>(qx + 7, row5), 0);
-    q6_7 = p.scale * textureLoad(QKV, vec2<i32>(qx + 7, row6), 0);
-    q7_7 = p.scale * textureLoad(QKV, vec2<i32>(qx + 7, row7), 0);
-    q8_7 = p.scale * textureLoad(QKV, vec2<i32>(qx + 7, row8), 0);
-    q9_7 = p.scale * textureLoad(QKV, vec2<i32>(qx + 7, row9), 0);
-    q10_7 = p.scale * textureLoad(QKV, vec2<i32>(qx + 7, row10), 0);
-    q11_7 = p.scale * textureLoad(QKV, vec2<i32>(qx + 7, row11), 0);
-    q12_7 = p.scale * textureLoad(QKV, vec2<i32>(qx + 7, row12), 0);
-    q13_7 = p.scale * textureLoad(QKV, vec2<i32>(qx + 7, row13), 0);
-    q14_7 = p.scale * textureLoad(QKV, vec2<i32>(qx + 7, row14), 0);
-    q15_7 = p.scale * textureLoad(QKV, vec2<i32>(qx + 7, row15), 0);
+    q0_7 = p.scale * textureLoad(QKV, vec2<i32>(qx + 7, row0));
+    q1_7 = p.scale * textureLoad(QKV, vec2<i32>(qx + 7, row1));
+    q2_7 = p.scale * textureLoad(QKV, vec2<i32>(qx + 7, row2));
+    q3_7 = p.scale * textureLoad(QKV, vec2<i32>(qx + 7, row3));
+    q4_7 = p.scale * textureLoad(QKV, vec2<i32>(qx + 7, row4));
+    q5_7 = p.scale * textureLoad(QKV, vec2<i32>(qx + 7, row5));
+    q6_7 = p.scale * textureLoad(QKV, vec2<i32>(qx + 7, row6));
+    q7_7 = p.scale * textureLoad(QKV, vec2<i32>(qx + 7, row7));
+    q8_7 = p.scale * textureLoad(QKV, vec2<i32>(qx + 7, row8));
+    q9_7 = p.scale * textureLoad(QKV, vec2<i32>(qx + 7, row9));
+    q10_7 = p.scale * textureLoad(QKV, vec2<i32>(qx + 7, row10));
+    q11_7 = p.scale * textureLoad(QKV, vec2<i32>(qx + 7, row11));
+    q12_7 = p.scale * textureLoad(QKV, vec2<i32>(qx + 7, row12));
+    q13_7 = p.scale * textureLoad(QKV, vec2<i32>(qx + 7, row13));
+    q14_7 = p.scale * textureLoad(QKV, vec2<i32>(qx + 7, row14));
+    q15_7 = p.scale * textureLoad(QKV, vec2<i32>(qx + 7, row15));
   }
   if (HEAD_D4 > 8u) {
-    q0_8 = p.scale * textureLoad(QKV, vec2<i32>(qx + 8, row0), 0);
-    q1_8 = p.scale * textureLoad(QKV, vec2<i32>(qx + 8, row1), 0);
-    q2_8 = p.scale * textureLoad(QKV, vec2<i32>(qx + 8, row2), 0);
-    q3_8 = p.scale * textureLoad(QKV, vec2<i32>(qx + 8, row3), 0);
-    q4_8 = p.scale * textureLoad(QKV, vec2<i32>(qx + 8, row4), 0);
-    q5_8 = p.scale * textureLoad(QKV, vec2<i32>(qx + 8, row5), 0);
-    q6_8 = p.scale * textureLoad(QKV, vec2<i32>(qx + 8, row6), 0);
-    q7_8 = p.scale * textureLoad(QKV, vec2<i32>(qx + 8, row7), 0);
-    q8_8 = p.scale * textureLoad(QKV, vec2<i32>(qx + 8, row8), 0);
-    q9_8 = p.scale * textureLoad(QKV, vec2<i32>(qx + 8, row9), 0);
-    q10_8 = p.scale * textureLoad(QKV, vec2<i32>(qx + 8, row10), 0);
-    q11_8 = p.scale * textureLoad(QKV, vec2<i32>(qx + 8, row11), 0);
-    q12_8 = p.scale * textureLoad(QKV, vec2<i32>(qx + 8, row12), 0);
-    q13_8 = p.scale * textureLoad(QKV, vec2<i32>(qx + 8, row13), 0);
-    q14_8 = p.scale * textureLoad(QKV, vec2<i32>(qx + 8, row14), 0);
-    q15_8 = p.scale * textureLoad(QKV, vec2<i32>(qx + 8, row15), 0);
+    q0_8 = p.scale * textureLoad(QKV, vec2<i32>(qx + 8, row0));
+    q1_8 = p.scale * textureLoad(QKV, vec2<i32>(qx + 8, row1));
+    q2_8 = p.scale * textureLoad(QKV, vec2<i32>(qx + 8, row2));
+    q3_8 = p.scale * textureLoad(QKV, vec2<i32>(qx + 8, row3));
+    q4_8 = p.scale * textureLoad(QKV, vec2<i32>(qx + 8, row4));
+    q5_8 = p.scale * textureLoad(QKV, vec2<i32>(qx + 8, row5));
+    q6_8 = p.scale * textureLoad(QKV, vec2<i32>(qx + 8, row6));
+    q7_8 = p.scale * textureLoad(QKV, vec2<i32>(qx + 8, row7));
+    q8_8 = p.scale * textureLoad(QKV, vec2<i32>(qx + 8, row8));
+    q9_8 = p.scale * textureLoad(QKV, vec2<i32>(qx + 8, row9));
+    q10_8 = p.scale * textureLoad(QKV, vec2<i32>(qx + 8, row10));
+    q11_8 = p.scale * textureLoad(QKV, vec2<i32>(qx + 8, row11));
+    q12_8 = p.scale * textureLoad(QKV, vec2<i32>(qx + 8, row12));
+    q13_8 = p.scale * textureLoad(QKV, vec2<i32>(qx + 8, row13));
+    q14_8 = p.scale * textureLoad(QKV, vec2<i32>(qx + 8, row14));
+    q15_8 = p.scale * textureLoad(QKV, vec2<i32>(qx + 8, row15));
   }
   if (HEAD_D4 > 9u) {
-    q0_9 = p.scale * textureLoad(QKV, vec2<i32>(qx + 9, row0), 0);
-    q1_9 = p.scale * textureLoad(QKV, vec2<i32>(qx + 9, row1), 0);
-    q2_9 = p.scale * textureLoad(QKV, vec2<i32>(qx + 9, row2), 0);
-    q3_9 = p.scale * textureLoad(QKV, vec2<i32>(qx + 9, row3), 0);
-    q4_9 = p.scale * textureLoad(QKV, vec2<i32>(qx + 9, row4), 0);
-    q5_9 = p.scale * textureLoad(QKV, vec2<i32>(qx + 9, row5), 0);
-    q6_9 = p.scale * textureLoad(QKV, vec2<i32>(qx + 9, row6), 0);
-    q7_9 = p.scale * textureLoad(QKV, vec2<i32>(qx + 9, row7), 0);
-    q8_9 = p.scale * textureLoad(QKV, vec2<i32>(qx + 9, row8), 0);
-    q9_9 = p.scale * textureLoad(QKV, vec2<i32>(qx + 9, row9), 0);
-    q10_9 = p.scale * textureLoad(QKV, vec2<i32>(qx + 9, row10), 0);
-    q11_9 = p.scale * textureLoad(QKV, vec2<i32>(qx + 9, row11), 0);
-    q12_9 = p.scale * textureLoad(QKV, vec2<i32>(qx + 9, row12), 0);
-    q13_9 = p.scale * textureLoad(QKV, vec2<i32>(qx + 9, row13), 0);
-    q14_9 = p.scale * textureLoad(QKV, vec2<i32>(qx + 9, row14), 0);
-    q15_9 = p.scale * textureLoad(QKV, vec2<i32>(qx + 9, row15), 0);
+    q0_9 = p.scale * textureLoad(QKV, vec2<i32>(qx + 9, row0));
+    q1_9 = p.scale * textureLoad(QKV, vec2<i32>(qx + 9, row1));
+    q2_9 = p.scale * textureLoad(QKV, vec2<i32>(qx + 9, row2));
+    q3_9 = p.scale * textureLoad(QKV, vec2<i32>(qx + 9, row3));
+    q4_9 = p.scale * textureLoad(QKV, vec2<i32>(qx + 9, row4));
+    q5_9 = p.scale * textureLoad(QKV, vec2<i32>(qx + 9, row5));
+    q6_9 = p.scale * textureLoad(QKV, vec2<i32>(qx + 9, row6));
+    q7_9 = p.scale * textureLoad(QKV, vec2<i32>(qx + 9, row7));
+    q8_9 = p.scale * textureLoad(QKV, vec2<i32>(qx + 9, row8));
+    q9_9 = p.scale * textureLoad(QKV, vec2<i32>(qx + 9, row9));
+    q10_9 = p.scale * textureLoad(QKV, vec2<i32>(qx + 9, row10));
+    q11_9 = p.scale * textureLoad(QKV, vec2<i32>(qx + 9, row11));
+    q12_9 = p.scale * textureLoad(QKV, vec2<i32>(qx + 9, row12));
+    q13_9 = p.scale * textureLoad(QKV, vec2<i32>(qx + 9, row13));
+    q14_9 = p.scale * textureLoad(QKV, vec2<i32>(qx + 9, row14));
+    q15_9 = p.scale * textureLoad(QKV, vec2<i32>(qx + 9, row15));
   }
   if (HEAD_D4 > 10u) {
-    q0_10 = p.scale * textureLoad(QKV, vec2<i32>(qx + 10, row0), 0);
-    q1_10 = p.scale * textureLoad(QKV, vec2<i32>(qx + 10, row1), 0);
-    q2_10 = p.scale * textureLoad(QKV, vec2<i32>(qx + 10, row2), 0);
-    q3_10 = p.scale * textureLoad(QKV, vec2<i32>(qx + 10, row3), 0);
-    q4_10 = p.scale * textureLoad(QKV, vec2<i32>(qx + 10, row4), 0);
-    q5_10 = p.scale * textureLoad(QKV, vec2<i32>(qx + 10, row5), 0);
-    q6_10 = p.scale * textureLoad(QKV, vec2<i32>(qx + 10, row6), 0);
-    q7_10 = p.scale * textureLoad(QKV, vec2<i32>(qx + 10, row7), 0);
-    q8_10 = p.scale * textureLoad(QKV, vec2<i32>(qx + 10, row8), 0);
-    q9_10 = p.scale * textureLoad(QKV, vec2<i32>(qx + 10, row9), 0);
-    q10_10 = p.scale * textureLoad(QKV, vec2<i32>(qx + 10, row10), 0);
-    q11_10 = p.scale * textureLoad(QKV, vec2<i32>(qx + 10, row11), 0);
-    q12_10 = p.scale * textureLoad(QKV, vec2<i32>(qx + 10, row12), 0);
-    q13_10 = p.scale * textureLoad(QKV, vec2<i32>(qx + 10, row13), 0);
-    q14_10 = p.scale * textureLoad(QKV, vec2<i32>(qx + 10, row14), 0);
-    q15_10 = p.scale * textureLoad(QKV, vec2<i32>(qx + 10, row15), 0);
+    q0_10 = p.scale * textureLoad(QKV, vec2<i32>(qx + 10, row0));
+    q1_10 = p.scale * textureLoad(QKV, vec2<i32>(qx + 10, row1));
+    q2_10 = p.scale * textureLoad(QKV, vec2<i32>(qx + 10, row2));
+    q3_10 = p.scale * textureLoad(QKV, vec2<i32>(qx + 10, row3));
+    q4_10 = p.scale * textureLoad(QKV, vec2<i32>(qx + 10, row4));
+    q5_10 = p.scale * textureLoad(QKV, vec2<i32>(qx + 10, row5));
+    q6_10 = p.scale * textureLoad(QKV, vec2<i32>(qx + 10, row6));
+    q7_10 = p.scale * textureLoad(QKV, vec2<i32>(qx + 10, row7));
+    q8_10 = p.scale * textureLoad(QKV, vec2<i32>(qx + 10, row8));
+    q9_10 = p.scale * textureLoad(QKV, vec2<i32>(qx + 10, row9));
+    q10_10 = p.scale * textureLoad(QKV, vec2<i32>(qx + 10, row10));
+    q11_10 = p.scale * textureLoad(QKV, vec2<i32>(qx + 10, row11));
+    q12_10 = p.scale * textureLoad(QKV, vec2<i32>(qx + 10, row12));
+    q13_10 = p.scale * textureLoad(QKV, vec2<i32>(qx + 10, row13));
+    q14_10 = p.scale * textureLoad(QKV, vec2<i32>(qx + 10, row14));
+    q15_10 = p.scale * textureLoad(QKV, vec2<i32>(qx + 10, row15));
   }
   if (HEAD_D4 > 11u) {
-    q0_11 = p.scale * textureLoad(QKV, vec2<i32>(qx + 11, row0), 0);
-    q1_11 = p.scale * textureLoad(QKV, vec2<i32>(qx + 11, row1), 0);
-    q2_11 = p.scale * textureLoad(QKV, vec2<i32>(qx + 11, row2), 0);
-    q3_11 = p.scale * textureLoad(QKV, vec2<i32>(qx + 11, row3), 0);
-    q4_11 = p.scale * textureLoad(QKV, vec2<i32>(qx + 11, row4), 0);
-    q5_11 = p.scale * textureLoad(QKV, vec2<i32>(qx + 11, row5), 0);
-    q6_11 = p.scale * textureLoad(QKV, vec2<i32>(qx + 11, row6), 0);
-    q7_11 = p.scale * textureLoad(QKV, vec2<i32>(qx + 11, row7), 0);
-    q8_11 = p.scale * textureLoad(QKV, vec2<i32>(qx + 11, row8), 0);
-    q9_11 = p.scale * textureLoad(QKV, vec2<i32>(qx + 11, row9), 0);
-    q10_11 = p.scale * textureLoad(QKV, vec2<i32>(qx + 11, row10), 0);
-    q11_11 = p.scale * textureLoad(QKV, vec2<i32>(qx + 11, row11), 0);
-    q12_11 = p.scale * textureLoad(QKV, vec2<i32>(qx + 11, row12), 0);
-    q13_11 = p.scale * textureLoad(QKV, vec2<i32>(qx + 11, row13), 0);
-    q14_11 = p.scale * textureLoad(QKV, vec2<i32>(qx + 11, row14), 0);
-    q15_11 = p.scale * textureLoad(QKV, vec2<i32>(qx + 11, row15), 0);
+    q0_11 = p.scale * textureLoad(QKV, vec2<i32>(qx + 11, row0));
+    q1_11 = p.scale * textureLoad(QKV, vec2<i32>(qx + 11, row1));
+    q2_11 = p.scale * textureLoad(QKV, vec2<i32>(qx + 11, row2));
+    q3_11 = p.scale * textureLoad(QKV, vec2<i32>(qx + 11, row3));
+    q4_11 = p.scale * textureLoad(QKV, vec2<i32>(qx + 11, row4));
+    q5_11 = p.scale * textureLoad(QKV, vec2<i32>(qx + 11, row5));
+    q6_11 = p.scale * textureLoad(QKV, vec2<i32>(qx + 11, row6));
+    q7_11 = p.scale * textureLoad(QKV, vec2<i32>(qx + 11, row7));
+    q8_11 = p.scale * textureLoad(QKV, vec2<i32>(qx + 11, row8));
+    q9_11 = p.scale * textureLoad(QKV, vec2<i32>(qx + 11, row9));
+    q10_11 = p.scale * textureLoad(QKV, vec2<i32>(qx + 11, row10));
+    q11_11 = p.scale * textureLoad(QKV, vec2<i32>(qx + 11, row11));
+    q12_11 = p.scale * textureLoad(QKV, vec2<i32>(qx + 11, row12));
+    q13_11 = p.scale * textureLoad(QKV, vec2<i32>(qx + 11, row13));
+    q14_11 = p.scale * textureLoad(QKV, vec2<i32>(qx + 11, row14));
+    q15_11 = p.scale * textureLoad(QKV, vec2<i32>(qx + 11, row15));
   }
   if (HEAD_D4 > 12u) {
-    q0_12 = p.scale * textureLoad(QKV, vec2<i32>(qx + 12, row0), 0);
-    q1_12 = p.scale * textureLoad(QKV, vec2<i32>(qx + 12, row1), 0);
-    q2_12 = p.scale * textureLoad(QKV, vec2<i32>(qx + 12, row2), 0);
-    q3_12 = p.scale * textureLoad(QKV, vec2<i32>(qx + 12, row3), 0);
-    q4_12 = p.scale * textureLoad(QKV, vec2<i32>(qx + 12, row4), 0);
-    q5_12 = p.scale * textureLoad(QKV, vec2<i32>(qx + 12, row5), 0);
-    q6_12 = p.scale * textureLoad(QKV, vec2<i32>(qx + 12, row6), 0);
-    q7_12 = p.scale * textureLoad(QKV, vec2<i32>(qx + 12, row7), 0);
-    q8_12 = p.scale * textureLoad(QKV, vec2<i32>(qx + 12, row8), 0);
-    q9_12 = p.scale * textureLoad(QKV, vec2<i32>(qx + 12, row9), 0);
-    q10_12 = p.scale * textureLoad(QKV, vec2<i32>(qx + 12, row10), 0);
-    q11_12 = p.scale * textureLoad(QKV, vec2<i32>(qx + 12, row11), 0);
-    q12_12 = p.scale * textureLoad(QKV, vec2<i32>(qx + 12, row12), 0);
-    q13_12 = p.scale * textureLoad(QKV, vec2<i32>(qx + 12, row13), 0);
-    q14_12 = p.scale * textureLoad(QKV, vec2<i32>(qx + 12, row14), 0);
-    q15_12 = p.scale * textureLoad(QKV, vec2<i32>(qx + 12, row15), 0);
+    q0_12 = p.scale * textureLoad(QKV, vec2<i32>(qx + 12, row0));
+    q1_12 = p.scale * textureLoad(QKV, vec2<i32>(qx + 12, row1));
+    q2_12 = p.scale * textureLoad(QKV, vec2<i32>(qx + 12, row2));
+    q3_12 = p.scale * textureLoad(QKV, vec2<i32>(qx + 12, row3));
+    q4_12 = p.scale * textureLoad(QKV, vec2<i32>(qx + 12, row4));
+    q5_12 = p.scale * textureLoad(QKV, vec2<i32>(qx + 12, row5));
+    q6_12 = p.scale * textureLoad(QKV, vec2<i32>(qx + 12, row6));
+    q7_12 = p.scale * textureLoad(QKV, vec2<i32>(qx + 12, row7));
+    q8_12 = p.scale * textureLoad(QKV, vec2<i32>(qx + 12, row8));
+    q9_12 = p.scale * textureLoad(QKV, vec2<i32>(qx + 12, row9));
+    q10_12 = p.scale * textureLoad(QKV, vec2<i32>(qx + 12, row10));
+    q11_12 = p.scale * textureLoad(QKV, vec2<i32>(qx + 12, row11));
+    q12_12 = p.scale * textureLoad(QKV, vec2<i32>(qx + 12, row12));
+    q13_12 = p.scale * textureLoad(QKV, vec2<i32>(qx + 12, row13));
+    q14_12 = p.scale * textureLoad(QKV, vec2<i32>(qx + 12, row14));
+    q15_12 = p.scale * textureLoad(QKV, vec2<i32>(qx + 12, row15));
   }
   if (HEAD_D4 > 13u) {
-    q0_13 = p.scale * textureLoad(QKV, vec2<i32>(qx + 13, row0), 0);
-    q1_13 = p.scale * textureLoad(QKV, vec2<i32>(qx + 13, row1), 0);
-    q2_13 = p.scale * textureLoad(QKV, vec2<i32>(qx + 13, row2), 0);
-    q3_13 = p.scale * textureLoad(QKV, vec2<i32>(qx + 13, row3), 0);
-    q4_13 = p.scale * textureLoad(QKV, vec2<i32>(qx + 13, row4), 0);
-    q5_13 = p.scale * textureLoad(QKV, vec2<i32>(qx + 13, row5), 0);
-    q6_13 = p.scale * textureLoad(QKV, vec2<i32>(qx + 13, row6), 0);
-    q7_13 = p.scale * textureLoad(QKV, vec2<i32>(qx + 13, row7), 0);
-    q8_13 = p.scale * textureLoad(QKV, vec2<i32>(qx + 13, row8), 0);
-    q9_13 = p.scale * textureLoad(QKV, vec2<i32>(qx + 13, row9), 0);
-    q10_13 = p.scale * textureLoad(QKV, vec2<i32>(qx + 13, row10), 0);
-    q11_13 = p.scale * textureLoad(QKV, vec2<i32>(qx + 13, row11), 0);
-    q12_13 = p.scale * textureLoad(QKV, vec2<i32>(qx + 13, row12), 0);
-    q13_13 = p.scale * textureLoad(QKV, vec2<i32>(qx + 13, row13), 0);
-    q14_13 = p.scale * textureLoad(QKV, vec2<i32>(qx + 13, row14), 0);
-    q15_13 = p.scale * textureLoad(QKV, vec2<i32>(qx + 13, row15), 0);
+    q0_13 = p.scale * textureLoad(QKV, vec2<i32>(qx + 13, row0));
+    q1_13 = p.scale * textureLoad(QKV, vec2<i32>(qx + 13, row1));
+    q2_13 = p.scale * textureLoad(QKV, vec2<i32>(qx + 13, row2));
+    q3_13 = p.scale * textureLoad(QKV, vec2<i32>(qx + 13, row3));
+    q4_13 = p.scale * textureLoad(QKV, vec2<i32>(qx + 13, row4));
+    q5_13 = p.scale * textureLoad(QKV, vec2<i32>(qx + 13, row5));
+    q6_13 = p.scale * textureLoad(QKV, vec2<i32>(qx + 13, row6));
+    q7_13 = p.scale * textureLoad(QKV, vec2<i32>(qx + 13, row7));
+    q8_13 = p.scale * textureLoad(QKV, vec2<i32>(qx + 13, row8));
+    q9_13 = p.scale * textureLoad(QKV, vec2<i32>(qx + 13, row9));
+    q10_13 = p.scale * textureLoad(QKV, vec2<i32>(qx + 13, row10));
+    q11_13 = p.scale * textureLoad(QKV, vec2<i32>(qx + 13, row11));
+    q12_13 = p.scale * textureLoad(QKV, vec2<i32>(qx + 13, row12));
+    q13_13 = p.scale * textureLoad(QKV, vec2<i32>(qx + 13, row13));
+    q14_13 = p.scale * textureLoad(QKV, vec2<i32>(qx + 13, row14));
+    q15_13 = p.scale * textureLoad(QKV, vec2<i32>(qx + 13, row15));
   }
   if (HEAD_D4 > 14u) {
-    q0_14 = p.scale * textureLoad(QKV, vec2<i32>(qx + 14, row0), 0);
-    q1_14 = p.scale * textureLoad(QKV, vec2<i32>(qx + 14, row1), 0);
-    q2_14 = p.scale * textureLoad(QKV, vec2<i32>(qx + 14, row2), 0);
-    q3_14 = p.scale * textureLoad(QKV, vec2<i32>(qx + 14, row3), 0);
-    q4_14 = p.scale * textureLoad(QKV, vec2<i32>(qx + 14, row4), 0);
-    q5_14 = p.scale * textureLoad(QKV, vec2<i32>(qx + 14, row5), 0);
-    q6_14 = p.scale * textureLoad(QKV, vec2<i32>(qx + 14, row6), 0);
-    q7_14 = p.scale * textureLoad(QKV, vec2<i32>(qx + 14, row7), 0);
-    q8_14 = p.scale * textureLoad(QKV, vec2<i32>(qx + 14, row8), 0);
-    q9_14 = p.scale * textureLoad(QKV, vec2<i32>(qx + 14, row9), 0);
-    q10_14 = p.scale * textureLoad(QKV, vec2<i32>(qx + 14, row10), 0);
-    q11_14 = p.scale * textureLoad(QKV, vec2<i32>(qx + 14, row11), 0);
-    q12_14 = p.scale * textureLoad(QKV, vec2<i32>(qx + 14, row12), 0);
-    q13_14 = p.scale * textureLoad(QKV, vec2<i32>(qx + 14, row13), 0);
-    q14_14 = p.scale * textureLoad(QKV, vec2<i32>(qx + 14, row14), 0);
-    q15_14 = p.scale * textureLoad(QKV, vec2<i32>(qx + 14, row15), 0);
+    q0_14 = p.scale * textureLoad(QKV, vec2<i32>(qx + 14, row0));
+    q1_14 = p.scale * textureLoad(QKV, vec2<i32>(qx + 14, row1));
+    q2_14 = p.scale * textureLoad(QKV, vec2<i32>(qx + 14, row2));
+    q3_14 = p.scale * textureLoad(QKV, vec2<i32>(qx + 14, row3));
+    q4_14 = p.scale * textureLoad(QKV, vec2<i32>(qx + 14, row4));
+    q5_14 = p.scale * textureLoad(QKV, vec2<i32>(qx + 14, row5));
+    q6_14 = p.scale * textureLoad(QKV, vec2<i32>(qx + 14, row6));
+    q7_14 = p.scale * textureLoad(QKV, vec2<i32>(qx + 14, row7));
+    q8_14 = p.scale * textureLoad(QKV, vec2<i32>(qx + 14, row8));
+    q9_14 = p.scale * textureLoad(QKV, vec2<i32>(qx + 14, row9));
+    q10_14 = p.scale * textureLoad(QKV, vec2<i32>(qx + 14, row10));
+    q11_14 = p.scale * textureLoad(QKV, vec2<i32>(qx + 14, row11));
+    q12_14 = p.scale * textureLoad(QKV, vec2<i32>(qx + 14, row12));
+    q13_14 = p.scale * textureLoad(QKV, vec2<i32>(qx + 14, row13));
+    q14_14 = p.scale * textureLoad(QKV, vec2<i32>(qx + 14, row14));
+    q15_14 = p.scale * textureLoad(QKV, vec2<i32>(qx + 14, row15));
   }
   if (HEAD_D4 > 15u) {
-    q0_15 = p.scale * textureLoad(QKV, vec2<i32>(qx + 15, row0), 0);
-    q1_15 = p.scale * textureLoad(QKV, vec2<i32>(qx + 15, row1), 0);
-    q2_15 = p.scale * textureLoad(QKV, vec2<i32>(qx + 15, row2), 0);
-    q3_15 = p.scale * textureLoad(QKV, vec2<i32>(qx + 15, row3), 0);
-    q4_15 = p.scale * textureLoad(QKV, vec2<i32>(qx + 15, row4), 0);
-    q5_15 = p.scale * textureLoad(QKV, vec2<i32>(qx + 15, row5), 0);
-    q6_15 = p.scale * textureLoad(QKV, vec2<i32>(qx + 15, row6), 0);
-    q7_15 = p.scale * textureLoad(QKV, vec2<i32>(qx + 15, row7), 0);
-    q8_15 = p.scale * textureLoad(QKV, vec2<i32>(qx + 15, row8), 0);
-    q9_15 = p.scale * textureLoad(QKV, vec2<i32>(qx + 15, row9), 0);
-    q10_15 = p.scale * textureLoad(QKV, vec2<i32>(qx + 15, row10), 0);
-    q11_15 = p.scale * textureLoad(QKV, vec2<i32>(qx + 15, row11), 0);
-    q12_15 = p.scale * textureLoad(QKV, vec2<i32>(qx + 15, row12), 0);
-    q13_15 = p.scale * textureLoad(QKV, vec2<i32>(qx + 15, row13), 0);
-    q14_15 = p.scale * textureLoad(QKV, vec2<i32>(qx + 15, row14), 0);
-    q15_15 = p.scale * textureLoad(QKV, vec2<i32>(qx + 15, row15), 0);
+    q0_15 = p.scale * textureLoad(QKV, vec2<i32>(qx + 15, row0));
+    q1_15 = p.scale * textureLoad(QKV, vec2<i32>(qx + 15, row1));
+    q2_15 = p.scale * textureLoad(QKV, vec2<i32>(qx + 15, row2));
+    q3_15 = p.scale * textureLoad(QKV, vec2<i32>(qx + 15, row3));
+    q4_15 = p.scale * textureLoad(QKV, vec2<i32>(qx + 15, row4));
+    q5_15 = p.scale * textureLoad(QKV, vec2<i32>(qx + 15, row5));
+    q6_15 = p.scale * textureLoad(QKV, vec2<i32>(qx + 15, row6));
+    q7_15 = p.scale * textureLoad(QKV, vec2<i32>(qx + 15, row7));
+    q8_15 = p.scale * textureLoad(QKV, vec2<i32>(qx + 15, row8));
+    q9_15 = p.scale * textureLoad(QKV, vec2<i32>(qx + 15, row9));
+    q10_15 = p.scale * textureLoad(QKV, vec2<i32>(qx + 15, row10));
+    q11_15 = p.scale * textureLoad(QKV, vec2<i32>(qx + 15, row11));
+    q12_15 = p.scale * textureLoad(QKV, vec2<i32>(qx + 15, row12));
+    q13_15 = p.scale * textureLoad(QKV, vec2<i32>(qx + 15, row13));
+    q14_15 = p.scale * textureLoad(QKV, vec2<i32>(qx + 15, row14));
+    q15_15 = p.scale * textureLoad(QKV, vec2<i32>(qx + 15, row15));
   }
   for (var j0 = 0u; j0 < p.T; j0 += COLS) {
     let key0 = i32(min(j0 + 0u, last));
@@ -431,10 +431,10 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
     var s13_0 = 0.0; var s13_1 = 0.0; var s13_2 = 0.0; var s13_3 = 0.0;
     var s14_0 = 0.0; var s14_1 = 0.0; var s14_2 = 0.0; var s14_3 = 0.0;
     var s15_0 = 0.0; var s15_1 = 0.0; var s15_2 = 0.0; var s15_3 = 0.0;
-    let k0 = textureLoad(QKV, vec2<i32>(kx + 0, key0), 0);
-    let k1 = textureLoad(QKV, vec2<i32>(kx + 0, key1), 0);
-    let k2 = textureLoad(QKV, vec2<i32>(kx + 0, key2), 0);
-    let k3 = textureLoad(QKV, vec2<i32>(kx + 0, key3), 0);
+    let k0 = textureLoad(QKV, vec2<i32>(kx + 0, key0));
+    let k1 = textureLoad(QKV, vec2<i32>(kx + 0, key1));
+    let k2 = textureLoad(QKV, vec2<i32>(kx + 0, key2));
+    let k3 = textureLoad(QKV, vec2<i32>(kx + 0, key3));
     s0_0 = fma(q0_0.w, k0.w, fma(q0_0.z, k0.z, fma(q0_0.y, k0.y, fma(q0_0.x, k0.x, s0_0))));
     s0_1 = fma(q0_0.w, k1.w, fma(q0_0.z, k1.z, fma(q0_0.y, k1.y, fma(q0_0.x, k1.x, s0_1))));
     s0_2 = fma(q0_0.w, k2.w, fma(q0_0.z, k2.z, fma(q0_0.y, k2.y, fma(q0_0.x, k2.x, s0_2))));
@@ -500,10 +500,10 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
     s15_2 = fma(q15_0.w, k2.w, fma(q15_0.z, k2.z, fma(q15_0.y, k2.y, fma(q15_0.x, k2.x, s15_2))));
     s15_3 = fma(q15_0.w, k3.w, fma(q15_0.z, k3.z, fma(q15_0.y, k3.y, fma(q15_0.x, k3.x, s15_3))));
     if (HEAD_D4 > 1u) {
-      let k0 = textureLoad(QKV, vec2<i32>(kx + 1, key0), 0);
-      let k1 = textureLoad(QKV, vec2<i32>(kx + 1, key1), 0);
-      let k2 = textureLoad(QKV, vec2<i32>(kx + 1, key2), 0);
-      let k3 = textureLoad(QKV, vec2<i32>(kx + 1, key3), 0);
+      let k0 = textureLoad(QKV, vec2<i32>(kx + 1, key0));
+      let k1 = textureLoad(QKV, vec2<i32>(kx + 1, key1));
+      let k2 = textureLoad(QKV, vec2<i32>(kx + 1, key2));
+      let k3 = textureLoad(QKV, vec2<i32>(kx + 1, key3));
       s0_0 = fma(q0_1.w, k0.w, fma(q0_1.z, k0.z, fma(q0_1.y, k0.y, fma(q0_1.x, k0.x, s0_0))));
       s0_1 = fma(q0_1.w, k1.w, fma(q0_1.z, k1.z, fma(q0_1.y, k1.y, fma(q0_1.x, k1.x, s0_1))));
       s0_2 = fma(q0_1.w, k2.w, fma(q0_1.z, k2.z, fma(q0_1.y, k2.y, fma(q0_1.x, k2.x, s0_2))));
@@ -570,10 +570,10 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
       s15_3 = fma(q15_1.w, k3.w, fma(q15_1.z, k3.z, fma(q15_1.y, k3.y, fma(q15_1.x, k3.x, s15_3))));
     }
     if (HEAD_D4 > 2u) {
-      let k0 = textureLoad(QKV, vec2<i32>(kx + 2, key0), 0);
-      let k1 = textureLoad(QKV, vec2<i32>(kx + 2, key1), 0);
-      let k2 = textureLoad(QKV, vec2<i32>(kx + 2, key2), 0);
-      let k3 = textureLoad(QKV, vec2<i32>(kx + 2, key3), 0);
+      let k0 = textureLoad(QKV, vec2<i32>(kx + 2, key0));
+      let k1 = textureLoad(QKV, vec2<i32>(kx + 2, key1));
+      let k2 = textureLoad(QKV, vec2<i32>(kx + 2, key2));
+      let k3 = textureLoad(QKV, vec2<i32>(kx + 2, key3));
       s0_0 = fma(q0_2.w, k0.w, fma(q0_2.z, k0.z, fma(q0_2.y, k0.y, fma(q0_2.x, k0.x, s0_0))));
       s0_1 = fma(q0_2.w, k1.w, fma(q0_2.z, k1.z, fma(q0_2.y, k1.y, fma(q0_2.x, k1.x, s0_1))));
       s0_2 = fma(q0_2.w, k2.w, fma(q0_2.z, k2.z, fma(q0_2.y, k2.y, fma(q0_2.x, k2.x, s0_2))));
@@ -640,10 +640,10 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
       s15_3 = fma(q15_2.w, k3.w, fma(q15_2.z, k3.z, fma(q15_2.y, k3.y, fma(q15_2.x, k3.x, s15_3))));
     }
     if (HEAD_D4 > 3u) {
-      let k0 = textureLoad(QKV, vec2<i32>(kx + 3, key0), 0);
-      let k1 = textureLoad(QKV, vec2<i32>(kx + 3, key1), 0);
-      let k2 = textureLoad(QKV, vec2<i32>(kx + 3, key2), 0);
-      let k3 = textureLoad(QKV, vec2<i32>(kx + 3, key3), 0);
+      let k0 = textureLoad(QKV, vec2<i32>(kx + 3, key0));
+      let k1 = textureLoad(QKV, vec2<i32>(kx + 3, key1));
+      let k2 = textureLoad(QKV, vec2<i32>(kx + 3, key2));
+      let k3 = textureLoad(QKV, vec2<i32>(kx + 3, key3));
       s0_0 = fma(q0_3.w, k0.w, fma(q0_3.z, k0.z, fma(q0_3.y, k0.y, fma(q0_3.x, k0.x, s0_0))));
       s0_1 = fma(q0_3.w, k1.w, fma(q0_3.z, k1.z, fma(q0_3.y, k1.y, fma(q0_3.x, k1.x, s0_1))));
       s0_2 = fma(q0_3.w, k2.w, fma(q0_3.z, k2.z, fma(q0_3.y, k2.y, fma(q0_3.x, k2.x, s0_2))));
@@ -710,10 +710,10 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
       s15_3 = fma(q15_3.w, k3.w, fma(q15_3.z, k3.z, fma(q15_3.y, k3.y, fma(q15_3.x, k3.x, s15_3))));
     }
     if (HEAD_D4 > 4u) {
-      let k0 = textureLoad(QKV, vec2<i32>(kx + 4, key0), 0);
-      let k1 = textureLoad(QKV, vec2<i32>(kx + 4, key1), 0);
-      let k2 = textureLoad(QKV, vec2<i32>(kx + 4, key2), 0);
-      let k3 = textureLoad(QKV, vec2<i32>(kx + 4, key3), 0);
+      let k0 = textureLoad(QKV, vec2<i32>(kx + 4, key0));
+      let k1 = textureLoad(QKV, vec2<i32>(kx + 4, key1));
+      let k2 = textureLoad(QKV, vec2<i32>(kx + 4, key2));
+      let k3 = textureLoad(QKV, vec2<i32>(kx + 4, key3));
       s0_0 = fma(q0_4.w, k0.w, fma(q0_4.z, k0.z, fma(q0_4.y, k0.y, fma(q0_4.x, k0.x, s0_0))));
       s0_1 = fma(q0_4.w, k1.w, fma(q0_4.z, k1.z, fma(q0_4.y, k1.y, fma(q0_4.x, k1.x, s0_1))));
       s0_2 = fma(q0_4.w, k2.w, fma(q0_4.z, k2.z, fma(q0_4.y, k2.y, fma(q0_4.x, k2.x, s0_2))));
@@ -780,10 +780,10 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
       s15_3 = fma(q15_4.w, k3.w, fma(q15_4.z, k3.z, fma(q15_4.y, k3.y, fma(q15_4.x, k3.x, s15_3))));
     }
     if (HEAD_D4 > 5u) {
-      let k0 = textureLoad(QKV, vec2<i32>(kx + 5, key0), 0);
-      let k1 = textureLoad(QKV, vec2<i32>(kx + 5, key1), 0);
-      let k2 = textureLoad(QKV, vec2<i32>(kx + 5, key2), 0);
-      let k3 = textureLoad(QKV, vec2<i32>(kx + 5, key3), 0);
+      let k0 = textureLoad(QKV, vec2<i32>(kx + 5, key0));
+      let k1 = textureLoad(QKV, vec2<i32>(kx + 5, key1));
+      let k2 = textureLoad(QKV, vec2<i32>(kx + 5, key2));
+      let k3 = textureLoad(QKV, vec2<i32>(kx + 5, key3));
       s0_0 = fma(q0_5.w, k0.w, fma(q0_5.z, k0.z, fma(q0_5.y, k0.y, fma(q0_5.x, k0.x, s0_0))));
       s0_1 = fma(q0_5.w, k1.w, fma(q0_5.z, k1.z, fma(q0_5.y, k1.y, fma(q0_5.x, k1.x, s0_1))));
       s0_2 = fma(q0_5.w, k2.w, fma(q0_5.z, k2.z, fma(q0_5.y, k2.y, fma(q0_5.x, k2.x, s0_2))));
@@ -850,10 +850,10 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
       s15_3 = fma(q15_5.w, k3.w, fma(q15_5.z, k3.z, fma(q15_5.y, k3.y, fma(q15_5.x, k3.x, s15_3))));
     }
     if (HEAD_D4 > 6u) {
-      let k0 = textureLoad(QKV, vec2<i32>(kx + 6, key0), 0);
-      let k1 = textureLoad(QKV, vec2<i32>(kx + 6, key1), 0);
-      let k2 = textureLoad(QKV, vec2<i32>(kx + 6, key2), 0);
-      let k3 = textureLoad(QKV, vec2<i32>(kx + 6, key3), 0);
+      let k0 = textureLoad(QKV, vec2<i32>(kx + 6, key0));
+      let k1 = textureLoad(QKV, vec2<i32>(kx + 6, key1));
+      let k2 = textureLoad(QKV, vec2<i32>(kx + 6, key2));
+      let k3 = textureLoad(QKV, vec2<i32>(kx + 6, key3));
       s0_0 = fma(q0_6.w, k0.w, fma(q0_6.z, k0.z, fma(q0_6.y, k0.y, fma(q0_6.x, k0.x, s0_0))));
       s0_1 = fma(q0_6.w, k1.w, fma(q0_6.z, k1.z, fma(q0_6.y, k1.y, fma(q0_6.x, k1.x, s0_1))));
       s0_2 = fma(q0_6.w, k2.w, fma(q0_6.z, k2.z, fma(q0_6.y, k2.y, fma(q0_6.x, k2.x, s0_2))));
@@ -920,10 +920,10 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
       s15_3 = fma(q15_6.w, k3.w, fma(q15_6.z, k3.z, fma(q15_6.y, k3.y, fma(q15_6.x, k3.x, s15_3))));
     }
     if (HEAD_D4 > 7u) {
-      let k0 = textureLoad(QKV, vec2<i32>(kx + 7, key0), 0);
-      let k1 = textureLoad(QKV, vec2<i32>(kx + 7, key1), 0);
-      let k2 = textureLoad(QKV, vec2<i32>(kx + 7, key2), 0);
-      let k3 = textureLoad(QKV, vec2<i32>(kx + 7, key3), 0);
+      let k0 = textureLoad(QKV, vec2<i32>(kx + 7, key0));
+      let k1 = textureLoad(QKV, vec2<i32>(kx + 7, key1));
+      let k2 = textureLoad(QKV, vec2<i32>(kx + 7, key2));
+      let k3 = textureLoad(QKV, vec2<i32>(kx + 7, key3));
       s0_0 = fma(q0_7.w, k0.w, fma(q0_7.z, k0.z, fma(q0_7.y, k0.y, fma(q0_7.x, k0.x, s0_0))));
       s0_1 = fma(q0_7.w, k1.w, fma(q0_7.z, k1.z, fma(q0_7.y, k1.y, fma(q0_7.x, k1.x, s0_1))));
       s0_2 = fma(q0_7.w, k2.w, fma(q0_7.z, k2.z, fma(q0_7.y, k2.y, fma(q0_7.x, k2.x, s0_2))));
@@ -990,10 +990,10 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
       s15_3 = fma(q15_7.w, k3.w, fma(q15_7.z, k3.z, fma(q15_7.y, k3.y, fma(q15_7.x, k3.x, s15_3))));
     }
     if (HEAD_D4 > 8u) {
-      let k0 = textureLoad(QKV, vec2<i32>(kx + 8, key0), 0);
-      let k1 = textureLoad(QKV, vec2<i32>(kx + 8, key1), 0);
-      let k2 = textureLoad(QKV, vec2<i32>(kx + 8, key2), 0);
-      let k3 = textureLoad(QKV, vec2<i32>(kx + 8, key3), 0);
+      let k0 = textureLoad(QKV, vec2<i32>(kx + 8, key0));
+      let k1 = textureLoad(QKV, vec2<i32>(kx + 8, key1));
+      let k2 = textureLoad(QKV, vec2<i32>(kx + 8, key2));
+      let k3 = textureLoad(QKV, vec2<i32>(kx + 8, key3));
       s0_0 = fma(q0_8.w, k0.w, fma(q0_8.z, k0.z, fma(q0_8.y, k0.y, fma(q0_8.x, k0.x, s0_0))));
       s0_1 = fma(q0_8.w, k1.w, fma(q0_8.z, k1.z, fma(q0_8.y, k1.y, fma(q0_8.x, k1.x, s0_1))));
       s0_2 = fma(q0_8.w, k2.w, fma(q0_8.z, k2.z, fma(q0_8.y, k2.y, fma(q0_8.x, k2.x, s0_2))));
@@ -1060,10 +1060,10 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
       s15_3 = fma(q15_8.w, k3.w, fma(q15_8.z, k3.z, fma(q15_8.y, k3.y, fma(q15_8.x, k3.x, s15_3))));
     }
     if (HEAD_D4 > 9u) {
-      let k0 = textureLoad(QKV, vec2<i32>(kx + 9, key0), 0);
-      let k1 = textureLoad(QKV, vec2<i32>(kx + 9, key1), 0);
-      let k2 = textureLoad(QKV, vec2<i32>(kx + 9, key2), 0);
-      let k3 = textureLoad(QKV, vec2<i32>(kx + 9, key3), 0);
+      let k0 = textureLoad(QKV, vec2<i32>(kx + 9, key0));
+      let k1 = textureLoad(QKV, vec2<i32>(kx + 9, key1));
+      let k2 = textureLoad(QKV, vec2<i32>(kx + 9, key2));
+      let k3 = textureLoad(QKV, vec2<i32>(kx + 9, key3));
       s0_0 = fma(q0_9.w, k0.w, fma(q0_9.z, k0.z, fma(q0_9.y, k0.y, fma(q0_9.x, k0.x, s0_0))));
       s0_1 = fma(q0_9.w, k1.w, fma(q0_9.z, k1.z, fma(q0_9.y, k1.y, fma(q0_9.x, k1.x, s0_1))));
       s0_2 = fma(q0_9.w, k2.w, fma(q0_9.z, k2.z, fma(q0_9.y, k2.y, fma(q0_9.x, k2.x, s0_2))));
@@ -1130,10 +1130,10 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
       s15_3 = fma(q15_9.w, k3.w, fma(q15_9.z, k3.z, fma(q15_9.y, k3.y, fma(q15_9.x, k3.x, s15_3))));
     }
     if (HEAD_D4 > 10u) {
-      let k0 = textureLoad(QKV, vec2<i32>(kx + 10, key0), 0);
-      let k1 = textureLoad(QKV, vec2<i32>(kx + 10, key1), 0);
-      let k2 = textureLoad(QKV, vec2<i32>(kx + 10, key2), 0);
-      let k3 = textureLoad(QKV, vec2<i32>(kx + 10, key3), 0);
+      let k0 = textureLoad(QKV, vec2<i32>(kx + 10, key0));
+      let k1 = textureLoad(QKV, vec2<i32>(kx + 10, key1));
+      let k2 = textureLoad(QKV, vec2<i32>(kx + 10, key2));
+      let k3 = textureLoad(QKV, vec2<i32>(kx + 10, key3));
       s0_0 = fma(q0_10.w, k0.w, fma(q0_10.z, k0.z, fma(q0_10.y, k0.y, fma(q0_10.x, k0.x, s0_0))));
       s0_1 = fma(q0_10.w, k1.w, fma(q0_10.z, k1.z, fma(q0_10.y, k1.y, fma(q0_10.x, k1.x, s0_1))));
       s0_2 = fma(q0_10.w, k2.w, fma(q0_10.z, k2.z, fma(q0_10.y, k2.y, fma(q0_10.x, k2.x, s0_2))));
@@ -1200,10 +1200,10 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
       s15_3 = fma(q15_10.w, k3.w, fma(q15_10.z, k3.z, fma(q15_10.y, k3.y, fma(q15_10.x, k3.x, s15_3))));
     }
     if (HEAD_D4 > 11u) {
-      let k0 = textureLoad(QKV, vec2<i32>(kx + 11, key0), 0);
-      let k1 = textureLoad(QKV, vec2<i32>(kx + 11, key1), 0);
-      let k2 = textureLoad(QKV, vec2<i32>(kx + 11, key2), 0);
-      let k3 = textureLoad(QKV, vec2<i32>(kx + 11, key3), 0);
+      let k0 = textureLoad(QKV, vec2<i32>(kx + 11, key0));
+      let k1 = textureLoad(QKV, vec2<i32>(kx + 11, key1));
+      let k2 = textureLoad(QKV, vec2<i32>(kx + 11, key2));
+      let k3 = textureLoad(QKV, vec2<i32>(kx + 11, key3));
       s0_0 = fma(q0_11.w, k0.w, fma(q0_11.z, k0.z, fma(q0_11.y, k0.y, fma(q0_11.x, k0.x, s0_0))));
       s0_1 = fma(q0_11.w, k1.w, fma(q0_11.z, k1.z, fma(q0_11.y, k1.y, fma(q0_11.x, k1.x, s0_1))));
       s0_2 = fma(q0_11.w, k2.w, fma(q0_11.z, k2.z, fma(q0_11.y, k2.y, fma(q0_11.x, k2.x, s0_2))));
@@ -1270,10 +1270,10 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
       s15_3 = fma(q15_11.w, k3.w, fma(q15_11.z, k3.z, fma(q15_11.y, k3.y, fma(q15_11.x, k3.x, s15_3))));
     }
     if (HEAD_D4 > 12u) {
-      let k0 = textureLoad(QKV, vec2<i32>(kx + 12, key0), 0);
-      let k1 = textureLoad(QKV, vec2<i32>(kx + 12, key1), 0);
-      let k2 = textureLoad(QKV, vec2<i32>(kx + 12, key2), 0);
-      let k3 = textureLoad(QKV, vec2<i32>(kx + 12, key3), 0);
+      let k0 = textureLoad(QKV, vec2<i32>(kx + 12, key0));
+      let k1 = textureLoad(QKV, vec2<i32>(kx + 12, key1));
+      let k2 = textureLoad(QKV, vec2<i32>(kx + 12, key2));
+      let k3 = textureLoad(QKV, vec2<i32>(kx + 12, key3));
       s0_0 = fma(q0_12.w, k0.w, fma(q0_12.z, k0.z, fma(q0_12.y, k0.y, fma(q0_12.x, k0.x, s0_0))));
       s0_1 = fma(q0_12.w, k1.w, fma(q0_12.z, k1.z, fma(q0_12.y, k1.y, fma(q0_12.x, k1.x, s0_1))));
       s0_2 = fma(q0_12.w, k2.w, fma(q0_12.z, k2.z, fma(q0_12.y, k2.y, fma(q0_12.x, k2.x, s0_2))));
@@ -1340,10 +1340,10 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
       s15_3 = fma(q15_12.w, k3.w, fma(q15_12.z, k3.z, fma(q15_12.y, k3.y, fma(q15_12.x, k3.x, s15_3))));
     }
     if (HEAD_D4 > 13u) {
-      let k0 = textureLoad(QKV, vec2<i32>(kx + 13, key0), 0);
-      let k1 = textureLoad(QKV, vec2<i32>(kx + 13, key1), 0);
-      let k2 = textureLoad(QKV, vec2<i32>(kx + 13, key2), 0);
-      let k3 = textureLoad(QKV, vec2<i32>(kx + 13, key3), 0);
+      let k0 = textureLoad(QKV, vec2<i32>(kx + 13, key0));
+      let k1 = textureLoad(QKV, vec2<i32>(kx + 13, key1));
+      let k2 = textureLoad(QKV, vec2<i32>(kx + 13, key2));
+      let k3 = textureLoad(QKV, vec2<i32>(kx + 13, key3));
       s0_0 = fma(q0_13.w, k0.w, fma(q0_13.z, k0.z, fma(q0_13.y, k0.y, fma(q0_13.x, k0.x, s0_0))));
       s0_1 = fma(q0_13.w, k1.w, fma(q0_13.z, k1.z, fma(q0_13.y, k1.y, fma(q0_13.x, k1.x, s0_1))));
       s0_2 = fma(q0_13.w, k2.w, fma(q0_13.z, k2.z, fma(q0_13.y, k2.y, fma(q0_13.x, k2.x, s0_2))));
@@ -1410,10 +1410,10 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
       s15_3 = fma(q15_13.w, k3.w, fma(q15_13.z, k3.z, fma(q15_13.y, k3.y, fma(q15_13.x, k3.x, s15_3))));
     }
     if (HEAD_D4 > 14u) {
-      let k0 = textureLoad(QKV, vec2<i32>(kx + 14, key0), 0);
-      let k1 = textureLoad(QKV, vec2<i32>(kx + 14, key1), 0);
-      let k2 = textureLoad(QKV, vec2<i32>(kx + 14, key2), 0);
-      let k3 = textureLoad(QKV, vec2<i32>(kx + 14, key3), 0);
+      let k0 = textureLoad(QKV, vec2<i32>(kx + 14, key0));
+      let k1 = textureLoad(QKV, vec2<i32>(kx + 14, key1));
+      let k2 = textureLoad(QKV, vec2<i32>(kx + 14, key2));
+      let k3 = textureLoad(QKV, vec2<i32>(kx + 14, key3));
       s0_0 = fma(q0_14.w, k0.w, fma(q0_14.z, k0.z, fma(q0_14.y, k0.y, fma(q0_14.x, k0.x, s0_0))));
       s0_1 = fma(q0_14.w, k1.w, fma(q0_14.z, k1.z, fma(q0_14.y, k1.y, fma(q0_14.x, k1.x, s0_1))));
       s0_2 = fma(q0_14.w, k2.w, fma(q0_14.z, k2.z, fma(q0_14.y, k2.y, fma(q0_14.x, k2.x, s0_2))));
@@ -1480,10 +1480,10 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
       s15_3 = fma(q15_14.w, k3.w, fma(q15_14.z, k3.z, fma(q15_14.y, k3.y, fma(q15_14.x, k3.x, s15_3))));
     }
     if (HEAD_D4 > 15u) {
-      let k0 = textureLoad(QKV, vec2<i32>(kx + 15, key0), 0);
-      let k1 = textureLoad(QKV, vec2<i32>(kx + 15, key1), 0);
-      let k2 = textureLoad(QKV, vec2<i32>(kx + 15, key2), 0);
-      let k3 = textureLoad(QKV, vec2<i32>(kx + 15, key3), 0);
+      let k0 = textureLoad(QKV, vec2<i32>(kx + 15, key0));
+      let k1 = textureLoad(QKV, vec2<i32>(kx + 15, key1));
+      let k2 = textureLoad(QKV, vec2<i32>(kx + 15, key2));
+      let k3 = textureLoad(QKV, vec2<i32>(kx + 15, key3));
       s0_0 = fma(q0_15.w, k0.w, fma(q0_15.z, k0.z, fma(q0_15.y, k0.y, fma(q0_15.x, k0.x, s0_0))));
       s0_1 = fma(q0_15.w, k1.w, fma(q0_15.z, k1.z, fma(q0_15.y, k1.y, fma(q0_15.x, k1.x, s0_1))));
       s0_2 = fma(q0_15.w, k2.w, fma(q0_15.z, k2.z, fma(q0_15.y, k2.y, fma(q0_15.x, k2.x, s0_2))));
@@ -1741,10 +1741,10 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
     let p15_3 = exp2(s15_3 - m15new);
     l15 = fma(l15, a15, p15_0 + p15_1 + p15_2 + p15_3);
     m15 = m15new;
-    let v0 = textureLoad(QKV, vec2<i32>(vx + 0, key0), 0);
-    let v1 = textureLoad(QKV, vec2<i32>(vx + 0, key1), 0);
-    let v2 = textureLoad(QKV, vec2<i32>(vx + 0, key2), 0);
-    let v3 = textureLoad(QKV, vec2<i32>(vx + 0, key3), 0);
+    let v0 = textureLoad(QKV, vec2<i32>(vx + 0, key0));
+    let v1 = textureLoad(QKV, vec2<i32>(vx + 0, key1));
+    let v2 = textureLoad(QKV, vec2<i32>(vx + 0, key2));
+    let v3 = textureLoad(QKV, vec2<i32>(vx + 0, key3));
     o0_0 = fma(vec4<f32>(p0_3), v3, fma(vec4<f32>(p0_2), v2, fma(vec4<f32>(p0_1), v1, fma(vec4<f32>(p0_0), v0, o0_0 * a0))));
     o1_0 = fma(vec4<f32>(p1_3), v3, fma(vec4<f32>(p1_2), v2, fma(vec4<f32>(p1_1), v1, fma(vec4<f32>(p1_0), v0, o1_0 * a1))));
     o2_0 = fma(vec4<f32>(p2_3), v3, fma(vec4<f32>(p2_2), v2, fma(vec4<f32>(p2_1), v1, fma(vec4<f32>(p2_0), v0, o2_0 * a2))));
@@ -1762,10 +1762,10 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
     o14_0 = fma(vec4<f32>(p14_3), v3, fma(vec4<f32>(p14_2), v2, fma(vec4<f32>(p14_1), v1, fma(vec4<f32>(p14_0), v0, o14_0 * a14))));
     o15_0 = fma(vec4<f32>(p15_3), v3, fma(vec4<f32>(p15_2), v2, fma(vec4<f32>(p15_1), v1, fma(vec4<f32>(p15_0), v0, o15_0 * a15))));
     if (HEAD_D4 > 1u) {
-      let v0 = textureLoad(QKV, vec2<i32>(vx + 1, key0), 0);
-      let v1 = textureLoad(QKV, vec2<i32>(vx + 1, key1), 0);
-      let v2 = textureLoad(QKV, vec2<i32>(vx + 1, key2), 0);
-      let v3 = textureLoad(QKV, vec2<i32>(vx + 1, key3), 0);
+      let v0 = textureLoad(QKV, vec2<i32>(vx + 1, key0));
+      let v1 = textureLoad(QKV, vec2<i32>(vx + 1, key1));
+      let v2 = textureLoad(QKV, vec2<i32>(vx + 1, key2));
+      let v3 = textureLoad(QKV, vec2<i32>(vx + 1, key3));
       o0_1 = fma(vec4<f32>(p0_3), v3, fma(vec4<f32>(p0_2), v2, fma(vec4<f32>(p0_1), v1, fma(vec4<f32>(p0_0), v0, o0_1 * a0))));
       o1_1 = fma(vec4<f32>(p1_3), v3, fma(vec4<f32>(p1_2), v2, fma(vec4<f32>(p1_1), v1, fma(vec4<f32>(p1_0), v0, o1_1 * a1))));
       o2_1 = fma(vec4<f32>(p2_3), v3, fma(vec4<f32>(p2_2), v2, fma(vec4<f32>(p2_1), v1, fma(vec4<f32>(p2_0), v0, o2_1 * a2))));
@@ -1784,10 +1784,10 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
       o15_1 = fma(vec4<f32>(p15_3), v3, fma(vec4<f32>(p15_2), v2, fma(vec4<f32>(p15_1), v1, fma(vec4<f32>(p15_0), v0, o15_1 * a15))));
     }
     if (HEAD_D4 > 2u) {
-      let v0 = textureLoad(QKV, vec2<i32>(vx + 2, key0), 0);
-      let v1 = textureLoad(QKV, vec2<i32>(vx + 2, key1), 0);
-      let v2 = textureLoad(QKV, vec2<i32>(vx + 2, key2), 0);
-      let v3 = textureLoad(QKV, vec2<i32>(vx + 2, key3), 0);
+      let v0 = textureLoad(QKV, vec2<i32>(vx + 2, key0));
+      let v1 = textureLoad(QKV, vec2<i32>(vx + 2, key1));
+      let v2 = textureLoad(QKV, vec2<i32>(vx + 2, key2));
+      let v3 = textureLoad(QKV, vec2<i32>(vx + 2, key3));
       o0_2 = fma(vec4<f32>(p0_3), v3, fma(vec4<f32>(p0_2), v2, fma(vec4<f32>(p0_1), v1, fma(vec4<f32>(p0_0), v0, o0_2 * a0))));
       o1_2 = fma(vec4<f32>(p1_3), v3, fma(vec4<f32>(p1_2), v2, fma(vec4<f32>(p1_1), v1, fma(vec4<f32>(p1_0), v0, o1_2 * a1))));
       o2_2 = fma(vec4<f32>(p2_3), v3, fma(vec4<f32>(p2_2), v2, fma(vec4<f32>(p2_1), v1, fma(vec4<f32>(p2_0), v0, o2_2 * a2))));
@@ -1806,10 +1806,10 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
       o15_2 = fma(vec4<f32>(p15_3), v3, fma(vec4<f32>(p15_2), v2, fma(vec4<f32>(p15_1), v1, fma(vec4<f32>(p15_0), v0, o15_2 * a15))));
     }
     if (HEAD_D4 > 3u) {
-      let v0 = textureLoad(QKV, vec2<i32>(vx + 3, key0), 0);
-      let v1 = textureLoad(QKV, vec2<i32>(vx + 3, key1), 0);
-      let v2 = textureLoad(QKV, vec2<i32>(vx + 3, key2), 0);
-      let v3 = textureLoad(QKV, vec2<i32>(vx + 3, key3), 0);
+      let v0 = textureLoad(QKV, vec2<i32>(vx + 3, key0));
+      let v1 = textureLoad(QKV, vec2<i32>(vx + 3, key1));
+      let v2 = textureLoad(QKV, vec2<i32>(vx + 3, key2));
+      let v3 = textureLoad(QKV, vec2<i32>(vx + 3, key3));
       o0_3 = fma(vec4<f32>(p0_3), v3, fma(vec4<f32>(p0_2), v2, fma(vec4<f32>(p0_1), v1, fma(vec4<f32>(p0_0), v0, o0_3 * a0))));
       o1_3 = fma(vec4<f32>(p1_3), v3, fma(vec4<f32>(p1_2), v2, fma(vec4<f32>(p1_1), v1, fma(vec4<f32>(p1_0), v0, o1_3 * a1))));
       o2_3 = fma(vec4<f32>(p2_3), v3, fma(vec4<f32>(p2_2), v2, fma(vec4<f32>(p2_1), v1, fma(vec4<f32>(p2_0), v0, o2_3 * a2))));
@@ -1828,10 +1828,10 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
       o15_3 = fma(vec4<f32>(p15_3), v3, fma(vec4<f32>(p15_2), v2, fma(vec4<f32>(p15_1), v1, fma(vec4<f32>(p15_0), v0, o15_3 * a15))));
     }
     if (HEAD_D4 > 4u) {
-      let v0 = textureLoad(QKV, vec2<i32>(vx + 4, key0), 0);
-      let v1 = textureLoad(QKV, vec2<i32>(vx + 4, key1), 0);
-      let v2 = textureLoad(QKV, vec2<i32>(vx + 4, key2), 0);
-      let v3 = textureLoad(QKV, vec2<i32>(vx + 4, key3), 0);
+      let v0 = textureLoad(QKV, vec2<i32>(vx + 4, key0));
+      let v1 = textureLoad(QKV, vec2<i32>(vx + 4, key1));
+      let v2 = textureLoad(QKV, vec2<i32>(vx + 4, key2));
+      let v3 = textureLoad(QKV, vec2<i32>(vx + 4, key3));
       o0_4 = fma(vec4<f32>(p0_3), v3, fma(vec4<f32>(p0_2), v2, fma(vec4<f32>(p0_1), v1, fma(vec4<f32>(p0_0), v0, o0_4 * a0))));
       o1_4 = fma(vec4<f32>(p1_3), v3, fma(vec4<f32>(p1_2), v2, fma(vec4<f32>(p1_1), v1, fma(vec4<f32>(p1_0), v0, o1_4 * a1))));
       o2_4 = fma(vec4<f32>(p2_3), v3, fma(vec4<f32>(p2_2), v2, fma(vec4<f32>(p2_1), v1, fma(vec4<f32>(p2_0), v0, o2_4 * a2))));
@@ -1850,10 +1850,10 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
       o15_4 = fma(vec4<f32>(p15_3), v3, fma(vec4<f32>(p15_2), v2, fma(vec4<f32>(p15_1), v1, fma(vec4<f32>(p15_0), v0, o15_4 * a15))));
     }
     if (HEAD_D4 > 5u) {
-      let v0 = textureLoad(QKV, vec2<i32>(vx + 5, key0), 0);
-      let v1 = textureLoad(QKV, vec2<i32>(vx + 5, key1), 0);
-      let v2 = textureLoad(QKV, vec2<i32>(vx + 5, key2), 0);
-      let v3 = textureLoad(QKV, vec2<i32>(vx + 5, key3), 0);
+      let v0 = textureLoad(QKV, vec2<i32>(vx + 5, key0));
+      let v1 = textureLoad(QKV, vec2<i32>(vx + 5, key1));
+      let v2 = textureLoad(QKV, vec2<i32>(vx + 5, key2));
+      let v3 = textureLoad(QKV, vec2<i32>(vx + 5, key3));
       o0_5 = fma(vec4<f32>(p0_3), v3, fma(vec4<f32>(p0_2), v2, fma(vec4<f32>(p0_1), v1, fma(vec4<f32>(p0_0), v0, o0_5 * a0))));
       o1_5 = fma(vec4<f32>(p1_3), v3, fma(vec4<f32>(p1_2), v2, fma(vec4<f32>(p1_1), v1, fma(vec4<f32>(p1_0), v0, o1_5 * a1))));
       o2_5 = fma(vec4<f32>(p2_3), v3, fma(vec4<f32>(p2_2), v2, fma(vec4<f32>(p2_1), v1, fma(vec4<f32>(p2_0), v0, o2_5 * a2))));
@@ -1872,10 +1872,10 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
       o15_5 = fma(vec4<f32>(p15_3), v3, fma(vec4<f32>(p15_2), v2, fma(vec4<f32>(p15_1), v1, fma(vec4<f32>(p15_0), v0, o15_5 * a15))));
     }
     if (HEAD_D4 > 6u) {
-      let v0 = textureLoad(QKV, vec2<i32>(vx + 6, key0), 0);
-      let v1 = textureLoad(QKV, vec2<i32>(vx + 6, key1), 0);
-      let v2 = textureLoad(QKV, vec2<i32>(vx + 6, key2), 0);
-      let v3 = textureLoad(QKV, vec2<i32>(vx + 6, key3), 0);
+      let v0 = textureLoad(QKV, vec2<i32>(vx + 6, key0));
+      let v1 = textureLoad(QKV, vec2<i32>(vx + 6, key1));
+      let v2 = textureLoad(QKV, vec2<i32>(vx + 6, key2));
+      let v3 = textureLoad(QKV, vec2<i32>(vx + 6, key3));
       o0_6 = fma(vec4<f32>(p0_3), v3, fma(vec4<f32>(p0_2), v2, fma(vec4<f32>(p0_1), v1, fma(vec4<f32>(p0_0), v0, o0_6 * a0))));
       o1_6 = fma(vec4<f32>(p1_3), v3, fma(vec4<f32>(p1_2), v2, fma(vec4<f32>(p1_1), v1, fma(vec4<f32>(p1_0), v0, o1_6 * a1))));
       o2_6 = fma(vec4<f32>(p2_3), v3, fma(vec4<f32>(p2_2), v2, fma(vec4<f32>(p2_1), v1, fma(vec4<f32>(p2_0), v0, o2_6 * a2))));
@@ -1894,10 +1894,10 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
       o15_6 = fma(vec4<f32>(p15_3), v3, fma(vec4<f32>(p15_2), v2, fma(vec4<f32>(p15_1), v1, fma(vec4<f32>(p15_0), v0, o15_6 * a15))));
     }
     if (HEAD_D4 > 7u) {
-      let v0 = textureLoad(QKV, vec2<i32>(vx + 7, key0), 0);
-      let v1 = textureLoad(QKV, vec2<i32>(vx + 7, key1), 0);
-      let v2 = textureLoad(QKV, vec2<i32>(vx + 7, key2), 0);
-      let v3 = textureLoad(QKV, vec2<i32>(vx + 7, key3), 0);
+      let v0 = textureLoad(QKV, vec2<i32>(vx + 7, key0));
+      let v1 = textureLoad(QKV, vec2<i32>(vx + 7, key1));
+      let v2 = textureLoad(QKV, vec2<i32>(vx + 7, key2));
+      let v3 = textureLoad(QKV, vec2<i32>(vx + 7, key3));
       o0_7 = fma(vec4<f32>(p0_3), v3, fma(vec4<f32>(p0_2), v2, fma(vec4<f32>(p0_1), v1, fma(vec4<f32>(p0_0), v0, o0_7 * a0))));
       o1_7 = fma(vec4<f32>(p1_3), v3, fma(vec4<f32>(p1_2), v2, fma(vec4<f32>(p1_1), v1, fma(vec4<f32>(p1_0), v0, o1_7 * a1))));
       o2_7 = fma(vec4<f32>(p2_3), v3, fma(vec4<f32>(p2_2), v2, fma(vec4<f32>(p2_1), v1, fma(vec4<f32>(p2_0), v0, o2_7 * a2))));
@@ -1916,10 +1916,10 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
       o15_7 = fma(vec4<f32>(p15_3), v3, fma(vec4<f32>(p15_2), v2, fma(vec4<f32>(p15_1), v1, fma(vec4<f32>(p15_0), v0, o15_7 * a15))));
     }
     if (HEAD_D4 > 8u) {
-      let v0 = textureLoad(QKV, vec2<i32>(vx + 8, key0), 0);
-      let v1 = textureLoad(QKV, vec2<i32>(vx + 8, key1), 0);
-      let v2 = textureLoad(QKV, vec2<i32>(vx + 8, key2), 0);
-      let v3 = textureLoad(QKV, vec2<i32>(vx + 8, key3), 0);
+      let v0 = textureLoad(QKV, vec2<i32>(vx + 8, key0));
+      let v1 = textureLoad(QKV, vec2<i32>(vx + 8, key1));
+      let v2 = textureLoad(QKV, vec2<i32>(vx + 8, key2));
+      let v3 = textureLoad(QKV, vec2<i32>(vx + 8, key3));
       o0_8 = fma(vec4<f32>(p0_3), v3, fma(vec4<f32>(p0_2), v2, fma(vec4<f32>(p0_1), v1, fma(vec4<f32>(p0_0), v0, o0_8 * a0))));
       o1_8 = fma(vec4<f32>(p1_3), v3, fma(vec4<f32>(p1_2), v2, fma(vec4<f32>(p1_1), v1, fma(vec4<f32>(p1_0), v0, o1_8 * a1))));
       o2_8 = fma(vec4<f32>(p2_3), v3, fma(vec4<f32>(p2_2), v2, fma(vec4<f32>(p2_1), v1, fma(vec4<f32>(p2_0), v0, o2_8 * a2))));
@@ -1938,10 +1938,10 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
       o15_8 = fma(vec4<f32>(p15_3), v3, fma(vec4<f32>(p15_2), v2, fma(vec4<f32>(p15_1), v1, fma(vec4<f32>(p15_0), v0, o15_8 * a15))));
     }
     if (HEAD_D4 > 9u) {
-      let v0 = textureLoad(QKV, vec2<i32>(vx + 9, key0), 0);
-      let v1 = textureLoad(QKV, vec2<i32>(vx + 9, key1), 0);
-      let v2 = textureLoad(QKV, vec2<i32>(vx + 9, key2), 0);
-      let v3 = textureLoad(QKV, vec2<i32>(vx + 9, key3), 0);
+      let v0 = textureLoad(QKV, vec2<i32>(vx + 9, key0));
+      let v1 = textureLoad(QKV, vec2<i32>(vx + 9, key1));
+      let v2 = textureLoad(QKV, vec2<i32>(vx + 9, key2));
+      let v3 = textureLoad(QKV, vec2<i32>(vx + 9, key3));
       o0_9 = fma(vec4<f32>(p0_3), v3, fma(vec4<f32>(p0_2), v2, fma(vec4<f32>(p0_1), v1, fma(vec4<f32>(p0_0), v0, o0_9 * a0))));
       o1_9 = fma(vec4<f32>(p1_3), v3, fma(vec4<f32>(p1_2), v2, fma(vec4<f32>(p1_1), v1, fma(vec4<f32>(p1_0), v0, o1_9 * a1))));
       o2_9 = fma(vec4<f32>(p2_3), v3, fma(vec4<f32>(p2_2), v2, fma(vec4<f32>(p2_1), v1, fma(vec4<f32>(p2_0), v0, o2_9 * a2))));
@@ -1960,10 +1960,10 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
       o15_9 = fma(vec4<f32>(p15_3), v3, fma(vec4<f32>(p15_2), v2, fma(vec4<f32>(p15_1), v1, fma(vec4<f32>(p15_0), v0, o15_9 * a15))));
     }
     if (HEAD_D4 > 10u) {
-      let v0 = textureLoad(QKV, vec2<i32>(vx + 10, key0), 0);
-      let v1 = textureLoad(QKV, vec2<i32>(vx + 10, key1), 0);
-      let v2 = textureLoad(QKV, vec2<i32>(vx + 10, key2), 0);
-      let v3 = textureLoad(QKV, vec2<i32>(vx + 10, key3), 0);
+      let v0 = textureLoad(QKV, vec2<i32>(vx + 10, key0));
+      let v1 = textureLoad(QKV, vec2<i32>(vx + 10, key1));
+      let v2 = textureLoad(QKV, vec2<i32>(vx + 10, key2));
+      let v3 = textureLoad(QKV, vec2<i32>(vx + 10, key3));
       o0_10 = fma(vec4<f32>(p0_3), v3, fma(vec4<f32>(p0_2), v2, fma(vec4<f32>(p0_1), v1, fma(vec4<f32>(p0_0), v0, o0_10 * a0))));
       o1_10 = fma(vec4<f32>(p1_3), v3, fma(vec4<f32>(p1_2), v2, fma(vec4<f32>(p1_1), v1, fma(vec4<f32>(p1_0), v0, o1_10 * a1))));
       o2_10 = fma(vec4<f32>(p2_3), v3, fma(vec4<f32>(p2_2), v2, fma(vec4<f32>(p2_1), v1, fma(vec4<f32>(p2_0), v0, o2_10 * a2))));
@@ -1982,10 +1982,10 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
       o15_10 = fma(vec4<f32>(p15_3), v3, fma(vec4<f32>(p15_2), v2, fma(vec4<f32>(p15_1), v1, fma(vec4<f32>(p15_0), v0, o15_10 * a15))));
     }
     if (HEAD_D4 > 11u) {
-      let v0 = textureLoad(QKV, vec2<i32>(vx + 11, key0), 0);
-      let v1 = textureLoad(QKV, vec2<i32>(vx + 11, key1), 0);
-      let v2 = textureLoad(QKV, vec2<i32>(vx + 11, key2), 0);
-      let v3 = textureLoad(QKV, vec2<i32>(vx + 11, key3), 0);
+      let v0 = textureLoad(QKV, vec2<i32>(vx + 11, key0));
+      let v1 = textureLoad(QKV, vec2<i32>(vx + 11, key1));
+      let v2 = textureLoad(QKV, vec2<i32>(vx + 11, key2));
+      let v3 = textureLoad(QKV, vec2<i32>(vx + 11, key3));
       o0_11 = fma(vec4<f32>(p0_3), v3, fma(vec4<f32>(p0_2), v2, fma(vec4<f32>(p0_1), v1, fma(vec4<f32>(p0_0), v0, o0_11 * a0))));
       o1_11 = fma(vec4<f32>(p1_3), v3, fma(vec4<f32>(p1_2), v2, fma(vec4<f32>(p1_1), v1, fma(vec4<f32>(p1_0), v0, o1_11 * a1))));
       o2_11 = fma(vec4<f32>(p2_3), v3, fma(vec4<f32>(p2_2), v2, fma(vec4<f32>(p2_1), v1, fma(vec4<f32>(p2_0), v0, o2_11 * a2))));
@@ -2004,10 +2004,10 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
       o15_11 = fma(vec4<f32>(p15_3), v3, fma(vec4<f32>(p15_2), v2, fma(vec4<f32>(p15_1), v1, fma(vec4<f32>(p15_0), v0, o15_11 * a15))));
     }
     if (HEAD_D4 > 12u) {
-      let v0 = textureLoad(QKV, vec2<i32>(vx + 12, key0), 0);
-      let v1 = textureLoad(QKV, vec2<i32>(vx + 12, key1), 0);
-      let v2 = textureLoad(QKV, vec2<i32>(vx + 12, key2), 0);
-      let v3 = textureLoad(QKV, vec2<i32>(vx + 12, key3), 0);
+      let v0 = textureLoad(QKV, vec2<i32>(vx + 12, key0));
+      let v1 = textureLoad(QKV, vec2<i32>(vx + 12, key1));
+      let v2 = textureLoad(QKV, vec2<i32>(vx + 12, key2));
+      let v3 = textureLoad(QKV, vec2<i32>(vx + 12, key3));
       o0_12 = fma(vec4<f32>(p0_3), v3, fma(vec4<f32>(p0_2), v2, fma(vec4<f32>(p0_1), v1, fma(vec4<f32>(p0_0), v0, o0_12 * a0))));
       o1_12 = fma(vec4<f32>(p1_3), v3, fma(vec4<f32>(p1_2), v2, fma(vec4<f32>(p1_1), v1, fma(vec4<f32>(p1_0), v0, o1_12 * a1))));
       o2_12 = fma(vec4<f32>(p2_3), v3, fma(vec4<f32>(p2_2), v2, fma(vec4<f32>(p2_1), v1, fma(vec4<f32>(p2_0), v0, o2_12 * a2))));
@@ -2026,10 +2026,10 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
       o15_12 = fma(vec4<f32>(p15_3), v3, fma(vec4<f32>(p15_2), v2, fma(vec4<f32>(p15_1), v1, fma(vec4<f32>(p15_0), v0, o15_12 * a15))));
     }
     if (HEAD_D4 > 13u) {
-      let v0 = textureLoad(QKV, vec2<i32>(vx + 13, key0), 0);
-      let v1 = textureLoad(QKV, vec2<i32>(vx + 13, key1), 0);
-      let v2 = textureLoad(QKV, vec2<i32>(vx + 13, key2), 0);
-      let v3 = textureLoad(QKV, vec2<i32>(vx + 13, key3), 0);
+      let v0 = textureLoad(QKV, vec2<i32>(vx + 13, key0));
+      let v1 = textureLoad(QKV, vec2<i32>(vx + 13, key1));
+      let v2 = textureLoad(QKV, vec2<i32>(vx + 13, key2));
+      let v3 = textureLoad(QKV, vec2<i32>(vx + 13, key3));
       o0_13 = fma(vec4<f32>(p0_3), v3, fma(vec4<f32>(p0_2), v2, fma(vec4<f32>(p0_1), v1, fma(vec4<f32>(p0_0), v0, o0_13 * a0))));
       o1_13 = fma(vec4<f32>(p1_3), v3, fma(vec4<f32>(p1_2), v2, fma(vec4<f32>(p1_1), v1, fma(vec4<f32>(p1_0), v0, o1_13 * a1))));
       o2_13 = fma(vec4<f32>(p2_3), v3, fma(vec4<f32>(p2_2), v2, fma(vec4<f32>(p2_1), v1, fma(vec4<f32>(p2_0), v0, o2_13 * a2))));
@@ -2048,10 +2048,10 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
       o15_13 = fma(vec4<f32>(p15_3), v3, fma(vec4<f32>(p15_2), v2, fma(vec4<f32>(p15_1), v1, fma(vec4<f32>(p15_0), v0, o15_13 * a15))));
     }
     if (HEAD_D4 > 14u) {
-      let v0 = textureLoad(QKV, vec2<i32>(vx + 14, key0), 0);
-      let v1 = textureLoad(QKV, vec2<i32>(vx + 14, key1), 0);
-      let v2 = textureLoad(QKV, vec2<i32>(vx + 14, key2), 0);
-      let v3 = textureLoad(QKV, vec2<i32>(vx + 14, key3), 0);
+      let v0 = textureLoad(QKV, vec2<i32>(vx + 14, key0));
+      let v1 = textureLoad(QKV, vec2<i32>(vx + 14, key1));
+      let v2 = textureLoad(QKV, vec2<i32>(vx + 14, key2));
+      let v3 = textureLoad(QKV, vec2<i32>(vx + 14, key3));
       o0_14 = fma(vec4<f32>(p0_3), v3, fma(vec4<f32>(p0_2), v2, fma(vec4<f32>(p0_1), v1, fma(vec4<f32>(p0_0), v0, o0_14 * a0))));
       o1_14 = fma(vec4<f32>(p1_3), v3, fma(vec4<f32>(p1_2), v2, fma(vec4<f32>(p1_1), v1, fma(vec4<f32>(p1_0), v0, o1_14 * a1))));
       o2_14 = fma(vec4<f32>(p2_3), v3, fma(vec4<f32>(p2_2), v2, fma(vec4<f32>(p2_1), v1, fma(vec4<f32>(p2_0), v0, o2_14 * a2))));
@@ -2070,10 +2070,10 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
       o15_14 = fma(vec4<f32>(p15_3), v3, fma(vec4<f32>(p15_2), v2, fma(vec4<f32>(p15_1), v1, fma(vec4<f32>(p15_0), v0, o15_14 * a15))));
     }
     if (HEAD_D4 > 15u) {
-      let v0 = textureLoad(QKV, vec2<i32>(vx + 15, key0), 0);
-      let v1 = textureLoad(QKV, vec2<i32>(vx + 15, key1), 0);
-      let v2 = textureLoad(QKV, vec2<i32>(vx + 15, key2), 0);
-      let v3 = textureLoad(QKV, vec2<i32>(vx + 15, key3), 0);
+      let v0 = textureLoad(QKV, vec2<i32>(vx + 15, key0));
+      let v1 = textureLoad(QKV, vec2<i32>(vx + 15, key1));
+      let v2 = textureLoad(QKV, vec2<i32>(vx + 15, key2));
+      let v3 = textureLoad(QKV, vec2<i32>(vx + 15, key3));
       o0_15 = fma(vec4<f32>(p0_3), v3, fma(vec4<f32>(p0_2), v2, fma(vec4<f32>(p0_1), v1, fma(vec4<f32>(p0_0), v0, o0_15 * a0))));
       o1_15 = fma(vec4<f32>(p1_3), v3, fma(vec4<f32>(p1_2), v2, fma(vec4<f32>(p1_1), v1, fma(vec4<f32>(p1_0), v0, o1_15 * a1))));
       o2_15 = fma(vec4<f32>(p2_3), v3, fma(vec4<f32>(p2_2), v2, fma(vec4<f32>(p2_1), v1, fma(vec4<f32>(p2_0), v0, o2_15 * a2))));

@@ -35,7 +35,9 @@ export function generate(): string {
 // buffer inside a loop becomes a scalar loop over the lanes with a branch and a bounds check per component —
 // about ten times the cost of the FMAs it feeds. A texel fetch is built as straight-line SIMD code instead,
 // so the operands come from rgba32float textures that kernels/matmul_pack.wgsl fills (one texel = 4
-// consecutive values along k for A, along n for B; zero past K), and the product is
+// consecutive values along k for A, along n for B; zero past K), bound as read-only storage textures (the
+// image load took 1.4–1.5× less CPU time than a sampled texture's fetch at ViT-S's qkv and fc1, lavapipe
+// 22.3: bench/results/2026-12-06-cpu-passes-before-after.md), and the product is
 // tiled so each fetch feeds as many FMAs as possible: each invocation owns a ${ROWS}×${COLS} block of C in
 // named vec4 accumulators (spilled to the stack by LLVM, still far cheaper than fetches) and fetches ${ROWS}
 // A texels (the same for every lane) and ${COLS} B texels per 4 steps of k for ${
@@ -68,9 +70,9 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 // texel (kq, m) = op(A)[m, 4kq .. 4kq+3]
-@group(0) @binding(1) var A: texture_2d<f32>;
+@group(0) @binding(1) var A: texture_storage_2d<rgba32float, read>;
 // texel (n4, k) = op(B)[k, 4n4 .. 4n4+3]
-@group(0) @binding(2) var B: texture_2d<f32>;
+@group(0) @binding(2) var B: texture_storage_2d<rgba32float, read>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> C: array<f32>;
 @group(0) @binding(5) var<storage, read> res: array<f32>;
@@ -93,12 +95,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   for (var kq = 0u; kq < p.K4; kq++) {
     let k = i32(kq * 4u);`);
   for (let i = 0; i < ROWS; i++) {
-    emit(`    let a${i} = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + ${i}u, lastM))), 0);`);
+    emit(`    let a${i} = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + ${i}u, lastM))));`);
   }
   // b{j}_{c}: columns n0+4c .. n0+4c+3 at depth 4kq+j.
   for (let j = 0; j < 4; j++) {
     for (let c = 0; c < cv; c++) {
-      emit(`    let b${j}_${c} = textureLoad(B, vec2<i32>(bx${c}, k + ${j}), 0);`);
+      emit(`    let b${j}_${c} = textureLoad(B, vec2<i32>(bx${c}, k + ${j}));`);
     }
   }
   // Accumulator-major order: each accumulator takes its four FMAs in a row, so a spilled one is loaded and

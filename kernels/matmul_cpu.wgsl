@@ -5,7 +5,9 @@
 // buffer inside a loop becomes a scalar loop over the lanes with a branch and a bounds check per component —
 // about ten times the cost of the FMAs it feeds. A texel fetch is built as straight-line SIMD code instead,
 // so the operands come from rgba32float textures that kernels/matmul_pack.wgsl fills (one texel = 4
-// consecutive values along k for A, along n for B; zero past K), and the product is
+// consecutive values along k for A, along n for B; zero past K), bound as read-only storage textures (the
+// image load took 1.4–1.5× less CPU time than a sampled texture's fetch at ViT-S's qkv and fc1, lavapipe
+// 22.3: bench/results/2026-12-06-cpu-passes-before-after.md), and the product is
 // tiled so each fetch feeds as many FMAs as possible: each invocation owns a 32×16 block of C in
 // named vec4 accumulators (spilled to the stack by LLVM, still far cheaper than fetches) and fetches 32
 // A texels (the same for every lane) and 16 B texels per 4 steps of k for 2048 FMAs. Workgroup
@@ -36,9 +38,9 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 // texel (kq, m) = op(A)[m, 4kq .. 4kq+3]
-@group(0) @binding(1) var A: texture_2d<f32>;
+@group(0) @binding(1) var A: texture_storage_2d<rgba32float, read>;
 // texel (n4, k) = op(B)[k, 4n4 .. 4n4+3]
-@group(0) @binding(2) var B: texture_2d<f32>;
+@group(0) @binding(2) var B: texture_storage_2d<rgba32float, read>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> C: array<f32>;
 @group(0) @binding(5) var<storage, read> res: array<f32>;
@@ -91,54 +93,54 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 
   for (var kq = 0u; kq < p.K4; kq++) {
     let k = i32(kq * 4u);
-    let a0 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 0u, lastM))), 0);
-    let a1 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 1u, lastM))), 0);
-    let a2 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 2u, lastM))), 0);
-    let a3 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 3u, lastM))), 0);
-    let a4 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 4u, lastM))), 0);
-    let a5 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 5u, lastM))), 0);
-    let a6 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 6u, lastM))), 0);
-    let a7 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 7u, lastM))), 0);
-    let a8 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 8u, lastM))), 0);
-    let a9 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 9u, lastM))), 0);
-    let a10 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 10u, lastM))), 0);
-    let a11 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 11u, lastM))), 0);
-    let a12 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 12u, lastM))), 0);
-    let a13 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 13u, lastM))), 0);
-    let a14 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 14u, lastM))), 0);
-    let a15 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 15u, lastM))), 0);
-    let a16 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 16u, lastM))), 0);
-    let a17 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 17u, lastM))), 0);
-    let a18 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 18u, lastM))), 0);
-    let a19 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 19u, lastM))), 0);
-    let a20 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 20u, lastM))), 0);
-    let a21 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 21u, lastM))), 0);
-    let a22 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 22u, lastM))), 0);
-    let a23 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 23u, lastM))), 0);
-    let a24 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 24u, lastM))), 0);
-    let a25 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 25u, lastM))), 0);
-    let a26 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 26u, lastM))), 0);
-    let a27 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 27u, lastM))), 0);
-    let a28 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 28u, lastM))), 0);
-    let a29 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 29u, lastM))), 0);
-    let a30 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 30u, lastM))), 0);
-    let a31 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 31u, lastM))), 0);
-    let b0_0 = textureLoad(B, vec2<i32>(bx0, k + 0), 0);
-    let b0_1 = textureLoad(B, vec2<i32>(bx1, k + 0), 0);
-    let b0_2 = textureLoad(B, vec2<i32>(bx2, k + 0), 0);
-    let b0_3 = textureLoad(B, vec2<i32>(bx3, k + 0), 0);
-    let b1_0 = textureLoad(B, vec2<i32>(bx0, k + 1), 0);
-    let b1_1 = textureLoad(B, vec2<i32>(bx1, k + 1), 0);
-    let b1_2 = textureLoad(B, vec2<i32>(bx2, k + 1), 0);
-    let b1_3 = textureLoad(B, vec2<i32>(bx3, k + 1), 0);
-    let b2_0 = textureLoad(B, vec2<i32>(bx0, k + 2), 0);
-    let b2_1 = textureLoad(B, vec2<i32>(bx1, k + 2), 0);
-    let b2_2 = textureLoad(B, vec2<i32>(bx2, k + 2), 0);
-    let b2_3 = textureLoad(B, vec2<i32>(bx3, k + 2), 0);
-    let b3_0 = textureLoad(B, vec2<i32>(bx0, k + 3), 0);
-    let b3_1 = textureLoad(B, vec2<i32>(bx1, k + 3), 0);
-    let b3_2 = textureLoad(B, vec2<i32>(bx2, k + 3), 0);
-    let b3_3 = textureLoad(B, vec2<i32>(bx3, k + 3), 0);
+    let a0 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 0u, lastM))));
+    let a1 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 1u, lastM))));
+    let a2 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 2u, lastM))));
+    let a3 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 3u, lastM))));
+    let a4 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 4u, lastM))));
+    let a5 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 5u, lastM))));
+    let a6 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 6u, lastM))));
+    let a7 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 7u, lastM))));
+    let a8 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 8u, lastM))));
+    let a9 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 9u, lastM))));
+    let a10 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 10u, lastM))));
+    let a11 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 11u, lastM))));
+    let a12 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 12u, lastM))));
+    let a13 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 13u, lastM))));
+    let a14 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 14u, lastM))));
+    let a15 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 15u, lastM))));
+    let a16 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 16u, lastM))));
+    let a17 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 17u, lastM))));
+    let a18 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 18u, lastM))));
+    let a19 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 19u, lastM))));
+    let a20 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 20u, lastM))));
+    let a21 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 21u, lastM))));
+    let a22 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 22u, lastM))));
+    let a23 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 23u, lastM))));
+    let a24 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 24u, lastM))));
+    let a25 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 25u, lastM))));
+    let a26 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 26u, lastM))));
+    let a27 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 27u, lastM))));
+    let a28 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 28u, lastM))));
+    let a29 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 29u, lastM))));
+    let a30 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 30u, lastM))));
+    let a31 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 31u, lastM))));
+    let b0_0 = textureLoad(B, vec2<i32>(bx0, k + 0));
+    let b0_1 = textureLoad(B, vec2<i32>(bx1, k + 0));
+    let b0_2 = textureLoad(B, vec2<i32>(bx2, k + 0));
+    let b0_3 = textureLoad(B, vec2<i32>(bx3, k + 0));
+    let b1_0 = textureLoad(B, vec2<i32>(bx0, k + 1));
+    let b1_1 = textureLoad(B, vec2<i32>(bx1, k + 1));
+    let b1_2 = textureLoad(B, vec2<i32>(bx2, k + 1));
+    let b1_3 = textureLoad(B, vec2<i32>(bx3, k + 1));
+    let b2_0 = textureLoad(B, vec2<i32>(bx0, k + 2));
+    let b2_1 = textureLoad(B, vec2<i32>(bx1, k + 2));
+    let b2_2 = textureLoad(B, vec2<i32>(bx2, k + 2));
+    let b2_3 = textureLoad(B, vec2<i32>(bx3, k + 2));
+    let b3_0 = textureLoad(B, vec2<i32>(bx0, k + 3));
+    let b3_1 = textureLoad(B, vec2<i32>(bx1, k + 3));
+    let b3_2 = textureLoad(B, vec2<i32>(bx2, k + 3));
+    let b3_3 = textureLoad(B, vec2<i32>(bx3, k + 3));
     acc0_0 = fma(vec4<f32>(a0.w), b3_0, fma(vec4<f32>(a0.z), b2_0, fma(vec4<f32>(a0.y), b1_0, fma(vec4<f32>(a0.x), b0_0, acc0_0))));
     acc1_0 = fma(vec4<f32>(a1.w), b3_0, fma(vec4<f32>(a1.z), b2_0, fma(vec4<f32>(a1.y), b1_0, fma(vec4<f32>(a1.x), b0_0, acc1_0))));
     acc2_0 = fma(vec4<f32>(a2.w), b3_0, fma(vec4<f32>(a2.z), b2_0, fma(vec4<f32>(a2.y), b1_0, fma(vec4<f32>(a2.x), b0_0, acc2_0))));

@@ -166,7 +166,7 @@ function kernelProduct(p: MatmulProblem) {
 export function matmulCpu(rt: Runtime, p: MatmulProblem): void {
   const kp = kernelProduct(p);
   const shapes = textureShapes({ m: kp.m, n: kp.n, k: p.k });
-  const usage = GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING;
+  const usage = GPUTextureUsage.STORAGE_BINDING;
   const texA = rt.pool.allocTexture("scratch/matmul-pack", ...shapes.a, usage);
   const texB = rt.pool.allocTexture("scratch/matmul-pack", ...shapes.b, usage);
   const constants = {
@@ -194,7 +194,7 @@ export function matmulCpu(rt: Runtime, p: MatmulProblem): void {
 
 /** An operand texture of the CPU path, for a caller that fills it itself (`packOperand`, its own kernel). */
 export function operandTexture(rt: Runtime, [width, height]: [number, number]): PoolBuffer {
-  const usage = GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING;
+  const usage = GPUTextureUsage.STORAGE_BINDING;
   return rt.pool.allocTexture("scratch/matmul-pack", width, height, usage);
 }
 

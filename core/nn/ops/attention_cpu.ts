@@ -66,7 +66,7 @@ function packRows(
 ): PoolBuffer {
   const width = nonPowerOfTwo(Math.ceil(cols / 4));
   const height = nonPowerOfTwo(rows);
-  const usage = GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING;
+  const usage = GPUTextureUsage.STORAGE_BINDING;
   const texture = rt.pool.allocTexture("scratch/attention-pack", width, height, usage);
   rt.dispatch(
     MATMUL_PACK_KERNEL,
