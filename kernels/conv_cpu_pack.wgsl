@@ -1,8 +1,11 @@
 // The operands of conv_cpu.wgsl, packed so that its loads need no bounds checks.
 //
-// pack_input: x [B, Cin, H, W] (or ViT tokens [B, H·W, Cin]) → X [B, Cin, H + 2·pad, 4·rowVec4], zero outside
-// the image, shifted by the padding; read through ReLU when RELU_IN (a residual unit's pre-activation).
-// pack_weights: w [Cout, Cin, KH, KW] → W [Cin·KH·KW, 4·coutVec4], zero past Cout. With FLIP, w is the
+// Both write rgba32float textures, which conv_cpu.wgsl reads as read-only storage textures.
+// pack_input: x [B, Cin, H, W] (or ViT tokens [B, H·W, Cin]) → X: B·Cin planes of H + 2·pad rows of rowVec4
+// texels, zero outside the image, shifted by the padding; read through ReLU when RELU_IN (a residual unit's
+// pre-activation). Plane q = b·Cin + ci sits at texel (rowVec4·⌊q / ppc⌋, hp·(q mod ppc)): `ppc` planes one
+// above the other, then the next column of planes, so a tall stack stays under the texture side limit.
+// pack_weights: w [Cout, Cin, KH, KW] → W: Cin·KH·KW rows of coutVec4 texels, zero past Cout. With FLIP, w is the
 // weight of the conv whose input gradient is being computed, [Cin, Cout, KH, KW] in this conv's terms, and
 // is transposed and flipped in both axes: W[(ci·KH + ky)·KW + kx][co] = w[ci, co, KH−1−ky, KW−1−kx].
 
@@ -15,6 +18,7 @@ struct Params {
   batch: u32, cin: u32, h: u32, w: u32,
   cout: u32, kh: u32, kw: u32, pad: u32,
   hp: u32, rowVec4: u32, coutVec4: u32,
+  ppc: u32, // planes per column of the input texture
   flags: u32,
 }
 
@@ -22,7 +26,7 @@ fn has(flag: u32) -> bool { return (p.flags & flag) != 0u; }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dst: array<vec4<f32>>;
+@group(0) @binding(2) var dst: texture_storage_2d<rgba32float, write>;
 
 fn x_at(b: u32, ci: u32, iy: i32, ix: i32) -> f32 {
   if (iy < 0 || ix < 0 || iy >= i32(p.h) || ix >= i32(p.w)) { return 0.0; }
@@ -48,7 +52,7 @@ fn pack_input(@builtin(global_invocation_id) gid: vec3<u32>) {
   let iy = i32(row) - i32(p.pad);
   let ix = i32(col * 4u) - i32(p.pad);
   let v = vec4<f32>(x_at(b, ci, iy, ix), x_at(b, ci, iy, ix + 1), x_at(b, ci, iy, ix + 2), x_at(b, ci, iy, ix + 3));
-  dst[gid.z * p.hp * p.rowVec4 + gid.x] = v;
+  textureStore(dst, vec2<u32>(p.rowVec4 * (gid.z / p.ppc) + col, p.hp * (gid.z % p.ppc) + row), v);
 }
 
 // gid.x: vec4 of output channels; gid.y: tap (ci·KH + ky)·KW + kx.
@@ -69,5 +73,5 @@ fn pack_weights(@builtin(global_invocation_id) gid: vec3<u32>) {
       }
     }
   }
-  dst[gid.y * p.coutVec4 + gid.x] = v;
+  textureStore(dst, vec2<u32>(gid.x, gid.y), v);
 }

@@ -33,6 +33,9 @@ const CASES: (Geom & { bias: boolean })[] = [
   // wide enough for the product path, 2500 pixels in two runs of 256 channels, at batch 2.
   { batch: 1, cin: 128, h: 90, w: 90, cout: 20, k: 3, stride: 2, pad: 1, bias: true },
   { batch: 2, cin: 256, h: 50, w: 50, cout: 16, k: 1, stride: 1, pad: 0, bias: true },
+  // 2·64 input planes of 132 padded rows are taller than a texture (16384 texels) stacked: the CPU
+  // kernel's packed input takes two columns of planes.
+  { batch: 2, cin: 64, h: 130, w: 20, cout: 5, k: 3, stride: 1, pad: 1, bias: true },
   // A 1×1 conv to one channel (output_conv2.2): on a CPU adapter its own kernel where the plane is whole
   // vec4s (6·10 pixels), the direct kernel where not (5·7).
   { batch: 2, cin: 32, h: 6, w: 10, cout: 1, k: 1, stride: 1, pad: 0, bias: true },

@@ -1,8 +1,8 @@
 /**
  * Stride-1 Conv2d for CPU adapters (lavapipe/llvmpipe) on a direct kernel: the forward, and the input
  * gradient as the same conv of dy with transposed, flipped weights and padding KH−1−pad.
- * kernels/conv_cpu.wgsl runs on operands packed by kernels/conv_cpu_pack.wgsl into scratch buffers
- * ("scratch/conv-pack", freed once the conv is recorded). The other convolutions run as products on the CPU
+ * kernels/conv_cpu.wgsl runs on operands packed by kernels/conv_cpu_pack.wgsl into scratch textures
+ * ("scratch/conv-pack", freed once the conv is recorded), which it reads as read-only storage textures. The other convolutions run as products on the CPU
  * matmul path (conv_product.ts); conv2d.ts chooses, and says why this kernel keeps the 3×3 ones.
  * The implicit-GEMM kernel (conv.wgsl) gathers every operand element through index arithmetic and stages
  * tiles in workgroup memory behind barriers — right for a GPU, slow where a workgroup is one CPU thread; the
@@ -10,9 +10,9 @@
  * against the conv's 2·KH·KW·Cout FLOPs per input element.
  */
 import type { KernelSpec } from "../../gpu/kernels.ts";
+import { nonPowerOfTwo } from "../../gpu/matmul_cpu.ts";
 import type { Runtime } from "../../gpu/runtime.ts";
 import { type ConvGemmArgs, type ConvGeometry, ConvMode } from "./conv2d.ts";
-import { release } from "./release.ts";
 import { COUTS, KERNEL_WIDTHS, PIXELS } from "../../../kernels/conv_cpu.gen.ts";
 
 const WG_X = 8; // lavapipe's SIMD width: one workgroup is one thread's 8 lanes
@@ -21,12 +21,12 @@ const PACK_WG_X = 64; // conv_cpu_pack.wgsl's @workgroup_size
 const conv = (kw: number): KernelSpec => ({
   file: "conv_cpu.wgsl",
   entry: `main_k${kw}`,
-  bindings: ["uniform", "read", "read", "read", "read", "storage"],
+  bindings: ["uniform", "texture", "texture", "read", "read", "storage"],
 });
 const PACK_INPUT: KernelSpec = {
   file: "conv_cpu_pack.wgsl",
   entry: "pack_input",
-  bindings: ["uniform", "read", "storage"],
+  bindings: ["uniform", "read", "storage-texture"],
 };
 const PACK_WEIGHTS: KernelSpec = { ...PACK_INPUT, entry: "pack_weights" };
 
@@ -44,16 +44,28 @@ export function runGeometry(mode: ConvMode, g: ConvGeometry): ConvGeometry {
   return { ...g, cin: g.cout, h: g.oh, w: g.ow, cout: g.cin, oh: g.h, ow: g.w, pad };
 }
 
-/** The packed layout of one conv. */
-function layout(g: ConvGeometry) {
+/**
+ * The packed layout of one conv, in texels: the input's B·Cin planes of hp rows stacked `ppc` to a column of
+ * planes (kernels/conv_cpu_pack.wgsl), and the weights' taps as rows.
+ */
+function layout(g: ConvGeometry, maxSide: number) {
   const segs = Math.ceil(g.ow / PIXELS);
+  const hp = g.h + 2 * g.pad;
+  // Wide enough for the last segment's window: segs·PIXELS outputs need KW − 1 more inputs.
+  const rowVec4 = Math.ceil((segs * PIXELS + g.kw - 1) / 4);
+  const planes = g.batch * g.cin;
+  const ppc = Math.max(1, Math.min(planes, Math.floor(maxSide / hp)));
+  const coutVec4 = Math.ceil(g.cout / COUTS) * (COUTS / 4);
+  const side = nonPowerOfTwo;
   return {
     segs,
     groups: Math.ceil(g.cout / COUTS),
-    hp: g.h + 2 * g.pad,
-    // Wide enough for the last segment's window: segs·PIXELS outputs need KW − 1 more inputs.
-    rowVec4: Math.ceil((segs * PIXELS + g.kw - 1) / 4),
-    coutVec4: Math.ceil(g.cout / COUTS) * (COUTS / 4),
+    hp,
+    rowVec4,
+    coutVec4,
+    ppc,
+    input: [side(rowVec4 * Math.ceil(planes / ppc)), side(hp * ppc)] as [number, number],
+    weights: [side(coutVec4), side(g.cin * g.kh * g.kw)] as [number, number],
   };
 }
 
@@ -66,9 +78,8 @@ export function cpuConvApplies(rt: Runtime, mode: ConvMode, geometry: ConvGeomet
   if (mode === ConvMode.WeightGrad || g.stride !== 1 || g.kh !== g.kw || g.pad > g.kh - 1) return false;
   if (!(KERNEL_WIDTHS as readonly number[]).includes(g.kw)) return false;
   const r = runGeometry(mode, g);
-  const l = layout(r);
-  const { maxStorageBufferBindingSize: maxBinding, maxComputeWorkgroupsPerDimension: maxGroups } =
-    rt.ctx.limits;
+  const { maxTextureDimension2D: maxSide, maxComputeWorkgroupsPerDimension: maxGroups } = rt.ctx.limits;
+  const l = layout(r, maxSide);
   const grids = [
     Math.ceil((l.hp * l.rowVec4) / PACK_WG_X),
     r.batch * r.cin,
@@ -76,17 +87,19 @@ export function cpuConvApplies(rt: Runtime, mode: ConvMode, geometry: ConvGeomet
     Math.ceil(r.oh * l.segs / WG_X),
     r.batch * l.groups,
   ];
-  return r.batch * r.cin * l.hp * l.rowVec4 * 16 <= maxBinding && Math.max(...grids) <= maxGroups;
+  const sides = [...l.input, ...l.weights];
+  return l.hp <= maxSide && sides.every((d) => d <= maxSide) && Math.max(...grids) <= maxGroups;
 }
 
 export function convCpu(rt: Runtime, args: ConvGemmArgs): void {
   const inputGrad = args.mode === ConvMode.InputGrad;
   const g = runGeometry(args.mode, args.geometry);
-  const l = layout(g);
+  const l = layout(g, rt.ctx.limits.maxTextureDimension2D);
   const label = args.label ?? "conv";
   const tokensIn = !inputGrad && (args.tokens ?? false), reluIn = !inputGrad && (args.reluIn ?? false);
-  const packShape = [g.batch, g.cin, g.h, g.w, g.cout, g.kh, g.kw, g.pad, l.hp, l.rowVec4, l.coutVec4];
-  const x = rt.tensor("scratch/conv-pack/x", [g.batch, g.cin, l.hp, l.rowVec4 * 4]);
+  const packShape = [g.batch, g.cin, g.h, g.w, g.cout, g.kh, g.kw, g.pad, l.hp, l.rowVec4, l.coutVec4, l.ppc];
+  const usage = GPUTextureUsage.STORAGE_BINDING;
+  const x = rt.pool.allocTexture("scratch/conv-pack", ...l.input, usage);
   // dy is always [B, Cout, OH, OW]; tokens and ReLU describe the forward's input.
   rt.dispatch(
     PACK_INPUT,
@@ -96,7 +109,7 @@ export function convCpu(rt: Runtime, args: ConvGemmArgs): void {
     [Math.ceil((l.hp * l.rowVec4) / PACK_WG_X), 1, g.batch * g.cin],
     `${label}/pack`,
   );
-  const w = rt.tensor("scratch/conv-pack/w", [g.cin * g.kh * g.kw, l.coutVec4 * 4]);
+  const w = rt.pool.allocTexture("scratch/conv-pack", ...l.weights, usage);
   rt.dispatch(
     PACK_WEIGHTS,
     {},
@@ -116,10 +129,12 @@ export function convCpu(rt: Runtime, args: ConvGemmArgs): void {
       TOKENS_OUT: inputGrad && (args.tokens ?? false),
       ACCUMULATE: args.accumulate ?? false,
     },
-    [g.cin, g.cout, g.oh, g.ow, g.kh, l.hp, l.rowVec4, l.coutVec4, l.segs, l.groups],
+    [g.cin, g.cout, g.oh, g.ow, g.kh, l.hp, l.rowVec4, l.coutVec4, l.segs, l.groups, l.ppc],
     [x, w, args.bias ?? rt.unused, args.res ?? rt.unused, args.out],
     [Math.ceil(g.oh * l.segs / WG_X), 1, g.batch * l.groups],
     label,
   );
-  release(rt, x, w);
+  // Freed while recorded: the pool reuses or destroys them safely (core/gpu/runtime.ts).
+  rt.pool.free(x);
+  rt.pool.free(w);
 }
