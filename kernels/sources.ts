@@ -8794,14 +8794,15 @@ fn has(flag: u32) -> bool { return (p.flags & flag) != 0u; }
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var dst: texture_storage_2d<rgba32float, write>;
 
+// Branch-free: outside the image the load reads the plane's first value and the select drops it (a
+// branch per value measured 1.4× the CPU time of this kernel on lavapipe, 32 planes of 518²).
 fn x_at(b: u32, ci: u32, iy: i32, ix: i32) -> f32 {
-  if (iy < 0 || ix < 0 || iy >= i32(p.h) || ix >= i32(p.w)) { return 0.0; }
-  var v: f32;
-  if (has(TOKENS)) {
-    v = src[(b * p.h * p.w + u32(iy) * p.w + u32(ix)) * p.cin + ci];
-  } else {
-    v = src[((b * p.cin + ci) * p.h + u32(iy)) * p.w + u32(ix)];
-  }
+  let inside = iy >= 0 && ix >= 0 && iy < i32(p.h) && ix < i32(p.w);
+  let y = u32(select(0, iy, inside));
+  let x = u32(select(0, ix, inside));
+  var at = ((b * p.cin + ci) * p.h + y) * p.w + x;
+  if (has(TOKENS)) { at = (b * p.h * p.w + y * p.w + x) * p.cin + ci; }
+  var v = select(0.0, src[at], inside);
   if (has(RELU_IN)) { v = max(v, 0.0); }
   return v;
 }
