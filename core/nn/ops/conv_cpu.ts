@@ -54,7 +54,9 @@ function layout(g: ConvGeometry, maxSide: number) {
   // Wide enough for the last segment's window: segs·PIXELS outputs need KW − 1 more inputs.
   const rowVec4 = Math.ceil((segs * PIXELS + g.kw - 1) / 4);
   const planes = g.batch * g.cin;
-  const ppc = Math.max(1, Math.min(planes, Math.floor(maxSide / hp)));
+  // As few columns as the side allows, the planes spread evenly over them (no column left mostly empty).
+  const columns = Math.ceil(planes / Math.max(1, Math.floor(maxSide / hp)));
+  const ppc = Math.ceil(planes / columns);
   const coutVec4 = Math.ceil(g.cout / COUTS) * (COUTS / 4);
   const side = nonPowerOfTwo;
   return {
