@@ -17,6 +17,21 @@ const AXPY = spec("axpy");
 const MUL = spec("mul");
 const FILL = spec("fill");
 
+/**
+ * The op's vec4 entry point and grid where every length is a multiple of 4 (a vec4 an invocation: half the
+ * CPU time on lavapipe, see kernels/elementwise.wgsl), else the scalar one's.
+ */
+export function byQuads(
+  kernel: KernelSpec,
+  n: number,
+  ...lengths: number[]
+): { kernel: KernelSpec; grid: [number, number] } {
+  if ([n, ...lengths].every((v) => v % 4 === 0)) {
+    return { kernel: { ...kernel, entry: `${kernel.entry}_vec4` }, grid: grid1d(n / 4) };
+  }
+  return { kernel, grid: grid1d(n) };
+}
+
 /** A grid covering n elements, folded into 2-D past the 65535-workgroups limit. */
 export function grid1d(n: number, wg = WG): [number, number] {
   const groups = Math.ceil(n / wg);
@@ -43,12 +58,13 @@ export function add(
 ): void {
   const period = options.period ?? a.size;
   checkBroadcast(a, b, period, "add");
+  const { kernel, grid } = byQuads(ADD, a.size, period);
   rt.dispatch(
-    ADD,
+    kernel,
     {},
     [a.size, period, f32(options.alpha ?? 1), f32(options.beta ?? 1)],
     [a, b, out],
-    grid1d(a.size),
+    grid,
     options.label ?? "add",
   );
 }
@@ -56,13 +72,15 @@ export function add(
 /** out += alpha·a (gradient accumulation). */
 export function axpy(rt: Runtime, a: Tensor, out: Tensor, alpha = 1, label = "axpy"): void {
   if (a.size !== out.size) throw new TrompeError("shape-mismatch", `axpy: ${a.name} vs ${out.name}`);
-  rt.dispatch(AXPY, {}, [a.size, a.size, f32(alpha), f32(0)], [a, rt.unused, out], grid1d(a.size), label);
+  const { kernel, grid } = byQuads(AXPY, a.size);
+  rt.dispatch(kernel, {}, [a.size, a.size, f32(alpha), f32(0)], [a, rt.unused, out], grid, label);
 }
 
 /** out = a·b, where b repeats every `period` elements. */
 export function mul(rt: Runtime, a: Tensor, b: Tensor, out: Tensor, period = a.size, label = "mul"): void {
   checkBroadcast(a, b, period, "mul");
-  rt.dispatch(MUL, {}, [a.size, period, f32(1), f32(0)], [a, b, out], grid1d(a.size), label);
+  const { kernel, grid } = byQuads(MUL, a.size, period);
+  rt.dispatch(kernel, {}, [a.size, period, f32(1), f32(0)], [a, b, out], grid, label);
 }
 
 export function fill(rt: Runtime, out: Tensor, value: number, label = "fill"): void {

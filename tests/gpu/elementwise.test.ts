@@ -6,39 +6,43 @@ import { randomArray, relL2 } from "../shared.ts";
 
 const rt = await Runtime.create();
 
-Deno.test("add with broadcast, alpha and beta matches the CPU", async () => {
-  const rows = 37;
-  const cols = 53;
-  const x = randomArray(rows * cols, 1);
-  const bias = randomArray(cols, 2);
-  const a = rt.upload("act/x", [rows, cols], x);
-  const b = rt.upload("weights/b", [cols], bias);
-  const out = rt.tensor("act/out", [rows, cols]);
-  add(rt, a, b, out, { alpha: 0.5, beta: -2, period: cols });
-  const got = await rt.read(out);
-  const want = Float64Array.from(x, (v, i) => 0.5 * v - 2 * bias[i % cols]);
-  assert(relL2(got, want) < 1e-7, `rel_l2 ${relL2(got, want)}`);
-  rt.free(a, b, out);
-});
+// 53 columns: the scalar entry points; 52: every length a multiple of 4, the vec4 ones.
+for (const cols of [53, 52]) {
+  Deno.test(`add with broadcast, alpha and beta matches the CPU (rows of ${cols})`, async () => {
+    const rows = 37;
+    const x = randomArray(rows * cols, 1);
+    const bias = randomArray(cols, 2);
+    const a = rt.upload("act/x", [rows, cols], x);
+    const b = rt.upload("weights/b", [cols], bias);
+    const out = rt.tensor("act/out", [rows, cols]);
+    add(rt, a, b, out, { alpha: 0.5, beta: -2, period: cols });
+    const got = await rt.read(out);
+    const want = Float64Array.from(x, (v, i) => 0.5 * v - 2 * bias[i % cols]);
+    assert(relL2(got, want) < 1e-7, `rel_l2 ${relL2(got, want)}`);
+    rt.free(a, b, out);
+  });
+}
 
-Deno.test("axpy accumulates, mul broadcasts, fill sets", async () => {
-  const n = 1000;
-  const x = randomArray(n, 3);
-  const y = randomArray(n, 4);
-  const g = randomArray(10, 5);
-  const a = rt.upload("act/a", [n], x);
-  const out = rt.upload("grads/out", [n], y);
-  axpy(rt, a, out, 3);
-  const acc = await rt.read(out);
-  assert(relL2(acc, Float64Array.from(y, (v, i) => v + 3 * x[i])) < 1e-7);
-  const gamma = rt.upload("weights/gamma", [10], g);
-  mul(rt, a, gamma, out, 10);
-  const scaled = await rt.read(out);
-  assert(relL2(scaled, Float64Array.from(x, (v, i) => v * g[i % 10])) < 1e-7);
-  fill(rt, out, 0.25);
-  assert.deepEqual([...new Set(await rt.read(out))], [0.25]);
-  rt.free(a, out, gamma);
-});
+// n 1010 and period 10: scalar; n 1000 and period 20: vec4.
+for (const [n, period] of [[1010, 10], [1000, 20]]) {
+  Deno.test(`axpy accumulates, mul broadcasts, fill sets (${n} values, period ${period})`, async () => {
+    const x = randomArray(n, 3);
+    const y = randomArray(n, 4);
+    const g = randomArray(period, 5);
+    const a = rt.upload("act/a", [n], x);
+    const out = rt.upload("grads/out", [n], y);
+    axpy(rt, a, out, 3);
+    const acc = await rt.read(out);
+    assert(relL2(acc, Float64Array.from(y, (v, i) => v + 3 * x[i])) < 1e-7);
+    const gamma = rt.upload("weights/gamma", [period], g);
+    mul(rt, a, gamma, out, period);
+    const scaled = await rt.read(out);
+    assert(relL2(scaled, Float64Array.from(x, (v, i) => v * g[i % period])) < 1e-7);
+    fill(rt, out, 0.25);
+    assert.deepEqual([...new Set(await rt.read(out))], [0.25]);
+    rt.free(a, out, gamma);
+  });
+}
 
 Deno.test("elementwise covers tensors past 65535 workgroups in one dimension, every element once", async () => {
   const n = 65535 * 256 + 300; // a two-dimensional grid: 65535 workgroups in x, 2 rows in y

@@ -2,7 +2,7 @@
  * PyTorch's exact GELU, x·Φ(x) (nn.GELU() with approximate="none", DINOv2's MLP activation), on
  * kernels/activation.wgsl. The backward recomputes Φ from x, so the saved tensor is the input itself.
  */
-import { grid1d } from "../../gpu/elementwise.ts";
+import { byQuads } from "../../gpu/elementwise.ts";
 import type { KernelSpec } from "../../gpu/kernels.ts";
 import type { Runtime } from "../../gpu/runtime.ts";
 import type { Tensor } from "../../gpu/tensor.ts";
@@ -15,7 +15,8 @@ const GELU_BACKWARD: KernelSpec = { file: "activation.wgsl", entry: "gelu_backwa
 /** y = gelu(x) into a new tensor labelled `label`. */
 export function geluForward(rt: Runtime, x: Tensor, label: string): Tensor {
   const y = rt.tensor(label, x.shape);
-  rt.dispatch(GELU, {}, [x.size, 0], [x, rt.unused, y], grid1d(x.size), "gelu");
+  const { kernel, grid } = byQuads(GELU, x.size);
+  rt.dispatch(kernel, {}, [x.size, 0], [x, rt.unused, y], grid, "gelu");
   return y;
 }
 
@@ -25,6 +26,7 @@ export function geluBackward(rt: Runtime, x: Tensor, dy: Tensor, label: string):
     throw new TrompeError("shape-mismatch", `gelu backward: dy ${dy.name} [${dy.shape}] vs x [${x.shape}]`);
   }
   const dx = rt.tensor(label, x.shape);
-  rt.dispatch(GELU_BACKWARD, {}, [x.size, 0], [x, dy, dx], grid1d(x.size), "gelu_backward");
+  const { kernel, grid } = byQuads(GELU_BACKWARD, x.size);
+  rt.dispatch(kernel, {}, [x.size, 0], [x, dy, dx], grid, "gelu_backward");
   return dx;
 }

@@ -3,7 +3,7 @@
  * (conv2d.ts fuses it on a conv's input or output). The backward needs only where the input was positive,
  * which the output says as well, so either may be kept.
  */
-import { grid1d } from "../../gpu/elementwise.ts";
+import { byQuads, grid1d } from "../../gpu/elementwise.ts";
 import type { KernelSpec } from "../../gpu/kernels.ts";
 import type { Runtime } from "../../gpu/runtime.ts";
 import type { Tensor } from "../../gpu/tensor.ts";
@@ -16,7 +16,8 @@ const RELU_BACKWARD: KernelSpec = { file: "activation.wgsl", entry: "relu_backwa
 /** out = max(x, 0); `out` may be x itself. */
 export function reluForward(rt: Runtime, x: Tensor, out: Tensor, label = "relu"): void {
   if (out.size !== x.size) throw new TrompeError("shape-mismatch", `relu: ${x.name} into ${out.name}`);
-  rt.dispatch(RELU, {}, [x.size], [x, rt.unused, out], grid1d(x.size), label);
+  const { kernel, grid } = byQuads(RELU, x.size);
+  rt.dispatch(kernel, {}, [x.size], [x, rt.unused, out], grid, label);
 }
 
 /** dx = dy where ref > 0, else 0; ref is the ReLU's input or its output. */
