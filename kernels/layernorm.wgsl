@@ -29,6 +29,12 @@ struct Params {
 // backward_params: dβ
 @group(0) @binding(7) var<storage, read_write> out2: array<f32>;
 
+// vec4 views of the same bindings, for forward_rows.
+@group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> in2_4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> in3_4: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read_write> out4: array<vec4<f32>>;
+
 var<workgroup> partial: array<f32, WG>;
 var<workgroup> partial2: array<f32, WG>;
 
@@ -142,4 +148,33 @@ fn backward_params(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocati
     out[col] = g;
     out2[col] = b;
   }
+}
+
+// The forward for CPU adapters: one invocation a row (the lanes of a SIMD group take 8 rows), its sums in
+// a fixed order over vec4s of the row, no workgroup memory and no barrier (which a CPU rasteriser runs as
+// coroutines). Rows of a multiple of 4 columns.
+@compute @workgroup_size(8)
+fn forward_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let r = gid.y * nwg.x * 8u + gid.x;
+  if (r >= p.rows) { return; }
+  let quads = p.cols / 4u;
+  let base = r * quads;
+  let n = f32(p.cols);
+  // Summed about the row's first value: a residual stream's rows sit far from zero, and a sequential sum of
+  // them would lose the digits a tree keeps.
+  let x0 = x4[base].x;
+  var s = vec4<f32>(0.0);
+  for (var c = 0u; c < quads; c++) { s += x4[base + c] - x0; }
+  let mu = x0 + ((s.x + s.y) + (s.z + s.w)) / n;
+  var q = vec4<f32>(0.0);
+  for (var c = 0u; c < quads; c++) {
+    let d = x4[base + c] - mu;
+    q += d * d;
+  }
+  let rs = 1.0 / sqrt(((q.x + q.y) + (q.z + q.w)) / n + p.eps);
+  for (var c = 0u; c < quads; c++) {
+    out4[base + c] = (x4[base + c] - mu) * rs * in2_4[c] + in3_4[c];
+  }
+  mean[r] = mu;
+  rstd[r] = rs;
 }

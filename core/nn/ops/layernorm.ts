@@ -2,6 +2,7 @@
  * LayerNorm over the channel axis of tokens (eps 1e-6 in DINOv2), on kernels/layernorm.wgsl. The forward
  * saves each row's mean and 1/std (rows floats each), so the backward never recomputes the statistics.
  */
+import { grid1d } from "../../gpu/elementwise.ts";
 import type { KernelSpec } from "../../gpu/kernels.ts";
 import { f32 } from "../../gpu/params.ts";
 import type { Runtime } from "../../gpu/runtime.ts";
@@ -10,6 +11,7 @@ import { TrompeError } from "../../errors.ts";
 
 const BINDINGS = ["uniform", "read", "read", "read", "storage", "storage", "storage", "storage"] as const;
 const FORWARD: KernelSpec = { file: "layernorm.wgsl", entry: "forward", bindings: BINDINGS };
+const FORWARD_ROWS: KernelSpec = { file: "layernorm.wgsl", entry: "forward_rows", bindings: BINDINGS };
 const BACKWARD_INPUT: KernelSpec = { file: "layernorm.wgsl", entry: "backward_input", bindings: BINDINGS };
 const BACKWARD_PARAMS: KernelSpec = { file: "layernorm.wgsl", entry: "backward_params", bindings: BINDINGS };
 /** Columns per workgroup of backward_params (WG_C in the kernel). */
@@ -64,14 +66,13 @@ export function layerNormForward(
   const y = rt.tensor(label, x.shape);
   const mean = rt.tensor(`${label}/mean`, [rows]);
   const rstd = rt.tensor(`${label}/rstd`, [rows]);
-  rt.dispatch(
-    FORWARD,
-    rowWidth(rt),
-    [rows, cols, f32(eps)],
-    [x, w.weight, w.bias, mean, rstd, y, rt.unused],
-    rowsGrid(rows),
-    "layernorm",
-  );
+  const bindings = [x, w.weight, w.bias, mean, rstd, y, rt.unused];
+  if (rt.ctx.isCpu && cols % 4 === 0) {
+    // A row an invocation, no barriers (kernels/layernorm.wgsl's forward_rows).
+    rt.dispatch(FORWARD_ROWS, {}, [rows, cols, f32(eps)], bindings, grid1d(rows, 8), "layernorm");
+  } else {
+    rt.dispatch(FORWARD, rowWidth(rt), [rows, cols, f32(eps)], bindings, rowsGrid(rows), "layernorm");
+  }
   return { y, saved: { mean, rstd } };
 }
 
