@@ -12,6 +12,8 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
+// The same binding as vec4s, for main_vec4.
+@group(0) @binding(1) var<storage, read> X4: array<vec4<f32>>;
 @group(0) @binding(2) var P: texture_storage_2d<rgba32float, write>;
 
 // One invocation a texel, the texture's texels numbered in one dimension so that every lane of a workgroup
@@ -36,4 +38,18 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     }
   }
   textureStore(P, vec2<u32>(c4, r), v);
+}
+
+// X stored straight with cols, ld and off multiples of 4: a texel is one vec4 of X, one load rather than
+// four (each storage access a loop over the SIMD lanes on a CPU adapter).
+@compute @workgroup_size(64, 1, 1)
+fn main_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let size = textureDimensions(P);
+  let i = gid.y * nwg.x * 64u + gid.x;
+  if (i >= size.x * size.y) { return; }
+  let c4 = i % size.x;
+  let r = i / size.x;
+  let inside = r < p.rows && c4 < p.cols / 4u;
+  let at = select(0u, (p.off + r * p.ld) / 4u + c4, inside);
+  textureStore(P, vec2<u32>(c4, r), select(vec4<f32>(0.0), X4[at], inside));
 }

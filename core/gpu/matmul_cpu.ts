@@ -105,9 +105,11 @@ function pack(
   [width, height]: [number, number],
   label: string,
 ) {
+  // Stored straight and aligned: a vec4 a texel (kernels/matmul_pack.wgsl's main_vec4).
+  const quads = !x.trans && [x.cols, x.ld, off].every((v) => v % 4 === 0);
   rt.dispatch(
-    MATMUL_PACK_KERNEL,
-    { TRANS: x.trans },
+    quads ? { ...MATMUL_PACK_KERNEL, entry: "main_vec4" } : MATMUL_PACK_KERNEL,
+    quads ? {} : { TRANS: x.trans },
     [x.rows, x.cols, x.ld, off],
     [x.tensor, texture],
     // kernels/matmul_pack.wgsl: one invocation a texel, numbered in one dimension
