@@ -35,45 +35,47 @@ Deno.test("LayerNorm forward matches float64 on odd shapes, and recomputes bit-i
   }
 });
 
-Deno.test("LayerNorm backward: float64 finite differences, then GPU vs CPU (dx, dγ, dβ, accumulation)", async () => {
-  const rows = 5;
-  const cols = 19;
-  const xs = tokens(rows, cols, 4);
-  const g = randomArray(cols, 5);
-  const b = randomArray(cols, 6);
-  const fd = finiteDifferenceError(
-    { x: toF64(xs), gamma: toF64(g), beta: toF64(b) },
-    (i) => ref.layerNorm(i.x, i.gamma, i.beta, cols, EPS),
-    (i, r) => ref.layerNormBackward(i.x, i.gamma, r, cols, EPS),
-  );
-  assert.ok(fd < 1e-7, `finite differences ${fd}`);
+// 19 columns: the workgroup kernels; 20: on a CPU adapter, the row-an-invocation ones.
+for (const cols of [19, 20]) {
+  Deno.test(`LayerNorm backward: float64 finite differences, then GPU vs CPU (dx, dγ, dβ, accumulation), ${cols} columns`, async () => {
+    const rows = 5;
+    const xs = tokens(rows, cols, 4);
+    const g = randomArray(cols, 5);
+    const b = randomArray(cols, 6);
+    const fd = finiteDifferenceError(
+      { x: toF64(xs), gamma: toF64(g), beta: toF64(b) },
+      (i) => ref.layerNorm(i.x, i.gamma, i.beta, cols, EPS),
+      (i, r) => ref.layerNormBackward(i.x, i.gamma, r, cols, EPS),
+    );
+    assert.ok(fd < 1e-7, `finite differences ${fd}`);
 
-  const dys = randomArray(rows * cols, 7);
-  const want = ref.layerNormBackward(xs, g, dys, cols, EPS);
-  const x = rt.upload("act/x", [rows, cols], xs);
-  const w = { weight: rt.upload("weights/g", [cols], g), bias: rt.upload("weights/b", [cols], b) };
-  const { y, saved } = layerNormForward(rt, x, w, "act/y");
-  const dy = rt.upload("grads/dy", [rows, cols], dys);
-  // Gradients accumulate: start dγ, dβ and the residual gradient at 1.
-  const ones = (n: number) => new Float32Array(n).fill(1);
-  const grads = {
-    weight: rt.upload("grads/g", [cols], ones(cols)),
-    bias: rt.upload("grads/b", [cols], ones(cols)),
-  };
-  const residual = rt.upload("grads/residual", [rows, cols], ones(rows * cols));
-  layerNormBackward(rt, x, w, saved, dy, grads, "grads/dx", residual);
-  const plusOne = (a: Float64Array) => a.map((v) => v + 1);
-  const rels = {
-    x: relL2(await rt.read(residual), plusOne(want.x)),
-    gamma: relL2(await rt.read(grads.weight), plusOne(want.gamma)),
-    beta: relL2(await rt.read(grads.bias), plusOne(want.beta)),
-  };
-  const dx = layerNormBackward(rt, x, w, saved, dy, undefined, "grads/dx");
-  const plain = relL2(await rt.read(dx), want.x);
-  console.log(
-    `layernorm backward: fd ${fd.toExponential(2)}; GPU vs CPU rel_l2 dx ${plain.toExponential(2)}, ` +
-      Object.entries(rels).map(([k, v]) => `${k}(+acc) ${v.toExponential(2)}`).join(", "),
-  );
-  for (const v of [plain, ...Object.values(rels)]) assert.ok(v < 1e-6, `rel_l2 ${v}`);
-  rt.free(x, w.weight, w.bias, y, saved.mean, saved.rstd, dy, grads.weight, grads.bias, residual, dx);
-});
+    const dys = randomArray(rows * cols, 7);
+    const want = ref.layerNormBackward(xs, g, dys, cols, EPS);
+    const x = rt.upload("act/x", [rows, cols], xs);
+    const w = { weight: rt.upload("weights/g", [cols], g), bias: rt.upload("weights/b", [cols], b) };
+    const { y, saved } = layerNormForward(rt, x, w, "act/y");
+    const dy = rt.upload("grads/dy", [rows, cols], dys);
+    // Gradients accumulate: start dγ, dβ and the residual gradient at 1.
+    const ones = (n: number) => new Float32Array(n).fill(1);
+    const grads = {
+      weight: rt.upload("grads/g", [cols], ones(cols)),
+      bias: rt.upload("grads/b", [cols], ones(cols)),
+    };
+    const residual = rt.upload("grads/residual", [rows, cols], ones(rows * cols));
+    layerNormBackward(rt, x, w, saved, dy, grads, "grads/dx", residual);
+    const plusOne = (a: Float64Array) => a.map((v) => v + 1);
+    const rels = {
+      x: relL2(await rt.read(residual), plusOne(want.x)),
+      gamma: relL2(await rt.read(grads.weight), plusOne(want.gamma)),
+      beta: relL2(await rt.read(grads.bias), plusOne(want.beta)),
+    };
+    const dx = layerNormBackward(rt, x, w, saved, dy, undefined, "grads/dx");
+    const plain = relL2(await rt.read(dx), want.x);
+    console.log(
+      `layernorm backward: fd ${fd.toExponential(2)}; GPU vs CPU rel_l2 dx ${plain.toExponential(2)}, ` +
+        Object.entries(rels).map(([k, v]) => `${k}(+acc) ${v.toExponential(2)}`).join(", "),
+    );
+    for (const v of [plain, ...Object.values(rels)]) assert.ok(v < 1e-6, `rel_l2 ${v}`);
+    rt.free(x, w.weight, w.bias, y, saved.mean, saved.rstd, dy, grads.weight, grads.bias, residual, dx);
+  });
+}

@@ -13,6 +13,7 @@ const BINDINGS = ["uniform", "read", "read", "read", "storage", "storage", "stor
 const FORWARD: KernelSpec = { file: "layernorm.wgsl", entry: "forward", bindings: BINDINGS };
 const FORWARD_ROWS: KernelSpec = { file: "layernorm.wgsl", entry: "forward_rows", bindings: BINDINGS };
 const BACKWARD_INPUT: KernelSpec = { file: "layernorm.wgsl", entry: "backward_input", bindings: BINDINGS };
+const BACKWARD_INPUT_ROWS: KernelSpec = { ...BACKWARD_INPUT, entry: "backward_input_rows" };
 const BACKWARD_PARAMS: KernelSpec = { file: "layernorm.wgsl", entry: "backward_params", bindings: BINDINGS };
 /** Columns per workgroup of backward_params (WG_C in the kernel). */
 const PARAM_COLUMNS = 16;
@@ -109,13 +110,28 @@ export function layerNormBackward(
     );
   }
   const dx = dxInto ?? rt.tensor(label, x.shape);
-  rt.dispatch(
-    BACKWARD_INPUT,
-    { ...rowWidth(rt), ACCUMULATE: dxInto !== undefined },
-    [rows, cols, f32(0)],
-    [x, dy, w.weight, saved.mean, saved.rstd, dx, rt.unused],
-    rowsGrid(rows),
-    "layernorm_backward_input",
-  );
+  const bindings = [x, dy, w.weight, saved.mean, saved.rstd, dx, rt.unused];
+  const accumulate = dxInto !== undefined;
+  if (rt.ctx.isCpu && cols % 4 === 0) {
+    // A row an invocation, no barriers (as the forward).
+    const grid = grid1d(rows, 8);
+    rt.dispatch(
+      BACKWARD_INPUT_ROWS,
+      { ACCUMULATE: accumulate },
+      [rows, cols, f32(0)],
+      bindings,
+      grid,
+      "layernorm_backward_input",
+    );
+  } else {
+    rt.dispatch(
+      BACKWARD_INPUT,
+      { ...rowWidth(rt), ACCUMULATE: accumulate },
+      [rows, cols, f32(0)],
+      bindings,
+      rowsGrid(rows),
+      "layernorm_backward_input",
+    );
+  }
   return dx;
 }
