@@ -229,6 +229,12 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> param: array<f32>;
 @group(0) @binding(3) var<storage, read_write> m: array<f32>;
 @group(0) @binding(4) var<storage, read_write> v: array<f32>;
+// vec4 views of the same bindings, for main_vec4 (n a multiple of 4): on a CPU adapter each storage access
+// is a loop over the SIMD lanes, and a vec4 an invocation makes a quarter of them.
+@group(0) @binding(1) var<storage, read> grad4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> param4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> m4: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> v4: array<vec4<f32>>;
 
 override WG: u32 = 256u;
 
@@ -246,6 +252,20 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   v[i] = vi;
   w -= p.step_size * mi / (sqrt(vi) / p.bc2_sqrt + p.eps);
   param[i] = w;
+}
+
+@compute @workgroup_size(WG)
+fn main_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.y * nwg.x * WG + gid.x;
+  if (i >= p.n / 4u) { return; }
+  let g = grad4[i];
+  var w = param4[i] - p.decay * param4[i];
+  let mi = m4[i] + p.lerp * (g - m4[i]);
+  let vi = p.beta2 * v4[i] + p.one_minus_beta2 * g * g;
+  m4[i] = mi;
+  v4[i] = vi;
+  w -= p.step_size * mi / (sqrt(vi) / p.bc2_sqrt + p.eps);
+  param4[i] = w;
 }
 `,
   "attention.wgsl": `// The softmax of materialised attention scores, in place over rows of a row-major [rows, cols] matrix (one

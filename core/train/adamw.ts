@@ -7,7 +7,7 @@
  * Each parameter counts its own steps, as torch.optim.AdamW does, so bias correction stays right for
  * parameters that start or stop receiving gradients mid-run.
  */
-import { grid1d } from "../gpu/elementwise.ts";
+import { byQuads } from "../gpu/elementwise.ts";
 import type { KernelSpec } from "../gpu/kernels.ts";
 import { f32 } from "../gpu/params.ts";
 import type { Runtime } from "../gpu/runtime.ts";
@@ -71,8 +71,9 @@ export class AdamW {
     const slot = this.slot(key, param);
     slot.step += 1;
     const s = adamwScalars(this.options, lr, slot.step);
+    const { kernel, grid } = byQuads(KERNEL, param.size);
     this.rt.dispatch(
-      KERNEL,
+      kernel,
       {},
       [
         param.size,
@@ -85,7 +86,7 @@ export class AdamW {
         f32(s.eps),
       ],
       [grad, param, slot.m, slot.v],
-      grid1d(param.size),
+      grid,
       "adamw",
     );
   }
