@@ -107,3 +107,55 @@ fn bilinear_adjoint(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
   if (ACCUMULATE) { v += dst[i]; }
   dst[i] = v;
 }
+
+// The adjoint with the planes in a loop (a chunk per gid.z, as the forward): each input pixel finds its
+// taps' nonzero weights once — at most MAX_REACH a side, which an upsampling by up to 6× keeps under (the
+// host checks) — and then every plane sums the same terms in the same order as bilinear_adjoint.
+const MAX_REACH: u32 = 8u;
+
+@compute @workgroup_size(WG)
+fn bilinear_adjoint_planes(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat(gid, nwg);
+  let inPlane = p.in_h * p.in_w;
+  if (i >= inPlane) { return; }
+  let jx = i % p.in_w;
+  let jy = i / p.in_w;
+  let ry = reach(jy, p.in_h, p.out_h);
+  let rx = reach(jx, p.in_w, p.out_w);
+  var ys: array<u32, MAX_REACH>;
+  var wys: array<f32, MAX_REACH>;
+  var ny = 0u;
+  for (var y = ry.x; y < ry.y && ny < MAX_REACH; y++) {
+    let w = weight(y, jy, p.in_h, p.out_h);
+    if (w != 0.0) {
+      ys[ny] = y;
+      wys[ny] = w;
+      ny++;
+    }
+  }
+  var xs: array<u32, MAX_REACH>;
+  var wxs: array<f32, MAX_REACH>;
+  var nx = 0u;
+  for (var x = rx.x; x < rx.y && nx < MAX_REACH; x++) {
+    let w = weight(x, jx, p.in_w, p.out_w);
+    if (w != 0.0) {
+      xs[nx] = x;
+      wxs[nx] = w;
+      nx++;
+    }
+  }
+  let outPlane = p.out_h * p.out_w;
+  let first = gid.z * p.chunk;
+  for (var c = first; c < min(first + p.chunk, p.planes); c++) {
+    let base = c * outPlane;
+    var v = 0.0;
+    for (var a = 0u; a < ny; a++) {
+      var row = 0.0;
+      for (var b = 0u; b < nx; b++) { row += wxs[b] * src[base + ys[a] * p.out_w + xs[b]]; }
+      v += wys[a] * row;
+    }
+    let o = c * inPlane + i;
+    if (ACCUMULATE) { v += dst[o]; }
+    dst[o] = v;
+  }
+}

@@ -31,6 +31,24 @@ for (const [c, inH, inW, outH, outW] of CASES) {
   });
 }
 
+Deno.test("bilinear adjoint: the planes kernel, at every split, gives the plain kernel's bits", async () => {
+  const [c, inH, inW, outH, outW] = [5, 9, 7, 17, 12];
+  const dy = randomArray(c * outH * outW, 5);
+  // The plain adjoint is what a GPU runs: the same device taken as one.
+  const gpu = new Runtime({ ...rt.ctx, isCpu: false });
+  const dyt = gpu.upload("grads/dy", [1, c, outH, outW], dy);
+  const saved = { inShape: [1, c, inH, inW], size: [outH, outW] as const };
+  const plain = resizeBilinearBackward(gpu, saved, dyt, "resize");
+  const want = await gpu.read(plain);
+  for (const chunk of [1, 2, 5]) {
+    const dx = resizeBilinearBackward(rt, saved, dyt, "resize", undefined, chunk);
+    assert.deepEqual(await rt.read(dx), want, `${chunk} planes an invocation`);
+    rt.free(dx);
+  }
+  assert(relL2(want, bilinearAlignCornersBackward(dy, c, inH, inW, outH, outW)) < 1e-6);
+  gpu.free(dyt, plain);
+});
+
 Deno.test("bilinear forward: every split of the planes over invocations gives the same bits", async () => {
   const [c, inH, inW, outH, outW] = [5, 9, 7, 17, 12];
   const x = randomArray(c * inH * inW, 4);
