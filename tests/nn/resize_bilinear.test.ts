@@ -46,6 +46,9 @@ Deno.test("bilinear adjoint: the planes kernel, at every split, gives the plain 
     rt.free(dx);
   }
   assert(relL2(want, bilinearAlignCornersBackward(dy, c, inH, inW, outH, outW)) < 1e-6);
+  // An upsampling past its taps (37 → 518 is 14×) is refused, not summed short.
+  const far = { inShape: [1, 1, 37, 37], size: [518, 518] as const };
+  assert.throws(() => resizeBilinearBackward(rt, far, dyt, "resize", undefined, 1), /reaches past/);
   gpu.free(dyt, plain);
 });
 

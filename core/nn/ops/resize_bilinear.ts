@@ -99,8 +99,14 @@ export function resizeBilinearBackward(
   }
   const [inH, inW] = saved.inShape.slice(-2);
   const planes = numel(saved.inShape) / (inH * inW);
-  const byPlanes = planesPerInvocation !== undefined ||
-    (rt.ctx.isCpu && reachFits(inH, saved.size[0]) && reachFits(inW, saved.size[1]));
+  const fits = reachFits(inH, saved.size[0]) && reachFits(inW, saved.size[1]);
+  if (planesPerInvocation !== undefined && !fits) {
+    throw new TrompeError(
+      "bad-argument",
+      `${name}: ${inH}×${inW} → ${saved.size[0]}×${saved.size[1]} reaches past the planes adjoint's taps`,
+    );
+  }
+  const byPlanes = planesPerInvocation !== undefined || (rt.ctx.isCpu && fits);
   const accumulate = into?.accumulate ?? false;
   if (byPlanes) {
     dispatch(
