@@ -2,8 +2,9 @@
  * Stride-1 Conv2d for CPU adapters (lavapipe/llvmpipe) on a direct kernel: the forward, and the input
  * gradient as the same conv of dy with transposed, flipped weights and padding KH−1−pad.
  * kernels/conv_cpu.wgsl runs on operands packed by kernels/conv_cpu_pack.wgsl into scratch textures
- * ("scratch/conv-pack", freed once the conv is recorded), which it reads as read-only storage textures. The other convolutions run as products on the CPU
- * matmul path (conv_product.ts); conv2d.ts chooses, and says why this kernel keeps the 3×3 ones.
+ * ("scratch/conv-pack", freed once the conv is recorded), which it reads as read-only storage textures. The
+ * other convolutions run as products on the CPU matmul path (conv_product.ts); conv2d.ts chooses, and says
+ * why this kernel keeps the 3×3 ones.
  * The implicit-GEMM kernel (conv.wgsl) gathers every operand element through index arithmetic and stages
  * tiles in workgroup memory behind barriers — right for a GPU, slow where a workgroup is one CPU thread; the
  * DPT head's full-resolution 3×3 convs ran at under 1 GFLOP/s there. Packing costs one pass over the input,
@@ -90,7 +91,7 @@ export function cpuConvApplies(rt: Runtime, mode: ConvMode, geometry: ConvGeomet
     r.batch * l.groups,
   ];
   const sides = [...l.input, ...l.weights];
-  return l.hp <= maxSide && sides.every((d) => d <= maxSide) && Math.max(...grids) <= maxGroups;
+  return sides.every((d) => d <= maxSide) && Math.max(...grids) <= maxGroups;
 }
 
 export function convCpu(rt: Runtime, args: ConvGemmArgs): void {

@@ -29,6 +29,14 @@ function rowWidth(rt: Runtime): { WG: number } {
   return { WG: rt.ctx.isCpu ? 8 : 128 };
 }
 
+/**
+ * Whether the row kernels run (forward_rows, backward_input_rows: a row an invocation over vec4s, no
+ * barriers, which a CPU rasteriser runs as coroutines) rather than the workgroup-per-row ones.
+ */
+function byRows(rt: Runtime, cols: number): boolean {
+  return rt.ctx.isCpu && cols % 4 === 0;
+}
+
 export interface AffineWeights {
   weight: Tensor;
   bias: Tensor;
@@ -68,8 +76,7 @@ export function layerNormForward(
   const mean = rt.tensor(`${label}/mean`, [rows]);
   const rstd = rt.tensor(`${label}/rstd`, [rows]);
   const bindings = [x, w.weight, w.bias, mean, rstd, y, rt.unused];
-  if (rt.ctx.isCpu && cols % 4 === 0) {
-    // A row an invocation, no barriers (kernels/layernorm.wgsl's forward_rows).
+  if (byRows(rt, cols)) {
     rt.dispatch(FORWARD_ROWS, {}, [rows, cols, f32(eps)], bindings, grid1d(rows, 8), "layernorm");
   } else {
     rt.dispatch(FORWARD, rowWidth(rt), [rows, cols, f32(eps)], bindings, rowsGrid(rows), "layernorm");
@@ -112,8 +119,7 @@ export function layerNormBackward(
   const dx = dxInto ?? rt.tensor(label, x.shape);
   const bindings = [x, dy, w.weight, saved.mean, saved.rstd, dx, rt.unused];
   const accumulate = dxInto !== undefined;
-  if (rt.ctx.isCpu && cols % 4 === 0) {
-    // A row an invocation, no barriers (as the forward).
+  if (byRows(rt, cols)) {
     const grid = grid1d(rows, 8);
     rt.dispatch(
       BACKWARD_INPUT_ROWS,
