@@ -60,12 +60,20 @@ override BIAS_ROWS: bool = false;
 override RELU_OUT: bool = false;
 override ADD_RES: bool = false;
 override MASK_RES: bool = false;
+// A stride-1 convolution's weight gradient without a patch matrix (core/nn/ops/conv_weight_grad_rows.ts):
+// B is the input laid out as rows of padded pixels (texel (c4, r) = channels 4c4 .. 4c4+3 of padded pixel
+// r) and k runs over padded output pixels, so the patch element of tap (ky, kx) at depth k is row
+// k + ky·pitch + kx of it. Column n of C is n = tap·4·tapTexels + ci, stored at ci·taps + tap (the weights'
+// [Cout, Cin, KH, KW] order), channels past cin not at all.
+override TAP_ROWS: bool = false;
 
 struct Params {
   M: u32, N: u32,
   K4: u32, // texels along k: ceil(K / 4)
   ldc: u32, offC: u32,
   alpha: f32,
+  // TAP_ROWS only: texels of channels per tap, the kernel's width, the padded row length, taps, channels
+  tapTexels: u32, kw: u32, pitch: u32, taps: u32, cin: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -87,7 +95,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let lastM = p.M - 1u;
   let lastN4 = (p.N + 3u) / 4u - 1u;`,
   );
-  for (let c = 0; c < cv; c++) emit(`  let bx${c} = i32(min(n0 / 4u + ${c}u, lastN4));`);
+  // bx: the texel column of B; by: the row offset of its tap (TAP_ROWS), else 0.
+  for (let c = 0; c < cv; c++) {
+    emit(`  let n4_${c} = min(n0 / 4u + ${c}u, lastN4);`);
+    emit(`  var bx${c} = i32(n4_${c});`);
+    emit(`  var by${c} = 0;`);
+    emit(`  if (TAP_ROWS) {`);
+    emit(`    let tap = n4_${c} / p.tapTexels;`);
+    emit(`    bx${c} = i32(n4_${c} % p.tapTexels);`);
+    emit(`    by${c} = i32((tap / p.kw) * p.pitch + tap % p.kw);`);
+    emit(`  }`);
+  }
   for (let i = 0; i < ROWS; i++) {
     emit(`  var ${range(cv).map((c) => `${acc(i, c)} = vec4<f32>(0.0)`).join("; var ")};`);
   }
@@ -100,7 +118,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   // b{j}_{c}: columns n0+4c .. n0+4c+3 at depth 4kq+j.
   for (let j = 0; j < 4; j++) {
     for (let c = 0; c < cv; c++) {
-      emit(`    let b${j}_${c} = textureLoad(B, vec2<i32>(bx${c}, k + ${j}));`);
+      emit(`    let b${j}_${c} = textureLoad(B, vec2<i32>(bx${c}, k + by${c} + ${j}));`);
     }
   }
   // Accumulator-major order: each accumulator takes its four FMAs in a row, so a spilled one is loaded and
@@ -141,7 +159,13 @@ fn store(m: u32, n: u32, ${range(cv).map((c) => `v${c}: vec4<f32>`).join(", ")})
 
 fn store1(m: u32, n: u32, value: f32, row: f32) {
   if (n >= p.N) { return; }
-  let i = p.offC + select(m * p.ldc + n, n * p.ldc + m, TRANS_C);
+  var col = n;
+  if (TAP_ROWS) {
+    let ci = n % (4u * p.tapTexels);
+    if (ci >= p.cin) { return; }
+    col = ci * p.taps + n / (4u * p.tapTexels);
+  }
+  let i = p.offC + select(m * p.ldc + col, col * p.ldc + m, TRANS_C);
   var v = value;
   if (HAS_BIAS && BIAS_ROWS) { v += row; }
   if (RELU_OUT) { v = max(v, 0.0); }

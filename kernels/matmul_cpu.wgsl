@@ -28,12 +28,20 @@ override BIAS_ROWS: bool = false;
 override RELU_OUT: bool = false;
 override ADD_RES: bool = false;
 override MASK_RES: bool = false;
+// A stride-1 convolution's weight gradient without a patch matrix (core/nn/ops/conv_weight_grad_rows.ts):
+// B is the input laid out as rows of padded pixels (texel (c4, r) = channels 4c4 .. 4c4+3 of padded pixel
+// r) and k runs over padded output pixels, so the patch element of tap (ky, kx) at depth k is row
+// k + ky·pitch + kx of it. Column n of C is n = tap·4·tapTexels + ci, stored at ci·taps + tap (the weights'
+// [Cout, Cin, KH, KW] order), channels past cin not at all.
+override TAP_ROWS: bool = false;
 
 struct Params {
   M: u32, N: u32,
   K4: u32, // texels along k: ceil(K / 4)
   ldc: u32, offC: u32,
   alpha: f32,
+  // TAP_ROWS only: texels of channels per tap, the kernel's width, the padded row length, taps, channels
+  tapTexels: u32, kw: u32, pitch: u32, taps: u32, cin: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -54,10 +62,38 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let n0 = gid.x * COLS;
   let lastM = p.M - 1u;
   let lastN4 = (p.N + 3u) / 4u - 1u;
-  let bx0 = i32(min(n0 / 4u + 0u, lastN4));
-  let bx1 = i32(min(n0 / 4u + 1u, lastN4));
-  let bx2 = i32(min(n0 / 4u + 2u, lastN4));
-  let bx3 = i32(min(n0 / 4u + 3u, lastN4));
+  let n4_0 = min(n0 / 4u + 0u, lastN4);
+  var bx0 = i32(n4_0);
+  var by0 = 0;
+  if (TAP_ROWS) {
+    let tap = n4_0 / p.tapTexels;
+    bx0 = i32(n4_0 % p.tapTexels);
+    by0 = i32((tap / p.kw) * p.pitch + tap % p.kw);
+  }
+  let n4_1 = min(n0 / 4u + 1u, lastN4);
+  var bx1 = i32(n4_1);
+  var by1 = 0;
+  if (TAP_ROWS) {
+    let tap = n4_1 / p.tapTexels;
+    bx1 = i32(n4_1 % p.tapTexels);
+    by1 = i32((tap / p.kw) * p.pitch + tap % p.kw);
+  }
+  let n4_2 = min(n0 / 4u + 2u, lastN4);
+  var bx2 = i32(n4_2);
+  var by2 = 0;
+  if (TAP_ROWS) {
+    let tap = n4_2 / p.tapTexels;
+    bx2 = i32(n4_2 % p.tapTexels);
+    by2 = i32((tap / p.kw) * p.pitch + tap % p.kw);
+  }
+  let n4_3 = min(n0 / 4u + 3u, lastN4);
+  var bx3 = i32(n4_3);
+  var by3 = 0;
+  if (TAP_ROWS) {
+    let tap = n4_3 / p.tapTexels;
+    bx3 = i32(n4_3 % p.tapTexels);
+    by3 = i32((tap / p.kw) * p.pitch + tap % p.kw);
+  }
   var acc0_0 = vec4<f32>(0.0); var acc0_1 = vec4<f32>(0.0); var acc0_2 = vec4<f32>(0.0); var acc0_3 = vec4<f32>(0.0);
   var acc1_0 = vec4<f32>(0.0); var acc1_1 = vec4<f32>(0.0); var acc1_2 = vec4<f32>(0.0); var acc1_3 = vec4<f32>(0.0);
   var acc2_0 = vec4<f32>(0.0); var acc2_1 = vec4<f32>(0.0); var acc2_2 = vec4<f32>(0.0); var acc2_3 = vec4<f32>(0.0);
@@ -125,22 +161,22 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let a29 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 29u, lastM))));
     let a30 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 30u, lastM))));
     let a31 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 31u, lastM))));
-    let b0_0 = textureLoad(B, vec2<i32>(bx0, k + 0));
-    let b0_1 = textureLoad(B, vec2<i32>(bx1, k + 0));
-    let b0_2 = textureLoad(B, vec2<i32>(bx2, k + 0));
-    let b0_3 = textureLoad(B, vec2<i32>(bx3, k + 0));
-    let b1_0 = textureLoad(B, vec2<i32>(bx0, k + 1));
-    let b1_1 = textureLoad(B, vec2<i32>(bx1, k + 1));
-    let b1_2 = textureLoad(B, vec2<i32>(bx2, k + 1));
-    let b1_3 = textureLoad(B, vec2<i32>(bx3, k + 1));
-    let b2_0 = textureLoad(B, vec2<i32>(bx0, k + 2));
-    let b2_1 = textureLoad(B, vec2<i32>(bx1, k + 2));
-    let b2_2 = textureLoad(B, vec2<i32>(bx2, k + 2));
-    let b2_3 = textureLoad(B, vec2<i32>(bx3, k + 2));
-    let b3_0 = textureLoad(B, vec2<i32>(bx0, k + 3));
-    let b3_1 = textureLoad(B, vec2<i32>(bx1, k + 3));
-    let b3_2 = textureLoad(B, vec2<i32>(bx2, k + 3));
-    let b3_3 = textureLoad(B, vec2<i32>(bx3, k + 3));
+    let b0_0 = textureLoad(B, vec2<i32>(bx0, k + by0 + 0));
+    let b0_1 = textureLoad(B, vec2<i32>(bx1, k + by1 + 0));
+    let b0_2 = textureLoad(B, vec2<i32>(bx2, k + by2 + 0));
+    let b0_3 = textureLoad(B, vec2<i32>(bx3, k + by3 + 0));
+    let b1_0 = textureLoad(B, vec2<i32>(bx0, k + by0 + 1));
+    let b1_1 = textureLoad(B, vec2<i32>(bx1, k + by1 + 1));
+    let b1_2 = textureLoad(B, vec2<i32>(bx2, k + by2 + 1));
+    let b1_3 = textureLoad(B, vec2<i32>(bx3, k + by3 + 1));
+    let b2_0 = textureLoad(B, vec2<i32>(bx0, k + by0 + 2));
+    let b2_1 = textureLoad(B, vec2<i32>(bx1, k + by1 + 2));
+    let b2_2 = textureLoad(B, vec2<i32>(bx2, k + by2 + 2));
+    let b2_3 = textureLoad(B, vec2<i32>(bx3, k + by3 + 2));
+    let b3_0 = textureLoad(B, vec2<i32>(bx0, k + by0 + 3));
+    let b3_1 = textureLoad(B, vec2<i32>(bx1, k + by1 + 3));
+    let b3_2 = textureLoad(B, vec2<i32>(bx2, k + by2 + 3));
+    let b3_3 = textureLoad(B, vec2<i32>(bx3, k + by3 + 3));
     acc0_0 = fma(vec4<f32>(a0.w), b3_0, fma(vec4<f32>(a0.z), b2_0, fma(vec4<f32>(a0.y), b1_0, fma(vec4<f32>(a0.x), b0_0, acc0_0))));
     acc1_0 = fma(vec4<f32>(a1.w), b3_0, fma(vec4<f32>(a1.z), b2_0, fma(vec4<f32>(a1.y), b1_0, fma(vec4<f32>(a1.x), b0_0, acc1_0))));
     acc2_0 = fma(vec4<f32>(a2.w), b3_0, fma(vec4<f32>(a2.z), b2_0, fma(vec4<f32>(a2.y), b1_0, fma(vec4<f32>(a2.x), b0_0, acc2_0))));
@@ -336,7 +372,13 @@ fn store(m: u32, n: u32, v0: vec4<f32>, v1: vec4<f32>, v2: vec4<f32>, v3: vec4<f
 
 fn store1(m: u32, n: u32, value: f32, row: f32) {
   if (n >= p.N) { return; }
-  let i = p.offC + select(m * p.ldc + n, n * p.ldc + m, TRANS_C);
+  var col = n;
+  if (TAP_ROWS) {
+    let ci = n % (4u * p.tapTexels);
+    if (ci >= p.cin) { return; }
+    col = ci * p.taps + n / (4u * p.tapTexels);
+  }
+  let i = p.offC + select(m * p.ldc + col, col * p.ldc + m, TRANS_C);
   var v = value;
   if (HAS_BIAS && BIAS_ROWS) { v += row; }
   if (RELU_OUT) { v = max(v, 0.0); }

@@ -9044,6 +9044,88 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   out[i] = acc;
 }
 `,
+  "conv_rows.wgsl": `// The operands of a stride-1 convolution's weight gradient as one product on the CPU matmul path
+// (kernels/matmul_cpu.wgsl with TAP_ROWS; core/nn/ops/conv_weight_grad_rows.ts), with no patch matrix: the
+// pixels are numbered on the padded grid, position P = py·pitch + px of the input padded by \`pad\` on every
+// side (pitch = w + 2·pad), and output pixel (oy, ox) at oy·pitch + ox, so the input under tap (ky, kx) of
+// output position q is padded position q + ky·pitch + kx. A run of \`count\` output positions from q0:
+// - input_rows (B): texel (c4, r) = x[b, 4c4 .. 4c4+3, py − pad, px − pad] for P = q0 + r, 0 in the padding,
+//   past the image and past cin; every texel of the texture is written;
+// - grad_rows (A): texel (kq, m) = dy[b, m, oy, ox] for q = q0 + 4kq + j (j = 0..3), 0 where ox ≥ ow (the
+//   positions between the output's rows) and past the run.
+
+override RELU_IN: bool = false; // x is read through ReLU (a residual unit's pre-activation)
+override TOKENS: bool = false; // x is ViT tokens [B, H·W, Cin], not [B, Cin, H, W]
+
+struct Params {
+  cin: u32, h: u32, w: u32,
+  pad: u32, pitch: u32,
+  oh: u32, ow: u32, cout: u32,
+  b: u32, q0: u32, count: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> src: array<f32>;
+@group(0) @binding(2) var tex: texture_storage_2d<rgba32float, write>;
+
+fn x_at(ci: u32, iy: u32, ix: u32) -> f32 {
+  if (ci >= p.cin) { return 0.0; }
+  var v: f32;
+  if (TOKENS) {
+    v = src[(p.b * p.h * p.w + iy * p.w + ix) * p.cin + ci];
+  } else {
+    v = src[((p.b * p.cin + ci) * p.h + iy) * p.w + ix];
+  }
+  if (RELU_IN) { v = max(v, 0.0); }
+  return v;
+}
+
+// One invocation a row (a padded pixel) — its position divided out once for all its texels — lanes along
+// the rows (neighbouring pixels of one channel plane).
+@compute @workgroup_size(64, 1, 1)
+fn input_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let size = textureDimensions(tex);
+  let r = gid.x;
+  if (r >= size.y) { return; }
+  let at = p.q0 + r;
+  let iy = i32(at / p.pitch) - i32(p.pad);
+  let ix = i32(at % p.pitch) - i32(p.pad);
+  let inside = iy >= 0 && ix >= 0 && iy < i32(p.h) && ix < i32(p.w);
+  let y = u32(max(iy, 0));
+  let x = u32(max(ix, 0));
+  for (var c4 = 0u; c4 < size.x; c4++) {
+    var v = vec4<f32>(0.0);
+    if (inside) {
+      let c = 4u * c4;
+      v = vec4<f32>(x_at(c, y, x), x_at(c + 1u, y, x), x_at(c + 2u, y, x), x_at(c + 3u, y, x));
+    }
+    textureStore(tex, vec2<u32>(c4, r), v);
+  }
+}
+
+// One invocation a texel, lanes along k (neighbouring pixels of one output channel); the position is
+// divided out once a texel and stepped across its four values.
+@compute @workgroup_size(64, 1, 1)
+fn grad_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let size = textureDimensions(tex);
+  let kq = gid.x;
+  let m = gid.y;
+  if (kq >= size.x || m >= size.y) { return; }
+  var v = vec4<f32>(0.0);
+  if (m < p.cout) {
+    let at = p.q0 + 4u * kq;
+    var oy = at / p.pitch;
+    var ox = at % p.pitch;
+    let plane = (p.b * p.cout + m) * p.oh;
+    for (var j = 0u; j < 4u; j++) {
+      if (4u * kq + j < p.count && ox < p.ow && oy < p.oh) { v[j] = src[(plane + oy) * p.ow + ox]; }
+      ox++;
+      if (ox == p.pitch) { ox = 0u; oy++; }
+    }
+  }
+  textureStore(tex, vec2<u32>(kq, m), v);
+}
+`,
   "elementwise.wgsl": `// Elementwise kernels every layer needs. All share one binding layout: params, two inputs, one output.
 // \`b\` may be broadcast: element i of \`a\` pairs with b[i % p.period] (period = n for a plain elementwise op,
 // = C for adding a per-channel row to [N, C] tokens).
@@ -9589,12 +9671,20 @@ override BIAS_ROWS: bool = false;
 override RELU_OUT: bool = false;
 override ADD_RES: bool = false;
 override MASK_RES: bool = false;
+// A stride-1 convolution's weight gradient without a patch matrix (core/nn/ops/conv_weight_grad_rows.ts):
+// B is the input laid out as rows of padded pixels (texel (c4, r) = channels 4c4 .. 4c4+3 of padded pixel
+// r) and k runs over padded output pixels, so the patch element of tap (ky, kx) at depth k is row
+// k + ky·pitch + kx of it. Column n of C is n = tap·4·tapTexels + ci, stored at ci·taps + tap (the weights'
+// [Cout, Cin, KH, KW] order), channels past cin not at all.
+override TAP_ROWS: bool = false;
 
 struct Params {
   M: u32, N: u32,
   K4: u32, // texels along k: ceil(K / 4)
   ldc: u32, offC: u32,
   alpha: f32,
+  // TAP_ROWS only: texels of channels per tap, the kernel's width, the padded row length, taps, channels
+  tapTexels: u32, kw: u32, pitch: u32, taps: u32, cin: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -9615,10 +9705,38 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let n0 = gid.x * COLS;
   let lastM = p.M - 1u;
   let lastN4 = (p.N + 3u) / 4u - 1u;
-  let bx0 = i32(min(n0 / 4u + 0u, lastN4));
-  let bx1 = i32(min(n0 / 4u + 1u, lastN4));
-  let bx2 = i32(min(n0 / 4u + 2u, lastN4));
-  let bx3 = i32(min(n0 / 4u + 3u, lastN4));
+  let n4_0 = min(n0 / 4u + 0u, lastN4);
+  var bx0 = i32(n4_0);
+  var by0 = 0;
+  if (TAP_ROWS) {
+    let tap = n4_0 / p.tapTexels;
+    bx0 = i32(n4_0 % p.tapTexels);
+    by0 = i32((tap / p.kw) * p.pitch + tap % p.kw);
+  }
+  let n4_1 = min(n0 / 4u + 1u, lastN4);
+  var bx1 = i32(n4_1);
+  var by1 = 0;
+  if (TAP_ROWS) {
+    let tap = n4_1 / p.tapTexels;
+    bx1 = i32(n4_1 % p.tapTexels);
+    by1 = i32((tap / p.kw) * p.pitch + tap % p.kw);
+  }
+  let n4_2 = min(n0 / 4u + 2u, lastN4);
+  var bx2 = i32(n4_2);
+  var by2 = 0;
+  if (TAP_ROWS) {
+    let tap = n4_2 / p.tapTexels;
+    bx2 = i32(n4_2 % p.tapTexels);
+    by2 = i32((tap / p.kw) * p.pitch + tap % p.kw);
+  }
+  let n4_3 = min(n0 / 4u + 3u, lastN4);
+  var bx3 = i32(n4_3);
+  var by3 = 0;
+  if (TAP_ROWS) {
+    let tap = n4_3 / p.tapTexels;
+    bx3 = i32(n4_3 % p.tapTexels);
+    by3 = i32((tap / p.kw) * p.pitch + tap % p.kw);
+  }
   var acc0_0 = vec4<f32>(0.0); var acc0_1 = vec4<f32>(0.0); var acc0_2 = vec4<f32>(0.0); var acc0_3 = vec4<f32>(0.0);
   var acc1_0 = vec4<f32>(0.0); var acc1_1 = vec4<f32>(0.0); var acc1_2 = vec4<f32>(0.0); var acc1_3 = vec4<f32>(0.0);
   var acc2_0 = vec4<f32>(0.0); var acc2_1 = vec4<f32>(0.0); var acc2_2 = vec4<f32>(0.0); var acc2_3 = vec4<f32>(0.0);
@@ -9686,22 +9804,22 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let a29 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 29u, lastM))));
     let a30 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 30u, lastM))));
     let a31 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 31u, lastM))));
-    let b0_0 = textureLoad(B, vec2<i32>(bx0, k + 0));
-    let b0_1 = textureLoad(B, vec2<i32>(bx1, k + 0));
-    let b0_2 = textureLoad(B, vec2<i32>(bx2, k + 0));
-    let b0_3 = textureLoad(B, vec2<i32>(bx3, k + 0));
-    let b1_0 = textureLoad(B, vec2<i32>(bx0, k + 1));
-    let b1_1 = textureLoad(B, vec2<i32>(bx1, k + 1));
-    let b1_2 = textureLoad(B, vec2<i32>(bx2, k + 1));
-    let b1_3 = textureLoad(B, vec2<i32>(bx3, k + 1));
-    let b2_0 = textureLoad(B, vec2<i32>(bx0, k + 2));
-    let b2_1 = textureLoad(B, vec2<i32>(bx1, k + 2));
-    let b2_2 = textureLoad(B, vec2<i32>(bx2, k + 2));
-    let b2_3 = textureLoad(B, vec2<i32>(bx3, k + 2));
-    let b3_0 = textureLoad(B, vec2<i32>(bx0, k + 3));
-    let b3_1 = textureLoad(B, vec2<i32>(bx1, k + 3));
-    let b3_2 = textureLoad(B, vec2<i32>(bx2, k + 3));
-    let b3_3 = textureLoad(B, vec2<i32>(bx3, k + 3));
+    let b0_0 = textureLoad(B, vec2<i32>(bx0, k + by0 + 0));
+    let b0_1 = textureLoad(B, vec2<i32>(bx1, k + by1 + 0));
+    let b0_2 = textureLoad(B, vec2<i32>(bx2, k + by2 + 0));
+    let b0_3 = textureLoad(B, vec2<i32>(bx3, k + by3 + 0));
+    let b1_0 = textureLoad(B, vec2<i32>(bx0, k + by0 + 1));
+    let b1_1 = textureLoad(B, vec2<i32>(bx1, k + by1 + 1));
+    let b1_2 = textureLoad(B, vec2<i32>(bx2, k + by2 + 1));
+    let b1_3 = textureLoad(B, vec2<i32>(bx3, k + by3 + 1));
+    let b2_0 = textureLoad(B, vec2<i32>(bx0, k + by0 + 2));
+    let b2_1 = textureLoad(B, vec2<i32>(bx1, k + by1 + 2));
+    let b2_2 = textureLoad(B, vec2<i32>(bx2, k + by2 + 2));
+    let b2_3 = textureLoad(B, vec2<i32>(bx3, k + by3 + 2));
+    let b3_0 = textureLoad(B, vec2<i32>(bx0, k + by0 + 3));
+    let b3_1 = textureLoad(B, vec2<i32>(bx1, k + by1 + 3));
+    let b3_2 = textureLoad(B, vec2<i32>(bx2, k + by2 + 3));
+    let b3_3 = textureLoad(B, vec2<i32>(bx3, k + by3 + 3));
     acc0_0 = fma(vec4<f32>(a0.w), b3_0, fma(vec4<f32>(a0.z), b2_0, fma(vec4<f32>(a0.y), b1_0, fma(vec4<f32>(a0.x), b0_0, acc0_0))));
     acc1_0 = fma(vec4<f32>(a1.w), b3_0, fma(vec4<f32>(a1.z), b2_0, fma(vec4<f32>(a1.y), b1_0, fma(vec4<f32>(a1.x), b0_0, acc1_0))));
     acc2_0 = fma(vec4<f32>(a2.w), b3_0, fma(vec4<f32>(a2.z), b2_0, fma(vec4<f32>(a2.y), b1_0, fma(vec4<f32>(a2.x), b0_0, acc2_0))));
@@ -9897,7 +10015,13 @@ fn store(m: u32, n: u32, v0: vec4<f32>, v1: vec4<f32>, v2: vec4<f32>, v3: vec4<f
 
 fn store1(m: u32, n: u32, value: f32, row: f32) {
   if (n >= p.N) { return; }
-  let i = p.offC + select(m * p.ldc + n, n * p.ldc + m, TRANS_C);
+  var col = n;
+  if (TAP_ROWS) {
+    let ci = n % (4u * p.tapTexels);
+    if (ci >= p.cin) { return; }
+    col = ci * p.taps + n / (4u * p.tapTexels);
+  }
+  let i = p.offC + select(m * p.ldc + col, col * p.ldc + m, TRANS_C);
   var v = value;
   if (HAS_BIAS && BIAS_ROWS) { v += row; }
   if (RELU_OUT) { v = max(v, 0.0); }

@@ -12,7 +12,7 @@
 import { grid1d } from "./elementwise.ts";
 import type { KernelSpec } from "./kernels.ts";
 import type { BatchStride, MatmulProblem } from "./matmul.ts";
-import { f32 } from "./params.ts";
+import { f32, type Param } from "./params.ts";
 import type { PoolBuffer } from "./pool.ts";
 import type { Runtime } from "./runtime.ts";
 import type { Tensor } from "./tensor.ts";
@@ -183,7 +183,7 @@ export function matmulCpu(rt: Runtime, p: MatmulProblem): void {
     rt.dispatch(
       MATMUL_CPU_KERNEL,
       constants,
-      [kp.m, kp.n, Math.ceil(p.k / 4), p.ldc, itemOffset(p.offC, p.strideC, z, p.inner), f32(p.alpha)],
+      productParams(kp.m, kp.n, p.k, p.ldc, itemOffset(p.offC, p.strideC, z, p.inner), f32(p.alpha)),
       [texA, texB, p.bias ?? rt.unused, p.c, rt.unused],
       [Math.ceil(kp.n / (COLS * kp.lanes)), Math.ceil(kp.m / ROWS)],
       p.label,
@@ -233,7 +233,28 @@ export interface TextureProduct {
   res?: Tensor;
   /** Zero C where res ≤ 0, rather than adding res. */
   maskByRes?: boolean;
+  /**
+   * B is a stride-1 convolution's input as rows of padded pixels and C its weight gradient (the kernel's
+   * TAP_ROWS): n = tap·4·tapTexels + ci runs over the taps of a `kh`×`kw` kernel, the padded row `pitch`
+   * pixels long, and only channels below `cin` are stored.
+   */
+  tapRows?: { tapTexels: number; kh: number; kw: number; pitch: number; cin: number };
   label: string;
+}
+
+/** The kernel's uniform: the product, then the TAP_ROWS geometry (zeros where it is off). */
+function productParams(
+  m: number,
+  n: number,
+  k: number,
+  ldc: number,
+  offC: number,
+  alpha: Param,
+  tapRows?: TextureProduct["tapRows"],
+): Param[] {
+  const t = tapRows;
+  const taps = t ? [t.tapTexels, t.kw, t.pitch, t.kh * t.kw, t.cin] : [0, 0, 0, 0, 0];
+  return [m, n, Math.ceil(k / 4), ldc, offC, alpha, ...taps];
 }
 
 export function productOnTextures(rt: Runtime, p: TextureProduct, texA: PoolBuffer, texB: PoolBuffer): void {
@@ -251,9 +272,10 @@ export function productOnTextures(rt: Runtime, p: TextureProduct, texA: PoolBuff
         RELU_OUT: p.reluOut ?? false,
         ADD_RES: p.res !== undefined && !p.maskByRes,
         MASK_RES: p.res !== undefined && (p.maskByRes ?? false),
+        TAP_ROWS: p.tapRows !== undefined,
       }),
     },
-    [p.m, p.n, Math.ceil(p.k / 4), p.ldc, p.offC, f32(1)],
+    productParams(p.m, p.n, p.k, p.ldc, p.offC, f32(1), p.tapRows),
     [texA, texB, p.bias ?? rt.unused, p.c, p.res ?? rt.unused],
     [Math.ceil(p.n / (COLS * lanes)), Math.ceil(p.m / ROWS)],
     p.label,

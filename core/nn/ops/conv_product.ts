@@ -4,7 +4,8 @@
  * - forward (any stride) and stride-1 input gradient: y[b, :, run] = W · col(x)[:, run] for runs of output
  *   pixels, W the weights as [Cout, Cin·KH·KW] (flipped and transposed for an input gradient, which is the
  *   conv of dy with padding KH−1−pad), the bias per row and the conv's epilogue in the product's store;
- * - weight gradient: dw (+)= dy[b][:, run] · col(x)[run, :], summed over batch items and runs.
+ * - weight gradient of a strided conv: dw (+)= dy[b][:, run] · col(x)[run, :], summed over batch items and
+ *   runs (a stride-1 conv's takes no patch matrix: conv_weight_grad_rows.ts).
  * The tuned product runs at ~3× the direct kernel (conv_cpu.ts) where Cout fills its 32-row blocks; the
  * patch copy costs one texel store per KH·KW·Cin·4 pixels against 2·Cout FLOPs per patch value.
  */

@@ -1,0 +1,94 @@
+/**
+ * A stride-1 convolution's weight gradient on the CPU matmul path without a patch matrix:
+ * dw[co, ci, ky, kx] (+)= Σ_b Σ_q dy[b, co, q] · x[b, ci, q + (ky, kx) − pad]. With the pixels numbered on
+ * the padded grid (kernels/conv_rows.wgsl), the input under tap (ky, kx) of every output pixel is the same
+ * rows of the input's padded pixels shifted by ky·pitch + kx, so the product's B is one copy of the input,
+ * channels along the row, and the kernel (kernels/matmul_cpu.wgsl, TAP_ROWS) reads each tap's rows at its
+ * offset: the copy writes each input value once, where the patch matrix (conv_product.ts) wrote it KH·KW
+ * times with a bounds check per value — at the DPT head's output_conv2.0 (32 → 32 at 518²), 1.17 of the
+ * weight gradient's 1.9 CPU-seconds on lavapipe.
+ */
+import type { KernelSpec } from "../../gpu/kernels.ts";
+import { nonPowerOfTwo, operandTexture, productOnTextures } from "../../gpu/matmul_cpu.ts";
+import type { Runtime } from "../../gpu/runtime.ts";
+import type { ConvGemmArgs, ConvGeometry } from "./conv2d.ts";
+
+const ROWS_WG = 64; // kernels/conv_rows.wgsl's @workgroup_size
+const BINDINGS = ["uniform", "read", "storage-texture"] as const;
+const INPUT_ROWS: KernelSpec = { file: "conv_rows.wgsl", entry: "input_rows", bindings: BINDINGS };
+const GRAD_ROWS: KernelSpec = { file: "conv_rows.wgsl", entry: "grad_rows", bindings: BINDINGS };
+
+/**
+ * The two operand textures of one run hold at most this many floats together (3 MiB). Every run copies
+ * its halo — (KH − 1)·pitch + KW − 1 rows past its own — again: at output_conv2.0 (32 → 32 at 518², a
+ * 1042-row halo) a quarter of this made runs of 2548 positions, and the input copy and the product took
+ * 172 and 438 CPU ms against 105 and 340 with it. The ViT-S step's measured peak stayed 499.81 MiB.
+ */
+const RUN_FLOATS = 768 * 1024;
+
+/** Output positions a run takes (a multiple of 4), or 0 where none fit the budget and the texture side. */
+function runLength(rt: Runtime, g: ConvGeometry): number {
+  const side = rt.ctx.limits.maxTextureDimension2D;
+  const channels = 4 * Math.ceil(g.cin / 4);
+  const pitch = g.w + 2 * g.pad;
+  const halo = (g.kh - 1) * pitch + g.kw - 1;
+  const byFloats = Math.floor((RUN_FLOATS - halo * channels) / (channels + g.cout));
+  const bySide = Math.min(side - halo - 4, 4 * (side - 2));
+  const run = 4 * Math.floor(Math.min(byFloats, bySide, g.oh * pitch + 3) / 4);
+  return run >= 4 ? run : 0;
+}
+
+/** Whether this path takes the weight gradient: stride 1, and a run of at least one texel fits. */
+export function weightGradRowsApplies(rt: Runtime, g: ConvGeometry): boolean {
+  return g.stride === 1 && g.cout < rt.ctx.limits.maxTextureDimension2D && runLength(rt, g) > 0;
+}
+
+/**
+ * dw (+)= the weight gradient, one product per batch item and run of padded output positions, each
+ * run's dy and input rows copied into the operand textures first (dispatches in a pass are ordered, so a
+ * copy never overwrites what the previous product still reads).
+ */
+export function convWeightGradRowsCpu(rt: Runtime, args: ConvGemmArgs): void {
+  const g = args.geometry;
+  const label = args.label ?? "conv.dw";
+  const tapTexels = Math.ceil(g.cin / 4);
+  const pitch = g.w + 2 * g.pad;
+  const halo = (g.kh - 1) * pitch + g.kw - 1;
+  const positions = g.oh * pitch;
+  const run = runLength(rt, g);
+  const texA = operandTexture(rt, [nonPowerOfTwo(run / 4), nonPowerOfTwo(g.cout)]);
+  const inputSize: [number, number] = [nonPowerOfTwo(tapTexels), nonPowerOfTwo(run + halo)];
+  const texB = operandTexture(rt, inputSize);
+  const constants = { RELU_IN: args.reluIn ?? false, TOKENS: args.tokens ?? false };
+  const tapRows = { tapTexels, kh: g.kh, kw: g.kw, pitch, cin: g.cin };
+  let first = true;
+  for (let b = 0; b < g.batch; b++) {
+    for (let q0 = 0; q0 < positions; q0 += run) {
+      const count = Math.min(run, positions - q0);
+      const params = [g.cin, g.h, g.w, g.pad, pitch, g.oh, g.ow, g.cout, b, q0, count];
+      const gradGrid: [number, number] = [Math.ceil(nonPowerOfTwo(run / 4) / ROWS_WG), nonPowerOfTwo(g.cout)];
+      rt.dispatch(GRAD_ROWS, {}, params, [args.a, texA], gradGrid, `${label}/dy-rows`);
+      const inputGrid: [number, number] = [Math.ceil(inputSize[1] / ROWS_WG), 1];
+      rt.dispatch(INPUT_ROWS, constants, params, [args.b, texB], inputGrid, `${label}/x-rows`);
+      productOnTextures(
+        rt,
+        {
+          m: g.cout,
+          n: g.kh * g.kw * 4 * tapTexels,
+          k: count,
+          c: args.out,
+          ldc: g.cin * g.kh * g.kw,
+          offC: 0,
+          accumulate: first ? (args.accumulate ?? false) : true,
+          tapRows,
+          label,
+        },
+        texA,
+        texB,
+      );
+      first = false;
+    }
+  }
+  rt.pool.free(texA);
+  rt.pool.free(texB);
+}
