@@ -127,9 +127,13 @@ interface KernelOperand extends Operand {
 /**
  * The product the kernel runs: C = op(A)·op(B) itself, or — when C is narrow, as attention's P·V with its 64
  * columns, and there is no bias (which the kernel adds per column) — Cᵀ = op(B)ᵀ·op(A)ᵀ stored transposed,
- * whichever leaves fewer lanes idle past the last column. The count leaves out the operand copies, which
- * the swap turns from straight into transposed ones: for P·V at 1370 tokens the product went from 11 to 7 ms
- * and P's copy from about 0.8 to 2.8 ms, about even in all.
+ * whichever leaves fewer lanes idle past the last column. The count leaves out the operand copies, and
+ * the swap turns each straight copy into a transposed one and back: for P·V at 1370 tokens the product went
+ * from 11 to 7 ms and P's copy from about 0.8 to 2.8 ms, about even in all. So a swap that leaves more
+ * operands transposed than before must halve the count: a linear's input gradient (dy·W, both straight)
+ * counts 7 % less swapped at ViT-S's qkv and fc1 shapes, but median CPU ms of 7 alternated on lavapipe,
+ * straight against swapped, were qkv 112 / 159, proj 40 / 55, fc1 142 / 219; its weight gradient (dyᵀ·x,
+ * one transposed either way) stays with the count (fc1 152 swapped against 176 straight).
  */
 function kernelProduct(p: MatmulProblem) {
   const a: KernelOperand = {
@@ -152,7 +156,8 @@ function kernelProduct(p: MatmulProblem) {
   };
   const straight = laneCost(p.m, p.n);
   const swapped = laneCost(p.n, p.m);
-  if (p.bias || swapped.cost >= straight.cost) {
+  const moreTransposed = Number(!p.transA) + Number(!p.transB) > Number(p.transA) + Number(p.transB);
+  if (p.bias || swapped.cost * (moreTransposed ? 2 : 1) >= straight.cost) {
     return { m: p.m, n: p.n, a, b, lanes: straight.lanes, transC: false };
   }
   // op(B)ᵀ is op(B) stored the other way round, and likewise op(A)ᵀ.
