@@ -37,6 +37,7 @@ fn index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
   return gid.y * nwg.x * WG + gid.x;
 }
 
+// GELU's maths begin (kernels/matmul_cpu.gen.ts copies them into its texture-output kernel)
 const SQRT1_2: f32 = 0.70710678118654752;
 const INV_SQRT_2PI: f32 = 0.39894228040143268;
 const LOG2E: f32 = 1.4426950408889634;
@@ -88,6 +89,7 @@ fn normal_cdf(v: f32) -> f32 {
 fn gelu1(v: f32) -> f32 {
   return v * normal_cdf(v);
 }
+// GELU's maths end
 
 // dx = dy·(Φ(x) + x·φ(x))
 fn gelu_grad1(v: f32, g: f32) -> f32 {

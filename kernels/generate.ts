@@ -7,7 +7,7 @@ import {
   generateForward as attentionCpu,
 } from "./attention_cpu.gen.ts";
 import { generate as convCpu } from "./conv_cpu.gen.ts";
-import { generate as matmulCpu } from "./matmul_cpu.gen.ts";
+import { generate as matmulCpu, generateToTexture as matmulCpuTexture } from "./matmul_cpu.gen.ts";
 import { generate as matmulTile128 } from "./matmul_tile128.gen.ts";
 import { generate as sourcesModule } from "./sources.gen.ts";
 
@@ -18,6 +18,7 @@ const generatedWgsl: Record<string, () => string> = {
   "attention_cpu_backward.wgsl": attentionCpuBackward,
   "conv_cpu.wgsl": convCpu,
   "matmul_cpu.wgsl": matmulCpu,
+  "matmul_cpu_texture.wgsl": matmulCpuTexture,
   "matmul_tile128.wgsl": matmulTile128,
 };
 for (const [name, generate] of Object.entries(generatedWgsl)) Deno.writeTextFileSync(here(name), generate());

@@ -24,6 +24,13 @@ export const MATMUL_CPU_KERNEL: KernelSpec = {
   bindings: ["uniform", "texture", "texture", "read", "storage", "read"],
 };
 
+/** The same product, C stored as an operand texture (kernels/matmul_cpu_texture.wgsl). */
+const MATMUL_CPU_TEXTURE_KERNEL: KernelSpec = {
+  file: "matmul_cpu_texture.wgsl",
+  entry: "main",
+  bindings: ["uniform", "texture", "texture", "read", "storage-texture"],
+};
+
 export const MATMUL_PACK_KERNEL: KernelSpec = {
   file: "matmul_pack.wgsl",
   entry: "main",
@@ -232,8 +239,9 @@ export interface TextureProduct {
   offC: number;
   transC?: boolean;
   accumulate: boolean;
-  /** One value per row of C. */
+  /** One value per row of C (a convolution's), or per column with `biasPerColumn` (a linear layer's). */
   bias?: Tensor;
+  biasPerColumn?: boolean;
   reluOut?: boolean;
   res?: Tensor;
   /** Zero C where res ≤ 0, rather than adding res. */
@@ -273,7 +281,7 @@ export function productOnTextures(rt: Runtime, p: TextureProduct, texA: PoolBuff
       TRANS_C: p.transC ?? false,
       // Only the epilogue options that are on: a product without them shares matmulCpu's pipeline.
       ...onlyTrue({
-        BIAS_ROWS: p.bias !== undefined,
+        BIAS_ROWS: p.bias !== undefined && !p.biasPerColumn,
         RELU_OUT: p.reluOut ?? false,
         ADD_RES: p.res !== undefined && !p.maskByRes,
         MASK_RES: p.res !== undefined && (p.maskByRes ?? false),
@@ -289,4 +297,26 @@ export function productOnTextures(rt: Runtime, p: TextureProduct, texA: PoolBuff
 
 function onlyTrue(flags: Record<string, boolean>): Record<string, boolean> {
   return Object.fromEntries(Object.entries(flags).filter(([, on]) => on));
+}
+
+/**
+ * op(A)·op(B) + bias per column, through GELU with `gelu`, stored into `out` as the A operand of a next
+ * product whose K is this one's N (`textureShapes({ m, n: …, k: n }).a`), zero past N.
+ */
+export function productIntoTexture(
+  rt: Runtime,
+  p: { m: number; n: number; k: number; bias?: Tensor; gelu: boolean; label: string },
+  texA: PoolBuffer,
+  texB: PoolBuffer,
+  out: PoolBuffer,
+): void {
+  const lanes = laneCost(p.m, p.n).lanes;
+  rt.dispatch(
+    MATMUL_CPU_TEXTURE_KERNEL,
+    { WG_X: lanes, HAS_BIAS: p.bias !== undefined, GELU_OUT: p.gelu },
+    productParams(p.m, p.n, p.k, 0, 0, f32(1)),
+    [texA, texB, p.bias ?? rt.unused, out],
+    [Math.ceil(p.n / (COLS * lanes)), Math.ceil(p.m / ROWS)],
+    p.label,
+  );
 }

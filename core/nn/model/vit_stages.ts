@@ -15,6 +15,7 @@ import {
   attentionSavedTensors,
 } from "../ops/attention.ts";
 import { geluBackward, geluForward } from "../ops/gelu.ts";
+import { mlpForward } from "../ops/mlp.ts";
 import { layerNormBackward, layerNormForward, type LayerNormSaved } from "../ops/layernorm.ts";
 import { layerScaleBackward, layerScaleForward } from "../ops/layerscale.ts";
 import { linearBackward, linearForward, type LinearWeights } from "../ops/linear.ts";
@@ -112,6 +113,14 @@ export class BlockStage {
     if (!keep) release(rt, n1, s1.mean, s1.rstd, a, ...attentionSavedTensors(attn));
     const { y: n2, saved: s2 } = layerNormForward(rt, x1, this.w.affine(`${p}.norm2`), `${this.act}/norm2`);
     const swiglu = this.ffn === "swiglufused";
+    if (!keep && !swiglu) {
+      const mlp = (name: string) => this.w.linear(`${p}.mlp.${name}`);
+      const m = mlpForward(rt, n2, mlp("fc1"), mlp("fc2"), this.act);
+      release(rt, n2, s2.mean, s2.rstd);
+      const out = layerScaleForward(rt, x1, m, this.w.get(`${p}.ls2.gamma`), `${this.act}/out`);
+      release(rt, x1, m);
+      return { out };
+    }
     const h = linearForward(rt, n2, this.w.linear(`${p}.mlp.${swiglu ? "w12" : "fc1"}`), `${this.act}/fc1`);
     if (!keep) release(rt, n2, s2.mean, s2.rstd);
     const g = swiglu ? swigluForward(rt, h, `${this.act}/gate`) : geluForward(rt, h, `${this.act}/gelu`);
