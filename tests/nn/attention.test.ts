@@ -4,6 +4,7 @@ import type { Tensor } from "../../core/gpu/tensor.ts";
 import {
   attentionBackward,
   attentionForward,
+  attentionInference,
   type AttentionOptions,
   attentionSavedTensors,
 } from "../../core/nn/ops/attention.ts";
@@ -75,6 +76,21 @@ Deno.test("attention forward matches float64, materialised and fused; chunks and
   assert.deepEqual(new Uint8Array((await rt.read(again.y)).buffer), new Uint8Array(gotFused.buffer));
   for (const r of [whole, chunked, fused, again]) rt.free(r.y, ...attentionSavedTensors(r.saved));
   rt.free(x, ...tensors(w));
+});
+
+Deno.test("attention keeping nothing equals the forward bit for bit: one item (qkv straight into the fused kernel's texture on a CPU adapter) and two", async () => {
+  const w = upload();
+  for (const batch of [1, 2]) {
+    const x = rt.upload("act/x", [batch, shape.tokens, C], xs.subarray(0, batch * shape.tokens * C));
+    const { y, saved } = attentionForward(rt, x, w, FUSED, "act/attn");
+    const inferred = attentionInference(rt, x, w, FUSED, "act/attn");
+    const want = await rt.read(y);
+    assert.deepEqual(new Uint8Array((await rt.read(inferred)).buffer), new Uint8Array(want.buffer));
+    const rel = relL2(want, ref.attention(toF64(xs.subarray(0, x.size)), params, { ...shape, batch }));
+    assert.ok(rel < 1e-6, `batch ${batch}: rel_l2 ${rel}`);
+    rt.free(x, y, inferred, ...attentionSavedTensors(saved));
+  }
+  rt.free(...tensors(w));
 });
 
 Deno.test("fused attention at head dimension 64 (every texel of a head row), forward and backward vs float64", async () => {

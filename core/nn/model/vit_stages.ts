@@ -11,6 +11,7 @@ import { TrompeError } from "../../errors.ts";
 import {
   attentionBackward,
   attentionForward,
+  attentionInference,
   type AttentionSaved,
   attentionSavedTensors,
 } from "../ops/attention.ts";
@@ -85,9 +86,36 @@ export class BlockStage {
     return { qkv: this.w.linear(`${this.prefix}.attn.qkv`), proj: this.w.linear(`${this.prefix}.attn.proj`) };
   }
 
-  /** Inference: the block's output alone, every intermediate freed as soon as its last reader is recorded. */
+  /**
+   * Inference: the block's output alone, every intermediate freed as soon as its last reader is recorded;
+   * attention and the MLP on their paths that keep nothing (on a CPU adapter the qkv and fc1 products
+   * write straight into the operand textures of the kernels that read them).
+   */
   forward(rt: Runtime, x: Tensor): Tensor {
-    return this.run(rt, x, false).out;
+    const p = this.prefix;
+    const { y: n1, saved: s1 } = layerNormForward(rt, x, this.w.affine(`${p}.norm1`), `${this.act}/norm1`);
+    const attention = this.attention(rt, x.shape[1]);
+    const a = attentionInference(rt, n1, this.attnWeights(), attention, `${this.act}/attn`);
+    release(rt, n1, s1.mean, s1.rstd);
+    const x1 = layerScaleForward(rt, x, a, this.w.get(`${p}.ls1.gamma`), `${this.act}/x1`);
+    release(rt, a);
+    const { y: n2, saved: s2 } = layerNormForward(rt, x1, this.w.affine(`${p}.norm2`), `${this.act}/norm2`);
+    release(rt, s2.mean, s2.rstd);
+    const mlp = (name: string) => this.w.linear(`${p}.mlp.${name}`);
+    let m: Tensor;
+    if (this.ffn === "swiglufused") {
+      const h = linearForward(rt, n2, mlp("w12"), `${this.act}/fc1`);
+      const g = swigluForward(rt, h, `${this.act}/gate`);
+      release(rt, h);
+      m = linearForward(rt, g, mlp("w3"), `${this.act}/fc2`);
+      release(rt, g);
+    } else {
+      m = mlpForward(rt, n2, mlp("fc1"), mlp("fc2"), this.act);
+    }
+    release(rt, n2);
+    const out = layerScaleForward(rt, x1, m, this.w.get(`${p}.ls2.gamma`), `${this.act}/out`);
+    release(rt, x1, m);
+    return out;
   }
 
   /** Training: the output and what the backward reads (GELU's output excepted: recomputed from its input). */
@@ -95,44 +123,18 @@ export class BlockStage {
     if (this.ffn !== "mlp") {
       throw new TrompeError("unsupported", `training supports the MLP blocks, not ${this.ffn}`);
     }
-    const { out, saved } = this.run(rt, x, true);
-    return { out, saved: saved! };
-  }
-
-  private run(rt: Runtime, x: Tensor, keep: boolean): { out: Tensor; saved?: BlockSaved } {
     const p = this.prefix;
     const { y: n1, saved: s1 } = layerNormForward(rt, x, this.w.affine(`${p}.norm1`), `${this.act}/norm1`);
-    const { y: a, saved: attn } = attentionForward(
-      rt,
-      n1,
-      this.attnWeights(),
-      this.attention(rt, x.shape[1]),
-      `${this.act}/attn`,
-    );
+    const attention = this.attention(rt, x.shape[1]);
+    const { y: a, saved: attn } = attentionForward(rt, n1, this.attnWeights(), attention, `${this.act}/attn`);
     const x1 = layerScaleForward(rt, x, a, this.w.get(`${p}.ls1.gamma`), `${this.act}/x1`);
-    if (!keep) release(rt, n1, s1.mean, s1.rstd, a, ...attentionSavedTensors(attn));
     const { y: n2, saved: s2 } = layerNormForward(rt, x1, this.w.affine(`${p}.norm2`), `${this.act}/norm2`);
-    const swiglu = this.ffn === "swiglufused";
-    if (!keep && !swiglu) {
-      const mlp = (name: string) => this.w.linear(`${p}.mlp.${name}`);
-      const m = mlpForward(rt, n2, mlp("fc1"), mlp("fc2"), this.act);
-      release(rt, n2, s2.mean, s2.rstd);
-      const out = layerScaleForward(rt, x1, m, this.w.get(`${p}.ls2.gamma`), `${this.act}/out`);
-      release(rt, x1, m);
-      return { out };
-    }
-    const h = linearForward(rt, n2, this.w.linear(`${p}.mlp.${swiglu ? "w12" : "fc1"}`), `${this.act}/fc1`);
-    if (!keep) release(rt, n2, s2.mean, s2.rstd);
-    const g = swiglu ? swigluForward(rt, h, `${this.act}/gate`) : geluForward(rt, h, `${this.act}/gelu`);
-    if (!keep) release(rt, h);
-    const m = linearForward(rt, g, this.w.linear(`${p}.mlp.${swiglu ? "w3" : "fc2"}`), `${this.act}/fc2`);
+    const h = linearForward(rt, n2, this.w.linear(`${p}.mlp.fc1`), `${this.act}/fc1`);
+    const g = geluForward(rt, h, `${this.act}/gelu`);
+    const m = linearForward(rt, g, this.w.linear(`${p}.mlp.fc2`), `${this.act}/fc2`);
     // GELU is cheap to recompute from h: its output is not kept.
     release(rt, g);
     const out = layerScaleForward(rt, x1, m, this.w.get(`${p}.ls2.gamma`), `${this.act}/out`);
-    if (!keep) {
-      release(rt, x1, m);
-      return { out };
-    }
     return { out, saved: { s1, n1, attn, a, x1, s2, n2, h, m } };
   }
 

@@ -18,8 +18,15 @@ import { matmul } from "../../gpu/matmul.ts";
 import type { Runtime } from "../../gpu/runtime.ts";
 import type { Tensor } from "../../gpu/tensor.ts";
 import { TrompeError } from "../../errors.ts";
-import { fusedBackward, fusedFits, fusedForward, STATS_PER_HEAD } from "./attention_cpu.ts";
+import {
+  fusedBackward,
+  fusedFits,
+  fusedForward,
+  fusedForwardOnTexture,
+  STATS_PER_HEAD,
+} from "./attention_cpu.ts";
 import { linearBackward, linearForward, type LinearWeights } from "./linear.ts";
+import { linearIntoTexture, linearTextureFits } from "./linear_texture.ts";
 import { release } from "./release.ts";
 
 const BINDINGS = ["uniform", "read", "storage"] as const;
@@ -224,6 +231,37 @@ export function attentionForward(
   release(rt, scores);
   const y = linearForward(rt, ctx, w.proj, `${label}/out`);
   return { y, saved: { qkv, ctx } };
+}
+
+/**
+ * y = Attention(x) where nothing is kept for a backward (inference, and the training forward before
+ * recomputation). On the fused path with one batch item the qkv linear stores its output straight into the
+ * texture the fused kernel reads (core/nn/ops/linear_texture.ts): no qkv buffer and no copy of it.
+ * Otherwise it is `attentionForward` with its saved tensors freed.
+ */
+export function attentionInference(
+  rt: Runtime,
+  x: Tensor,
+  w: AttentionWeights,
+  options: AttentionOptions,
+  label: string,
+): Tensor {
+  const g = geometry(rt, x, options);
+  const { tokens: T, channels: C } = g;
+  if (g.fused && g.batch === 1 && linearTextureFits(rt, T, C, 3 * C)) {
+    const texture = linearIntoTexture(rt, x, w.qkv, { gelu: false, label: "linear/qkv" });
+    const ctx = rt.tensor(`${label}/ctx`, x.shape);
+    const stats = rt.tensor(`${label}/stats`, [1, T, g.heads, STATS_PER_HEAD]);
+    fusedForwardOnTexture(rt, g, texture, 0, ctx, stats);
+    rt.pool.free(texture);
+    release(rt, stats);
+    const y = linearForward(rt, ctx, w.proj, `${label}/out`);
+    release(rt, ctx);
+    return y;
+  }
+  const { y, saved } = attentionForward(rt, x, w, options, label);
+  release(rt, ...attentionSavedTensors(saved));
+  return y;
 }
 
 /**

@@ -7,7 +7,7 @@
  */
 import { grid1d } from "../../gpu/elementwise.ts";
 import type { KernelSpec } from "../../gpu/kernels.ts";
-import { MATMUL_PACK_KERNEL } from "../../gpu/matmul_cpu.ts";
+import { MATMUL_PACK_KERNEL, nonPowerOfTwo } from "../../gpu/matmul_cpu.ts";
 import { f32 } from "../../gpu/params.ts";
 import type { PoolBuffer } from "../../gpu/pool.ts";
 import type { Runtime } from "../../gpu/runtime.ts";
@@ -49,12 +49,6 @@ export function fusedFits(rt: Runtime, g: FusedGeometry): boolean {
     nonPowerOfTwo(3 * g.channels / 4) <= side;
 }
 
-/** llvmpipe compiles a shader variant per power-of-two-ness of each texture side (core/gpu/matmul_cpu.ts). */
-function nonPowerOfTwo(side: number): number {
-  if (side <= 2) return 3;
-  return (side & (side - 1)) === 0 ? side + 1 : side;
-}
-
 /** Copies `rows`×`cols` floats of `x` from `off` (leading dimension `cols`) into a new texture. */
 function packRows(
   rt: Runtime,
@@ -88,21 +82,36 @@ function constants(g: FusedGeometry) {
  * (each query's log2-sum-exp, which the backward reads).
  */
 export function fusedForward(rt: Runtime, g: FusedGeometry, qkv: Tensor, ctx: Tensor, stats: Tensor): void {
-  const { tokens: T, channels: C, heads: H } = g;
-  const scale = Math.LOG2E / Math.sqrt(g.headDim);
+  const { tokens: T, channels: C } = g;
   for (let b = 0; b < g.batch; b++) {
     const texture = packRows(rt, qkv, T, 3 * C, b * T * 3 * C, "attention_fused");
-    rt.dispatch(
-      FORWARD_KERNEL,
-      constants(g),
-      [T, C / 4, H, b * T * C / 4, b * T * H * STATS_PER_HEAD, f32(scale)],
-      [texture, ctx, stats],
-      [Math.ceil(T / (FORWARD.rows * WG_X)), H],
-      "attention_fused",
-    );
+    fusedForwardOnTexture(rt, g, texture, b, ctx, stats);
     // Freed while recorded: the pool reuses or destroys it safely (core/gpu/runtime.ts).
     rt.pool.free(texture);
   }
+}
+
+/**
+ * The forward of batch item b from its qkv rows already in a texture (texel (x, t) = qkv[t, 4x .. 4x+3],
+ * ⌈3C/4⌉ × T texels, sides non-powers of two), as a qkv linear can write it (core/nn/ops/linear_texture.ts).
+ */
+export function fusedForwardOnTexture(
+  rt: Runtime,
+  g: FusedGeometry,
+  texture: PoolBuffer,
+  b: number,
+  ctx: Tensor,
+  stats: Tensor,
+): void {
+  const { tokens: T, channels: C, heads: H } = g;
+  rt.dispatch(
+    FORWARD_KERNEL,
+    constants(g),
+    [T, C / 4, H, b * T * C / 4, b * T * H * STATS_PER_HEAD, f32(Math.LOG2E / Math.sqrt(g.headDim))],
+    [texture, ctx, stats],
+    [Math.ceil(T / (FORWARD.rows * WG_X)), H],
+    "attention_fused",
+  );
 }
 
 /**

@@ -5,17 +5,12 @@
  * shape (1370 × 1536 hidden values) those were about a fifth of the MLP's CPU time. Elsewhere, and where
  * the operands outgrow a texture, it is the three ops.
  */
-import {
-  operandTexture,
-  packOperand,
-  productIntoTexture,
-  productOnTextures,
-  textureShapes,
-} from "../../gpu/matmul_cpu.ts";
+import { operandTexture, packOperand, productOnTextures, textureShapes } from "../../gpu/matmul_cpu.ts";
 import type { Runtime } from "../../gpu/runtime.ts";
 import type { Tensor } from "../../gpu/tensor.ts";
 import { TrompeError } from "../../errors.ts";
 import { geluForward } from "./gelu.ts";
+import { linearIntoTexture, linearTextureFits } from "./linear_texture.ts";
 import { linearForward, type LinearWeights } from "./linear.ts";
 import { release } from "./release.ts";
 
@@ -37,11 +32,10 @@ export function mlpForward(
     );
   }
   const rows = x.size / inF;
-  const first = textureShapes({ m: rows, n: hidden, k: inF });
   const second = textureShapes({ m: rows, n: outF, k: hidden });
-  const side = rt.ctx.limits.maxTextureDimension2D;
-  const fits = [...first.a, ...first.b, ...second.a, ...second.b].every((d) => d <= side);
-  if (!rt.ctx.isCpu || !fits) {
+  if (
+    !rt.ctx.isCpu || !linearTextureFits(rt, rows, inF, hidden) || !linearTextureFits(rt, rows, hidden, outF)
+  ) {
     const h = linearForward(rt, x, fc1, `${prefix}/fc1`);
     const g = geluForward(rt, h, `${prefix}/gelu`);
     release(rt, h);
@@ -49,17 +43,7 @@ export function mlpForward(
     release(rt, g);
     return y;
   }
-  const texX = operandTexture(rt, first.a);
-  packOperand(rt, { tensor: x, rows, cols: inF, ld: inF, trans: false, off: 0 }, texX, first.a, "linear/fc1");
-  const texW1 = operandTexture(rt, first.b);
-  const w1 = { tensor: fc1.weight, rows: inF, cols: hidden, ld: inF, trans: true, off: 0 };
-  packOperand(rt, w1, texW1, first.b, "linear/fc1");
-  const hiddenTexture = operandTexture(rt, second.a);
-  const product1 = { m: rows, n: hidden, k: inF, bias: fc1.bias, gelu: true, label: "linear/fc1" };
-  productIntoTexture(rt, product1, texX, texW1, hiddenTexture);
-  // Freed while recorded: the pool reuses or destroys them safely (core/gpu/runtime.ts).
-  rt.pool.free(texX);
-  rt.pool.free(texW1);
+  const hiddenTexture = linearIntoTexture(rt, x, fc1, { gelu: true, label: "linear/fc1" });
   const texW2 = operandTexture(rt, second.b);
   const w2 = { tensor: fc2.weight, rows: hidden, cols: outF, ld: hidden, trans: true, off: 0 };
   packOperand(rt, w2, texW2, second.b, "linear/fc2");
