@@ -42,23 +42,14 @@ const QUICK_SHAPES = [SHAPES[1], SHAPES[9]];
 
 const gflop = (s: MatmulModelShape) => (2 * s.m * s.n * s.k) / 1e9;
 
-/** Median wall ms and process CPU ms per run of `work`, after one warm-up run. */
-async function timeWithCpu(
-  work: () => Promise<unknown>,
-  repeats: number,
-): Promise<{ ms: number; cpuMs: number }> {
+/** One timed run of `work`: wall ms and process CPU ms. */
+async function timeOnce(work: () => Promise<unknown>): Promise<{ ms: number; cpuMs: number }> {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
   await work();
-  const wall: number[] = [];
-  const cpu: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    await work();
-    wall.push(performance.now() - t0);
-    const used = process.cpuUsage(cpu0);
-    cpu.push((used.user + used.system) / 1000);
-  }
-  return { ms: median(wall), cpuMs: median(cpu) };
+  const ms = performance.now() - t0;
+  const used = process.cpuUsage(cpu0);
+  return { ms, cpuMs: (used.user + used.system) / 1000 };
 }
 
 /**
@@ -68,41 +59,63 @@ async function timeWithCpu(
  */
 const PRODUCTS_PER_WAIT = 4;
 
-async function timeTrompe(rt: Runtime, s: BenchShape, repeats: number) {
+/** An engine's product at one shape, ready to run: `run` does one timed unit, `products` of them. */
+interface Runner {
+  run: () => Promise<unknown>;
+  products: number;
+  dispose: () => Promise<void> | void;
+}
+
+function trompeRunner(rt: Runtime, s: BenchShape): Runner {
   const a = rt.upload("bench/a", [s.m * s.k], randomArray(s.m * s.k, 1));
   const b = rt.upload("bench/b", [s.k * s.n], randomArray(s.k * s.n, 2));
   const c = rt.tensor("bench/c", [s.m, s.n]);
   const args = { a, b, c, m: s.m, n: s.n, k: s.k, transA: s.transA, transB: s.transB, label: s.name };
-  try {
-    const total = await timeWithCpu(async () => {
+  return {
+    run: async () => {
       for (let i = 0; i < PRODUCTS_PER_WAIT; i++) matmul(rt, args);
       await rt.sync();
-    }, repeats);
-    return { ms: total.ms / PRODUCTS_PER_WAIT, cpuMs: total.cpuMs / PRODUCTS_PER_WAIT };
-  } finally {
-    rt.free(a, b, c);
-  }
+    },
+    products: PRODUCTS_PER_WAIT,
+    dispose: () => rt.free(a, b, c),
+  };
 }
 
-async function timeOrt(s: BenchShape, repeats: number) {
+async function ortRunner(s: BenchShape): Promise<Runner> {
   const session = await createOrtSession(matmulModel(s));
   const a = new ort.Tensor("float32", randomArray(s.m * s.k, 1), s.transA ? [s.k, s.m] : [s.m, s.k]);
   const b = new ort.Tensor("float32", randomArray(s.k * s.n, 2), s.transB ? [s.n, s.k] : [s.k, s.n]);
-  try {
-    return await timeWithCpu(() => session.run({ a, b }), repeats);
-  } finally {
-    await session.release();
+  return { run: () => session.run({ a, b }), products: 1, dispose: () => session.release() };
+}
+
+/**
+ * Median wall and CPU ms per product of each engine, after a warm-up run of each, the two taking turns
+ * run by run: the shared host's speed drifts by up to 2× from one minute to the next, which timing one
+ * engine's runs and then the other's would put into the ratio.
+ */
+async function timeInTurn(engines: Runner[], repeats: number) {
+  for (const e of engines) await e.run();
+  const times = engines.map(() => ({ wall: [] as number[], cpu: [] as number[] }));
+  for (let i = 0; i < repeats; i++) {
+    for (const [j, e] of engines.entries()) {
+      const t = await timeOnce(e.run);
+      times[j].wall.push(t.ms / e.products);
+      times[j].cpu.push(t.cpuMs / e.products);
+    }
   }
+  return times.map((t) => ({ ms: median(t.wall), cpuMs: median(t.cpu) }));
 }
 
 export async function measure(options: BenchOptions): Promise<BenchSection> {
-  const repeats = options.quick ? 1 : 3;
+  const repeats = options.quick ? 1 : 5;
   const rt = await Runtime.create();
   ort.env.wasm.numThreads = 2;
   const rows: BenchRow[] = [];
   for (const s of options.quick ? QUICK_SHAPES : SHAPES) {
-    const trompe = await timeTrompe(rt, s, repeats);
-    const peer = await timeOrt(s, repeats);
+    const engines = [trompeRunner(rt, s), await ortRunner(s)];
+    const [trompe, peer] = await timeInTurn(engines, repeats).finally(async () => {
+      for (const e of engines) await e.dispose();
+    });
     const rate = (ms: number) => gflop(s) / (ms / 1000);
     rows.push({
       case: `${s.name} ${product(s)} ${s.m}×${s.n}×${s.k}`,
@@ -113,7 +126,7 @@ export async function measure(options: BenchOptions): Promise<BenchSection> {
         `per CPU-second: trompe ${rate(trompe.cpuMs).toFixed(1)}, peer ${
           rate(peer.cpuMs).toFixed(1)
         } GFLOP; ` +
-        `median of ${repeats}`,
+        `median of ${repeats}, the engines taking turns`,
     });
   }
   return {
