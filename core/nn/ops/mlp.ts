@@ -1,9 +1,11 @@
 /**
  * DINOv2's MLP where nothing is kept for a backward: fc2(gelu(fc1(x))). On a CPU adapter (lavapipe) fc1's
  * product stores gelu(x·W1ᵀ + b1) straight into fc2's operand texture (kernels/matmul_cpu_texture.wgsl):
- * no hidden-layer buffer, no GELU pass and no copy of the hidden layer into a texture — at ViT-S's 518²
- * shape (1370 × 1536 hidden values) those were about a fifth of the MLP's CPU time. Elsewhere, and where
- * the operands outgrow a texture, it is the three ops.
+ * no hidden-layer buffer, no GELU pass and no copy of the hidden layer into a texture. At ViT-S's 518²
+ * shape (1370 × 1536 hidden values) that took 1–6 % off the MLP's CPU time (median of 9 alternated, three
+ * runs: bench/results/2026-12-06-cpu-step-before-after.md): the texel stores and GELU inside the product
+ * cost part of what the passes did. Elsewhere, and where the operands outgrow a texture, it is the three
+ * ops.
  */
 import { operandTexture, packOperand, productOnTextures, textureShapes } from "../../gpu/matmul_cpu.ts";
 import type { Runtime } from "../../gpu/runtime.ts";
