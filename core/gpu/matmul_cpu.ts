@@ -44,9 +44,13 @@ export const MATMUL_PACK_KERNEL: KernelSpec = {
  * 307 / 268 ms; in another stretch 16 → 233–240 ms, 32 → 247–249 ms. (How busy the shared host is moves
  * all of these by ±20 %, hence the alternation.) But a workgroup then spans 16 · COLS = 256 columns, and a
  * narrow product pays for the ones past N: attention's P·V (1370×64×1370) took 16 ms with 16 against 11 ms
- * with 8. So the width is chosen per product, for the least work counted with that 1.2× advantage.
+ * with 8. So the width is chosen per product, for the least work counted with that advantage — which
+ * shrank once the operands became storage textures: linear forwards at 1370 tokens, CPU ms with 8 / 16
+ * lanes, median of 7 alternated in one process (lavapipe): ViT-S qkv 86 / 95, 106 / 119, 102 / 112 (three
+ * runs; 16 lanes fill 1152 columns to 90 %), fc1 118 / 118, 145 / 143, 132 / 132; ViT-L fc2 951 / 847, qkv
+ * 847 / 830. Fitted per lane, 16 lanes ran 1.00–1.12× as fast as 8: 1.05 it is.
  */
-const WG_WIDTHS = [{ lanes: 16, speed: 1.2 }, { lanes: 8, speed: 1 }] as const;
+const WG_WIDTHS = [{ lanes: 16, speed: 1.05 }, { lanes: 8, speed: 1 }] as const;
 
 /** Lane-steps an M×N product costs with the best width for its N, in units of the 8-lane width. */
 function laneCost(m: number, n: number): { lanes: number; cost: number } {

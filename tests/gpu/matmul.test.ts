@@ -353,7 +353,8 @@ Deno.test("matmul refuses bad shapes with a clear error", () => {
 
 Deno.test("the CPU path's workgroup width: 16 lanes for wide products, 8 where 16 would mostly run past N", () => {
   assert.equal(workgroupWidth(4096), 16);
-  assert.equal(workgroupWidth(1370), 16);
+  assert.equal(workgroupWidth(1536), 16);
+  assert.equal(workgroupWidth(1152), 8); // ViT-S's qkv: 16 lanes would fill its columns to 90 %
   assert.equal(workgroupWidth(64), 8); // attention's P·V: a 16-lane workgroup would span 256 columns
   assert.equal(workgroupWidth(384), 8);
   assert.equal(workgroupWidth(1), 8);
