@@ -26,21 +26,26 @@ const GRAD_ROWS: KernelSpec = { file: "conv_rows.wgsl", entry: "grad_rows", bind
  */
 const RUN_FLOATS = 768 * 1024;
 
-/** Output positions a run takes (a multiple of 4), or 0 where none fit the budget and the texture side. */
-function runLength(rt: Runtime, g: ConvGeometry): number {
+/**
+ * The padded grid of a stride-1 conv: texels of channels a pixel, the padded row length, the rows past a
+ * run that its taps reach (the halo), the output positions in all, and the positions a run takes (a
+ * multiple of 4; 0 where none fit the budget and the texture side).
+ */
+function rowsGeometry(rt: Runtime, g: ConvGeometry) {
   const side = rt.ctx.limits.maxTextureDimension2D;
-  const channels = 4 * Math.ceil(g.cin / 4);
+  const tapTexels = Math.ceil(g.cin / 4);
   const pitch = g.w + 2 * g.pad;
   const halo = (g.kh - 1) * pitch + g.kw - 1;
-  const byFloats = Math.floor((RUN_FLOATS - halo * channels) / (channels + g.cout));
+  const positions = g.oh * pitch;
+  const byFloats = Math.floor((RUN_FLOATS - halo * 4 * tapTexels) / (4 * tapTexels + g.cout));
   const bySide = Math.min(side - halo - 4, 4 * (side - 2));
-  const run = 4 * Math.floor(Math.min(byFloats, bySide, g.oh * pitch + 3) / 4);
-  return run >= 4 ? run : 0;
+  const run = 4 * Math.floor(Math.min(byFloats, bySide, positions + 3) / 4);
+  return { tapTexels, pitch, halo, positions, run: run >= 4 ? run : 0 };
 }
 
 /** Whether this path takes the weight gradient: stride 1, and a run of at least one texel fits. */
 export function weightGradRowsApplies(rt: Runtime, g: ConvGeometry): boolean {
-  return g.stride === 1 && g.cout < rt.ctx.limits.maxTextureDimension2D && runLength(rt, g) > 0;
+  return g.stride === 1 && g.cout < rt.ctx.limits.maxTextureDimension2D && rowsGeometry(rt, g).run > 0;
 }
 
 /**
@@ -51,14 +56,14 @@ export function weightGradRowsApplies(rt: Runtime, g: ConvGeometry): boolean {
 export function convWeightGradRowsCpu(rt: Runtime, args: ConvGemmArgs): void {
   const g = args.geometry;
   const label = args.label ?? "conv.dw";
-  const tapTexels = Math.ceil(g.cin / 4);
-  const pitch = g.w + 2 * g.pad;
-  const halo = (g.kh - 1) * pitch + g.kw - 1;
-  const positions = g.oh * pitch;
-  const run = runLength(rt, g);
-  const texA = operandTexture(rt, [nonPowerOfTwo(run / 4), nonPowerOfTwo(g.cout)]);
+  const { tapTexels, pitch, halo, positions, run } = rowsGeometry(rt, g);
+  const gradSize: [number, number] = [nonPowerOfTwo(run / 4), nonPowerOfTwo(g.cout)];
   const inputSize: [number, number] = [nonPowerOfTwo(tapTexels), nonPowerOfTwo(run + halo)];
+  const texA = operandTexture(rt, gradSize);
   const texB = operandTexture(rt, inputSize);
+  // kernels/conv_rows.wgsl: a texel an invocation for dy, a row an invocation for the input
+  const gradGrid: [number, number] = [Math.ceil(gradSize[0] / ROWS_WG), gradSize[1]];
+  const inputGrid: [number, number] = [Math.ceil(inputSize[1] / ROWS_WG), 1];
   const constants = { RELU_IN: args.reluIn ?? false, TOKENS: args.tokens ?? false };
   const tapRows = { tapTexels, kh: g.kh, kw: g.kw, pitch, cin: g.cin };
   let first = true;
@@ -66,9 +71,7 @@ export function convWeightGradRowsCpu(rt: Runtime, args: ConvGemmArgs): void {
     for (let q0 = 0; q0 < positions; q0 += run) {
       const count = Math.min(run, positions - q0);
       const params = [g.cin, g.h, g.w, g.pad, pitch, g.oh, g.ow, g.cout, b, q0, count];
-      const gradGrid: [number, number] = [Math.ceil(nonPowerOfTwo(run / 4) / ROWS_WG), nonPowerOfTwo(g.cout)];
       rt.dispatch(GRAD_ROWS, {}, params, [args.a, texA], gradGrid, `${label}/dy-rows`);
-      const inputGrid: [number, number] = [Math.ceil(inputSize[1] / ROWS_WG), 1];
       rt.dispatch(INPUT_ROWS, constants, params, [args.b, texB], inputGrid, `${label}/x-rows`);
       productOnTextures(
         rt,

@@ -1,14 +1,14 @@
 /**
- * A linear layer on the CPU product path whose output is the next kernel's operand texture rather than a
- * buffer (kernels/matmul_cpu_texture.wgsl): texel (n4, r) = y[r, 4n4 .. 4n4+3], zero past `out` — the layout
- * the CPU product reads as its A operand and the fused attention reads its qkv rows from. For ops whose
- * only reader of the layer's output is such a kernel (core/nn/ops/mlp.ts, attention's inference path).
+ * A linear layer on the CPU product path whose input or output is an operand texture rather than a buffer
+ * (kernels/matmul_cpu_texture.wgsl writes one): texel (c4, r) = row r's values 4c4 .. 4c4+3, zero past the
+ * row's length — the layout the CPU product reads as its A operand and the fused attention reads its qkv
+ * rows from. For ops whose layers feed only such kernels (core/nn/ops/mlp.ts, attention's inference path).
  */
 import {
-  nonPowerOfTwo,
   operandTexture,
   packOperand,
   productIntoTexture,
+  productOnTextures,
   textureShapes,
 } from "../../gpu/matmul_cpu.ts";
 import type { PoolBuffer } from "../../gpu/pool.ts";
@@ -16,16 +16,35 @@ import type { Runtime } from "../../gpu/runtime.ts";
 import type { Tensor } from "../../gpu/tensor.ts";
 import type { LinearWeights } from "./linear.ts";
 
-/** Whether x [rows, in] · Wᵀ fits the CPU path's textures, its output texture included. */
-export function linearTextureFits(rt: Runtime, rows: number, inF: number, outF: number): boolean {
+/** The textures of y = x·Wᵀ for `rows` rows: x's, Wᵀ's, and y's own (the A operand of a product with K = out). */
+function shapes(rows: number, inF: number, outF: number) {
   const { a, b } = textureShapes({ m: rows, n: outF, k: inF });
-  const out = [nonPowerOfTwo(Math.ceil(outF / 4)), nonPowerOfTwo(rows)];
-  return [...a, ...b, ...out].every((d) => d <= rt.ctx.limits.maxTextureDimension2D);
+  return { x: a, w: b, y: textureShapes({ m: rows, n: 1, k: outF }).a };
+}
+
+/** Whether y = x·Wᵀ for `rows` rows fits the CPU path's textures, y's own texture included. */
+export function linearTextureFits(rt: Runtime, rows: number, inF: number, outF: number): boolean {
+  const s = shapes(rows, inF, outF);
+  return [...s.x, ...s.w, ...s.y].every((d) => d <= rt.ctx.limits.maxTextureDimension2D);
+}
+
+/** Wᵀ copied into its operand texture; the caller frees it with `rt.pool.free`. */
+function weightTexture(rt: Runtime, w: LinearWeights, size: [number, number], label: string): PoolBuffer {
+  const [outF, inF] = w.weight.shape;
+  const texture = operandTexture(rt, size);
+  packOperand(
+    rt,
+    { tensor: w.weight, rows: inF, cols: outF, ld: inF, trans: true, off: 0 },
+    texture,
+    size,
+    label,
+  );
+  return texture;
 }
 
 /**
- * y = x·Wᵀ + b (through GELU with `gelu`) for x [..., in] as `rows` rows, into a new operand texture of
- * ⌈out/4⌉ (a non-power of two) × rows texels; the caller frees it with `rt.pool.free`.
+ * y = x·Wᵀ + b (through GELU with `gelu`) for x [..., in] as its rows, into a new operand texture of
+ * ⌈out/4⌉ × rows texels (sides non-powers of two); the caller frees it with `rt.pool.free`.
  */
 export function linearIntoTexture(
   rt: Runtime,
@@ -35,23 +54,31 @@ export function linearIntoTexture(
 ): PoolBuffer {
   const [outF, inF] = w.weight.shape;
   const rows = x.size / inF;
-  const shapes = textureShapes({ m: rows, n: outF, k: inF });
-  const texX = operandTexture(rt, shapes.a);
-  packOperand(
-    rt,
-    { tensor: x, rows, cols: inF, ld: inF, trans: false, off: 0 },
-    texX,
-    shapes.a,
-    options.label,
-  );
-  const texW = operandTexture(rt, shapes.b);
-  const weight = { tensor: w.weight, rows: inF, cols: outF, ld: inF, trans: true, off: 0 };
-  packOperand(rt, weight, texW, shapes.b, options.label);
-  const out = operandTexture(rt, [nonPowerOfTwo(Math.ceil(outF / 4)), nonPowerOfTwo(rows)]);
+  const s = shapes(rows, inF, outF);
+  const texX = operandTexture(rt, s.x);
+  packOperand(rt, { tensor: x, rows, cols: inF, ld: inF, trans: false, off: 0 }, texX, s.x, options.label);
+  const texW = weightTexture(rt, w, s.w, options.label);
+  const out = operandTexture(rt, s.y);
   const product = { m: rows, n: outF, k: inF, bias: w.bias, gelu: options.gelu, label: options.label };
   productIntoTexture(rt, product, texX, texW, out);
   // Freed while recorded: the pool reuses or destroys them safely (core/gpu/runtime.ts).
   rt.pool.free(texX);
   rt.pool.free(texW);
   return out;
+}
+
+/** y = x·Wᵀ + b into the buffer `y` [rows, out], x being `rows` rows in an operand texture (as above). */
+export function linearFromTexture(
+  rt: Runtime,
+  texX: PoolBuffer,
+  rows: number,
+  w: LinearWeights,
+  y: Tensor,
+  label: string,
+): void {
+  const [outF, inF] = w.weight.shape;
+  const texW = weightTexture(rt, w, shapes(rows, inF, outF).w, label);
+  const product = { m: rows, n: outF, k: inF, c: y, ldc: outF, offC: 0, accumulate: false, label };
+  productOnTextures(rt, { ...product, bias: w.bias, biasPerColumn: true }, texX, texW);
+  rt.pool.free(texW);
 }

@@ -7,12 +7,11 @@
  * cost part of what the passes did. Elsewhere, and where the operands outgrow a texture, it is the three
  * ops.
  */
-import { operandTexture, packOperand, productOnTextures, textureShapes } from "../../gpu/matmul_cpu.ts";
 import type { Runtime } from "../../gpu/runtime.ts";
 import type { Tensor } from "../../gpu/tensor.ts";
 import { TrompeError } from "../../errors.ts";
 import { geluForward } from "./gelu.ts";
-import { linearIntoTexture, linearTextureFits } from "./linear_texture.ts";
+import { linearFromTexture, linearIntoTexture, linearTextureFits } from "./linear_texture.ts";
 import { linearForward, type LinearWeights } from "./linear.ts";
 import { release } from "./release.ts";
 
@@ -34,7 +33,6 @@ export function mlpForward(
     );
   }
   const rows = x.size / inF;
-  const second = textureShapes({ m: rows, n: outF, k: hidden });
   if (
     !rt.ctx.isCpu || !linearTextureFits(rt, rows, inF, hidden) || !linearTextureFits(rt, rows, hidden, outF)
   ) {
@@ -46,28 +44,8 @@ export function mlpForward(
     return y;
   }
   const hiddenTexture = linearIntoTexture(rt, x, fc1, { gelu: true, label: "linear/fc1" });
-  const texW2 = operandTexture(rt, second.b);
-  const w2 = { tensor: fc2.weight, rows: hidden, cols: outF, ld: hidden, trans: true, off: 0 };
-  packOperand(rt, w2, texW2, second.b, "linear/fc2");
   const y = rt.tensor(`${prefix}/fc2`, [...x.shape.slice(0, -1), outF]);
-  productOnTextures(
-    rt,
-    {
-      m: rows,
-      n: outF,
-      k: hidden,
-      c: y,
-      ldc: outF,
-      offC: 0,
-      accumulate: false,
-      bias: fc2.bias,
-      biasPerColumn: true,
-      label: "linear/fc2",
-    },
-    hiddenTexture,
-    texW2,
-  );
+  linearFromTexture(rt, hiddenTexture, rows, fc2, y, "linear/fc2");
   rt.pool.free(hiddenTexture);
-  rt.pool.free(texW2);
   return y;
 }
