@@ -20,6 +20,16 @@ export const ROWS = 32;
 export const COLS = 16;
 
 const range = (n: number) => [...Array(n).keys()];
+
+/**
+ * The operand layouts besides the plain one. Either way round, the kernel assembles the same vec4s of A's
+ * rows and B's columns — in SIMD code a vec4 is four registers, so regrouping components costs nothing — and
+ * runs the same FMAs in the same order: the layouts give bit-identical results.
+ */
+const LAYOUT_OVERRIDES =
+  `// A as texels of 4 rows at one k, B as texels of 4 k at one column (see the header).
+override A_MPACKED: bool = false;
+override B_KPACKED: bool = false;`;
 const XYZW = "xyzw";
 
 export function generate(): string {
@@ -34,8 +44,9 @@ export function generate(): string {
 // workgroup runs on one thread as 8-wide SIMD (its invocations are the lanes), and a load from a storage
 // buffer inside a loop becomes a scalar loop over the lanes with a branch and a bounds check per component —
 // about ten times the cost of the FMAs it feeds. A texel fetch is built as straight-line SIMD code instead,
-// so the operands come from rgba32float textures that kernels/matmul_pack.wgsl fills (one texel = 4
-// consecutive values along k for A, along n for B; zero past K), bound as read-only storage textures (the
+// so the operands come from rgba32float textures (one texel = 4 consecutive values along k for A, along n
+// for B, or, with A_MPACKED / B_KPACKED, along m for A and along k for B — whichever way the operand lies in
+// its buffer, so that a copy of the buffer fills the texture: core/gpu/matmul_cpu.ts), bound as read-only storage textures (the
 // image load took 1.4–1.5× less CPU time than a sampled texture's fetch at ViT-S's qkv and fc1, lavapipe
 // 22.3: bench/results/2026-12-06-cpu-passes-before-after.md), and the product is
 // tiled so each fetch feeds as many FMAs as possible: each invocation owns a ${ROWS}×${COLS} block of C in
@@ -66,6 +77,7 @@ override MASK_RES: bool = false;
 // k + ky·pitch + kx of it. Column n of C is n = tap·4·tapTexels + ci, stored at ci·taps + tap (the weights'
 // [Cout, Cin, KH, KW] order), channels past cin not at all.
 override TAP_ROWS: bool = false;
+${LAYOUT_OVERRIDES}
 
 struct Params {
   M: u32, N: u32,
@@ -77,9 +89,9 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-// texel (kq, m) = op(A)[m, 4kq .. 4kq+3]
+// texel (kq, m) = op(A)[m, 4kq .. 4kq+3]; A_MPACKED: texel (m4, k) = op(A)[4m4 .. 4m4+3, k]
 @group(0) @binding(1) var A: texture_storage_2d<rgba32float, read>;
-// texel (n4, k) = op(B)[k, 4n4 .. 4n4+3]
+// texel (n4, k) = op(B)[k, 4n4 .. 4n4+3]; B_KPACKED: texel (kq, n) = op(B)[4kq .. 4kq+3, n]
 @group(0) @binding(2) var B: texture_storage_2d<rgba32float, read>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> C: array<f32>;
@@ -149,18 +161,45 @@ function productBody(emit: (line?: string) => void): void {
   for (let i = 0; i < ROWS; i++) {
     emit(`  var ${range(cv).map((c) => `${acc(i, c)} = vec4<f32>(0.0)`).join("; var ")};`);
   }
-  emit(`
+  emit(`  let lastM4 = (p.M + 3u) / 4u - 1u;
+  let lastN = p.N - 1u;
   for (var kq = 0u; kq < p.K4; kq++) {
     let k = i32(kq * 4u);`);
-  for (let i = 0; i < ROWS; i++) {
-    emit(`    let a${i} = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + ${i}u, lastM))));`);
-  }
-  // b{j}_{c}: columns n0+4c .. n0+4c+3 at depth 4kq+j.
+  // a{i}: row m0+i at depths 4kq .. 4kq+3.
+  emit(`    var ${range(ROWS).map((i) => `a${i}: vec4<f32>`).join("; var ")};`);
+  emit(`    if (A_MPACKED) {`);
   for (let j = 0; j < 4; j++) {
-    for (let c = 0; c < cv; c++) {
-      emit(`    let b${j}_${c} = textureLoad(B, vec2<i32>(bx${c}, k + by${c} + ${j}));`);
+    for (let t = 0; t < ROWS / 4; t++) {
+      emit(`      let at${j}_${t} = textureLoad(A, vec2<i32>(i32(min(m0 / 4u + ${t}u, lastM4)), k + ${j}));`);
     }
   }
+  for (let i = 0; i < ROWS; i++) {
+    const q = XYZW[i % 4];
+    emit(`      a${i} = vec4<f32>(${range(4).map((j) => `at${j}_${i >> 2}.${q}`).join(", ")});`);
+  }
+  emit(`    } else {`);
+  for (let i = 0; i < ROWS; i++) {
+    emit(`      a${i} = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + ${i}u, lastM))));`);
+  }
+  emit(`    }`);
+  // b{j}_{c}: columns n0+4c .. n0+4c+3 at depth 4kq+j.
+  emit(`    var ${range(4).flatMap((j) => range(cv).map((c) => `b${j}_${c}: vec4<f32>`)).join("; var ")};`);
+  emit(`    if (B_KPACKED) {`);
+  for (let n = 0; n < COLS; n++) {
+    emit(`      let bn${n} = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + ${n}u, lastN))));`);
+  }
+  for (let j = 0; j < 4; j++) {
+    for (let c = 0; c < cv; c++) {
+      emit(`      b${j}_${c} = vec4<f32>(${range(4).map((q) => `bn${4 * c + q}.${XYZW[j]}`).join(", ")});`);
+    }
+  }
+  emit(`    } else {`);
+  for (let j = 0; j < 4; j++) {
+    for (let c = 0; c < cv; c++) {
+      emit(`      b${j}_${c} = textureLoad(B, vec2<i32>(bx${c}, k + by${c} + ${j}));`);
+    }
+  }
+  emit(`    }`);
   // Accumulator-major order: each accumulator takes its four FMAs in a row, so a spilled one is loaded and
   // stored once per step rather than four times.
   for (let c = 0; c < cv; c++) {
@@ -214,6 +253,7 @@ export function generateToTexture(): string {
 override WG_X: u32 = 16u;
 override HAS_BIAS: bool = false;
 override GELU_OUT: bool = false;
+${LAYOUT_OVERRIDES}
 const TAP_ROWS = false;
 const BIAS_ROWS = false;
 

@@ -4,8 +4,9 @@
 // workgroup runs on one thread as 8-wide SIMD (its invocations are the lanes), and a load from a storage
 // buffer inside a loop becomes a scalar loop over the lanes with a branch and a bounds check per component —
 // about ten times the cost of the FMAs it feeds. A texel fetch is built as straight-line SIMD code instead,
-// so the operands come from rgba32float textures that kernels/matmul_pack.wgsl fills (one texel = 4
-// consecutive values along k for A, along n for B; zero past K), bound as read-only storage textures (the
+// so the operands come from rgba32float textures (one texel = 4 consecutive values along k for A, along n
+// for B, or, with A_MPACKED / B_KPACKED, along m for A and along k for B — whichever way the operand lies in
+// its buffer, so that a copy of the buffer fills the texture: core/gpu/matmul_cpu.ts), bound as read-only storage textures (the
 // image load took 1.4–1.5× less CPU time than a sampled texture's fetch at ViT-S's qkv and fc1, lavapipe
 // 22.3: bench/results/2026-12-06-cpu-passes-before-after.md), and the product is
 // tiled so each fetch feeds as many FMAs as possible: each invocation owns a 32×16 block of C in
@@ -34,6 +35,9 @@ override MASK_RES: bool = false;
 // k + ky·pitch + kx of it. Column n of C is n = tap·4·tapTexels + ci, stored at ci·taps + tap (the weights'
 // [Cout, Cin, KH, KW] order), channels past cin not at all.
 override TAP_ROWS: bool = false;
+// A as texels of 4 rows at one k, B as texels of 4 k at one column (see the header).
+override A_MPACKED: bool = false;
+override B_KPACKED: bool = false;
 
 struct Params {
   M: u32, N: u32,
@@ -45,9 +49,9 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-// texel (kq, m) = op(A)[m, 4kq .. 4kq+3]
+// texel (kq, m) = op(A)[m, 4kq .. 4kq+3]; A_MPACKED: texel (m4, k) = op(A)[4m4 .. 4m4+3, k]
 @group(0) @binding(1) var A: texture_storage_2d<rgba32float, read>;
-// texel (n4, k) = op(B)[k, 4n4 .. 4n4+3]
+// texel (n4, k) = op(B)[k, 4n4 .. 4n4+3]; B_KPACKED: texel (kq, n) = op(B)[4kq .. 4kq+3, n]
 @group(0) @binding(2) var B: texture_storage_2d<rgba32float, read>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> C: array<f32>;
@@ -126,57 +130,162 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   var acc29_0 = vec4<f32>(0.0); var acc29_1 = vec4<f32>(0.0); var acc29_2 = vec4<f32>(0.0); var acc29_3 = vec4<f32>(0.0);
   var acc30_0 = vec4<f32>(0.0); var acc30_1 = vec4<f32>(0.0); var acc30_2 = vec4<f32>(0.0); var acc30_3 = vec4<f32>(0.0);
   var acc31_0 = vec4<f32>(0.0); var acc31_1 = vec4<f32>(0.0); var acc31_2 = vec4<f32>(0.0); var acc31_3 = vec4<f32>(0.0);
-
+  let lastM4 = (p.M + 3u) / 4u - 1u;
+  let lastN = p.N - 1u;
   for (var kq = 0u; kq < p.K4; kq++) {
     let k = i32(kq * 4u);
-    let a0 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 0u, lastM))));
-    let a1 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 1u, lastM))));
-    let a2 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 2u, lastM))));
-    let a3 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 3u, lastM))));
-    let a4 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 4u, lastM))));
-    let a5 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 5u, lastM))));
-    let a6 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 6u, lastM))));
-    let a7 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 7u, lastM))));
-    let a8 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 8u, lastM))));
-    let a9 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 9u, lastM))));
-    let a10 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 10u, lastM))));
-    let a11 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 11u, lastM))));
-    let a12 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 12u, lastM))));
-    let a13 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 13u, lastM))));
-    let a14 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 14u, lastM))));
-    let a15 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 15u, lastM))));
-    let a16 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 16u, lastM))));
-    let a17 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 17u, lastM))));
-    let a18 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 18u, lastM))));
-    let a19 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 19u, lastM))));
-    let a20 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 20u, lastM))));
-    let a21 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 21u, lastM))));
-    let a22 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 22u, lastM))));
-    let a23 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 23u, lastM))));
-    let a24 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 24u, lastM))));
-    let a25 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 25u, lastM))));
-    let a26 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 26u, lastM))));
-    let a27 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 27u, lastM))));
-    let a28 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 28u, lastM))));
-    let a29 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 29u, lastM))));
-    let a30 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 30u, lastM))));
-    let a31 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 31u, lastM))));
-    let b0_0 = textureLoad(B, vec2<i32>(bx0, k + by0 + 0));
-    let b0_1 = textureLoad(B, vec2<i32>(bx1, k + by1 + 0));
-    let b0_2 = textureLoad(B, vec2<i32>(bx2, k + by2 + 0));
-    let b0_3 = textureLoad(B, vec2<i32>(bx3, k + by3 + 0));
-    let b1_0 = textureLoad(B, vec2<i32>(bx0, k + by0 + 1));
-    let b1_1 = textureLoad(B, vec2<i32>(bx1, k + by1 + 1));
-    let b1_2 = textureLoad(B, vec2<i32>(bx2, k + by2 + 1));
-    let b1_3 = textureLoad(B, vec2<i32>(bx3, k + by3 + 1));
-    let b2_0 = textureLoad(B, vec2<i32>(bx0, k + by0 + 2));
-    let b2_1 = textureLoad(B, vec2<i32>(bx1, k + by1 + 2));
-    let b2_2 = textureLoad(B, vec2<i32>(bx2, k + by2 + 2));
-    let b2_3 = textureLoad(B, vec2<i32>(bx3, k + by3 + 2));
-    let b3_0 = textureLoad(B, vec2<i32>(bx0, k + by0 + 3));
-    let b3_1 = textureLoad(B, vec2<i32>(bx1, k + by1 + 3));
-    let b3_2 = textureLoad(B, vec2<i32>(bx2, k + by2 + 3));
-    let b3_3 = textureLoad(B, vec2<i32>(bx3, k + by3 + 3));
+    var a0: vec4<f32>; var a1: vec4<f32>; var a2: vec4<f32>; var a3: vec4<f32>; var a4: vec4<f32>; var a5: vec4<f32>; var a6: vec4<f32>; var a7: vec4<f32>; var a8: vec4<f32>; var a9: vec4<f32>; var a10: vec4<f32>; var a11: vec4<f32>; var a12: vec4<f32>; var a13: vec4<f32>; var a14: vec4<f32>; var a15: vec4<f32>; var a16: vec4<f32>; var a17: vec4<f32>; var a18: vec4<f32>; var a19: vec4<f32>; var a20: vec4<f32>; var a21: vec4<f32>; var a22: vec4<f32>; var a23: vec4<f32>; var a24: vec4<f32>; var a25: vec4<f32>; var a26: vec4<f32>; var a27: vec4<f32>; var a28: vec4<f32>; var a29: vec4<f32>; var a30: vec4<f32>; var a31: vec4<f32>;
+    if (A_MPACKED) {
+      let at0_0 = textureLoad(A, vec2<i32>(i32(min(m0 / 4u + 0u, lastM4)), k + 0));
+      let at0_1 = textureLoad(A, vec2<i32>(i32(min(m0 / 4u + 1u, lastM4)), k + 0));
+      let at0_2 = textureLoad(A, vec2<i32>(i32(min(m0 / 4u + 2u, lastM4)), k + 0));
+      let at0_3 = textureLoad(A, vec2<i32>(i32(min(m0 / 4u + 3u, lastM4)), k + 0));
+      let at0_4 = textureLoad(A, vec2<i32>(i32(min(m0 / 4u + 4u, lastM4)), k + 0));
+      let at0_5 = textureLoad(A, vec2<i32>(i32(min(m0 / 4u + 5u, lastM4)), k + 0));
+      let at0_6 = textureLoad(A, vec2<i32>(i32(min(m0 / 4u + 6u, lastM4)), k + 0));
+      let at0_7 = textureLoad(A, vec2<i32>(i32(min(m0 / 4u + 7u, lastM4)), k + 0));
+      let at1_0 = textureLoad(A, vec2<i32>(i32(min(m0 / 4u + 0u, lastM4)), k + 1));
+      let at1_1 = textureLoad(A, vec2<i32>(i32(min(m0 / 4u + 1u, lastM4)), k + 1));
+      let at1_2 = textureLoad(A, vec2<i32>(i32(min(m0 / 4u + 2u, lastM4)), k + 1));
+      let at1_3 = textureLoad(A, vec2<i32>(i32(min(m0 / 4u + 3u, lastM4)), k + 1));
+      let at1_4 = textureLoad(A, vec2<i32>(i32(min(m0 / 4u + 4u, lastM4)), k + 1));
+      let at1_5 = textureLoad(A, vec2<i32>(i32(min(m0 / 4u + 5u, lastM4)), k + 1));
+      let at1_6 = textureLoad(A, vec2<i32>(i32(min(m0 / 4u + 6u, lastM4)), k + 1));
+      let at1_7 = textureLoad(A, vec2<i32>(i32(min(m0 / 4u + 7u, lastM4)), k + 1));
+      let at2_0 = textureLoad(A, vec2<i32>(i32(min(m0 / 4u + 0u, lastM4)), k + 2));
+      let at2_1 = textureLoad(A, vec2<i32>(i32(min(m0 / 4u + 1u, lastM4)), k + 2));
+      let at2_2 = textureLoad(A, vec2<i32>(i32(min(m0 / 4u + 2u, lastM4)), k + 2));
+      let at2_3 = textureLoad(A, vec2<i32>(i32(min(m0 / 4u + 3u, lastM4)), k + 2));
+      let at2_4 = textureLoad(A, vec2<i32>(i32(min(m0 / 4u + 4u, lastM4)), k + 2));
+      let at2_5 = textureLoad(A, vec2<i32>(i32(min(m0 / 4u + 5u, lastM4)), k + 2));
+      let at2_6 = textureLoad(A, vec2<i32>(i32(min(m0 / 4u + 6u, lastM4)), k + 2));
+      let at2_7 = textureLoad(A, vec2<i32>(i32(min(m0 / 4u + 7u, lastM4)), k + 2));
+      let at3_0 = textureLoad(A, vec2<i32>(i32(min(m0 / 4u + 0u, lastM4)), k + 3));
+      let at3_1 = textureLoad(A, vec2<i32>(i32(min(m0 / 4u + 1u, lastM4)), k + 3));
+      let at3_2 = textureLoad(A, vec2<i32>(i32(min(m0 / 4u + 2u, lastM4)), k + 3));
+      let at3_3 = textureLoad(A, vec2<i32>(i32(min(m0 / 4u + 3u, lastM4)), k + 3));
+      let at3_4 = textureLoad(A, vec2<i32>(i32(min(m0 / 4u + 4u, lastM4)), k + 3));
+      let at3_5 = textureLoad(A, vec2<i32>(i32(min(m0 / 4u + 5u, lastM4)), k + 3));
+      let at3_6 = textureLoad(A, vec2<i32>(i32(min(m0 / 4u + 6u, lastM4)), k + 3));
+      let at3_7 = textureLoad(A, vec2<i32>(i32(min(m0 / 4u + 7u, lastM4)), k + 3));
+      a0 = vec4<f32>(at0_0.x, at1_0.x, at2_0.x, at3_0.x);
+      a1 = vec4<f32>(at0_0.y, at1_0.y, at2_0.y, at3_0.y);
+      a2 = vec4<f32>(at0_0.z, at1_0.z, at2_0.z, at3_0.z);
+      a3 = vec4<f32>(at0_0.w, at1_0.w, at2_0.w, at3_0.w);
+      a4 = vec4<f32>(at0_1.x, at1_1.x, at2_1.x, at3_1.x);
+      a5 = vec4<f32>(at0_1.y, at1_1.y, at2_1.y, at3_1.y);
+      a6 = vec4<f32>(at0_1.z, at1_1.z, at2_1.z, at3_1.z);
+      a7 = vec4<f32>(at0_1.w, at1_1.w, at2_1.w, at3_1.w);
+      a8 = vec4<f32>(at0_2.x, at1_2.x, at2_2.x, at3_2.x);
+      a9 = vec4<f32>(at0_2.y, at1_2.y, at2_2.y, at3_2.y);
+      a10 = vec4<f32>(at0_2.z, at1_2.z, at2_2.z, at3_2.z);
+      a11 = vec4<f32>(at0_2.w, at1_2.w, at2_2.w, at3_2.w);
+      a12 = vec4<f32>(at0_3.x, at1_3.x, at2_3.x, at3_3.x);
+      a13 = vec4<f32>(at0_3.y, at1_3.y, at2_3.y, at3_3.y);
+      a14 = vec4<f32>(at0_3.z, at1_3.z, at2_3.z, at3_3.z);
+      a15 = vec4<f32>(at0_3.w, at1_3.w, at2_3.w, at3_3.w);
+      a16 = vec4<f32>(at0_4.x, at1_4.x, at2_4.x, at3_4.x);
+      a17 = vec4<f32>(at0_4.y, at1_4.y, at2_4.y, at3_4.y);
+      a18 = vec4<f32>(at0_4.z, at1_4.z, at2_4.z, at3_4.z);
+      a19 = vec4<f32>(at0_4.w, at1_4.w, at2_4.w, at3_4.w);
+      a20 = vec4<f32>(at0_5.x, at1_5.x, at2_5.x, at3_5.x);
+      a21 = vec4<f32>(at0_5.y, at1_5.y, at2_5.y, at3_5.y);
+      a22 = vec4<f32>(at0_5.z, at1_5.z, at2_5.z, at3_5.z);
+      a23 = vec4<f32>(at0_5.w, at1_5.w, at2_5.w, at3_5.w);
+      a24 = vec4<f32>(at0_6.x, at1_6.x, at2_6.x, at3_6.x);
+      a25 = vec4<f32>(at0_6.y, at1_6.y, at2_6.y, at3_6.y);
+      a26 = vec4<f32>(at0_6.z, at1_6.z, at2_6.z, at3_6.z);
+      a27 = vec4<f32>(at0_6.w, at1_6.w, at2_6.w, at3_6.w);
+      a28 = vec4<f32>(at0_7.x, at1_7.x, at2_7.x, at3_7.x);
+      a29 = vec4<f32>(at0_7.y, at1_7.y, at2_7.y, at3_7.y);
+      a30 = vec4<f32>(at0_7.z, at1_7.z, at2_7.z, at3_7.z);
+      a31 = vec4<f32>(at0_7.w, at1_7.w, at2_7.w, at3_7.w);
+    } else {
+      a0 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 0u, lastM))));
+      a1 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 1u, lastM))));
+      a2 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 2u, lastM))));
+      a3 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 3u, lastM))));
+      a4 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 4u, lastM))));
+      a5 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 5u, lastM))));
+      a6 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 6u, lastM))));
+      a7 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 7u, lastM))));
+      a8 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 8u, lastM))));
+      a9 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 9u, lastM))));
+      a10 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 10u, lastM))));
+      a11 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 11u, lastM))));
+      a12 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 12u, lastM))));
+      a13 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 13u, lastM))));
+      a14 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 14u, lastM))));
+      a15 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 15u, lastM))));
+      a16 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 16u, lastM))));
+      a17 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 17u, lastM))));
+      a18 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 18u, lastM))));
+      a19 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 19u, lastM))));
+      a20 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 20u, lastM))));
+      a21 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 21u, lastM))));
+      a22 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 22u, lastM))));
+      a23 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 23u, lastM))));
+      a24 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 24u, lastM))));
+      a25 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 25u, lastM))));
+      a26 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 26u, lastM))));
+      a27 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 27u, lastM))));
+      a28 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 28u, lastM))));
+      a29 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 29u, lastM))));
+      a30 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 30u, lastM))));
+      a31 = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + 31u, lastM))));
+    }
+    var b0_0: vec4<f32>; var b0_1: vec4<f32>; var b0_2: vec4<f32>; var b0_3: vec4<f32>; var b1_0: vec4<f32>; var b1_1: vec4<f32>; var b1_2: vec4<f32>; var b1_3: vec4<f32>; var b2_0: vec4<f32>; var b2_1: vec4<f32>; var b2_2: vec4<f32>; var b2_3: vec4<f32>; var b3_0: vec4<f32>; var b3_1: vec4<f32>; var b3_2: vec4<f32>; var b3_3: vec4<f32>;
+    if (B_KPACKED) {
+      let bn0 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 0u, lastN))));
+      let bn1 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 1u, lastN))));
+      let bn2 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 2u, lastN))));
+      let bn3 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 3u, lastN))));
+      let bn4 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 4u, lastN))));
+      let bn5 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 5u, lastN))));
+      let bn6 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 6u, lastN))));
+      let bn7 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 7u, lastN))));
+      let bn8 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 8u, lastN))));
+      let bn9 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 9u, lastN))));
+      let bn10 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 10u, lastN))));
+      let bn11 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 11u, lastN))));
+      let bn12 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 12u, lastN))));
+      let bn13 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 13u, lastN))));
+      let bn14 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 14u, lastN))));
+      let bn15 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 15u, lastN))));
+      b0_0 = vec4<f32>(bn0.x, bn1.x, bn2.x, bn3.x);
+      b0_1 = vec4<f32>(bn4.x, bn5.x, bn6.x, bn7.x);
+      b0_2 = vec4<f32>(bn8.x, bn9.x, bn10.x, bn11.x);
+      b0_3 = vec4<f32>(bn12.x, bn13.x, bn14.x, bn15.x);
+      b1_0 = vec4<f32>(bn0.y, bn1.y, bn2.y, bn3.y);
+      b1_1 = vec4<f32>(bn4.y, bn5.y, bn6.y, bn7.y);
+      b1_2 = vec4<f32>(bn8.y, bn9.y, bn10.y, bn11.y);
+      b1_3 = vec4<f32>(bn12.y, bn13.y, bn14.y, bn15.y);
+      b2_0 = vec4<f32>(bn0.z, bn1.z, bn2.z, bn3.z);
+      b2_1 = vec4<f32>(bn4.z, bn5.z, bn6.z, bn7.z);
+      b2_2 = vec4<f32>(bn8.z, bn9.z, bn10.z, bn11.z);
+      b2_3 = vec4<f32>(bn12.z, bn13.z, bn14.z, bn15.z);
+      b3_0 = vec4<f32>(bn0.w, bn1.w, bn2.w, bn3.w);
+      b3_1 = vec4<f32>(bn4.w, bn5.w, bn6.w, bn7.w);
+      b3_2 = vec4<f32>(bn8.w, bn9.w, bn10.w, bn11.w);
+      b3_3 = vec4<f32>(bn12.w, bn13.w, bn14.w, bn15.w);
+    } else {
+      b0_0 = textureLoad(B, vec2<i32>(bx0, k + by0 + 0));
+      b0_1 = textureLoad(B, vec2<i32>(bx1, k + by1 + 0));
+      b0_2 = textureLoad(B, vec2<i32>(bx2, k + by2 + 0));
+      b0_3 = textureLoad(B, vec2<i32>(bx3, k + by3 + 0));
+      b1_0 = textureLoad(B, vec2<i32>(bx0, k + by0 + 1));
+      b1_1 = textureLoad(B, vec2<i32>(bx1, k + by1 + 1));
+      b1_2 = textureLoad(B, vec2<i32>(bx2, k + by2 + 1));
+      b1_3 = textureLoad(B, vec2<i32>(bx3, k + by3 + 1));
+      b2_0 = textureLoad(B, vec2<i32>(bx0, k + by0 + 2));
+      b2_1 = textureLoad(B, vec2<i32>(bx1, k + by1 + 2));
+      b2_2 = textureLoad(B, vec2<i32>(bx2, k + by2 + 2));
+      b2_3 = textureLoad(B, vec2<i32>(bx3, k + by3 + 2));
+      b3_0 = textureLoad(B, vec2<i32>(bx0, k + by0 + 3));
+      b3_1 = textureLoad(B, vec2<i32>(bx1, k + by1 + 3));
+      b3_2 = textureLoad(B, vec2<i32>(bx2, k + by2 + 3));
+      b3_3 = textureLoad(B, vec2<i32>(bx3, k + by3 + 3));
+    }
     acc0_0 = fma(vec4<f32>(a0.w), b3_0, fma(vec4<f32>(a0.z), b2_0, fma(vec4<f32>(a0.y), b1_0, fma(vec4<f32>(a0.x), b0_0, acc0_0))));
     acc1_0 = fma(vec4<f32>(a1.w), b3_0, fma(vec4<f32>(a1.z), b2_0, fma(vec4<f32>(a1.y), b1_0, fma(vec4<f32>(a1.x), b0_0, acc1_0))));
     acc2_0 = fma(vec4<f32>(a2.w), b3_0, fma(vec4<f32>(a2.z), b2_0, fma(vec4<f32>(a2.y), b1_0, fma(vec4<f32>(a2.x), b0_0, acc2_0))));

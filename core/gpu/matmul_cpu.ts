@@ -1,11 +1,13 @@
 /**
  * The matmul path for CPU adapters (lavapipe/llvmpipe): kernels/matmul_cpu.wgsl reads A and B from
  * rgba32float textures, because there a texel fetch is straight-line SIMD code while a storage-buffer load in
- * a loop is a branchy scalar loop over the lanes (see the kernel's header). Each product first copies op(A)
- * and op(B) into scratch textures ("scratch/matmul-pack", freed once the product is recorded) with
- * kernels/matmul_pack.wgsl, which also takes care of transposes, offsets, leading dimensions and zero
- * padding, so the product kernel has none of them. The copies read and write each operand element
- * once, against 2·M·N·K FLOPs: a few percent of the time at ViT shapes. Convolutions
+ * a loop is a branchy scalar loop over the lanes (see the kernel's header). Each product first copies A and
+ * B as they are stored into scratch textures ("scratch/matmul-pack", freed once the product is recorded):
+ * the kernel takes each operand's texels along whichever dimension is contiguous in its buffer (its
+ * A_MPACKED / B_KPACKED layouts), so no copy transposes. Where rows are whole texels, 256-byte aligned, the
+ * copy is a copyBufferToTexture — lavapipe's memcpy, 6–10× less CPU time than a kernel at ViT-S's shapes
+ * (1370×1536 floats: 1.9 against 18.5 ms); else kernels/matmul_pack.wgsl copies, which also takes care of
+ * offsets, leading dimensions and zero padding. Either way the product kernel has none of them. Convolutions
  * (core/nn/ops/conv_product.ts) fill the operand textures themselves (`operandTexture`, `packOperand`, their
  * own patch kernels) and run `productOnTextures`, whose store takes a convolution's epilogue.
  */
@@ -31,7 +33,7 @@ const MATMUL_CPU_TEXTURE_KERNEL: KernelSpec = {
   bindings: ["uniform", "texture", "texture", "read", "storage-texture"],
 };
 
-export const MATMUL_PACK_KERNEL: KernelSpec = {
+const MATMUL_PACK_KERNEL: KernelSpec = {
   file: "matmul_pack.wgsl",
   entry: "main",
   bindings: ["uniform", "read", "storage-texture"],
@@ -66,6 +68,20 @@ export function workgroupWidth(n: number): number {
 
 const PACK_WG_X = 64; // kernels/matmul_pack.wgsl's @workgroup_size
 
+/** Operand textures can be filled by a copy from a buffer as well as by a kernel. */
+const OPERAND_USAGE = GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.COPY_DST;
+
+/**
+ * Which way the kernel reads each operand's texels: A's along m rather than k (`aMPacked`), B's along k
+ * rather than n (`bKPacked`) — for an operand stored transposed, the way its buffer lies.
+ */
+export interface OperandLayout {
+  aMPacked: boolean;
+  bKPacked: boolean;
+}
+
+const PLAIN: OperandLayout = { aMPacked: false, bKPacked: false };
+
 /** An operand as stored: op(X) is `rows`×`cols`; `trans` = X is stored as [cols, rows]. */
 interface Operand {
   tensor: Tensor;
@@ -73,6 +89,11 @@ interface Operand {
   cols: number;
   ld: number;
   trans: boolean;
+  /**
+   * Whether the texture's rows run along k, where the kernel reads up to the next whole texel, so zeros
+   * must follow the last row (default). A's rows (m) and a transposed B's (n) are clamped, never read past.
+   */
+  rowsAlongK?: boolean;
 }
 
 /**
@@ -86,25 +107,54 @@ export function nonPowerOfTwo(side: number): number {
   return (side & (side - 1)) === 0 ? side + 1 : side;
 }
 
-/** Texture sizes (texels) of the operand copies: A is M rows of ⌈K/4⌉ texels, B is 4⌈K/4⌉ rows of ⌈N/4⌉. */
+/**
+ * Texture sizes (texels) of the operand copies: A is M rows of ⌈K/4⌉ texels (aMPacked: 4⌈K/4⌉ rows of
+ * ⌈M/4⌉), B is 4⌈K/4⌉ rows of ⌈N/4⌉ (bKPacked: N rows of ⌈K/4⌉) — rows along k padded to whole texels.
+ */
 export function textureShapes(
   p: { m: number; n: number; k: number },
+  layout: OperandLayout = PLAIN,
 ): { a: [number, number]; b: [number, number] } {
   const k4 = Math.ceil(p.k / 4);
   const side = nonPowerOfTwo;
-  return { a: [side(k4), side(p.m)], b: [side(Math.ceil(p.n / 4)), side(4 * k4)] };
+  return {
+    a: layout.aMPacked ? [side(Math.ceil(p.m / 4)), side(4 * k4)] : [side(k4), side(p.m)],
+    b: layout.bKPacked ? [side(k4), side(p.n)] : [side(Math.ceil(p.n / 4)), side(4 * k4)],
+  };
 }
 
 /** Whether the operand copies fit the adapter's texture limits (else matmul() takes the GPU kernels). */
 export function cpuPathFits(rt: Runtime, p: MatmulProblem): boolean {
   const kp = kernelProduct(p);
-  const { a, b } = textureShapes({ m: kp.m, n: kp.n, k: p.k });
+  const { a, b } = textureShapes({ m: kp.m, n: kp.n, k: p.k }, kp.layout);
   return [...a, ...b].every((d) => d <= rt.ctx.limits.maxTextureDimension2D);
 }
 
 /** Element offset of batch item z = outer·inner + i: off + outer·stride[0] + i·stride[1]. */
 function itemOffset(off: number, stride: BatchStride, z: number, inner: number): number {
   return off + Math.floor(z / inner) * stride[0] + (z % inner) * stride[1];
+}
+
+/**
+ * Whether op(X) can be copied into its texture as it is stored: straight, in rows of whole texels (where
+ * the rows run along k, no texel past K then needs the zeros a copy does not write), 256 bytes apart
+ * (WebGPU's rule for a buffer-to-texture copy).
+ */
+function copyable(x: Operand, off: number): boolean {
+  return !x.trans && x.cols % 4 === 0 && x.ld >= x.cols && (x.ld * 4) % 256 === 0 && off % 4 === 0;
+}
+
+/**
+ * Zeros the rows of a copied operand up to the next multiple of 4 where its rows run along k: the kernel
+ * reads them, and a reused texture holds whatever its last user left (tests/gpu/matmul.test.ts leaves NaN).
+ */
+function zeroRowsPastK(rt: Runtime, x: Operand, texture: PoolBuffer): void {
+  const count = (x.rowsAlongK ?? true) ? (4 - x.rows % 4) % 4 : 0;
+  if (count === 0) return;
+  const ld = Math.ceil(x.cols / 64) * 64; // floats a row: a multiple of 256 bytes
+  const zeros = rt.tensor("scratch/zero-rows", [count * ld]);
+  rt.copyToTexture(zeros, 0, ld, texture, x.cols / 4, count, x.rows);
+  rt.free(zeros);
 }
 
 /** Records the copy of op(X) of one batch item into `texture` (width×height texels). */
@@ -116,6 +166,11 @@ function pack(
   [width, height]: [number, number],
   label: string,
 ) {
+  if (copyable(x, off)) {
+    rt.copyToTexture(x.tensor, off, x.ld, texture, x.cols / 4, x.rows);
+    zeroRowsPastK(rt, x, texture);
+    return;
+  }
   // Stored straight and aligned: a vec4 a texel (kernels/matmul_pack.wgsl's main_vec4).
   const quads = !x.trans && [x.cols, x.ld, off].every((v) => v % 4 === 0);
   rt.dispatch(
@@ -135,16 +190,16 @@ interface KernelOperand extends Operand {
   stride: BatchStride;
 }
 
+/** An operand as its buffer stores it: op(X) itself, or, for one stored transposed, X. */
+function asStored(x: KernelOperand): KernelOperand {
+  return x.trans ? { ...x, rows: x.cols, cols: x.rows, trans: false } : x;
+}
+
 /**
  * The product the kernel runs: C = op(A)·op(B) itself, or — when C is narrow, as attention's P·V with its 64
  * columns, and there is no bias (which the kernel adds per column) — Cᵀ = op(B)ᵀ·op(A)ᵀ stored transposed,
- * whichever leaves fewer lanes idle past the last column. The count leaves out the operand copies, and
- * the swap turns each straight copy into a transposed one and back: for P·V at 1370 tokens the product went
- * from 11 to 7 ms and P's copy from about 0.8 to 2.8 ms, about even in all. So a swap that leaves more
- * operands transposed than before must halve the count: a linear's input gradient (dy·W, both straight)
- * counts 7 % less swapped at ViT-S's qkv and fc1 shapes, but median CPU ms of 7 alternated on lavapipe,
- * straight against swapped, were qkv 112 / 159, proj 40 / 55, fc1 142 / 219; its weight gradient (dyᵀ·x,
- * one transposed either way) stays with the count (fc1 152 swapped against 176 straight).
+ * whichever leaves fewer lanes idle past the last column. Its operands are copied as stored, the layout
+ * saying which way the kernel reads each (`OperandLayout`), so neither choice transposes a copy.
  */
 function kernelProduct(p: MatmulProblem) {
   const a: KernelOperand = {
@@ -167,14 +222,20 @@ function kernelProduct(p: MatmulProblem) {
   };
   const straight = laneCost(p.m, p.n);
   const swapped = laneCost(p.n, p.m);
-  const moreTransposed = Number(!p.transA) + Number(!p.transB) > Number(p.transA) + Number(p.transB);
-  if (p.bias || swapped.cost * (moreTransposed ? 2 : 1) >= straight.cost) {
-    return { m: p.m, n: p.n, a, b, lanes: straight.lanes, transC: false };
-  }
+  const run = (m: number, n: number, a: KernelOperand, b: KernelOperand, lanes: number, transC: boolean) => ({
+    m,
+    n,
+    a: { ...asStored(a), rowsAlongK: a.trans },
+    b: { ...asStored(b), rowsAlongK: !b.trans },
+    layout: { aMPacked: a.trans, bKPacked: b.trans },
+    lanes,
+    transC,
+  });
+  if (p.bias || swapped.cost >= straight.cost) return run(p.m, p.n, a, b, straight.lanes, false);
   // op(B)ᵀ is op(B) stored the other way round, and likewise op(A)ᵀ.
   const bT = { ...b, rows: p.n, cols: p.k, trans: !p.transB };
   const aT = { ...a, rows: p.k, cols: p.m, trans: !p.transA };
-  return { m: p.n, n: p.m, a: bT, b: aT, lanes: swapped.lanes, transC: true };
+  return run(p.n, p.m, bT, aT, swapped.lanes, true);
 }
 
 /**
@@ -183,15 +244,15 @@ function kernelProduct(p: MatmulProblem) {
  */
 export function matmulCpu(rt: Runtime, p: MatmulProblem): void {
   const kp = kernelProduct(p);
-  const shapes = textureShapes({ m: kp.m, n: kp.n, k: p.k });
-  const usage = GPUTextureUsage.STORAGE_BINDING;
-  const texA = rt.pool.allocTexture("scratch/matmul-pack", ...shapes.a, usage);
-  const texB = rt.pool.allocTexture("scratch/matmul-pack", ...shapes.b, usage);
+  const shapes = textureShapes({ m: kp.m, n: kp.n, k: p.k }, kp.layout);
+  const texA = operandTexture(rt, shapes.a);
+  const texB = operandTexture(rt, shapes.b);
   const constants = {
     WG_X: kp.lanes,
     HAS_BIAS: p.bias !== undefined,
     ACCUMULATE: p.accumulate,
     TRANS_C: kp.transC,
+    ...layoutConstants(kp.layout),
   };
   for (let z = 0; z < p.batch; z++) {
     pack(rt, kp.a, itemOffset(kp.a.off, kp.a.stride, z, p.inner), texA, shapes.a, p.label);
@@ -212,8 +273,12 @@ export function matmulCpu(rt: Runtime, p: MatmulProblem): void {
 
 /** An operand texture of the CPU path, for a caller that fills it itself (`packOperand`, its own kernel). */
 export function operandTexture(rt: Runtime, [width, height]: [number, number]): PoolBuffer {
-  const usage = GPUTextureUsage.STORAGE_BINDING;
-  return rt.pool.allocTexture("scratch/matmul-pack", width, height, usage);
+  return rt.pool.allocTexture("scratch/matmul-pack", width, height, OPERAND_USAGE);
+}
+
+/** The kernel's layout constants, only those that are on (a plain product shares one pipeline). */
+function layoutConstants(layout: OperandLayout = PLAIN): Record<string, boolean> {
+  return onlyTrue({ A_MPACKED: layout.aMPacked, B_KPACKED: layout.bKPacked });
 }
 
 /** Records the copy of op(X) (`rows`×`cols`, from element `off`) into an operand texture. */
@@ -256,6 +321,8 @@ export interface TextureProduct {
    * pixels long, and only channels below `cin` are stored.
    */
   tapRows?: { tapTexels: number; kh: number; kw: number; pitch: number; cin: number };
+  /** How the textures hold A and B (`textureShapes` with the same layout); plain by default. */
+  layout?: OperandLayout;
   label: string;
 }
 
@@ -291,6 +358,7 @@ export function productOnTextures(rt: Runtime, p: TextureProduct, texA: PoolBuff
         MASK_RES: p.res !== undefined && (p.maskByRes ?? false),
         TAP_ROWS: p.tapRows !== undefined,
       }),
+      ...layoutConstants(p.layout),
     },
     productParams(p.m, p.n, p.k, p.ldc, p.offC, f32(1), p.tapRows),
     [texA, texB, p.bias ?? rt.unused, p.c, p.res ?? rt.unused],
@@ -309,7 +377,7 @@ function onlyTrue(flags: Record<string, boolean>): Record<string, boolean> {
  */
 export function productIntoTexture(
   rt: Runtime,
-  p: { m: number; n: number; k: number; bias?: Tensor; gelu: boolean; label: string },
+  p: { m: number; n: number; k: number; bias?: Tensor; gelu: boolean; layout?: OperandLayout; label: string },
   texA: PoolBuffer,
   texB: PoolBuffer,
   out: PoolBuffer,
@@ -317,7 +385,7 @@ export function productIntoTexture(
   const lanes = laneCost(p.m, p.n).lanes;
   rt.dispatch(
     MATMUL_CPU_TEXTURE_KERNEL,
-    { WG_X: lanes, HAS_BIAS: p.bias !== undefined, GELU_OUT: p.gelu },
+    { WG_X: lanes, HAS_BIAS: p.bias !== undefined, GELU_OUT: p.gelu, ...layoutConstants(p.layout) },
     productParams(p.m, p.n, p.k, 0, 0, f32(1)),
     [texA, texB, p.bias ?? rt.unused, out],
     [Math.ceil(p.n / (COLS * lanes)), Math.ceil(p.m / ROWS)],

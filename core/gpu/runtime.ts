@@ -242,6 +242,28 @@ export class Runtime {
     this.encoder.copyBufferToBuffer(src.gpu, srcOffset, dst.gpu, dstOffset, bytes);
   }
 
+  /**
+   * Copies `rows` rows of `texels` rgba32float texels each from `src` (from float `offset`, rows `ld`
+   * floats apart: ld·4 a multiple of 256 bytes, offset of 4 floats) into a texture, from its row `y`.
+   */
+  copyToTexture(
+    src: Tensor,
+    offset: number,
+    ld: number,
+    texture: PoolBuffer,
+    texels: number,
+    rows: number,
+    y = 0,
+  ): void {
+    this.endPass();
+    this.encoder ??= this.device.createCommandEncoder();
+    this.encoder.copyBufferToTexture(
+      { buffer: src.gpu, offset: offset * 4, bytesPerRow: ld * 4, rowsPerImage: rows },
+      { texture: texture.texture!, origin: [0, y] },
+      [texels, rows],
+    );
+  }
+
   /** Packs a dispatch's parameters into the block of the current submit (submitting first if it is full). */
   private paramSlot(fields: readonly Param[]): GPUBufferBinding {
     const size = paramBytes(fields.length);

@@ -95,6 +95,8 @@ export class AccountingRuntime extends Runtime {
 
   override copy(): void {}
 
+  override copyToTexture(): void {}
+
   override flush(): void {}
 
   override sync(): Promise<void> {

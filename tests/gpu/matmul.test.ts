@@ -256,6 +256,119 @@ const ALIGNED: Case[] = [
   },
 ];
 
+/**
+ * Operands whose rows are whole texels 256 bytes apart: the CPU path copies them into its textures with
+ * copyBufferToTexture, each the way it is stored (A along m when transposed, B along k when transposed).
+ */
+const COPIED: Case[] = [
+  { name: "copied A·B 68×128×64", m: 68, n: 128, k: 64 },
+  { name: "copied A·Bᵀ 68×132×128 with bias", m: 68, n: 132, k: 128, transB: true, bias: true },
+  {
+    name: "copied Aᵀ·B 132×128×64 accumulate",
+    m: 132,
+    n: 128,
+    k: 64,
+    transA: true,
+    lda: 192,
+    accumulate: true,
+  },
+  {
+    name: "copied Aᵀ·Bᵀ 128×72×128 with offsets and alpha",
+    m: 128,
+    n: 72,
+    k: 128,
+    transA: true,
+    transB: true,
+    lda: 192,
+    ldb: 128,
+    offA: 8,
+    offB: 4,
+    alpha: 0.5,
+  },
+  {
+    name: "copied batched A·B with strides",
+    m: 20,
+    n: 64,
+    k: 64,
+    lda: 64,
+    ldb: 128,
+    offB: 64,
+    batch: 4,
+    inner: 2,
+    strideA: [2560, 1280],
+    strideB: [0, 64],
+  },
+];
+
+Deno.test("matmul (cpu) copies operands stored in whole aligned texels, in every layout, and matches", async () => {
+  const copy = rt.copyToTexture.bind(rt);
+  let copies = 0;
+  rt.copyToTexture = (...args: Parameters<typeof copy>) => {
+    copies++;
+    copy(...args);
+  };
+  try {
+    for (const [i, spec] of COPIED.entries()) {
+      copies = 0;
+      await check("cpu", spec, 700 + 10 * i);
+      assert.equal(copies, 2 * (spec.batch ?? 1), `${spec.name}: both operands of every batch item copied`);
+    }
+  } finally {
+    rt.copyToTexture = copy;
+  }
+});
+
+/** C = A·B [m, n] in float64, A [m, k] and B [k, n] stored straight. */
+function product(aData: Float32Array, bData: Float32Array, m: number, n: number, k: number): Float64Array {
+  const want = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let p = 0; p < k; p++) {
+      const av = aData[i * k + p];
+      for (let j = 0; j < n; j++) want[i * n + j] += av * bData[p * n + j];
+    }
+  }
+  return want;
+}
+
+/** Runs A·B [m, n] with `k` on the CPU path and reads C back. */
+async function runCpu(aData: Float32Array, bData: Float32Array, m: number, n: number, k: number) {
+  const a = rt.upload("act/a", [m, k], aData);
+  const b = rt.upload("act/b", [k, n], bData);
+  const c = rt.tensor("act/c", [m, n]);
+  matmul(rt, { a, b, c, m, n, k, variant: "cpu" });
+  const got = await rt.read(c);
+  rt.free(a, b, c);
+  return got;
+}
+
+Deno.test("matmul (cpu): a copied operand never reads what a reused texture held past it", async () => {
+  // Each time a first product, packed by the kernel, leaves NaN in texels of a scratch texture that the
+  // second product's copied operand does not cover; the second reuses a texture of the same size.
+  const [m, n] = [68, 128];
+  // A's last column of texels: K = 1028 (257 texels, 1028 floats a row, not copyable) leaves NaN past
+  // k = 1024 where K = 1024 copies 256 texels into a texture 257 wide (a power of two made longer).
+  const nanPast = (rows: number, cols: number, from: number, seed: number) => {
+    const x = randomArray(rows * cols, seed);
+    for (let r = 0; r < rows; r++) x.fill(NaN, r * cols + from, (r + 1) * cols);
+    return x;
+  };
+  await runCpu(nanPast(m, 1028, 1024, 1), randomArray(1028 * n, 2), m, n, 1028);
+  let a = randomArray(m * 1024, 3), b = randomArray(1024 * n, 4);
+  let got = await runCpu(a, b, m, n, 1024);
+  assert.ok(got.every(Number.isFinite), "no NaN from A's stale texels");
+  assert.ok(relL2(got, product(a, b, m, n, 1024)) < 1e-5);
+  // B's rows past K: K = 68 leaves NaN in rows 66 and 67 of B's texture; K = 66 copies 66 rows of B into
+  // a texture of the same 68 rows, which the kernel reads to the end of its last texel of k.
+  const bNaN = randomArray(68 * n, 5);
+  bNaN.fill(NaN, 66 * n);
+  await runCpu(randomArray(m * 68, 6), bNaN, m, n, 68);
+  a = randomArray(m * 66, 7);
+  b = randomArray(66 * n, 8);
+  got = await runCpu(a, b, m, n, 66);
+  assert.ok(got.every(Number.isFinite), "no NaN from B's stale rows past K");
+  assert.ok(relL2(got, product(a, b, m, n, 66)) < 1e-5);
+});
+
 for (const variant of ["cpu", "tile128", "tiled"] as const) {
   Deno.test(`matmul (${variant}) matches the float64 reference on odd shapes, layouts and epilogues`, async () => {
     for (const [i, spec] of UNALIGNED.entries()) await check(variant, spec, 100 + 10 * i);

@@ -3,11 +3,10 @@
  * scores, online softmax and the value product per block of keys, with no T×T matrix written and no operand
  * copy per head. The kernels read Q, K and V from one rgba32float copy of each batch item's qkv rows (a
  * texel fetch is straight-line SIMD code on lavapipe, a storage load in a loop is not: see
- * kernels/matmul_cpu.wgsl), copied with kernels/matmul_pack.wgsl.
+ * kernels/matmul_cpu.wgsl), copied as the CPU product's operands are (`packOperand`: a buffer-to-texture copy where aligned).
  */
-import { grid1d } from "../../gpu/elementwise.ts";
 import type { KernelSpec } from "../../gpu/kernels.ts";
-import { MATMUL_PACK_KERNEL, nonPowerOfTwo } from "../../gpu/matmul_cpu.ts";
+import { nonPowerOfTwo, operandTexture, packOperand } from "../../gpu/matmul_cpu.ts";
 import { f32 } from "../../gpu/params.ts";
 import type { PoolBuffer } from "../../gpu/pool.ts";
 import type { Runtime } from "../../gpu/runtime.ts";
@@ -29,7 +28,6 @@ const KEYS_KERNEL: KernelSpec = { ...QUERIES_KERNEL, entry: "keys" };
 
 /** Invocations per workgroup: one 8-wide SIMD group of lavapipe's (256-bit AVX2). */
 const WG_X = 8;
-const PACK_WG_X = 64; // kernels/matmul_pack.wgsl's @workgroup_size
 
 /** Floats per (token, head) of the statistics buffer: log2-sum-exp, Δ and two unused (one texel). */
 export const STATS_PER_HEAD = 4;
@@ -58,17 +56,15 @@ function packRows(
   off: number,
   label: string,
 ): PoolBuffer {
-  const width = nonPowerOfTwo(Math.ceil(cols / 4));
-  const height = nonPowerOfTwo(rows);
-  const usage = GPUTextureUsage.STORAGE_BINDING;
-  const texture = rt.pool.allocTexture("scratch/attention-pack", width, height, usage);
-  rt.dispatch(
-    MATMUL_PACK_KERNEL,
-    { TRANS: false },
-    [rows, cols, cols, off],
-    [x, texture],
-    grid1d(width * height, PACK_WG_X),
-    `${label}/pack`,
+  // The kernels read whole texels of a head's row and clamp rows to the last token: nothing past them.
+  const size: [number, number] = [nonPowerOfTwo(Math.ceil(cols / 4)), nonPowerOfTwo(rows)];
+  const texture = operandTexture(rt, size);
+  packOperand(
+    rt,
+    { tensor: x, rows, cols, ld: cols, trans: false, rowsAlongK: false, off },
+    texture,
+    size,
+    label,
   );
   return texture;
 }

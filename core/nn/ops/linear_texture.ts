@@ -16,9 +16,12 @@ import type { Runtime } from "../../gpu/runtime.ts";
 import type { Tensor } from "../../gpu/tensor.ts";
 import type { LinearWeights } from "./linear.ts";
 
-/** The textures of y = x·Wᵀ for `rows` rows: x's, Wᵀ's, and y's own (the A operand of a product with K = out). */
+/** W [out, in] is Wᵀ stored transposed: the product reads its texels along k, as W lies (no transposing copy). */
+const WEIGHT_LAYOUT = { aMPacked: false, bKPacked: true };
+
+/** The textures of y = x·Wᵀ for `rows` rows: x's, W's, and y's own (the A operand of a product with K = out). */
 function shapes(rows: number, inF: number, outF: number) {
-  const { a, b } = textureShapes({ m: rows, n: outF, k: inF });
+  const { a, b } = textureShapes({ m: rows, n: outF, k: inF }, WEIGHT_LAYOUT);
   return { x: a, w: b, y: textureShapes({ m: rows, n: 1, k: outF }).a };
 }
 
@@ -28,13 +31,13 @@ export function linearTextureFits(rt: Runtime, rows: number, inF: number, outF: 
   return [...s.x, ...s.w, ...s.y].every((d) => d <= rt.ctx.limits.maxTextureDimension2D);
 }
 
-/** Wᵀ copied into its operand texture; the caller frees it with `rt.pool.free`. */
+/** W copied as it lies into its operand texture; the caller frees it with `rt.pool.free`. */
 function weightTexture(rt: Runtime, w: LinearWeights, size: [number, number], label: string): PoolBuffer {
   const [outF, inF] = w.weight.shape;
   const texture = operandTexture(rt, size);
   packOperand(
     rt,
-    { tensor: w.weight, rows: inF, cols: outF, ld: inF, trans: true, off: 0 },
+    { tensor: w.weight, rows: outF, cols: inF, ld: inF, trans: false, rowsAlongK: false, off: 0 },
     texture,
     size,
     label,
@@ -56,10 +59,19 @@ export function linearIntoTexture(
   const rows = x.size / inF;
   const s = shapes(rows, inF, outF);
   const texX = operandTexture(rt, s.x);
-  packOperand(rt, { tensor: x, rows, cols: inF, ld: inF, trans: false, off: 0 }, texX, s.x, options.label);
+  const xRows = { tensor: x, rows, cols: inF, ld: inF, trans: false, rowsAlongK: false, off: 0 };
+  packOperand(rt, xRows, texX, s.x, options.label);
   const texW = weightTexture(rt, w, s.w, options.label);
   const out = operandTexture(rt, s.y);
-  const product = { m: rows, n: outF, k: inF, bias: w.bias, gelu: options.gelu, label: options.label };
+  const product = {
+    m: rows,
+    n: outF,
+    k: inF,
+    bias: w.bias,
+    gelu: options.gelu,
+    layout: WEIGHT_LAYOUT,
+    label: options.label,
+  };
   productIntoTexture(rt, product, texX, texW, out);
   // Freed while recorded: the pool reuses or destroys them safely (core/gpu/runtime.ts).
   rt.pool.free(texX);
@@ -79,6 +91,6 @@ export function linearFromTexture(
   const [outF, inF] = w.weight.shape;
   const texW = weightTexture(rt, w, shapes(rows, inF, outF).w, label);
   const product = { m: rows, n: outF, k: inF, c: y, ldc: outF, offC: 0, accumulate: false, label };
-  productOnTextures(rt, { ...product, bias: w.bias, biasPerColumn: true }, texX, texW);
+  productOnTextures(rt, { ...product, bias: w.bias, biasPerColumn: true, layout: WEIGHT_LAYOUT }, texX, texW);
   rt.pool.free(texW);
 }
