@@ -1,0 +1,93 @@
+/**
+ * `deno run -A bench/ab_checkouts.ts forward|step <checkout> <checkout> [--reps N]`: the ViT-S forward at 518²,
+ * or its training step with block checkpointing, of two checkouts of trompe in one process, taking turns,
+ * each on its own Runtime with its own kernels. A shared host moves a run by ±10–20 % from one process to the
+ * next; alternating in one process is what separates a change of a few percent from that (e.g. one checkout
+ * made with `git worktree add /tmp/before <rev>`, with node_modules linked). Prints each checkout's median
+ * wall and CPU time, and whether their outputs (depth, or the step's losses) are identical.
+ */
+import process from "node:process";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: { reps: { type: "string", default: "5" } },
+});
+const [mode, ...roots] = positionals;
+if ((mode !== "forward" && mode !== "step") || roots.length !== 2) {
+  console.error("usage: bench/ab_checkouts.ts forward|step <checkout> <checkout> [--reps N]");
+  Deno.exit(2);
+}
+const reps = Number(values.reps);
+const SIZE = 518;
+
+/** One run of the measured work, returning what must match between the checkouts. */
+type Run = () => Promise<Float32Array | number>;
+
+// Each checkout's modules are its own, imported by path (untyped here).
+async function load(root: string): Promise<Run> {
+  const at = (path: string) => import(join(resolve(root), path));
+  const { Runtime } = await at("core/gpu/runtime.ts");
+  const { randomArray, REFERENCE_DIR } = await at("tests/shared.ts");
+  const weights = join(REFERENCE_DIR, "vits-518/weights.safetensors");
+  const configFile = join(REFERENCE_DIR, "vits/config.json");
+  const rt = await Runtime.create();
+  if (mode === "forward") {
+    const { loadDepthAnythingV2 } = await at("core/nn/model/load.ts");
+    const model = await loadDepthAnythingV2(weights, { configFile }, rt);
+    const input = randomArray(3 * SIZE * SIZE, 1);
+    return () => model.forward(input, SIZE, SIZE);
+  }
+  const { loadCheckpoint } = await at("core/nn/model/checkpoint.ts");
+  const { uploadWeights } = await at("core/nn/model/weights.ts");
+  const { TrainStepper } = await at("core/train/train_step.ts");
+  const { config, stateDict } = await loadCheckpoint(weights, { configFile });
+  const stepper = new TrainStepper(rt, config, uploadWeights(rt, stateDict), {
+    checkpoint: "blocks",
+    trainable: () => true,
+  });
+  const plane = SIZE * SIZE;
+  const batch = {
+    batch: 1,
+    height: SIZE,
+    width: SIZE,
+    image: randomArray(3 * plane, 1),
+    depth: randomArray(plane, 2).map((v: number) => 5.5 + 4.5 * v),
+    valid: new Uint32Array(plane).fill(1),
+  };
+  return async () => (await stepper.step(batch, 5e-6, { minDepth: 0.001, maxDepth: 20 })).loss;
+}
+
+const runs = [await load(roots[0]), await load(roots[1])];
+// The first run compiles the pipelines (and creates a step's AdamW moments): not timed.
+for (const run of runs) await run();
+const times = runs.map(() => ({
+  wall: [] as number[],
+  cpu: [] as number[],
+  outputs: [] as (Float32Array | number)[],
+}));
+for (let r = 0; r < reps; r++) {
+  for (const [i, run] of runs.entries()) {
+    const cpu0 = process.cpuUsage();
+    const wall0 = performance.now();
+    times[i].outputs.push(await run());
+    times[i].wall.push(performance.now() - wall0);
+    const cpu = process.cpuUsage(cpu0);
+    times[i].cpu.push((cpu.user + cpu.system) / 1000);
+  }
+}
+const median = (v: number[]) => v.slice().sort((a, b) => a - b)[Math.floor(v.length / 2)];
+for (const [i, root] of roots.entries()) {
+  const t = times[i];
+  console.log(
+    `${root}: ${mode} wall ${median(t.wall).toFixed(0)} ms, CPU ${median(t.cpu).toFixed(0)} ms ` +
+      `(wall ${t.wall.map((v) => v.toFixed(0)).join(", ")})`,
+  );
+}
+const same = times[0].outputs.every((a, r) => {
+  const b = times[1].outputs[r];
+  if (typeof a === "number" || typeof b === "number") return a === b;
+  return a.length === b.length && a.every((v, j) => v === b[j]);
+});
+console.log(same ? "outputs identical" : "outputs differ");
