@@ -147,10 +147,12 @@ function copyable(x: Operand, off: number): boolean {
 /**
  * Zeros the rows of a copied operand up to the next multiple of 4 where its rows run along k: the kernel
  * reads them, and a reused texture holds whatever its last user left (tests/gpu/matmul.test.ts leaves NaN).
+ * A texture `height` rows high has room for them where its rows do run along k (`textureShapes`).
  */
-function zeroRowsPastK(rt: Runtime, x: Operand, texture: PoolBuffer): void {
-  const count = (x.rowsAlongK ?? true) ? (4 - x.rows % 4) % 4 : 0;
-  if (count === 0) return;
+function zeroRowsPastK(rt: Runtime, x: Operand, texture: PoolBuffer, height: number): void {
+  const past = (x.rowsAlongK ?? true) ? (4 - x.rows % 4) % 4 : 0;
+  const count = Math.min(past, height - x.rows);
+  if (count <= 0) return;
   const ld = Math.ceil(x.cols / 64) * 64; // floats a row: a multiple of 256 bytes
   const zeros = rt.tensor("scratch/zero-rows", [count * ld]);
   rt.copyToTexture(zeros, 0, ld, texture, x.cols / 4, count, x.rows);
@@ -168,7 +170,7 @@ function pack(
 ) {
   if (copyable(x, off)) {
     rt.copyToTexture(x.tensor, off, x.ld, texture, x.cols / 4, x.rows);
-    zeroRowsPastK(rt, x, texture);
+    zeroRowsPastK(rt, x, texture, height);
     return;
   }
   // Stored straight and aligned: a vec4 a texel (kernels/matmul_pack.wgsl's main_vec4).

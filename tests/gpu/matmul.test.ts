@@ -4,7 +4,13 @@ import { type BatchStride, matmul, type MatmulArgs } from "../../core/gpu/matmul
 import { TrompeError } from "../../core/errors.ts";
 import { generate } from "../../kernels/matmul_cpu.gen.ts";
 import { generate as generateTile128 } from "../../kernels/matmul_tile128.gen.ts";
-import { workgroupWidth } from "../../core/gpu/matmul_cpu.ts";
+import {
+  operandTexture,
+  packOperand,
+  productOnTextures,
+  textureShapes,
+  workgroupWidth,
+} from "../../core/gpu/matmul_cpu.ts";
 import { randomArray, relL2 } from "../shared.ts";
 
 const rt = await Runtime.create();
@@ -367,6 +373,32 @@ Deno.test("matmul (cpu): a copied operand never reads what a reused texture held
   got = await runCpu(a, b, m, n, 66);
   assert.ok(got.every(Number.isFinite), "no NaN from B's stale rows past K");
   assert.ok(relL2(got, product(a, b, m, n, 66)) < 1e-5);
+});
+
+Deno.test("packOperand copies rows of A that do not run along k without writing past its texture", async () => {
+  // A [70, 64] straight with rows 256 bytes apart: copied; its texture is 70 rows high (rows along m, read
+  // clamped), so no zero rows follow it, whatever the caller says of its rows.
+  const [m, n, k] = [70, 128, 64];
+  const aData = randomArray(m * k, 11), bData = randomArray(k * n, 12);
+  const a = rt.upload("act/a", [m, k], aData);
+  const b = rt.upload("act/b", [k, n], bData);
+  const c = rt.tensor("act/c", [m, n]);
+  const shapes = textureShapes({ m, n, k });
+  assert.equal(shapes.a[1], m);
+  const texA = operandTexture(rt, shapes.a), texB = operandTexture(rt, shapes.b);
+  packOperand(rt, { tensor: a, rows: m, cols: k, ld: k, trans: false, off: 0 }, texA, shapes.a, "test/a");
+  packOperand(rt, { tensor: b, rows: k, cols: n, ld: n, trans: false, off: 0 }, texB, shapes.b, "test/b");
+  productOnTextures(
+    rt,
+    { m, n, k, c, ldc: n, offC: 0, accumulate: false, label: "test/product" },
+    texA,
+    texB,
+  );
+  const got = await rt.read(c);
+  rt.pool.free(texA);
+  rt.pool.free(texB);
+  assert.ok(relL2(got, product(aData, bData, m, n, k)) < 1e-6);
+  rt.free(a, b, c);
 });
 
 for (const variant of ["cpu", "tile128", "tiled"] as const) {
