@@ -9650,14 +9650,17 @@ fn store_row(base: u32, m: u32, n: u32, acc: vec4<f32>) {
 // buffer inside a loop becomes a scalar loop over the lanes with a branch and a bounds check per component —
 // about ten times the cost of the FMAs it feeds. A texel fetch is built as straight-line SIMD code instead,
 // so the operands come from rgba32float textures (one texel = 4 consecutive values along k for A, along n
-// for B, or, with A_MPACKED / B_KPACKED, along m for A and along k for B — whichever way the operand lies in
-// its buffer, so that a copy of the buffer fills the texture: core/gpu/matmul_cpu.ts), bound as read-only storage textures (the
+// for B, or, with A_MPACKED / B_KPACKED, along m for A and along k for B — whichever way the operand lies
+// in its buffer, so that a copy of the buffer fills the texture: core/gpu/matmul_cpu.ts), bound as
+// read-only storage textures (the
 // image load took 1.4–1.5× less CPU time than a sampled texture's fetch at ViT-S's qkv and fc1, lavapipe
 // 22.3: bench/results/2026-12-06-cpu-passes-before-after.md), and the product is
 // tiled so each fetch feeds as many FMAs as possible: each invocation owns a 32×16 block of C in
 // named vec4 accumulators (spilled to the stack by LLVM, still far cheaper than fetches) and fetches 32
 // A texels (the same for every lane) and 16 B texels per 4 steps of k for 2048 FMAs. Workgroup
 // memory does not help there: its loads are lane loops too, and a barrier turns the shader into coroutines.
+// Nor does an FMA unit: lavapipe lowers fma() to a multiply and an add (gallivm's NIR options; the loop's
+// JIT code holds vmulps and vaddps, no vfmadd), which caps the product at half the FMA peak.
 // Rows past M and columns past N are clamped onto the last ones (their results are never stored).
 
 override WG_X: u32 = 16u; // invocations per workgroup: 8 or 16 (workgroupWidth in core/gpu/matmul_cpu.ts)
