@@ -7,12 +7,16 @@
 // above the other, then the next column of planes, so a tall stack stays under the texture side limit.
 // pack_weights: w [Cout, Cin, KH, KW] → W: Cin·KH·KW rows of coutVec4 texels, zero past Cout. With FLIP, w is the
 // weight of the conv whose input gradient is being computed, [Cin, Cout, KH, KW] in this conv's terms, and
-// is transposed and flipped in both axes: W[(ci·KH + ky)·KW + kx][co] = w[ci, co, KH−1−ky, KW−1−kx].
+// is transposed and flipped in both axes: W[(ci·KH + ky)·KW + kx][co] = w[ci, co, KH−1−ky, KW−1−kx]. With
+// TAP_MAJOR, the rows go tap by tap instead, each with the channels padded to whole texels — row
+// (ky·KW + kx)·4⌈Cin/4⌉ + ci, zero for ci ≥ Cin: the A operand, read along m, of a product over the input's
+// padded rows (kernels/matmul_cpu.wgsl's CONV_ROWS).
 
 // Options as bits of the uniform: these small kernels then need one pipeline each, whatever the conv.
 const TOKENS = 1u;
 const RELU_IN = 2u;
 const FLIP = 4u;
+const TAP_MAJOR = 8u;
 
 struct Params {
   batch: u32, cin: u32, h: u32, w: u32,
@@ -56,21 +60,27 @@ fn pack_input(@builtin(global_invocation_id) gid: vec3<u32>) {
   textureStore(dst, vec2<u32>(p.rowVec4 * (gid.z / p.ppc) + col, p.hp * (gid.z % p.ppc) + row), v);
 }
 
-// gid.x: vec4 of output channels; gid.y: tap (ci·KH + ky)·KW + kx.
+// gid.x: vec4 of output channels; gid.y: row (ci·KH + ky)·KW + kx, or with TAP_MAJOR (ky·KW + kx)·cin4 + ci.
 @compute @workgroup_size(64, 1, 1)
 fn pack_weights(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let taps = p.cin * p.kh * p.kw;
-  if (gid.x >= p.coutVec4 || gid.y >= taps) { return; }
   let kk = p.kh * p.kw;
+  let cin4 = 4u * ((p.cin + 3u) / 4u);
+  let rows = select(p.cin * kk, kk * cin4, has(TAP_MAJOR));
+  if (gid.x >= p.coutVec4 || gid.y >= rows) { return; }
+  var ci = gid.y / kk;
+  var tap = gid.y % kk;
+  if (has(TAP_MAJOR)) {
+    ci = gid.y % cin4;
+    tap = gid.y / cin4;
+  }
   var v = vec4<f32>(0.0);
   for (var j = 0u; j < 4u; j++) {
     let co = gid.x * 4u + j;
-    if (co < p.cout) {
+    if (co < p.cout && ci < p.cin) {
       if (has(FLIP)) {
-        let ci = gid.y / kk;
-        v[j] = src[(ci * p.cout + co) * kk + (kk - 1u - gid.y % kk)];
+        v[j] = src[(ci * p.cout + co) * kk + (kk - 1u - tap)];
       } else {
-        v[j] = src[co * taps + gid.y];
+        v[j] = src[(co * p.cin + ci) * kk + tap];
       }
     }
   }

@@ -80,6 +80,12 @@ override MASK_RES: bool = false;
 // k + ky·pitch + kx of it. Column n of C is n = tap·4·tapTexels + ci, stored at ci·taps + tap (the weights'
 // [Cout, Cin, KH, KW] order), channels past cin not at all.
 override TAP_ROWS: bool = false;
+// A stride-1 convolution (forward, or an input gradient as the conv of dy) without a patch matrix
+// (core/nn/ops/conv_rows_product.ts), with B_KPACKED: B is the input as rows of padded pixels (texel (c4, r)
+// as for TAP_ROWS) and k = tap·4·tapTexels + ci runs over taps and channels, so column n (a position on the
+// padded grid, the run starting at a row) reads row n + ky·pitch + kx at tap (ky, kx). Its store skips the
+// positions between the output's rows (n mod pitch ≥ ow) and puts the others at (n / pitch)·ow + n mod pitch.
+override CONV_ROWS: bool = false;
 ${LAYOUT_OVERRIDES}
 
 struct Params {
@@ -87,8 +93,9 @@ struct Params {
   K4: u32, // texels along k: ceil(K / 4)
   ldc: u32, offC: u32,
   alpha: f32,
-  // TAP_ROWS only: texels of channels per tap, the kernel's width, the padded row length, taps, channels
-  tapTexels: u32, kw: u32, pitch: u32, taps: u32, cin: u32,
+  // TAP_ROWS and CONV_ROWS: texels of channels per tap, the kernel's width, the padded row length; TAP_ROWS:
+  // taps, channels; CONV_ROWS: the output's width
+  tapTexels: u32, kw: u32, pitch: u32, taps: u32, cin: u32, ow: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -107,29 +114,48 @@ const COLS = ${COLS}u;
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {`,
   );
   productBody(emit);
+  // Where each column goes, worked out once for all rows (an integer division is a scalar loop over the lanes).
+  for (let c = 0; c < cv; c++) {
+    emit(`  let col${c} = vec4<u32>(${range(4).map((q) => `column(n0 + ${4 * c + q}u)`).join(", ")});`);
+  }
+  const cols = range(cv).map((c) => `col${c}`).join(", ");
   for (let i = 0; i < ROWS; i++) {
     const values = range(cv).map((c) => `p.alpha * ${acc(i, c)} + bias${c}`).join(", ");
-    emit(`  store(m0 + ${i}u, n0, ${values});`);
+    emit(`  store(m0 + ${i}u, ${cols}, ${values});`);
   }
   emit(`}
 
-fn store(m: u32, n: u32, ${range(cv).map((c) => `v${c}: vec4<f32>`).join(", ")}) {
+const SKIP = 0xffffffffu;
+
+// Column n of the product as stored: C's column, or SKIP past N and where TAP_ROWS or CONV_ROWS store nothing.
+fn column(n: u32) -> u32 {
+  if (n >= p.N) { return SKIP; }
+  if (TAP_ROWS) {
+    let ci = n % (4u * p.tapTexels);
+    if (ci >= p.cin) { return SKIP; }
+    return ci * p.taps + n / (4u * p.tapTexels);
+  }
+  if (CONV_ROWS) {
+    let x = n % p.pitch;
+    if (x >= p.ow) { return SKIP; }
+    return (n / p.pitch) * p.ow + x;
+  }
+  return n;
+}
+
+fn store(m: u32, ${range(cv).map((c) => `col${c}: vec4<u32>`).join(", ")}, ${
+    range(cv).map((c) => `v${c}: vec4<f32>`).join(", ")
+  }) {
   if (m >= p.M) { return; }
   var row = 0.0;
   if (HAS_BIAS && BIAS_ROWS) { row = bias[m]; } // once per row: a storage load is a lane loop`);
   for (let c = 0; c < cv; c++) {
-    for (let q = 0; q < 4; q++) emit(`  store1(m, n + ${4 * c + q}u, v${c}.${XYZW[q]}, row);`);
+    for (let q = 0; q < 4; q++) emit(`  store1(m, col${c}.${XYZW[q]}, v${c}.${XYZW[q]}, row);`);
   }
   emit(`}
 
-fn store1(m: u32, n: u32, value: f32, row: f32) {
-  if (n >= p.N) { return; }
-  var col = n;
-  if (TAP_ROWS) {
-    let ci = n % (4u * p.tapTexels);
-    if (ci >= p.cin) { return; }
-    col = ci * p.taps + n / (4u * p.tapTexels);
-  }
+fn store1(m: u32, col: u32, value: f32, row: f32) {
+  if (col == SKIP) { return; }
   let i = p.offC + select(m * p.ldc + col, col * p.ldc + m, TRANS_C);
   var v = value;
   if (HAS_BIAS && BIAS_ROWS) { v += row; }
@@ -166,8 +192,14 @@ function productBody(emit: (line?: string) => void): void {
   }
   emit(`  let lastM4 = (p.M + 3u) / 4u - 1u;
   let lastN = p.N - 1u;
+  // CONV_ROWS: the texel of channels, the tap's column and its row offset at kq, stepped through the loop.
+  var c4 = 0u;
+  var tapX = 0u;
+  var tapOff = 0;
   for (var kq = 0u; kq < p.K4; kq++) {
-    let k = i32(kq * 4u);`);
+    let k = i32(kq * 4u);
+    let bk = select(i32(kq), i32(c4), CONV_ROWS);
+    let boff = select(0, tapOff, CONV_ROWS);`);
   // a{i}: row m0+i at depths 4kq .. 4kq+3.
   emit(`    var ${range(ROWS).map((i) => `a${i}: vec4<f32>`).join("; var ")};`);
   emit(`    if (A_MPACKED) {`);
@@ -189,7 +221,7 @@ function productBody(emit: (line?: string) => void): void {
   emit(`    var ${range(4).flatMap((j) => range(cv).map((c) => `b${j}_${c}: vec4<f32>`)).join("; var ")};`);
   emit(`    if (B_KPACKED) {`);
   for (let n = 0; n < COLS; n++) {
-    emit(`      let bn${n} = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + ${n}u, lastN))));`);
+    emit(`      let bn${n} = textureLoad(B, vec2<i32>(bk, i32(min(n0 + ${n}u, lastN)) + boff));`);
   }
   for (let j = 0; j < 4; j++) {
     for (let c = 0; c < cv; c++) {
@@ -214,7 +246,14 @@ function productBody(emit: (line?: string) => void): void {
       );
     }
   }
-  emit(`  }
+  emit(`    if (CONV_ROWS) {
+      let tapEnd = c4 + 1u == p.tapTexels;
+      let rowEnd = tapEnd && tapX + 1u == p.kw;
+      c4 = select(c4 + 1u, 0u, tapEnd);
+      tapX = select(select(tapX, tapX + 1u, tapEnd), 0u, rowEnd);
+      tapOff += select(0, select(1, i32(p.pitch - p.kw + 1u), rowEnd), tapEnd);
+    }
+  }
 `);
   // Bias once per column (a storage load is a lane loop), added after alpha.
   emit(`  var ${range(cv).map((c) => `bias${c} = vec4<f32>(0.0)`).join("; var ")};`);
@@ -258,6 +297,7 @@ override HAS_BIAS: bool = false;
 override GELU_OUT: bool = false;
 ${LAYOUT_OVERRIDES}
 const TAP_ROWS = false;
+const CONV_ROWS = false;
 const BIAS_ROWS = false;
 
 struct Params {
@@ -265,7 +305,7 @@ struct Params {
   K4: u32,
   ldc: u32, offC: u32, // unused
   alpha: f32,
-  tapTexels: u32, kw: u32, pitch: u32, taps: u32, cin: u32, // unused
+  tapTexels: u32, kw: u32, pitch: u32, taps: u32, cin: u32, ow: u32, // unused
 }
 
 @group(0) @binding(0) var<uniform> p: Params;

@@ -38,6 +38,12 @@ override MASK_RES: bool = false;
 // k + ky·pitch + kx of it. Column n of C is n = tap·4·tapTexels + ci, stored at ci·taps + tap (the weights'
 // [Cout, Cin, KH, KW] order), channels past cin not at all.
 override TAP_ROWS: bool = false;
+// A stride-1 convolution (forward, or an input gradient as the conv of dy) without a patch matrix
+// (core/nn/ops/conv_rows_product.ts), with B_KPACKED: B is the input as rows of padded pixels (texel (c4, r)
+// as for TAP_ROWS) and k = tap·4·tapTexels + ci runs over taps and channels, so column n (a position on the
+// padded grid, the run starting at a row) reads row n + ky·pitch + kx at tap (ky, kx). Its store skips the
+// positions between the output's rows (n mod pitch ≥ ow) and puts the others at (n / pitch)·ow + n mod pitch.
+override CONV_ROWS: bool = false;
 // A as texels of 4 rows at one k, B as texels of 4 k at one column (see the header).
 override A_MPACKED: bool = false;
 override B_KPACKED: bool = false;
@@ -47,8 +53,9 @@ struct Params {
   K4: u32, // texels along k: ceil(K / 4)
   ldc: u32, offC: u32,
   alpha: f32,
-  // TAP_ROWS only: texels of channels per tap, the kernel's width, the padded row length, taps, channels
-  tapTexels: u32, kw: u32, pitch: u32, taps: u32, cin: u32,
+  // TAP_ROWS and CONV_ROWS: texels of channels per tap, the kernel's width, the padded row length; TAP_ROWS:
+  // taps, channels; CONV_ROWS: the output's width
+  tapTexels: u32, kw: u32, pitch: u32, taps: u32, cin: u32, ow: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -135,8 +142,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   var acc31_0 = vec4<f32>(0.0); var acc31_1 = vec4<f32>(0.0); var acc31_2 = vec4<f32>(0.0); var acc31_3 = vec4<f32>(0.0);
   let lastM4 = (p.M + 3u) / 4u - 1u;
   let lastN = p.N - 1u;
+  // CONV_ROWS: the texel of channels, the tap's column and its row offset at kq, stepped through the loop.
+  var c4 = 0u;
+  var tapX = 0u;
+  var tapOff = 0;
   for (var kq = 0u; kq < p.K4; kq++) {
     let k = i32(kq * 4u);
+    let bk = select(i32(kq), i32(c4), CONV_ROWS);
+    let boff = select(0, tapOff, CONV_ROWS);
     var a0: vec4<f32>; var a1: vec4<f32>; var a2: vec4<f32>; var a3: vec4<f32>; var a4: vec4<f32>; var a5: vec4<f32>; var a6: vec4<f32>; var a7: vec4<f32>; var a8: vec4<f32>; var a9: vec4<f32>; var a10: vec4<f32>; var a11: vec4<f32>; var a12: vec4<f32>; var a13: vec4<f32>; var a14: vec4<f32>; var a15: vec4<f32>; var a16: vec4<f32>; var a17: vec4<f32>; var a18: vec4<f32>; var a19: vec4<f32>; var a20: vec4<f32>; var a21: vec4<f32>; var a22: vec4<f32>; var a23: vec4<f32>; var a24: vec4<f32>; var a25: vec4<f32>; var a26: vec4<f32>; var a27: vec4<f32>; var a28: vec4<f32>; var a29: vec4<f32>; var a30: vec4<f32>; var a31: vec4<f32>;
     if (A_MPACKED) {
       let at0_0 = textureLoad(A, vec2<i32>(i32(min(m0 / 4u + 0u, lastM4)), k + 0));
@@ -239,22 +252,22 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     var b0_0: vec4<f32>; var b0_1: vec4<f32>; var b0_2: vec4<f32>; var b0_3: vec4<f32>; var b1_0: vec4<f32>; var b1_1: vec4<f32>; var b1_2: vec4<f32>; var b1_3: vec4<f32>; var b2_0: vec4<f32>; var b2_1: vec4<f32>; var b2_2: vec4<f32>; var b2_3: vec4<f32>; var b3_0: vec4<f32>; var b3_1: vec4<f32>; var b3_2: vec4<f32>; var b3_3: vec4<f32>;
     if (B_KPACKED) {
-      let bn0 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 0u, lastN))));
-      let bn1 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 1u, lastN))));
-      let bn2 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 2u, lastN))));
-      let bn3 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 3u, lastN))));
-      let bn4 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 4u, lastN))));
-      let bn5 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 5u, lastN))));
-      let bn6 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 6u, lastN))));
-      let bn7 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 7u, lastN))));
-      let bn8 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 8u, lastN))));
-      let bn9 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 9u, lastN))));
-      let bn10 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 10u, lastN))));
-      let bn11 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 11u, lastN))));
-      let bn12 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 12u, lastN))));
-      let bn13 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 13u, lastN))));
-      let bn14 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 14u, lastN))));
-      let bn15 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 15u, lastN))));
+      let bn0 = textureLoad(B, vec2<i32>(bk, i32(min(n0 + 0u, lastN)) + boff));
+      let bn1 = textureLoad(B, vec2<i32>(bk, i32(min(n0 + 1u, lastN)) + boff));
+      let bn2 = textureLoad(B, vec2<i32>(bk, i32(min(n0 + 2u, lastN)) + boff));
+      let bn3 = textureLoad(B, vec2<i32>(bk, i32(min(n0 + 3u, lastN)) + boff));
+      let bn4 = textureLoad(B, vec2<i32>(bk, i32(min(n0 + 4u, lastN)) + boff));
+      let bn5 = textureLoad(B, vec2<i32>(bk, i32(min(n0 + 5u, lastN)) + boff));
+      let bn6 = textureLoad(B, vec2<i32>(bk, i32(min(n0 + 6u, lastN)) + boff));
+      let bn7 = textureLoad(B, vec2<i32>(bk, i32(min(n0 + 7u, lastN)) + boff));
+      let bn8 = textureLoad(B, vec2<i32>(bk, i32(min(n0 + 8u, lastN)) + boff));
+      let bn9 = textureLoad(B, vec2<i32>(bk, i32(min(n0 + 9u, lastN)) + boff));
+      let bn10 = textureLoad(B, vec2<i32>(bk, i32(min(n0 + 10u, lastN)) + boff));
+      let bn11 = textureLoad(B, vec2<i32>(bk, i32(min(n0 + 11u, lastN)) + boff));
+      let bn12 = textureLoad(B, vec2<i32>(bk, i32(min(n0 + 12u, lastN)) + boff));
+      let bn13 = textureLoad(B, vec2<i32>(bk, i32(min(n0 + 13u, lastN)) + boff));
+      let bn14 = textureLoad(B, vec2<i32>(bk, i32(min(n0 + 14u, lastN)) + boff));
+      let bn15 = textureLoad(B, vec2<i32>(bk, i32(min(n0 + 15u, lastN)) + boff));
       b0_0 = vec4<f32>(bn0.x, bn1.x, bn2.x, bn3.x);
       b0_1 = vec4<f32>(bn4.x, bn5.x, bn6.x, bn7.x);
       b0_2 = vec4<f32>(bn8.x, bn9.x, bn10.x, bn11.x);
@@ -417,6 +430,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     acc29_3 = fma(vec4<f32>(a29.w), b3_3, fma(vec4<f32>(a29.z), b2_3, fma(vec4<f32>(a29.y), b1_3, fma(vec4<f32>(a29.x), b0_3, acc29_3))));
     acc30_3 = fma(vec4<f32>(a30.w), b3_3, fma(vec4<f32>(a30.z), b2_3, fma(vec4<f32>(a30.y), b1_3, fma(vec4<f32>(a30.x), b0_3, acc30_3))));
     acc31_3 = fma(vec4<f32>(a31.w), b3_3, fma(vec4<f32>(a31.z), b2_3, fma(vec4<f32>(a31.y), b1_3, fma(vec4<f32>(a31.x), b0_3, acc31_3))));
+    if (CONV_ROWS) {
+      let tapEnd = c4 + 1u == p.tapTexels;
+      let rowEnd = tapEnd && tapX + 1u == p.kw;
+      c4 = select(c4 + 1u, 0u, tapEnd);
+      tapX = select(select(tapX, tapX + 1u, tapEnd), 0u, rowEnd);
+      tapOff += select(0, select(1, i32(p.pitch - p.kw + 1u), rowEnd), tapEnd);
+    }
   }
 
   var bias0 = vec4<f32>(0.0); var bias1 = vec4<f32>(0.0); var bias2 = vec4<f32>(0.0); var bias3 = vec4<f32>(0.0);
@@ -426,70 +446,86 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     bias2 = vec4<f32>(bias[min(n0 + 8u, p.N - 1u)], bias[min(n0 + 9u, p.N - 1u)], bias[min(n0 + 10u, p.N - 1u)], bias[min(n0 + 11u, p.N - 1u)]);
     bias3 = vec4<f32>(bias[min(n0 + 12u, p.N - 1u)], bias[min(n0 + 13u, p.N - 1u)], bias[min(n0 + 14u, p.N - 1u)], bias[min(n0 + 15u, p.N - 1u)]);
   }
-  store(m0 + 0u, n0, p.alpha * acc0_0 + bias0, p.alpha * acc0_1 + bias1, p.alpha * acc0_2 + bias2, p.alpha * acc0_3 + bias3);
-  store(m0 + 1u, n0, p.alpha * acc1_0 + bias0, p.alpha * acc1_1 + bias1, p.alpha * acc1_2 + bias2, p.alpha * acc1_3 + bias3);
-  store(m0 + 2u, n0, p.alpha * acc2_0 + bias0, p.alpha * acc2_1 + bias1, p.alpha * acc2_2 + bias2, p.alpha * acc2_3 + bias3);
-  store(m0 + 3u, n0, p.alpha * acc3_0 + bias0, p.alpha * acc3_1 + bias1, p.alpha * acc3_2 + bias2, p.alpha * acc3_3 + bias3);
-  store(m0 + 4u, n0, p.alpha * acc4_0 + bias0, p.alpha * acc4_1 + bias1, p.alpha * acc4_2 + bias2, p.alpha * acc4_3 + bias3);
-  store(m0 + 5u, n0, p.alpha * acc5_0 + bias0, p.alpha * acc5_1 + bias1, p.alpha * acc5_2 + bias2, p.alpha * acc5_3 + bias3);
-  store(m0 + 6u, n0, p.alpha * acc6_0 + bias0, p.alpha * acc6_1 + bias1, p.alpha * acc6_2 + bias2, p.alpha * acc6_3 + bias3);
-  store(m0 + 7u, n0, p.alpha * acc7_0 + bias0, p.alpha * acc7_1 + bias1, p.alpha * acc7_2 + bias2, p.alpha * acc7_3 + bias3);
-  store(m0 + 8u, n0, p.alpha * acc8_0 + bias0, p.alpha * acc8_1 + bias1, p.alpha * acc8_2 + bias2, p.alpha * acc8_3 + bias3);
-  store(m0 + 9u, n0, p.alpha * acc9_0 + bias0, p.alpha * acc9_1 + bias1, p.alpha * acc9_2 + bias2, p.alpha * acc9_3 + bias3);
-  store(m0 + 10u, n0, p.alpha * acc10_0 + bias0, p.alpha * acc10_1 + bias1, p.alpha * acc10_2 + bias2, p.alpha * acc10_3 + bias3);
-  store(m0 + 11u, n0, p.alpha * acc11_0 + bias0, p.alpha * acc11_1 + bias1, p.alpha * acc11_2 + bias2, p.alpha * acc11_3 + bias3);
-  store(m0 + 12u, n0, p.alpha * acc12_0 + bias0, p.alpha * acc12_1 + bias1, p.alpha * acc12_2 + bias2, p.alpha * acc12_3 + bias3);
-  store(m0 + 13u, n0, p.alpha * acc13_0 + bias0, p.alpha * acc13_1 + bias1, p.alpha * acc13_2 + bias2, p.alpha * acc13_3 + bias3);
-  store(m0 + 14u, n0, p.alpha * acc14_0 + bias0, p.alpha * acc14_1 + bias1, p.alpha * acc14_2 + bias2, p.alpha * acc14_3 + bias3);
-  store(m0 + 15u, n0, p.alpha * acc15_0 + bias0, p.alpha * acc15_1 + bias1, p.alpha * acc15_2 + bias2, p.alpha * acc15_3 + bias3);
-  store(m0 + 16u, n0, p.alpha * acc16_0 + bias0, p.alpha * acc16_1 + bias1, p.alpha * acc16_2 + bias2, p.alpha * acc16_3 + bias3);
-  store(m0 + 17u, n0, p.alpha * acc17_0 + bias0, p.alpha * acc17_1 + bias1, p.alpha * acc17_2 + bias2, p.alpha * acc17_3 + bias3);
-  store(m0 + 18u, n0, p.alpha * acc18_0 + bias0, p.alpha * acc18_1 + bias1, p.alpha * acc18_2 + bias2, p.alpha * acc18_3 + bias3);
-  store(m0 + 19u, n0, p.alpha * acc19_0 + bias0, p.alpha * acc19_1 + bias1, p.alpha * acc19_2 + bias2, p.alpha * acc19_3 + bias3);
-  store(m0 + 20u, n0, p.alpha * acc20_0 + bias0, p.alpha * acc20_1 + bias1, p.alpha * acc20_2 + bias2, p.alpha * acc20_3 + bias3);
-  store(m0 + 21u, n0, p.alpha * acc21_0 + bias0, p.alpha * acc21_1 + bias1, p.alpha * acc21_2 + bias2, p.alpha * acc21_3 + bias3);
-  store(m0 + 22u, n0, p.alpha * acc22_0 + bias0, p.alpha * acc22_1 + bias1, p.alpha * acc22_2 + bias2, p.alpha * acc22_3 + bias3);
-  store(m0 + 23u, n0, p.alpha * acc23_0 + bias0, p.alpha * acc23_1 + bias1, p.alpha * acc23_2 + bias2, p.alpha * acc23_3 + bias3);
-  store(m0 + 24u, n0, p.alpha * acc24_0 + bias0, p.alpha * acc24_1 + bias1, p.alpha * acc24_2 + bias2, p.alpha * acc24_3 + bias3);
-  store(m0 + 25u, n0, p.alpha * acc25_0 + bias0, p.alpha * acc25_1 + bias1, p.alpha * acc25_2 + bias2, p.alpha * acc25_3 + bias3);
-  store(m0 + 26u, n0, p.alpha * acc26_0 + bias0, p.alpha * acc26_1 + bias1, p.alpha * acc26_2 + bias2, p.alpha * acc26_3 + bias3);
-  store(m0 + 27u, n0, p.alpha * acc27_0 + bias0, p.alpha * acc27_1 + bias1, p.alpha * acc27_2 + bias2, p.alpha * acc27_3 + bias3);
-  store(m0 + 28u, n0, p.alpha * acc28_0 + bias0, p.alpha * acc28_1 + bias1, p.alpha * acc28_2 + bias2, p.alpha * acc28_3 + bias3);
-  store(m0 + 29u, n0, p.alpha * acc29_0 + bias0, p.alpha * acc29_1 + bias1, p.alpha * acc29_2 + bias2, p.alpha * acc29_3 + bias3);
-  store(m0 + 30u, n0, p.alpha * acc30_0 + bias0, p.alpha * acc30_1 + bias1, p.alpha * acc30_2 + bias2, p.alpha * acc30_3 + bias3);
-  store(m0 + 31u, n0, p.alpha * acc31_0 + bias0, p.alpha * acc31_1 + bias1, p.alpha * acc31_2 + bias2, p.alpha * acc31_3 + bias3);
+  let col0 = vec4<u32>(column(n0 + 0u), column(n0 + 1u), column(n0 + 2u), column(n0 + 3u));
+  let col1 = vec4<u32>(column(n0 + 4u), column(n0 + 5u), column(n0 + 6u), column(n0 + 7u));
+  let col2 = vec4<u32>(column(n0 + 8u), column(n0 + 9u), column(n0 + 10u), column(n0 + 11u));
+  let col3 = vec4<u32>(column(n0 + 12u), column(n0 + 13u), column(n0 + 14u), column(n0 + 15u));
+  store(m0 + 0u, col0, col1, col2, col3, p.alpha * acc0_0 + bias0, p.alpha * acc0_1 + bias1, p.alpha * acc0_2 + bias2, p.alpha * acc0_3 + bias3);
+  store(m0 + 1u, col0, col1, col2, col3, p.alpha * acc1_0 + bias0, p.alpha * acc1_1 + bias1, p.alpha * acc1_2 + bias2, p.alpha * acc1_3 + bias3);
+  store(m0 + 2u, col0, col1, col2, col3, p.alpha * acc2_0 + bias0, p.alpha * acc2_1 + bias1, p.alpha * acc2_2 + bias2, p.alpha * acc2_3 + bias3);
+  store(m0 + 3u, col0, col1, col2, col3, p.alpha * acc3_0 + bias0, p.alpha * acc3_1 + bias1, p.alpha * acc3_2 + bias2, p.alpha * acc3_3 + bias3);
+  store(m0 + 4u, col0, col1, col2, col3, p.alpha * acc4_0 + bias0, p.alpha * acc4_1 + bias1, p.alpha * acc4_2 + bias2, p.alpha * acc4_3 + bias3);
+  store(m0 + 5u, col0, col1, col2, col3, p.alpha * acc5_0 + bias0, p.alpha * acc5_1 + bias1, p.alpha * acc5_2 + bias2, p.alpha * acc5_3 + bias3);
+  store(m0 + 6u, col0, col1, col2, col3, p.alpha * acc6_0 + bias0, p.alpha * acc6_1 + bias1, p.alpha * acc6_2 + bias2, p.alpha * acc6_3 + bias3);
+  store(m0 + 7u, col0, col1, col2, col3, p.alpha * acc7_0 + bias0, p.alpha * acc7_1 + bias1, p.alpha * acc7_2 + bias2, p.alpha * acc7_3 + bias3);
+  store(m0 + 8u, col0, col1, col2, col3, p.alpha * acc8_0 + bias0, p.alpha * acc8_1 + bias1, p.alpha * acc8_2 + bias2, p.alpha * acc8_3 + bias3);
+  store(m0 + 9u, col0, col1, col2, col3, p.alpha * acc9_0 + bias0, p.alpha * acc9_1 + bias1, p.alpha * acc9_2 + bias2, p.alpha * acc9_3 + bias3);
+  store(m0 + 10u, col0, col1, col2, col3, p.alpha * acc10_0 + bias0, p.alpha * acc10_1 + bias1, p.alpha * acc10_2 + bias2, p.alpha * acc10_3 + bias3);
+  store(m0 + 11u, col0, col1, col2, col3, p.alpha * acc11_0 + bias0, p.alpha * acc11_1 + bias1, p.alpha * acc11_2 + bias2, p.alpha * acc11_3 + bias3);
+  store(m0 + 12u, col0, col1, col2, col3, p.alpha * acc12_0 + bias0, p.alpha * acc12_1 + bias1, p.alpha * acc12_2 + bias2, p.alpha * acc12_3 + bias3);
+  store(m0 + 13u, col0, col1, col2, col3, p.alpha * acc13_0 + bias0, p.alpha * acc13_1 + bias1, p.alpha * acc13_2 + bias2, p.alpha * acc13_3 + bias3);
+  store(m0 + 14u, col0, col1, col2, col3, p.alpha * acc14_0 + bias0, p.alpha * acc14_1 + bias1, p.alpha * acc14_2 + bias2, p.alpha * acc14_3 + bias3);
+  store(m0 + 15u, col0, col1, col2, col3, p.alpha * acc15_0 + bias0, p.alpha * acc15_1 + bias1, p.alpha * acc15_2 + bias2, p.alpha * acc15_3 + bias3);
+  store(m0 + 16u, col0, col1, col2, col3, p.alpha * acc16_0 + bias0, p.alpha * acc16_1 + bias1, p.alpha * acc16_2 + bias2, p.alpha * acc16_3 + bias3);
+  store(m0 + 17u, col0, col1, col2, col3, p.alpha * acc17_0 + bias0, p.alpha * acc17_1 + bias1, p.alpha * acc17_2 + bias2, p.alpha * acc17_3 + bias3);
+  store(m0 + 18u, col0, col1, col2, col3, p.alpha * acc18_0 + bias0, p.alpha * acc18_1 + bias1, p.alpha * acc18_2 + bias2, p.alpha * acc18_3 + bias3);
+  store(m0 + 19u, col0, col1, col2, col3, p.alpha * acc19_0 + bias0, p.alpha * acc19_1 + bias1, p.alpha * acc19_2 + bias2, p.alpha * acc19_3 + bias3);
+  store(m0 + 20u, col0, col1, col2, col3, p.alpha * acc20_0 + bias0, p.alpha * acc20_1 + bias1, p.alpha * acc20_2 + bias2, p.alpha * acc20_3 + bias3);
+  store(m0 + 21u, col0, col1, col2, col3, p.alpha * acc21_0 + bias0, p.alpha * acc21_1 + bias1, p.alpha * acc21_2 + bias2, p.alpha * acc21_3 + bias3);
+  store(m0 + 22u, col0, col1, col2, col3, p.alpha * acc22_0 + bias0, p.alpha * acc22_1 + bias1, p.alpha * acc22_2 + bias2, p.alpha * acc22_3 + bias3);
+  store(m0 + 23u, col0, col1, col2, col3, p.alpha * acc23_0 + bias0, p.alpha * acc23_1 + bias1, p.alpha * acc23_2 + bias2, p.alpha * acc23_3 + bias3);
+  store(m0 + 24u, col0, col1, col2, col3, p.alpha * acc24_0 + bias0, p.alpha * acc24_1 + bias1, p.alpha * acc24_2 + bias2, p.alpha * acc24_3 + bias3);
+  store(m0 + 25u, col0, col1, col2, col3, p.alpha * acc25_0 + bias0, p.alpha * acc25_1 + bias1, p.alpha * acc25_2 + bias2, p.alpha * acc25_3 + bias3);
+  store(m0 + 26u, col0, col1, col2, col3, p.alpha * acc26_0 + bias0, p.alpha * acc26_1 + bias1, p.alpha * acc26_2 + bias2, p.alpha * acc26_3 + bias3);
+  store(m0 + 27u, col0, col1, col2, col3, p.alpha * acc27_0 + bias0, p.alpha * acc27_1 + bias1, p.alpha * acc27_2 + bias2, p.alpha * acc27_3 + bias3);
+  store(m0 + 28u, col0, col1, col2, col3, p.alpha * acc28_0 + bias0, p.alpha * acc28_1 + bias1, p.alpha * acc28_2 + bias2, p.alpha * acc28_3 + bias3);
+  store(m0 + 29u, col0, col1, col2, col3, p.alpha * acc29_0 + bias0, p.alpha * acc29_1 + bias1, p.alpha * acc29_2 + bias2, p.alpha * acc29_3 + bias3);
+  store(m0 + 30u, col0, col1, col2, col3, p.alpha * acc30_0 + bias0, p.alpha * acc30_1 + bias1, p.alpha * acc30_2 + bias2, p.alpha * acc30_3 + bias3);
+  store(m0 + 31u, col0, col1, col2, col3, p.alpha * acc31_0 + bias0, p.alpha * acc31_1 + bias1, p.alpha * acc31_2 + bias2, p.alpha * acc31_3 + bias3);
 }
 
-fn store(m: u32, n: u32, v0: vec4<f32>, v1: vec4<f32>, v2: vec4<f32>, v3: vec4<f32>) {
+const SKIP = 0xffffffffu;
+
+// Column n of the product as stored: C's column, or SKIP past N and where TAP_ROWS or CONV_ROWS store nothing.
+fn column(n: u32) -> u32 {
+  if (n >= p.N) { return SKIP; }
+  if (TAP_ROWS) {
+    let ci = n % (4u * p.tapTexels);
+    if (ci >= p.cin) { return SKIP; }
+    return ci * p.taps + n / (4u * p.tapTexels);
+  }
+  if (CONV_ROWS) {
+    let x = n % p.pitch;
+    if (x >= p.ow) { return SKIP; }
+    return (n / p.pitch) * p.ow + x;
+  }
+  return n;
+}
+
+fn store(m: u32, col0: vec4<u32>, col1: vec4<u32>, col2: vec4<u32>, col3: vec4<u32>, v0: vec4<f32>, v1: vec4<f32>, v2: vec4<f32>, v3: vec4<f32>) {
   if (m >= p.M) { return; }
   var row = 0.0;
   if (HAS_BIAS && BIAS_ROWS) { row = bias[m]; } // once per row: a storage load is a lane loop
-  store1(m, n + 0u, v0.x, row);
-  store1(m, n + 1u, v0.y, row);
-  store1(m, n + 2u, v0.z, row);
-  store1(m, n + 3u, v0.w, row);
-  store1(m, n + 4u, v1.x, row);
-  store1(m, n + 5u, v1.y, row);
-  store1(m, n + 6u, v1.z, row);
-  store1(m, n + 7u, v1.w, row);
-  store1(m, n + 8u, v2.x, row);
-  store1(m, n + 9u, v2.y, row);
-  store1(m, n + 10u, v2.z, row);
-  store1(m, n + 11u, v2.w, row);
-  store1(m, n + 12u, v3.x, row);
-  store1(m, n + 13u, v3.y, row);
-  store1(m, n + 14u, v3.z, row);
-  store1(m, n + 15u, v3.w, row);
+  store1(m, col0.x, v0.x, row);
+  store1(m, col0.y, v0.y, row);
+  store1(m, col0.z, v0.z, row);
+  store1(m, col0.w, v0.w, row);
+  store1(m, col1.x, v1.x, row);
+  store1(m, col1.y, v1.y, row);
+  store1(m, col1.z, v1.z, row);
+  store1(m, col1.w, v1.w, row);
+  store1(m, col2.x, v2.x, row);
+  store1(m, col2.y, v2.y, row);
+  store1(m, col2.z, v2.z, row);
+  store1(m, col2.w, v2.w, row);
+  store1(m, col3.x, v3.x, row);
+  store1(m, col3.y, v3.y, row);
+  store1(m, col3.z, v3.z, row);
+  store1(m, col3.w, v3.w, row);
 }
 
-fn store1(m: u32, n: u32, value: f32, row: f32) {
-  if (n >= p.N) { return; }
-  var col = n;
-  if (TAP_ROWS) {
-    let ci = n % (4u * p.tapTexels);
-    if (ci >= p.cin) { return; }
-    col = ci * p.taps + n / (4u * p.tapTexels);
-  }
+fn store1(m: u32, col: u32, value: f32, row: f32) {
+  if (col == SKIP) { return; }
   let i = p.offC + select(m * p.ldc + col, col * p.ldc + m, TRANS_C);
   var v = value;
   if (HAS_BIAS && BIAS_ROWS) { v += row; }

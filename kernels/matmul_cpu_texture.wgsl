@@ -11,6 +11,7 @@ override GELU_OUT: bool = false;
 override A_MPACKED: bool = false;
 override B_KPACKED: bool = false;
 const TAP_ROWS = false;
+const CONV_ROWS = false;
 const BIAS_ROWS = false;
 
 struct Params {
@@ -18,7 +19,7 @@ struct Params {
   K4: u32,
   ldc: u32, offC: u32, // unused
   alpha: f32,
-  tapTexels: u32, kw: u32, pitch: u32, taps: u32, cin: u32, // unused
+  tapTexels: u32, kw: u32, pitch: u32, taps: u32, cin: u32, ow: u32, // unused
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -158,8 +159,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   var acc31_0 = vec4<f32>(0.0); var acc31_1 = vec4<f32>(0.0); var acc31_2 = vec4<f32>(0.0); var acc31_3 = vec4<f32>(0.0);
   let lastM4 = (p.M + 3u) / 4u - 1u;
   let lastN = p.N - 1u;
+  // CONV_ROWS: the texel of channels, the tap's column and its row offset at kq, stepped through the loop.
+  var c4 = 0u;
+  var tapX = 0u;
+  var tapOff = 0;
   for (var kq = 0u; kq < p.K4; kq++) {
     let k = i32(kq * 4u);
+    let bk = select(i32(kq), i32(c4), CONV_ROWS);
+    let boff = select(0, tapOff, CONV_ROWS);
     var a0: vec4<f32>; var a1: vec4<f32>; var a2: vec4<f32>; var a3: vec4<f32>; var a4: vec4<f32>; var a5: vec4<f32>; var a6: vec4<f32>; var a7: vec4<f32>; var a8: vec4<f32>; var a9: vec4<f32>; var a10: vec4<f32>; var a11: vec4<f32>; var a12: vec4<f32>; var a13: vec4<f32>; var a14: vec4<f32>; var a15: vec4<f32>; var a16: vec4<f32>; var a17: vec4<f32>; var a18: vec4<f32>; var a19: vec4<f32>; var a20: vec4<f32>; var a21: vec4<f32>; var a22: vec4<f32>; var a23: vec4<f32>; var a24: vec4<f32>; var a25: vec4<f32>; var a26: vec4<f32>; var a27: vec4<f32>; var a28: vec4<f32>; var a29: vec4<f32>; var a30: vec4<f32>; var a31: vec4<f32>;
     if (A_MPACKED) {
       let at0_0 = textureLoad(A, vec2<i32>(i32(min(m0 / 4u + 0u, lastM4)), k + 0));
@@ -262,22 +269,22 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     var b0_0: vec4<f32>; var b0_1: vec4<f32>; var b0_2: vec4<f32>; var b0_3: vec4<f32>; var b1_0: vec4<f32>; var b1_1: vec4<f32>; var b1_2: vec4<f32>; var b1_3: vec4<f32>; var b2_0: vec4<f32>; var b2_1: vec4<f32>; var b2_2: vec4<f32>; var b2_3: vec4<f32>; var b3_0: vec4<f32>; var b3_1: vec4<f32>; var b3_2: vec4<f32>; var b3_3: vec4<f32>;
     if (B_KPACKED) {
-      let bn0 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 0u, lastN))));
-      let bn1 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 1u, lastN))));
-      let bn2 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 2u, lastN))));
-      let bn3 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 3u, lastN))));
-      let bn4 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 4u, lastN))));
-      let bn5 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 5u, lastN))));
-      let bn6 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 6u, lastN))));
-      let bn7 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 7u, lastN))));
-      let bn8 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 8u, lastN))));
-      let bn9 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 9u, lastN))));
-      let bn10 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 10u, lastN))));
-      let bn11 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 11u, lastN))));
-      let bn12 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 12u, lastN))));
-      let bn13 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 13u, lastN))));
-      let bn14 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 14u, lastN))));
-      let bn15 = textureLoad(B, vec2<i32>(i32(kq), i32(min(n0 + 15u, lastN))));
+      let bn0 = textureLoad(B, vec2<i32>(bk, i32(min(n0 + 0u, lastN)) + boff));
+      let bn1 = textureLoad(B, vec2<i32>(bk, i32(min(n0 + 1u, lastN)) + boff));
+      let bn2 = textureLoad(B, vec2<i32>(bk, i32(min(n0 + 2u, lastN)) + boff));
+      let bn3 = textureLoad(B, vec2<i32>(bk, i32(min(n0 + 3u, lastN)) + boff));
+      let bn4 = textureLoad(B, vec2<i32>(bk, i32(min(n0 + 4u, lastN)) + boff));
+      let bn5 = textureLoad(B, vec2<i32>(bk, i32(min(n0 + 5u, lastN)) + boff));
+      let bn6 = textureLoad(B, vec2<i32>(bk, i32(min(n0 + 6u, lastN)) + boff));
+      let bn7 = textureLoad(B, vec2<i32>(bk, i32(min(n0 + 7u, lastN)) + boff));
+      let bn8 = textureLoad(B, vec2<i32>(bk, i32(min(n0 + 8u, lastN)) + boff));
+      let bn9 = textureLoad(B, vec2<i32>(bk, i32(min(n0 + 9u, lastN)) + boff));
+      let bn10 = textureLoad(B, vec2<i32>(bk, i32(min(n0 + 10u, lastN)) + boff));
+      let bn11 = textureLoad(B, vec2<i32>(bk, i32(min(n0 + 11u, lastN)) + boff));
+      let bn12 = textureLoad(B, vec2<i32>(bk, i32(min(n0 + 12u, lastN)) + boff));
+      let bn13 = textureLoad(B, vec2<i32>(bk, i32(min(n0 + 13u, lastN)) + boff));
+      let bn14 = textureLoad(B, vec2<i32>(bk, i32(min(n0 + 14u, lastN)) + boff));
+      let bn15 = textureLoad(B, vec2<i32>(bk, i32(min(n0 + 15u, lastN)) + boff));
       b0_0 = vec4<f32>(bn0.x, bn1.x, bn2.x, bn3.x);
       b0_1 = vec4<f32>(bn4.x, bn5.x, bn6.x, bn7.x);
       b0_2 = vec4<f32>(bn8.x, bn9.x, bn10.x, bn11.x);
@@ -440,6 +447,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     acc29_3 = fma(vec4<f32>(a29.w), b3_3, fma(vec4<f32>(a29.z), b2_3, fma(vec4<f32>(a29.y), b1_3, fma(vec4<f32>(a29.x), b0_3, acc29_3))));
     acc30_3 = fma(vec4<f32>(a30.w), b3_3, fma(vec4<f32>(a30.z), b2_3, fma(vec4<f32>(a30.y), b1_3, fma(vec4<f32>(a30.x), b0_3, acc30_3))));
     acc31_3 = fma(vec4<f32>(a31.w), b3_3, fma(vec4<f32>(a31.z), b2_3, fma(vec4<f32>(a31.y), b1_3, fma(vec4<f32>(a31.x), b0_3, acc31_3))));
+    if (CONV_ROWS) {
+      let tapEnd = c4 + 1u == p.tapTexels;
+      let rowEnd = tapEnd && tapX + 1u == p.kw;
+      c4 = select(c4 + 1u, 0u, tapEnd);
+      tapX = select(select(tapX, tapX + 1u, tapEnd), 0u, rowEnd);
+      tapOff += select(0, select(1, i32(p.pitch - p.kw + 1u), rowEnd), tapEnd);
+    }
   }
 
   var bias0 = vec4<f32>(0.0); var bias1 = vec4<f32>(0.0); var bias2 = vec4<f32>(0.0); var bias3 = vec4<f32>(0.0);

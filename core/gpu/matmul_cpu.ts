@@ -323,12 +323,18 @@ export interface TextureProduct {
    * pixels long, and only channels below `cin` are stored.
    */
   tapRows?: { tapTexels: number; kh: number; kw: number; pitch: number; cin: number };
+  /**
+   * B (`bKPacked` layout) is a stride-1 convolution's input as rows of padded pixels and C its output (the
+   * kernel's CONV_ROWS): k = tap·4·tapTexels + ci, column n a position on the padded grid `pitch` pixels
+   * wide, stored at (n / pitch)·ow + n mod pitch where n mod pitch < `ow`.
+   */
+  convRows?: { tapTexels: number; kw: number; pitch: number; ow: number };
   /** How the textures hold A and B (`textureShapes` with the same layout); plain by default. */
   layout?: OperandLayout;
   label: string;
 }
 
-/** The kernel's uniform: the product, then the TAP_ROWS geometry (zeros where it is off). */
+/** The kernel's uniform: the product, then the TAP_ROWS or CONV_ROWS geometry (zeros where both are off). */
 function productParams(
   m: number,
   n: number,
@@ -336,10 +342,14 @@ function productParams(
   ldc: number,
   offC: number,
   alpha: Param,
-  tapRows?: TextureProduct["tapRows"],
+  conv: Pick<TextureProduct, "tapRows" | "convRows"> = {},
 ): Param[] {
-  const t = tapRows;
-  const taps = t ? [t.tapTexels, t.kw, t.pitch, t.kh * t.kw, t.cin] : [0, 0, 0, 0, 0];
+  const t = conv.tapRows, r = conv.convRows;
+  const taps = t
+    ? [t.tapTexels, t.kw, t.pitch, t.kh * t.kw, t.cin, 0]
+    : r
+    ? [r.tapTexels, r.kw, r.pitch, 0, 0, r.ow]
+    : [0, 0, 0, 0, 0, 0];
   return [m, n, Math.ceil(k / 4), ldc, offC, alpha, ...taps];
 }
 
@@ -359,10 +369,11 @@ export function productOnTextures(rt: Runtime, p: TextureProduct, texA: PoolBuff
         ADD_RES: p.res !== undefined && !p.maskByRes,
         MASK_RES: p.res !== undefined && (p.maskByRes ?? false),
         TAP_ROWS: p.tapRows !== undefined,
+        CONV_ROWS: p.convRows !== undefined,
       }),
       ...layoutConstants(p.layout),
     },
-    productParams(p.m, p.n, p.k, p.ldc, p.offC, f32(1), p.tapRows),
+    productParams(p.m, p.n, p.k, p.ldc, p.offC, f32(1), p),
     [texA, texB, p.bias ?? rt.unused, p.c, p.res ?? rt.unused],
     [Math.ceil(p.n / (COLS * lanes)), Math.ceil(p.m / ROWS)],
     p.label,

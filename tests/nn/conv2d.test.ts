@@ -33,6 +33,9 @@ const CASES: (Geom & { bias: boolean })[] = [
   // wide enough for the product path, 2500 pixels in two runs of 256 channels, at batch 2.
   { batch: 1, cin: 128, h: 90, w: 90, cout: 20, k: 3, stride: 2, pad: 1, bias: true },
   { batch: 2, cin: 256, h: 50, w: 50, cout: 16, k: 1, stride: 1, pad: 0, bias: true },
+  // Over padded rows on a CPU adapter (conv_rows_product.ts): a forward to 36 channels whose 256 input
+  // channels make runs of 93 output rows (RUN_FLOATS), two a batch item; its dx from 36 channels (9 texels).
+  { batch: 2, cin: 256, h: 100, w: 30, cout: 36, k: 3, stride: 1, pad: 1, bias: true },
   // 2·64 input planes of 132 padded rows are taller than a texture (16384 texels) stacked: the CPU
   // kernel's packed input takes two columns of planes.
   { batch: 2, cin: 64, h: 130, w: 20, cout: 5, k: 3, stride: 1, pad: 1, bias: true },
@@ -140,63 +143,74 @@ Deno.test("conv2d 1×1 to one channel: relu(x) in, relu out and residual add, ba
   rt.free(xt, wt, bt, rtn, y);
 });
 
-Deno.test("conv2d pointwise products: tokens in and out, relu in and out, residual, ReLU mask", async () => {
-  // Channels ≥ 16 both ways, so that on a CPU adapter the forward and dx both run as products.
-  const g: Geom = { batch: 2, cin: 20, h: 3, w: 7, cout: 18, k: 1, stride: 1, pad: 0 };
-  const pixels = g.h * g.w;
-  const x = randomArray(g.batch * g.cin * pixels, 17);
-  const w = randomArray(g.cout * g.cin, 18);
-  const b = randomArray(g.cout, 19);
-  const r = randomArray(g.batch * g.cout * pixels, 20);
-  const dy = randomArray(g.batch * g.cout * pixels, 21);
-  const mask = randomArray(g.batch * g.cin * pixels, 22);
-  const tokens = new Float32Array(x.length);
-  const toTokens = <T extends Float32Array | Float64Array>(v: ArrayLike<number>, out: T, ch: number): T => {
-    for (let n = 0; n < g.batch; n++) {
-      for (let p = 0; p < pixels; p++) {
-        for (let c = 0; c < ch; c++) out[(n * pixels + p) * ch + c] = v[(n * ch + c) * pixels + p];
+// On a CPU adapter, a pointwise conv with ≥ 16 channels both ways runs as products, forward and dx; a 3×3
+// stride-1 conv with ≥ 32 both ways over padded rows (conv_rows_product.ts), its dx into tokens excepted.
+const PRODUCT_FUSIONS: Geom[] = [
+  { batch: 2, cin: 20, h: 3, w: 7, cout: 18, k: 1, stride: 1, pad: 0 },
+  { batch: 2, cin: 36, h: 5, w: 9, cout: 34, k: 3, stride: 1, pad: 1 },
+];
+for (const g of PRODUCT_FUSIONS) {
+  const kernel = `${g.k}×${g.k}`;
+  Deno.test(`conv2d ${kernel} products: tokens in and out, relu in and out, residual, ReLU mask`, async () => {
+    const pixels = g.h * g.w;
+    const x = randomArray(g.batch * g.cin * pixels, 17);
+    const w = randomArray(g.cout * g.cin * g.k * g.k, 18);
+    const b = randomArray(g.cout, 19);
+    const r = randomArray(g.batch * g.cout * pixels, 20);
+    const dy = randomArray(g.batch * g.cout * pixels, 21);
+    const mask = randomArray(g.batch * g.cin * pixels, 22);
+    const tokens = new Float32Array(x.length);
+    const toTokens = <T extends Float32Array | Float64Array>(v: ArrayLike<number>, out: T, ch: number): T => {
+      for (let n = 0; n < g.batch; n++) {
+        for (let p = 0; p < pixels; p++) {
+          for (let c = 0; c < ch; c++) out[(n * pixels + p) * ch + c] = v[(n * ch + c) * pixels + p];
+        }
       }
-    }
-    return out;
-  };
-  toTokens(x, tokens, g.cin);
-  const wt = rt.upload("weights/w", [g.cout, g.cin, 1, 1], w);
-  const bt = rt.upload("weights/b", [g.cout], b);
-  const tt = rt.upload("act/tokens", [g.batch, pixels, g.cin], tokens);
-  const xt = rt.upload("act/x", [g.batch, g.cin, g.h, g.w], x);
-  const rtn = rt.upload("act/r", [g.batch, g.cout, g.h, g.w], r);
-  const dyt = rt.upload("grads/dy", [g.batch, g.cout, g.h, g.w], dy);
-  const maskT = rt.upload(
-    "act/mask",
-    [g.batch, pixels, g.cin],
-    toTokens(mask, new Float32Array(mask.length), g.cin),
-  );
+      return out;
+    };
+    toTokens(x, tokens, g.cin);
+    const wt = rt.upload("weights/w", [g.cout, g.cin, g.k, g.k], w);
+    const bt = rt.upload("weights/b", [g.cout], b);
+    const tt = rt.upload("act/tokens", [g.batch, pixels, g.cin], tokens);
+    const xt = rt.upload("act/x", [g.batch, g.cin, g.h, g.w], x);
+    const rtn = rt.upload("act/r", [g.batch, g.cout, g.h, g.w], r);
+    const dyt = rt.upload("grads/dy", [g.batch, g.cout, g.h, g.w], dy);
+    const maskT = rt.upload(
+      "act/mask",
+      [g.batch, pixels, g.cin],
+      toTokens(mask, new Float32Array(mask.length), g.cin),
+    );
 
-  // Tokens in, bias, ReLU out, residual; then without the residual (the backward masks dy by y), dx back
-  // as tokens through a ReLU mask.
-  const weights = { weight: wt, bias: bt };
-  const tokensIn = { x: tt, grid: [g.h, g.w] as const };
-  const { y: withResidual } = conv2dForward(rt, { ...tokensIn, residual: rtn }, weights, "proj", {
-    reluOut: true,
+    // Tokens in, bias, ReLU out, residual; then without the residual (the backward masks dy by y), dx back
+    // as tokens through a ReLU mask.
+    const weights = { weight: wt, bias: bt };
+    const tokensIn = { x: tt, grid: [g.h, g.w] as const };
+    const { y: withResidual } = conv2dForward(rt, { ...tokensIn, residual: rtn }, weights, "proj", {
+      reluOut: true,
+      pad: g.pad,
+    });
+    const pre = conv2dRef(x, w, b, g);
+    assert(relL2(await rt.read(withResidual), relu64(pre).map((v, i) => v + r[i])) < 1e-6, "tokens forward");
+    const { y, saved } = conv2dForward(rt, tokensIn, weights, "proj", { reluOut: true, pad: g.pad });
+    const dx = conv2dBackward(rt, saved, weights, dyt, { input: true, maskInputBy: maskT }, "proj")!;
+    const dpre = dy.map((v, i) => (pre[i] > 0 ? v : 0));
+    const ref = conv2dBackwardRef(x, w, dpre, g);
+    const want = toTokens(ref.dx.map((v, i) => (mask[i] > 0 ? v : 0)), new Float64Array(x.length), g.cin);
+    assert.deepEqual(dx.shape, [g.batch, pixels, g.cin]);
+    assert(relL2(await rt.read(dx), want) < 1e-6, "tokens dx");
+
+    // ReLU in (read through the patches), and dx masked by x itself.
+    const { y: y2, saved: saved2 } = conv2dForward(rt, { x: xt }, weights, "unit", {
+      reluIn: true,
+      pad: g.pad,
+    });
+    assert(relL2(await rt.read(y2), conv2dRef(relu64(x), w, b, g)) < 1e-6, "relu-in forward");
+    const dx2 = conv2dBackward(rt, saved2, weights, dyt, { input: true }, "unit")!;
+    const ref2 = conv2dBackwardRef(relu64(x), w, dy, g);
+    assert(relL2(await rt.read(dx2), ref2.dx.map((v, i) => (x[i] > 0 ? v : 0))) < 1e-6, "relu-in dx");
+    rt.free(wt, bt, tt, xt, rtn, dyt, maskT, withResidual, y, dx, y2, dx2);
   });
-  const pre = conv2dRef(x, w, b, g);
-  assert(relL2(await rt.read(withResidual), relu64(pre).map((v, i) => v + r[i])) < 1e-6, "tokens forward");
-  const { y, saved } = conv2dForward(rt, tokensIn, weights, "proj", { reluOut: true });
-  const dx = conv2dBackward(rt, saved, weights, dyt, { input: true, maskInputBy: maskT }, "proj")!;
-  const dpre = dy.map((v, i) => (pre[i] > 0 ? v : 0));
-  const ref = conv2dBackwardRef(x, w, dpre, g);
-  const want = toTokens(ref.dx.map((v, i) => (mask[i] > 0 ? v : 0)), new Float64Array(x.length), g.cin);
-  assert.deepEqual(dx.shape, [g.batch, pixels, g.cin]);
-  assert(relL2(await rt.read(dx), want) < 1e-6, "tokens dx");
-
-  // ReLU in (read through the patches), and dx masked by x itself.
-  const { y: y2, saved: saved2 } = conv2dForward(rt, { x: xt }, weights, "unit", { reluIn: true });
-  assert(relL2(await rt.read(y2), conv2dRef(relu64(x), w, b, g)) < 1e-6, "relu-in forward");
-  const dx2 = conv2dBackward(rt, saved2, weights, dyt, { input: true }, "unit")!;
-  const ref2 = conv2dBackwardRef(relu64(x), w, dy, g);
-  assert(relL2(await rt.read(dx2), ref2.dx.map((v, i) => (x[i] > 0 ? v : 0))) < 1e-6, "relu-in dx");
-  rt.free(wt, bt, tt, xt, rtn, dyt, maskT, withResidual, y, dx, y2, dx2);
-});
+}
 
 Deno.test("conv2d reluIn backward: gradients through relu(x) match float64", async () => {
   const g: Geom = { batch: 1, cin: 4, h: 6, w: 5, cout: 5, k: 3, stride: 1, pad: 1 };

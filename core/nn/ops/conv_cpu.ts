@@ -3,8 +3,8 @@
  * gradient as the same conv of dy with transposed, flipped weights and padding KH−1−pad.
  * kernels/conv_cpu.wgsl runs on operands packed by kernels/conv_cpu_pack.wgsl into scratch textures
  * ("scratch/conv-pack", freed once the conv is recorded), which it reads as read-only storage textures. The
- * other convolutions run as products on the CPU matmul path (conv_product.ts); conv2d.ts chooses, and says
- * why this kernel keeps the 3×3 ones.
+ * other convolutions, and these where they have ≥ 32 output channels, run as products on the CPU matmul
+ * path (conv_product.ts, conv_rows_product.ts); conv_cpu_route.ts chooses, and says why.
  * The implicit-GEMM kernel (conv.wgsl) gathers every operand element through index arithmetic and stages
  * tiles in workgroup memory behind barriers — right for a GPU, slow where a workgroup is one CPU thread; the
  * DPT head's full-resolution 3×3 convs ran at under 1 GFLOP/s there. Packing costs one pass over the input,
@@ -12,7 +12,9 @@
  */
 import type { KernelSpec } from "../../gpu/kernels.ts";
 import { nonPowerOfTwo } from "../../gpu/matmul_cpu.ts";
+import type { PoolBuffer } from "../../gpu/pool.ts";
 import type { Runtime } from "../../gpu/runtime.ts";
+import type { Tensor } from "../../gpu/tensor.ts";
 import { type ConvGemmArgs, type ConvGeometry, ConvMode } from "./conv2d.ts";
 import { COUTS, KERNEL_WIDTHS, PIXELS } from "../../../kernels/conv_cpu.gen.ts";
 
@@ -32,7 +34,7 @@ const PACK_INPUT: KernelSpec = {
 const PACK_WEIGHTS: KernelSpec = { ...PACK_INPUT, entry: "pack_weights" };
 
 // Option bits of conv_cpu_pack.wgsl (a uniform there: one pipeline per pack kernel serves every conv).
-const [PACK_TOKENS, PACK_RELU_IN, PACK_FLIP] = [1, 2, 4];
+const [PACK_TOKENS, PACK_RELU_IN, PACK_FLIP, PACK_TAP_MAJOR] = [1, 2, 4, 8];
 
 function bits(...options: [boolean, number][]): number {
   return options.reduce((sum, [on, bit]) => sum | (on ? bit : 0), 0);
@@ -94,6 +96,31 @@ export function cpuConvApplies(rt: Runtime, mode: ConvMode, geometry: ConvGeomet
   return sides.every((d) => d <= maxSide) && Math.max(...grids) <= maxGroups;
 }
 
+/**
+ * Records the copy of the weights of conv `g` (a `runGeometry`) into `texture`: rows of `coutVec4` texels
+ * of output channels, a row a tap (kernels/conv_cpu_pack.wgsl's pack_weights), flipped and transposed for
+ * an input gradient (`flip`), the rows tap by tap with channels padded to whole texels with `tapMajor`.
+ */
+export function packWeights(
+  rt: Runtime,
+  g: ConvGeometry,
+  weights: Tensor,
+  texture: PoolBuffer,
+  o: { coutVec4: number; flip: boolean; tapMajor: boolean },
+  label: string,
+): void {
+  const rows = o.tapMajor ? g.kh * g.kw * 4 * Math.ceil(g.cin / 4) : g.cin * g.kh * g.kw;
+  const shape = [g.batch, g.cin, g.h, g.w, g.cout, g.kh, g.kw, g.pad, 0, 0, o.coutVec4, 0];
+  rt.dispatch(
+    PACK_WEIGHTS,
+    {},
+    [...shape, bits([o.flip, PACK_FLIP], [o.tapMajor, PACK_TAP_MAJOR])],
+    [weights, texture],
+    [Math.ceil(o.coutVec4 / PACK_WG_X), rows, 1],
+    label,
+  );
+}
+
 export function convCpu(rt: Runtime, args: ConvGemmArgs): void {
   const inputGrad = args.mode === ConvMode.InputGrad;
   const g = runGeometry(args.mode, args.geometry);
@@ -113,14 +140,7 @@ export function convCpu(rt: Runtime, args: ConvGemmArgs): void {
     `${label}/pack`,
   );
   const w = rt.pool.allocTexture("scratch/conv-pack", ...l.weights, usage);
-  rt.dispatch(
-    PACK_WEIGHTS,
-    {},
-    [...packShape, bits([inputGrad, PACK_FLIP])],
-    [args.a, w],
-    [Math.ceil(l.coutVec4 / PACK_WG_X), g.cin * g.kh * g.kw, 1],
-    `${label}/pack`,
-  );
+  packWeights(rt, g, args.a, w, { coutVec4: l.coutVec4, flip: inputGrad, tapMajor: false }, `${label}/pack`);
   rt.dispatch(
     conv(g.kw),
     {

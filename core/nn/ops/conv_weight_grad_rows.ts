@@ -27,16 +27,23 @@ const GRAD_ROWS: KernelSpec = { file: "conv_rows.wgsl", entry: "grad_rows", bind
 const RUN_FLOATS = 768 * 1024;
 
 /**
- * The padded grid of a stride-1 conv: texels of channels a pixel, the padded row length, the rows past a
- * run that its taps reach (the halo), the output positions in all, and the positions a run takes (a
- * multiple of 4; 0 where none fit the budget and the texture side).
+ * The padded grid of a stride-1 conv (kernels/conv_rows.wgsl): texels of channels a pixel, the padded row
+ * length, the positions past a run's own that its taps reach (the halo), and the output positions in all.
  */
+export function paddedGrid(g: ConvGeometry) {
+  const pitch = g.w + 2 * g.pad;
+  return {
+    tapTexels: Math.ceil(g.cin / 4),
+    pitch,
+    halo: (g.kh - 1) * pitch + g.kw - 1,
+    positions: g.oh * pitch,
+  };
+}
+
+/** The padded grid, and the positions a run takes (a multiple of 4; 0 where none fit the budget and side). */
 function rowsGeometry(rt: Runtime, g: ConvGeometry) {
   const side = rt.ctx.limits.maxTextureDimension2D;
-  const tapTexels = Math.ceil(g.cin / 4);
-  const pitch = g.w + 2 * g.pad;
-  const halo = (g.kh - 1) * pitch + g.kw - 1;
-  const positions = g.oh * pitch;
+  const { tapTexels, pitch, halo, positions } = paddedGrid(g);
   const byFloats = Math.floor((RUN_FLOATS - halo * 4 * tapTexels) / (4 * tapTexels + g.cout));
   const bySide = Math.min(side - halo - 4, 4 * (side - 2));
   const run = 4 * Math.floor(Math.min(byFloats, bySide, positions + 3) / 4);
