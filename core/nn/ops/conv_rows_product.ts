@@ -3,10 +3,10 @@
  * weights and padding KH−1−pad, on the CPU matmul path without a patch matrix: C = W·X over runs of whole
  * rows of the padded grid (kernels/conv_rows.wgsl), W the weights tap by tap (A, read along m), X one copy of
  * the run's input rows and its halo (B, read along k: kernels/matmul_cpu.wgsl's CONV_ROWS), each tap's rows
- * at its offset. The copy writes each input value once — where the patch matrix (conv_product.ts) wrote it
- * KH·KW times — and the product runs the tuned kernel's FMAs, where the direct kernel (conv_cpu.ts) spends
- * more of its time on fetches; the positions between the output's rows (2·pad of each pitch) are computed
- * and not stored.
+ * at its offset. The copy writes each input value once, where the patch matrix (conv_product.ts) wrote it
+ * KH·KW times; the positions between the output's rows (2·pad of each pitch) are computed and not stored.
+ * At the DPT head's shapes this took 1.04–1.45× less CPU time than the direct kernel (conv_cpu.ts), whose
+ * scratch is the whole padded input (conv_cpu_route.ts has the figures).
  */
 import type { KernelSpec } from "../../gpu/kernels.ts";
 import { nonPowerOfTwo, operandTexture, productOnTextures, textureShapes } from "../../gpu/matmul_cpu.ts";
