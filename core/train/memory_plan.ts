@@ -169,16 +169,16 @@ export function planTrainingStep(o: StepPlanOptions): StepPlan {
       for (const key of receives) adam.slot(key, weights.get(key));
       rt.resetPeak();
     }
+    // The order of TrainStepper.step (core/train/train_step.ts).
     const image = rt.tensor("act/image", [o.batch, 3, o.height, o.width]);
+    const state = graph.forward(rt, image);
     const target = rt.tensor("act/target", [o.batch, o.height, o.width]);
     const valid = rt.tensor("act/valid", [o.batch, o.height, o.width], "u32");
-    const state = graph.forward(rt, image);
     const inputs = { pred: state.depth, target, valid };
     const loss = silogForward(rt, inputs);
     const dDepth = silogBackward(rt, inputs, loss);
-    release(rt, image);
+    release(rt, image, state.depth, target, valid, loss.scratch);
     graph.backward(rt, state, dDepth, sink);
-    release(rt, dDepth, state.depth, target, valid, loss.scratch);
     for (const [key, g] of grads) {
       if (measured) adam.update(key, weights.get(key), g, 0);
       release(rt, g);

@@ -19,6 +19,7 @@ import type { Tensor } from "../gpu/tensor.ts";
 import { TrompeError } from "../errors.ts";
 import { type ModelConfig, PATCH_SIZE } from "../nn/model/config.ts";
 import type { GpuWeights } from "../nn/model/weights.ts";
+import type { AttentionKept } from "../nn/ops/attention.ts";
 import { release } from "../nn/ops/release.ts";
 import { type CheckpointPolicy, recomputes } from "./checkpointing.ts";
 import {
@@ -53,6 +54,8 @@ export interface ForwardState {
   /** x_i: block i's input (x_{L+1}: the last used block's output). */
   xs: Tensor[];
   blocks: (BlockSaved | undefined)[];
+  /** A recomputed block's attention ctx and statistics, where it runs fused (`BlockStage.forwardKeep`). */
+  attention: (AttentionKept | undefined)[];
   feats: Feature[];
   branches: (BranchSaved | undefined)[];
   rn: Tensor[];
@@ -133,11 +136,20 @@ export class TrainGraph {
     const xs = [x0];
     const blocks: (BlockSaved | undefined)[] = [];
     const feats: ForwardState["feats"] = [];
+    const attention: (AttentionKept | undefined)[] = [];
     for (let i = 0; i <= this.lastBlock; i++) {
       const { out, saved } = this.blocks[i].forwardKeep(rt, xs[i]);
-      // A block below the lowest backward (a frozen encoder's) never needs its activations again.
-      if (recomputeBlocks || i < this.lowestBackward) freeOwned(rt, blockOwned(saved));
-      else blocks[i] = saved;
+      // A block below the lowest backward (a frozen encoder's) never needs its activations again; a
+      // recomputed one keeps the fused attention's output, the largest part of its forward on a CPU.
+      if (i >= this.lowestBackward && recomputeBlocks && saved.attn.stats) {
+        attention[i] = { ctx: saved.attn.ctx, stats: saved.attn.stats };
+      }
+      if (recomputeBlocks || i < this.lowestBackward) {
+        const kept = new Set<Tensor | undefined>([attention[i]?.ctx, attention[i]?.stats]);
+        freeOwned(rt, blockOwned(saved).filter((t) => !kept.has(t)));
+      } else {
+        blocks[i] = saved;
+      }
       xs.push(out);
       const layer = this.config.layers.indexOf(i);
       if (layer >= 0) feats[layer] = featureForward(rt, this.weights, out, layer, { keep: true });
@@ -172,6 +184,7 @@ export class TrainGraph {
       cols: cols!,
       xs,
       blocks,
+      attention,
       feats,
       branches,
       rn,
@@ -182,8 +195,8 @@ export class TrainGraph {
   }
 
   /**
-   * Runs the backward from dDepth (the loss gradient, which stays the caller's), handing each parameter's
-   * gradient to `sink` when complete, and frees everything the forward left but the depth.
+   * Runs the backward from dDepth (the loss gradient, freed once read), handing each parameter's gradient
+   * to `sink` when complete, and frees everything the forward left but the depth.
    */
   backward(rt: Runtime, state: ForwardState, dDepth: Tensor, sink: GradientSink): void {
     const s = state;
@@ -245,7 +258,7 @@ export class TrainGraph {
       let saved = s.blocks[i];
       if (runBlock) {
         if (!saved) {
-          const again = this.blocks[i].forwardKeep(rt, s.xs[i]);
+          const again = this.blocks[i].forwardKeep(rt, s.xs[i], s.attention[i]);
           release(rt, again.out);
           saved = again.saved;
         }

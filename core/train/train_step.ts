@@ -88,9 +88,10 @@ export class TrainStepper {
     rt.pool.resetPeak();
     this.lr = lr;
     const image = rt.upload("act/image", [b.batch, 3, b.height, b.width], b.image);
+    const state = this.graph.forward(rt, image);
+    // The loss's inputs live from the loss to its gradient only: not at the forward's or backward's peak.
     const target = rt.upload("act/target", [b.batch, b.height, b.width], b.depth);
     const valid = rt.upload("act/valid", [b.batch, b.height, b.width], b.valid);
-    const state = this.graph.forward(rt, image);
     const inputs = { pred: state.depth, target, valid };
     const loss = silogForward(rt, inputs, range);
     const value = await readSilog(rt, loss);
@@ -98,9 +99,8 @@ export class TrainStepper {
     const finite = Number.isFinite(value.loss) && Number.isFinite(value.meanLogRatio);
     const applied = value.count > 0 && finite;
     const dDepth = applied ? silogBackward(rt, inputs, loss) : rt.tensor("tmp/zero_grad", state.depth.shape);
-    release(rt, image);
+    release(rt, image, state.depth, target, valid, loss.scratch);
     this.graph.backward(rt, state, dDepth, applied ? this.sink : DISCARD);
-    release(rt, dDepth, state.depth, target, valid, loss.scratch);
     if (this.live.size > 0) {
       throw new TrompeError("gpu", `gradients never completed: ${[...this.live.keys()].join(", ")}`);
     }

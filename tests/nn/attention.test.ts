@@ -93,6 +93,35 @@ Deno.test("attention keeping nothing equals the forward bit for bit: one item (q
   rt.free(...tensors(w));
 });
 
+Deno.test("attention recomputed with the fused path's kept ctx and statistics equals running it again", async () => {
+  const w = upload();
+  const x = rt.upload("act/x", [shape.batch, shape.tokens, C], xs);
+  const first = attentionForward(rt, x, w, FUSED, "act/attn");
+  if (!first.saved.stats) {
+    // Not a CPU adapter: nothing to keep, and asking to reuse it is refused.
+    const kept = { ctx: first.saved.ctx, stats: first.saved.ctx };
+    assert.throws(() => attentionForward(rt, x, w, FUSED, "act/attn", kept), TrompeError);
+  } else {
+    const kept = { ctx: first.saved.ctx, stats: first.saved.stats };
+    const again = attentionForward(rt, x, w, FUSED, "act/attn");
+    const reused = attentionForward(rt, x, w, FUSED, "act/attn", kept);
+    assert.equal(reused.saved.ctx, kept.ctx);
+    assert.equal(reused.saved.stats, kept.stats);
+    const bits = async (t: Tensor) => new Uint8Array((await rt.read(t)).buffer);
+    for (
+      const [name, a, b] of [["y", again.y, reused.y], ["qkv", again.saved.qkv, reused.saved.qkv]] as const
+    ) {
+      assert.deepEqual(await bits(b), await bits(a), name);
+    }
+    assert.deepEqual(await bits(kept.ctx), await bits(again.saved.ctx), "ctx");
+    assert.deepEqual(await bits(kept.stats), await bits(again.saved.stats!), "stats");
+    // The materialised path has no statistics to take.
+    assert.throws(() => attentionForward(rt, x, w, MATERIALISED, "act/attn", kept), TrompeError);
+    rt.free(again.y, ...attentionSavedTensors(again.saved), reused.y, reused.saved.qkv);
+  }
+  rt.free(x, first.y, ...attentionSavedTensors(first.saved), ...tensors(w));
+});
+
 Deno.test("fused attention at head dimension 64 (every texel of a head row), forward and backward vs float64", async () => {
   // 70 tokens: a partial block of queries per lane, of workgroup rows and of keys.
   const s = { batch: 2, tokens: 70, channels: 128, heads: 2 };

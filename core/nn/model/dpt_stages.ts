@@ -324,18 +324,25 @@ export class FusionStage {
   }
 }
 
+/**
+ * What the output stage's backward reads. Neither output_conv1's output nor its upsampling (output_conv2.0's
+ * input: 32 channels at full resolution for ViT-S) is kept: both are computed again from the stage's input
+ * right before output_conv2.0's backward (output_conv1 at 296² and one bilinear pass, a few percent of the
+ * ViT-S step's time). The 518² input is then live neither at output_conv2.2's backward, where the ViT-S
+ * step's peak was, nor at output_conv2.0's forward beside output_conv1's output.
+ */
 export interface OutputSaved {
   sConv1: Conv2dSaved;
   sUp: ResizeSaved;
+  /** output_conv2.0's; its input `x` was freed in the forward (see above). */
   sHidden: Conv2dSaved;
   sLogits: Conv2dSaved;
-  up: Tensor;
   hidden: Tensor;
   logits: Tensor;
 }
 
 export function outputOwned(s: OutputSaved): Tensor[] {
-  return [s.up, s.hidden, s.logits];
+  return [s.hidden, s.logits];
 }
 
 /** output_conv1 → bilinear to 14·patches → output_conv2 (3×3, ReLU, 1×1) → σ·max_depth or ReLU. */
@@ -374,6 +381,7 @@ export class OutputStage {
     let hidden: Tensor, sHidden: Conv2dSaved;
     if (keep) {
       const pre = convForward(rt, this.conv2a, { x: up.y });
+      release(rt, up.y);
       hidden = rt.tensor(`act/${HEAD}.scratch.output_conv2.1`, pre.y.shape);
       reluForward(rt, pre.y, hidden, `${HEAD}.output_conv2.relu`);
       release(rt, pre.y);
@@ -400,26 +408,30 @@ export class OutputStage {
         sUp: up.saved,
         sHidden,
         sLogits: logits.saved,
-        up: up.y,
         hidden,
         logits: logits.y,
       },
     };
   }
 
-  /** dDepth stays the caller's; consumes the saved tensors and `path`; returns the path's gradient. */
+  /** Consumes dDepth, the saved tensors and `path`; returns the path's gradient. */
   backward(rt: Runtime, s: OutputSaved, path: Tensor, dDepth: Tensor, sink: GradientSink): Tensor {
+    const [h, w] = s.sUp.size;
     const dLogits = rt.tensor(`grads/act/${HEAD}/logits`, s.logits.shape);
     if (this.config.head === "metric") {
       sigmoidBackward(rt, s.logits, dDepth, dLogits, this.config.maxDepth!, `${HEAD}.sigmoid_backward`);
     } else {
       reluBackward(rt, s.logits, dDepth, dLogits, `${HEAD}.relu_backward`);
     }
-    release(rt, s.logits);
+    release(rt, s.logits, dDepth);
     // The ReLU's backward rides in conv2b's input gradient as a mask by its output.
     const dPre = convBackward(rt, this.conv2b, s.sLogits, dLogits, sink, true, [], s.hidden)!;
     release(rt, dLogits, s.hidden);
-    const dUp = convBackward(rt, this.conv2a, s.sHidden, dPre, sink, true, [s.up])!;
+    // The same bits as the forward's: the same kernels on the same input.
+    const c1 = convForward(rt, this.conv1, { x: path }).y;
+    const up = resizeBilinearForward(rt, c1, [h, w], `${HEAD}.upsample`).y;
+    release(rt, c1);
+    const dUp = convBackward(rt, this.conv2a, { ...s.sHidden, x: up }, dPre, sink, true, [up])!;
     release(rt, dPre);
     const dOut1 = resizeBilinearBackward(rt, s.sUp, dUp, `${HEAD}.upsample`);
     release(rt, dUp);

@@ -12,6 +12,7 @@ import {
   attentionBackward,
   attentionForward,
   attentionInference,
+  type AttentionKept,
   type AttentionSaved,
   attentionSavedTensors,
 } from "../ops/attention.ts";
@@ -118,15 +119,26 @@ export class BlockStage {
     return out;
   }
 
-  /** Training: the output and what the backward reads (GELU's output excepted: recomputed from its input). */
-  forwardKeep(rt: Runtime, x: Tensor): { out: Tensor; saved: BlockSaved } {
+  /**
+   * Training: the output and what the backward reads (GELU's output excepted: recomputed from its input).
+   * `kept`: attention's ctx and statistics from an earlier forwardKeep of the same x, taken rather than
+   * computed again.
+   */
+  forwardKeep(rt: Runtime, x: Tensor, kept?: AttentionKept): { out: Tensor; saved: BlockSaved } {
     if (this.ffn !== "mlp") {
       throw new TrompeError("unsupported", `training supports the MLP blocks, not ${this.ffn}`);
     }
     const p = this.prefix;
     const { y: n1, saved: s1 } = layerNormForward(rt, x, this.w.affine(`${p}.norm1`), `${this.act}/norm1`);
     const attention = this.attention(rt, x.shape[1]);
-    const { y: a, saved: attn } = attentionForward(rt, n1, this.attnWeights(), attention, `${this.act}/attn`);
+    const { y: a, saved: attn } = attentionForward(
+      rt,
+      n1,
+      this.attnWeights(),
+      attention,
+      `${this.act}/attn`,
+      kept,
+    );
     const x1 = layerScaleForward(rt, x, a, this.w.get(`${p}.ls1.gamma`), `${this.act}/x1`);
     const { y: n2, saved: s2 } = layerNormForward(rt, x1, this.w.affine(`${p}.norm2`), `${this.act}/norm2`);
     const h = linearForward(rt, n2, this.w.linear(`${p}.mlp.fc1`), `${this.act}/fc1`);

@@ -189,24 +189,39 @@ function probabilities(
   dispatchSoftmax(rt, false, hc * T, T, rt.unused, scores);
 }
 
-/** y = Attention(x) for x [B, T, C]; the result and the saved tensors are labelled under `label`. */
+/**
+ * What a recomputed forward of the fused path can take from the first instead of running the fused kernel
+ * again: its ctx and statistics (the same bits, from the same kernel on the same input).
+ */
+export type AttentionKept = Required<Pick<AttentionSaved, "ctx" | "stats">>;
+
+/**
+ * y = Attention(x) for x [B, T, C]; the result and the saved tensors are labelled under `label`. With
+ * `kept` (the fused path's ctx and statistics from an earlier forward of the same x), those are taken, not
+ * computed: they become the saved ones.
+ */
 export function attentionForward(
   rt: Runtime,
   x: Tensor,
   w: AttentionWeights,
   options: AttentionOptions,
   label: string,
+  kept?: AttentionKept,
 ): { y: Tensor; saved: AttentionSaved } {
   const g = geometry(rt, x, options);
   const { tokens: T, channels: C, headDim: D } = g;
+  if (kept && !g.fused) {
+    throw new TrompeError("bad-argument", `${label}: a kept ctx and statistics need the fused path`);
+  }
   const qkv = linearForward(rt, x, w.qkv, `${label}/qkv`);
-  const ctx = rt.tensor(`${label}/ctx`, x.shape);
   if (g.fused) {
-    const stats = rt.tensor(`${label}/stats`, [g.batch, T, g.heads, STATS_PER_HEAD]);
-    fusedForward(rt, g, qkv, ctx, stats);
+    const ctx = kept?.ctx ?? rt.tensor(`${label}/ctx`, x.shape);
+    const stats = kept?.stats ?? rt.tensor(`${label}/stats`, [g.batch, T, g.heads, STATS_PER_HEAD]);
+    if (!kept) fusedForward(rt, g, qkv, ctx, stats);
     const y = linearForward(rt, ctx, w.proj, `${label}/out`);
     return { y, saved: { qkv, ctx, stats } };
   }
+  const ctx = rt.tensor(`${label}/ctx`, x.shape);
   const scores = rt.tensor(`${label}/scores`, [g.chunk, T, T]);
   for (const [b, h0, hc] of chunks(g)) {
     probabilities(rt, g, qkv, scores, b, h0, hc);
