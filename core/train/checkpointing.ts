@@ -5,7 +5,9 @@
  * bit-identical results, right before its backward.
  *
  * - none: every stage keeps what its backward reads;
- * - blocks: the encoder blocks recompute (the bulk of ViT-L's activations), the head keeps its tensors;
+ * - blocks: the encoder blocks recompute (the bulk of ViT-L's activations), the head keeps its tensors; on
+ *   a CPU adapter, where attention runs fused and is the largest part of a block's forward, each block also
+ *   keeps that kernel's output (ctx and statistics: 2.1 MiB a block at ViT-S 518²) for its recompute;
  * - all: the head's stages recompute too, so only stage boundaries outlive the forward.
  */
 import { TrompeError } from "../errors.ts";
