@@ -139,9 +139,10 @@ export class TrainGraph {
     const attention: (AttentionKept | undefined)[] = [];
     for (let i = 0; i <= this.lastBlock; i++) {
       const { out, saved } = this.blocks[i].forwardKeep(rt, xs[i]);
-      // A block below the lowest backward (a frozen encoder's) never needs its activations again; a
-      // recomputed one keeps the fused attention's output, the largest part of its forward on a CPU.
-      if (i >= this.lowestBackward && recomputeBlocks && saved.attn.stats) {
+      // A block below the lowest backward (a frozen encoder's) never needs its activations again; under
+      // `blocks` a recomputed one keeps the fused attention's output, the largest part of its forward on a
+      // CPU (`all` keeps only stage boundaries).
+      if (i >= this.lowestBackward && this.options.checkpoint === "blocks" && saved.attn.stats) {
         attention[i] = { ctx: saved.attn.ctx, stats: saved.attn.stats };
       }
       if (recomputeBlocks || i < this.lowestBackward) {
