@@ -13,12 +13,12 @@
  */
 import { axpy } from "../../gpu/elementwise.ts";
 import { matmul } from "../../gpu/matmul.ts";
+import { sumRows } from "../../gpu/reduce.ts";
 import type { Runtime } from "../../gpu/runtime.ts";
 import type { Tensor } from "../../gpu/tensor.ts";
 import { TrompeError } from "../../errors.ts";
 import { bicubicScaleFactor } from "../resize_ref.ts";
 import { release } from "./release.ts";
-import { batchSumInto } from "./tokens.ts";
 
 /** The resize along one axis as a dense [outSize, inSize] matrix: row i holds the four taps of output i. */
 export function bicubicMatrix(inSize: number, outSize: number, scale: number): Float32Array {
@@ -123,13 +123,8 @@ export function posEmbedBackward(
   }
   const p = plan(rt, pos, h, w);
   const { grid: g, channels: c } = p;
-  batchSumInto(
-    rt,
-    { tensor: dPos, offset: 0, stride: 0, batch: 1 },
-    { tensor: grad, offset: 0 },
-    c,
-    "pos_embed_backward",
-  );
+  // The class token's row, as it is.
+  sumRows(rt, dPos, 1, c, grad, { accumulate: true, label: "pos_embed_backward" });
   // dTmp [g, w·C] = Tyᵀ · dOut[1:]
   const dTmp = rt.tensor("tmp/pos_embed/drows", [g, w, c]);
   matmul(rt, {

@@ -3,39 +3,11 @@
  * (its row 0 belongs to the class token). Its backward sums over the batch: cls and pos are shared.
  */
 import { add } from "../../gpu/elementwise.ts";
-import { matmul } from "../../gpu/matmul.ts";
+import { sumRows } from "../../gpu/reduce.ts";
 import type { Runtime } from "../../gpu/runtime.ts";
 import type { Tensor } from "../../gpu/tensor.ts";
 import { TrompeError } from "../../errors.ts";
 import { release } from "./release.ts";
-
-/**
- * dst[dstOffset + i] += Σ_b src[srcOffset + b·srcStride + i] for i < length: the batch sum of a strided
- * range, as a 1×length product with a ones vector (so no kernel is needed for ranges inside tensors).
- */
-export function batchSumInto(
-  rt: Runtime,
-  src: { tensor: Tensor; offset: number; stride: number; batch: number },
-  dst: { tensor: Tensor; offset: number },
-  length: number,
-  label: string,
-): void {
-  const ones = rt.upload("tmp/ones", [src.batch], new Float32Array(src.batch).fill(1));
-  matmul(rt, {
-    a: ones,
-    b: src.tensor,
-    c: dst.tensor,
-    m: 1,
-    n: length,
-    k: src.batch,
-    ldb: src.stride,
-    offB: src.offset,
-    offC: dst.offset,
-    accumulate: true,
-    label,
-  });
-  release(rt, ones);
-}
 
 /** x0 [B, 1+N, C] from patch tokens [B, N, C], the class token [1, 1, C] and pos [1+N, C]. */
 export function assembleTokensForward(
@@ -75,23 +47,12 @@ export function assembleTokensBackward(
   label: string,
 ): { dPos: Tensor; dPatches: Tensor } {
   const [batch, t, channels] = dx0.shape;
+  // A sum over the batch items, each [T·C]; the class token's gradient is the sum's row 0. (As a 1×T·C
+  // product with a ones vector this was too wide for the CPU path's textures and took 0.66 s on lavapipe's
+  // GPU-shaped kernels at ViT-S's 518².)
   const dPos = rt.tensor(`${label}/dpos`, [t, channels]);
-  batchSumInto(
-    rt,
-    { tensor: dx0, offset: 0, stride: t * channels, batch },
-    { tensor: dPos, offset: 0 },
-    t * channels,
-    "tokens_backward",
-  );
-  if (dCls) {
-    batchSumInto(
-      rt,
-      { tensor: dPos, offset: 0, stride: 0, batch: 1 },
-      { tensor: dCls, offset: 0 },
-      channels,
-      "tokens_backward",
-    );
-  }
+  sumRows(rt, dx0, batch, t * channels, dPos, { label: "tokens_backward" });
+  if (dCls) sumRows(rt, dPos, 1, channels, dCls, { accumulate: true, label: "tokens_backward" });
   const dPatches = rt.tensor(`${label}/dpatches`, [batch, t - 1, channels]);
   const rowBytes = channels * 4;
   for (let b = 0; b < batch; b++) {
