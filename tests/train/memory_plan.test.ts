@@ -151,9 +151,9 @@ Deno.test("the plan is the measured peak of a real step on the GPU kernels", asy
 });
 
 Deno.test("the plan is the measured peak of a real step on the CPU-adapter kernels", async () => {
-  // Fused attention (no scores, per-query statistics) and the operand copies into textures, planned too.
-  // ViT-S at 518², checkpoint blocks, on lavapipe 2026-12-06: measured 500.41 MiB, planned 499.41 MiB (the
-  // block apart, exact; grads reach 66.57 MiB in both); the GPU path's plan said 497.77 MiB (grads 80.62).
+  // Fused attention (no scores, per-query statistics, its output kept by recomputed blocks) and the operand
+  // copies into textures, planned too. ViT-S at 518², checkpoint blocks, on lavapipe 2026-12-06 (19:55Z):
+  // measured 497.16 MiB, planned 496.16 MiB (the block apart); the GPU path's plan says 478.37 MiB.
   const cpu = new Runtime({ ...base.ctx, isCpu: true });
   for (const checkpoint of ["none", "blocks"] as const) {
     await assertPlanIsMeasured(cpu, SMALL, 196, checkpoint);
