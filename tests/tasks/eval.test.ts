@@ -65,8 +65,10 @@ sharedTest(
       const [a, b] = [(await read("gpu")).models[0], (await read("onnx")).models[0]];
       assert.equal(a.official.images, 3);
       for (const k of METRIC_NAMES) {
-        assert(close(a.official.mean![k], b.official.mean![k], 1e-4), `official ${k}`);
-        assert(close(a.background.mean![k], b.background.mean![k], 1e-4), `background ${k}`);
+        const [ao, bo] = [a.official.mean![k], b.official.mean![k]];
+        assert(close(ao, bo, 1e-4), `official ${k}: webgpu ${ao}, onnx ${bo}`);
+        const [ab, bb] = [a.background.mean![k], b.background.mean![k]];
+        assert(close(ab, bb, 1e-4), `background ${k}: webgpu ${ab}, onnx ${bb}`);
       }
       assert(close(a.flat.meanFlatnessError, b.flat.meanFlatnessError, 1e-4));
       assert(close(a.flat.meanAbsRel, b.flat.meanAbsRel, 1e-4));
