@@ -209,6 +209,35 @@ export function acquiredAdapter(): AdapterSummary | undefined {
   return acquired;
 }
 
+/**
+ * What went wrong on each device since it was last asked: an uncaptured error (out of memory, a validation
+ * error) or the device's loss. A failed command leaves its output unwritten rather than stopping anything,
+ * so `takeDeviceFault` is how a read turns that into an error instead of a wrong result.
+ */
+const faults = new WeakMap<GPUDevice, string[]>();
+
+function watchFaults(device: GPUDevice): void {
+  const list: string[] = [];
+  faults.set(device, list);
+  device.addEventListener("uncapturederror", (event) => {
+    const error = (event as GPUUncapturedErrorEvent).error;
+    list.push(`${error.constructor.name}: ${error.message}`);
+  });
+  device.lost.then((info) => {
+    if (info.reason !== "destroyed") list.push(`device lost: ${info.message || info.reason}`);
+  });
+}
+
+/** The first fault recorded on `device` since the last call (the others counted), or null; clears them. */
+export function takeDeviceFault(device: GPUDevice): string | null {
+  const list = faults.get(device);
+  if (!list || list.length === 0) return null;
+  const more = list.length > 1 ? ` (and ${list.length - 1} more)` : "";
+  const first = list[0];
+  list.length = 0;
+  return first + more;
+}
+
 let shared: Promise<GpuContext> | undefined;
 
 /** The process-wide device, acquired once. */
@@ -262,9 +291,7 @@ export async function acquireGpu(): Promise<GpuContext> {
       cause: error,
     });
   }
-  device.addEventListener("uncapturederror", (event) => {
-    console.error(`WebGPU error: ${(event as GPUUncapturedErrorEvent).error.message}`);
-  });
+  watchFaults(device);
   const limits = {} as Record<LimitName, number>;
   for (const name of Object.keys(REQUIRED_LIMITS) as LimitName[]) limits[name] = device.limits[name];
   const ctx: GpuContext = {

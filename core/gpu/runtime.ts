@@ -9,7 +9,7 @@
  * once at the submit; a small upload mid-step is a recorded copy. A submit happens when work must be read
  * back or waited for, before a large upload, or when the parameter block is full.
  */
-import { getGpu, type GpuContext } from "./device.ts";
+import { getGpu, type GpuContext, takeDeviceFault } from "./device.ts";
 import { BufferPool, formatBytes, type PoolBuffer } from "./pool.ts";
 import { type DType, DTYPE_SIZE, numel, Tensor } from "./tensor.ts";
 import { type KernelSpec, type OverrideConstants, PipelineCache } from "./kernels.ts";
@@ -355,6 +355,19 @@ export class Runtime {
     await this.device.queue.onSubmittedWorkDone();
     await Promise.all(this.pendingTimings);
     this.pendingTimings = [];
+    this.throwFault();
+  }
+
+  /**
+   * A command the device refused (out of memory, a validation error) or a lost device leaves outputs
+   * unwritten without stopping anything: every wait and read checks, so a run stops with the device's words
+   * instead of computing on (or saving) what it never wrote.
+   */
+  private throwFault(): void {
+    const fault = takeDeviceFault(this.device);
+    if (fault) {
+      throw new TrompeError("gpu", `the WebGPU device failed: ${fault}`, { subject: this.ctx.adapterName });
+    }
   }
 
   /** Reads a tensor back to the CPU (flushing what was recorded before). */
@@ -369,6 +382,7 @@ export class Runtime {
       await staging.gpu!.mapAsync(GPUMapMode.READ);
       const values = new Float32Array(staging.gpu!.getMappedRange(0, bytes).slice(0));
       staging.gpu!.unmap();
+      this.throwFault();
       return values;
     } finally {
       this.pool.free(staging);
