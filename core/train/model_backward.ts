@@ -19,7 +19,7 @@ import type { Tensor } from "../gpu/tensor.ts";
 import { TrompeError } from "../errors.ts";
 import { type ModelConfig, PATCH_SIZE } from "../nn/model/config.ts";
 import type { GpuWeights } from "../nn/model/weights.ts";
-import type { AttentionKept } from "../nn/ops/attention.ts";
+import { type AttentionKept, attentionSavedTensors } from "../nn/ops/attention.ts";
 import { release } from "../nn/ops/release.ts";
 import { type CheckpointPolicy, recomputes } from "./checkpointing.ts";
 import {
@@ -54,7 +54,7 @@ export interface ForwardState {
   /** x_i: block i's input (x_{L+1}: the last used block's output). */
   xs: Tensor[];
   blocks: (BlockSaved | undefined)[];
-  /** A recomputed block's attention ctx and statistics, where it runs fused (`BlockStage.forwardKeep`). */
+  /** A recomputed block's attention ctx and statistics, where it runs fused (`BlockStage.forwardKeepAttention`). */
   attention: (AttentionKept | undefined)[];
   feats: Feature[];
   branches: (BranchSaved | undefined)[];
@@ -138,18 +138,24 @@ export class TrainGraph {
     const feats: ForwardState["feats"] = [];
     const attention: (AttentionKept | undefined)[] = [];
     for (let i = 0; i <= this.lastBlock; i++) {
-      const { out, saved } = this.blocks[i].forwardKeep(rt, xs[i]);
-      // A block below the lowest backward (a frozen encoder's) never needs its activations again; under
-      // `blocks` a recomputed one keeps the fused attention's output, the largest part of its forward on a
-      // CPU (`all` keeps only stage boundaries).
-      if (i >= this.lowestBackward && this.options.checkpoint === "blocks" && saved.attn.stats) {
-        attention[i] = { ctx: saved.attn.ctx, stats: saved.attn.stats };
-      }
+      let out: Tensor;
       if (recomputeBlocks || i < this.lowestBackward) {
-        const kept = new Set<Tensor | undefined>([attention[i]?.ctx, attention[i]?.stats]);
-        freeOwned(rt, blockOwned(saved).filter((t) => !kept.has(t)));
+        // A block below the lowest backward (a frozen encoder's) never needs its activations again; under
+        // `blocks` a recomputed one keeps the fused attention's output, the largest part of its forward on
+        // a CPU (`all` keeps only stage boundaries).
+        const first = this.blocks[i].forwardKeepAttention(rt, xs[i]);
+        out = first.out;
+        const { qkv, ctx, stats } = first.attn;
+        if (i >= this.lowestBackward && this.options.checkpoint === "blocks" && stats) {
+          attention[i] = { ctx, stats };
+          release(rt, qkv);
+        } else {
+          freeOwned(rt, attentionSavedTensors(first.attn));
+        }
       } else {
-        blocks[i] = saved;
+        const kept = this.blocks[i].forwardKeep(rt, xs[i]);
+        out = kept.out;
+        blocks[i] = kept.saved;
       }
       xs.push(out);
       const layer = this.config.layers.indexOf(i);
@@ -259,9 +265,7 @@ export class TrainGraph {
       let saved = s.blocks[i];
       if (runBlock) {
         if (!saved) {
-          const again = this.blocks[i].forwardKeep(rt, s.xs[i], s.attention[i]);
-          release(rt, again.out);
-          saved = again.saved;
+          saved = this.blocks[i].recompute(rt, s.xs[i], s.attention[i]);
         }
         this.blocks[i].backward(rt, s.xs[i], saved, dStream!, sink);
       }

@@ -21,6 +21,7 @@ import { mlpForward } from "../ops/mlp.ts";
 import { layerNormBackward, layerNormForward, type LayerNormSaved } from "../ops/layernorm.ts";
 import { layerScaleBackward, layerScaleForward } from "../ops/layerscale.ts";
 import { linearBackward, linearForward, type LinearWeights } from "../ops/linear.ts";
+import { layerScaleLinearBackward } from "../ops/layerscale_linear.ts";
 import { patchEmbedBackward, patchEmbedForward, patchGrid } from "../ops/patch_embed.ts";
 import { posEmbedBackward, posEmbedForward } from "../ops/pos_embed.ts";
 import { release } from "../ops/release.ts";
@@ -39,7 +40,6 @@ export interface BlockSaved {
   s2: LayerNormSaved;
   n2: Tensor;
   h: Tensor;
-  m: Tensor;
 }
 
 export function blockOwned(s: BlockSaved): Tensor[] {
@@ -54,7 +54,6 @@ export function blockOwned(s: BlockSaved): Tensor[] {
     s.s2.rstd,
     s.n2,
     s.h,
-    s.m,
   ];
 }
 
@@ -120,11 +119,60 @@ export class BlockStage {
   }
 
   /**
-   * Training: the output and what the backward reads (GELU's output excepted: recomputed from its input).
-   * `kept`: attention's ctx and statistics from an earlier forwardKeep of the same x, taken rather than
+   * Training: the output and what the backward reads (GELU's and fc2's outputs excepted: the backward
+   * recomputes GELU from h, and needs no fc2 output: core/nn/ops/layerscale_linear.ts).
+   */
+  forwardKeep(rt: Runtime, x: Tensor): { out: Tensor; saved: BlockSaved } {
+    const saved = this.keepToHidden(rt, x);
+    const p = this.prefix;
+    const g = geluForward(rt, saved.h, `${this.act}/gelu`);
+    const m = linearForward(rt, g, this.w.linear(`${p}.mlp.fc2`), `${this.act}/fc2`);
+    release(rt, g);
+    const out = layerScaleForward(rt, saved.x1, m, this.w.get(`${p}.ls2.gamma`), `${this.act}/out`);
+    release(rt, m);
+    return { out, saved };
+  }
+
+  /**
+   * What the backward of a block checkpointed by an earlier forward reads, computed again from its input:
+   * up to fc1's output, which is all the backward takes (the block's output is the next block's kept input).
+   * `kept`: attention's ctx and statistics from the first forward (`forwardKeepAttention`), taken rather than
    * computed again.
    */
-  forwardKeep(rt: Runtime, x: Tensor, kept?: AttentionKept): { out: Tensor; saved: BlockSaved } {
+  recompute(rt: Runtime, x: Tensor, kept?: AttentionKept): BlockSaved {
+    return this.keepToHidden(rt, x, kept);
+  }
+
+  /** The block's forward up to fc1's output, keeping everything the backward reads. */
+  private keepToHidden(rt: Runtime, x: Tensor, kept?: AttentionKept): BlockSaved {
+    const { s1, n1, attn, a, x1 } = this.attentionKeep(rt, x, kept);
+    const p = this.prefix;
+    const { y: n2, saved: s2 } = layerNormForward(rt, x1, this.w.affine(`${p}.norm2`), `${this.act}/norm2`);
+    const h = linearForward(rt, n2, this.w.linear(`${p}.mlp.fc1`), `${this.act}/fc1`);
+    return { s1, n1, attn, a, x1, s2, n2, h };
+  }
+
+  /**
+   * Training's first forward of a block its backward recomputes: the output, and attention's saved tensors
+   * alone (the fused attention's ctx and statistics, which the recompute takes). The MLP runs as inference
+   * runs it (on a CPU adapter GELU rides in fc1's product, stored into fc2's operand texture): the same bits
+   * as forwardKeep's (tests/train/train_step.test.ts holds the policies' steps bitwise equal).
+   */
+  forwardKeepAttention(rt: Runtime, x: Tensor): { out: Tensor; attn: AttentionSaved } {
+    const { s1, n1, attn, a, x1 } = this.attentionKeep(rt, x);
+    release(rt, s1.mean, s1.rstd, n1, a);
+    const p = this.prefix;
+    const { y: n2, saved: s2 } = layerNormForward(rt, x1, this.w.affine(`${p}.norm2`), `${this.act}/norm2`);
+    release(rt, s2.mean, s2.rstd);
+    const m = mlpForward(rt, n2, this.w.linear(`${p}.mlp.fc1`), this.w.linear(`${p}.mlp.fc2`), this.act);
+    release(rt, n2);
+    const out = layerScaleForward(rt, x1, m, this.w.get(`${p}.ls2.gamma`), `${this.act}/out`);
+    release(rt, x1, m);
+    return { out, attn };
+  }
+
+  /** x1 = x + ls1·attn(norm1(x)), keeping what attention's backward reads. */
+  private attentionKeep(rt: Runtime, x: Tensor, kept?: AttentionKept) {
     if (this.ffn !== "mlp") {
       throw new TrompeError("unsupported", `training supports the MLP blocks, not ${this.ffn}`);
     }
@@ -140,14 +188,7 @@ export class BlockStage {
       kept,
     );
     const x1 = layerScaleForward(rt, x, a, this.w.get(`${p}.ls1.gamma`), `${this.act}/x1`);
-    const { y: n2, saved: s2 } = layerNormForward(rt, x1, this.w.affine(`${p}.norm2`), `${this.act}/norm2`);
-    const h = linearForward(rt, n2, this.w.linear(`${p}.mlp.fc1`), `${this.act}/fc1`);
-    const g = geluForward(rt, h, `${this.act}/gelu`);
-    const m = linearForward(rt, g, this.w.linear(`${p}.mlp.fc2`), `${this.act}/fc2`);
-    // GELU is cheap to recompute from h: its output is not kept.
-    release(rt, g);
-    const out = layerScaleForward(rt, x1, m, this.w.get(`${p}.ls2.gamma`), `${this.act}/out`);
-    return { out, saved: { s1, n1, attn, a, x1, s2, n2, h, m } };
+    return { s1, n1, attn, a, x1 };
   }
 
   /** dStream (the gradient w.r.t. the block's output) becomes the gradient w.r.t. its input, in place. */
@@ -158,19 +199,18 @@ export class BlockStage {
     const done = (...names: string[]) => completeAll(sink, names.map((n) => `${p}.${n}`));
 
     // MLP branch: out = x1 + γ2·fc2(gelu(fc1(norm2(x1)))).
-    const dm = layerScaleBackward(
+    const g = geluForward(rt, s.h, `${this.act}/gelu`);
+    const dg = layerScaleLinearBackward(
       rt,
-      s.m,
+      g,
+      this.w.linear(`${p}.mlp.fc2`),
       this.w.get(`${p}.ls2.gamma`),
       dStream,
-      sink.grad(`${p}.ls2.gamma`),
-      `${d}/dm`,
+      { linear: lin("mlp.fc2"), gamma: sink.grad(`${p}.ls2.gamma`) },
+      `${d}/dg`,
     );
-    done("ls2.gamma");
-    const g = geluForward(rt, s.h, `${this.act}/gelu`);
-    const dg = linearBackward(rt, g, this.w.linear(`${p}.mlp.fc2`), dm, lin("mlp.fc2"), `${d}/dg`)!;
-    done("mlp.fc2.weight", "mlp.fc2.bias");
-    release(rt, g, dm);
+    done("ls2.gamma", "mlp.fc2.weight", "mlp.fc2.bias");
+    release(rt, g);
     const dh = geluBackward(rt, s.h, dg, `${d}/dh`);
     release(rt, dg);
     const dn2 = linearBackward(rt, s.n2, this.w.linear(`${p}.mlp.fc1`), dh, lin("mlp.fc1"), `${d}/dn2`)!;
