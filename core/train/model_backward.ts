@@ -265,7 +265,7 @@ export class TrainGraph {
       let saved = s.blocks[i];
       if (runBlock) {
         if (!saved) {
-          saved = this.blocks[i].recompute(rt, s.xs[i], s.attention[i]);
+          saved = this.blocks[i].keepToHidden(rt, s.xs[i], s.attention[i]);
         }
         this.blocks[i].backward(rt, s.xs[i], saved, dStream!, sink);
       }

@@ -2,8 +2,10 @@
  * The encoder's stages, once for inference and training: the patch, class-token and position embedding, one
  * DINOv2 block, and the final norm over an intermediate layer's tokens. Each forward either keeps what its
  * backward reads (`keep`, the training graph: core/train/model_backward.ts) or frees every intermediate as soon
- * as its last reader is recorded (inference: vit.ts); both record the same kernels in the same order, so their
- * outputs are bit-identical. Each backward hands parameter gradients to the sink.
+ * as its last reader is recorded (inference: vit.ts); their outputs are bit-identical (where inference fuses —
+ * GELU inside fc1's product, qkv and fc1 stored into the next product's operand texture — it computes the same
+ * values in the same order; tests/train/train_step.test.ts holds training's policies bitwise equal). Each
+ * backward hands parameter gradients to the sink.
  */
 import type { Runtime } from "../../gpu/runtime.ts";
 import type { Tensor } from "../../gpu/tensor.ts";
@@ -134,17 +136,12 @@ export class BlockStage {
   }
 
   /**
-   * What the backward of a block checkpointed by an earlier forward reads, computed again from its input:
-   * up to fc1's output, which is all the backward takes (the block's output is the next block's kept input).
-   * `kept`: attention's ctx and statistics from the first forward (`forwardKeepAttention`), taken rather than
-   * computed again.
+   * The block's forward up to fc1's output, keeping everything the backward reads: `forwardKeep`'s first
+   * part, and all a checkpointed block's recompute runs (its output is the next block's kept input). `kept`:
+   * attention's ctx and statistics from the first forward (`forwardKeepAttention`), taken rather than computed
+   * again.
    */
-  recompute(rt: Runtime, x: Tensor, kept?: AttentionKept): BlockSaved {
-    return this.keepToHidden(rt, x, kept);
-  }
-
-  /** The block's forward up to fc1's output, keeping everything the backward reads. */
-  private keepToHidden(rt: Runtime, x: Tensor, kept?: AttentionKept): BlockSaved {
+  keepToHidden(rt: Runtime, x: Tensor, kept?: AttentionKept): BlockSaved {
     const { s1, n1, attn, a, x1 } = this.attentionKeep(rt, x, kept);
     const p = this.prefix;
     const { y: n2, saved: s2 } = layerNormForward(rt, x1, this.w.affine(`${p}.norm2`), `${this.act}/norm2`);
