@@ -19,6 +19,8 @@ struct Params {
   n: u32,
   // swiglu: the hidden width H (x is [rows, 2H], out [rows, H]); unused elsewhere
   width: u32,
+  // *_texels: texel t of a texel view at (t mod 2^shift, t >> shift)
+  shift: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -30,7 +32,16 @@ struct Params {
 @group(0) @binding(2) var<storage, read> dy4: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> out4: array<vec4<f32>>;
 
+// x and dy as texel views, for the *_texels entry points (CPU adapters, core/gpu/texel_view.ts: on lavapipe
+// an image load is SIMD code where a storage-buffer load is a loop over the lanes).
+@group(0) @binding(1) var xT: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(2) var dyT: texture_storage_2d<rgba32float, read>;
+
 override WG: u32 = 256u;
+
+fn texel(t: u32) -> vec2<i32> {
+  return vec2<i32>(i32(t & ((1u << p.shift) - 1u)), i32(t >> p.shift));
+}
 
 fn index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
   // 2-D grids lift the 65535-workgroups-per-dimension limit.
@@ -124,6 +135,23 @@ fn gelu_backward_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(nu
   if (i >= p.n / 4u) { return; }
   let v = x4[i];
   let g = dy4[i];
+  out4[i] = vec4<f32>(gelu_grad1(v.x, g.x), gelu_grad1(v.y, g.y), gelu_grad1(v.z, g.z), gelu_grad1(v.w, g.w));
+}
+
+@compute @workgroup_size(WG)
+fn gelu_texels(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = index(gid, nwg);
+  if (i >= p.n / 4u) { return; }
+  let v = textureLoad(xT, texel(i));
+  out4[i] = vec4<f32>(gelu1(v.x), gelu1(v.y), gelu1(v.z), gelu1(v.w));
+}
+
+@compute @workgroup_size(WG)
+fn gelu_backward_texels(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = index(gid, nwg);
+  if (i >= p.n / 4u) { return; }
+  let v = textureLoad(xT, texel(i));
+  let g = textureLoad(dyT, texel(i));
   out4[i] = vec4<f32>(gelu_grad1(v.x, g.x), gelu_grad1(v.y, g.y), gelu_grad1(v.z, g.z), gelu_grad1(v.w, g.w));
 }
 

@@ -20,6 +20,8 @@ struct Params {
   // √(1 − β2^t)
   bc2_sqrt: f32,
   eps: f32,
+  // main_texels: texel t of a texel view at (t mod 2^shift, t >> shift)
+  shift: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -33,6 +35,14 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> param4: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> m4: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> v4: array<vec4<f32>>;
+
+// main_texels (CPU adapters) reads the gradient and the old parameter and moments from texel views
+// (core/gpu/texel_view.ts: on lavapipe an image load is SIMD code where a storage-buffer load is a loop over
+// the lanes) and stores through the vec4 views.
+@group(0) @binding(1) var gradT: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(5) var paramT: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(6) var mT: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(7) var vT: texture_storage_2d<rgba32float, read>;
 
 override WG: u32 = 256u;
 
@@ -60,6 +70,23 @@ fn main_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
   var w = param4[i] - p.decay * param4[i];
   let mi = m4[i] + p.lerp * (g - m4[i]);
   let vi = p.beta2 * v4[i] + p.one_minus_beta2 * g * g;
+  m4[i] = mi;
+  v4[i] = vi;
+  w -= p.step_size * mi / (sqrt(vi) / p.bc2_sqrt + p.eps);
+  param4[i] = w;
+}
+
+@compute @workgroup_size(WG)
+fn main_texels(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.y * nwg.x * WG + gid.x;
+  if (i >= p.n / 4u) { return; }
+  let t = vec2<i32>(i32(i & ((1u << p.shift) - 1u)), i32(i >> p.shift));
+  let g = textureLoad(gradT, t);
+  let w0 = textureLoad(paramT, t);
+  let m0 = textureLoad(mT, t);
+  var w = w0 - p.decay * w0;
+  let mi = m0 + p.lerp * (g - m0);
+  let vi = p.beta2 * textureLoad(vT, t) + p.one_minus_beta2 * g * g;
   m4[i] = mi;
   v4[i] = vi;
   w -= p.step_size * mi / (sqrt(vi) / p.bc2_sqrt + p.eps);

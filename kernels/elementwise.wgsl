@@ -7,6 +7,8 @@ struct Params {
   period: u32,
   alpha: f32,
   beta: f32,
+  // *_texels: texel t of a texel view at (t mod 2^shift, t >> shift)
+  shift: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -19,6 +21,11 @@ struct Params {
 @group(0) @binding(1) var<storage, read> a4: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> b4: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> out4: array<vec4<f32>>;
+
+// The same inputs as texel views, for the *_texels entry points (CPU adapters, core/gpu/texel_view.ts: on
+// lavapipe an image load is SIMD code where a storage-buffer load is a loop over the lanes).
+@group(0) @binding(1) var aT: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(2) var bT: texture_storage_2d<rgba32float, read>;
 
 override WG: u32 = 256u;
 
@@ -78,4 +85,34 @@ fn fill(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let i = index(gid, nwg);
   if (i >= p.n) { return; }
   out[i] = p.alpha;
+}
+
+// The *_texels entry points: invocation (x, y) takes texel x of the y-th repeat of b's period (a grid of
+// ⌈period/4/WG⌉ × n/period), so no invocation divides: an integer division is a scalar loop on a CPU.
+fn texel(t: u32) -> vec2<i32> {
+  return vec2<i32>(i32(t & ((1u << p.shift) - 1u)), i32(t >> p.shift));
+}
+
+@compute @workgroup_size(WG)
+fn add_texels(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let quads = p.period / 4u;
+  if (gid.x >= quads) { return; }
+  let i = gid.y * quads + gid.x;
+  out4[i] = p.alpha * textureLoad(aT, texel(i)) + p.beta * textureLoad(bT, texel(gid.x));
+}
+
+// out += alpha·a, the old out read from a view bound at b's place (period = n)
+@compute @workgroup_size(WG)
+fn axpy_texels(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x;
+  if (i >= p.n / 4u) { return; }
+  out4[i] = textureLoad(bT, texel(i)) + p.alpha * textureLoad(aT, texel(i));
+}
+
+@compute @workgroup_size(WG)
+fn mul_texels(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let quads = p.period / 4u;
+  if (gid.x >= quads) { return; }
+  let i = gid.y * quads + gid.x;
+  out4[i] = textureLoad(aT, texel(i)) * textureLoad(bT, texel(gid.x));
 }

@@ -13,6 +13,8 @@ struct Params {
   rows: u32,
   cols: u32,
   eps: f32,
+  // forward_rows, backward_input_rows: texel t of a texel view at (t mod 2^shift, t >> shift)
+  shift: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -29,11 +31,22 @@ struct Params {
 // backward_params: dβ
 @group(0) @binding(7) var<storage, read_write> out2: array<f32>;
 
-// vec4 views of the same bindings, for forward_rows.
-@group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> in2_4: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> in3_4: array<vec4<f32>>;
+// The row kernels' views (CPU adapters): bindings 1–3 as texel views of the same tensors (core/gpu/texel_view.ts:
+// on lavapipe an image load is SIMD code where a storage-buffer load is a loop over the lanes), the output
+// as vec4s; backward_input_rows with ACCUMULATE reads the gradient it adds to from a view at binding 7.
+@group(0) @binding(1) var xT: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(2) var in2T: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(3) var in3T: texture_storage_2d<rgba32float, read>;
 @group(0) @binding(6) var<storage, read_write> out4: array<vec4<f32>>;
+@group(0) @binding(7) var accT: texture_storage_2d<rgba32float, read>;
+
+// backward_params_rows: dγ and dβ as vec4s (binding 6 is out4).
+@group(0) @binding(7) var<storage, read_write> outb4: array<vec4<f32>>;
+
+// Where texel t of a texel view lies.
+fn texel(t: u32) -> vec2<i32> {
+  return vec2<i32>(i32(t & ((1u << p.shift) - 1u)), i32(t >> p.shift));
+}
 
 var<workgroup> partial: array<f32, WG>;
 var<workgroup> partial2: array<f32, WG>;
@@ -152,7 +165,7 @@ fn backward_params(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocati
 
 // The forward for CPU adapters: one invocation a row (the lanes of a SIMD group take 8 rows), its sums in
 // a fixed order over vec4s of the row, no workgroup memory and no barrier (which a CPU rasteriser runs as
-// coroutines). Rows of a multiple of 4 columns.
+// coroutines). Rows of a multiple of 4 columns, read from texel views.
 @compute @workgroup_size(8)
 fn forward_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let r = gid.y * nwg.x * 8u + gid.x;
@@ -162,25 +175,26 @@ fn forward_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
   let n = f32(p.cols);
   // Summed about the row's first value: a residual stream's rows sit far from zero, and a sequential sum of
   // them would lose the digits a tree keeps.
-  let x0 = x4[base].x;
+  let x0 = textureLoad(xT, texel(base)).x;
   var s = vec4<f32>(0.0);
-  for (var c = 0u; c < quads; c++) { s += x4[base + c] - x0; }
+  for (var c = 0u; c < quads; c++) { s += textureLoad(xT, texel(base + c)) - x0; }
   let mu = x0 + ((s.x + s.y) + (s.z + s.w)) / n;
   var q = vec4<f32>(0.0);
   for (var c = 0u; c < quads; c++) {
-    let d = x4[base + c] - mu;
+    let d = textureLoad(xT, texel(base + c)) - mu;
     q += d * d;
   }
   let rs = 1.0 / sqrt(((q.x + q.y) + (q.z + q.w)) / n + p.eps);
   for (var c = 0u; c < quads; c++) {
-    out4[base + c] = (x4[base + c] - mu) * rs * in2_4[c] + in3_4[c];
+    out4[base + c] = (textureLoad(xT, texel(base + c)) - mu) * rs * textureLoad(in2T, texel(c)) +
+      textureLoad(in3T, texel(c));
   }
   mean[r] = mu;
   rstd[r] = rs;
 }
 
-// backward_input for CPU adapters, as forward_rows: a row an invocation, vec4s, no barrier. (g·x̂ sums to
-// about zero and g carries no offset, so plain sums keep their digits here.)
+// backward_input for CPU adapters, as forward_rows: a row an invocation, vec4s from texel views, no
+// barrier. (g·x̂ sums to about zero and g carries no offset, so plain sums keep their digits here.)
 @compute @workgroup_size(8)
 fn backward_input_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let r = gid.y * nwg.x * 8u + gid.x;
@@ -192,18 +206,48 @@ fn backward_input_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(n
   var sg = vec4<f32>(0.0);
   var sgx = vec4<f32>(0.0);
   for (var c = 0u; c < quads; c++) {
-    let g = in2_4[base + c] * in3_4[c];
+    let g = textureLoad(in2T, texel(base + c)) * textureLoad(in3T, texel(c));
     sg += g;
-    sgx += g * (x4[base + c] - mu) * rs;
+    sgx += g * (textureLoad(xT, texel(base + c)) - mu) * rs;
   }
   let n = f32(p.cols);
   let mg = ((sg.x + sg.y) + (sg.z + sg.w)) / n;
   let mgx = ((sgx.x + sgx.y) + (sgx.z + sgx.w)) / n;
   for (var c = 0u; c < quads; c++) {
-    let g = in2_4[base + c] * in3_4[c];
-    let xhat = (x4[base + c] - mu) * rs;
+    let g = textureLoad(in2T, texel(base + c)) * textureLoad(in3T, texel(c));
+    let xhat = (textureLoad(xT, texel(base + c)) - mu) * rs;
     var v = rs * (g - mg - xhat * mgx);
-    if (ACCUMULATE) { v += out4[base + c]; }
+    if (ACCUMULATE) { v += textureLoad(accT, texel(base + c)); }
     out4[base + c] = v;
   }
+}
+
+// backward_params for CPU adapters: four columns an invocation, dy and x read from texel views at bindings
+// 1 and 2. Row r goes to partial sum r mod 8 and the partials meet in backward_params' tree, so the sums
+// are backward_params' own (8 row lanes there), to the bit.
+@compute @workgroup_size(8)
+fn backward_params_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let quads = p.cols / 4u;
+  let c4 = gid.x;
+  if (c4 >= quads) { return; }
+  var dg: array<vec4<f32>, 8>;
+  var db: array<vec4<f32>, 8>;
+  for (var r0 = 0u; r0 < p.rows; r0 += 8u) {
+    for (var l = 0u; l < 8u; l++) {
+      let r = r0 + l;
+      if (r < p.rows) {
+        let d = textureLoad(in2T, texel(r * quads + c4));
+        dg[l] += d * (textureLoad(xT, texel(r * quads + c4)) - mean[r]) * rstd[r];
+        db[l] += d;
+      }
+    }
+  }
+  var g = ((dg[0] + dg[4]) + (dg[2] + dg[6])) + ((dg[1] + dg[5]) + (dg[3] + dg[7]));
+  var b = ((db[0] + db[4]) + (db[2] + db[6])) + ((db[1] + db[5]) + (db[3] + db[7]));
+  if (ACCUMULATE) {
+    g += out4[c4];
+    b += outb4[c4];
+  }
+  out4[c4] = g;
+  outb4[c4] = b;
 }

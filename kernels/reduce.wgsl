@@ -10,11 +10,18 @@ struct Params {
   rows: u32,
   cols: u32,
   alpha: f32,
+  // sum_rows_texels: texel t of a texel view at (t mod 2^shift, t >> shift)
+  shift: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
+
+// sum_rows_texels (CPU adapters): x as a texel view (core/gpu/texel_view.ts: on lavapipe an image load is
+// SIMD code where a storage-buffer load is a loop over the lanes), out as vec4s.
+@group(0) @binding(1) var xT: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(2) var<storage, read_write> out4: array<vec4<f32>>;
 
 var<workgroup> partial: array<f32, WG>;
 
@@ -46,4 +53,22 @@ fn sum_cols(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) 
     if (ACCUMULATE) { v += out[r]; }
     out[r] = v;
   }
+}
+
+// sum_rows over four columns an invocation, read from a texel view (cols a multiple of 4): the same sums in
+// the same order as sum_rows, so the same bits.
+@compute @workgroup_size(WG)
+fn sum_rows_texels(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let c4 = gid.x;
+  let quads = p.cols / 4u;
+  if (c4 >= quads) { return; }
+  let mask = (1u << p.shift) - 1u;
+  var s = vec4<f32>(0.0);
+  for (var r = 0u; r < p.rows; r++) {
+    let t = r * quads + c4;
+    s += textureLoad(xT, vec2<i32>(i32(t & mask), i32(t >> p.shift)));
+  }
+  var v = p.alpha * s;
+  if (ACCUMULATE) { v += out4[c4]; }
+  out4[c4] = v;
 }

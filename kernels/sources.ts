@@ -23,6 +23,8 @@ struct Params {
   n: u32,
   // swiglu: the hidden width H (x is [rows, 2H], out [rows, H]); unused elsewhere
   width: u32,
+  // *_texels: texel t of a texel view at (t mod 2^shift, t >> shift)
+  shift: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -34,7 +36,16 @@ struct Params {
 @group(0) @binding(2) var<storage, read> dy4: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> out4: array<vec4<f32>>;
 
+// x and dy as texel views, for the *_texels entry points (CPU adapters, core/gpu/texel_view.ts: on lavapipe
+// an image load is SIMD code where a storage-buffer load is a loop over the lanes).
+@group(0) @binding(1) var xT: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(2) var dyT: texture_storage_2d<rgba32float, read>;
+
 override WG: u32 = 256u;
+
+fn texel(t: u32) -> vec2<i32> {
+  return vec2<i32>(i32(t & ((1u << p.shift) - 1u)), i32(t >> p.shift));
+}
 
 fn index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
   // 2-D grids lift the 65535-workgroups-per-dimension limit.
@@ -131,6 +142,23 @@ fn gelu_backward_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(nu
   out4[i] = vec4<f32>(gelu_grad1(v.x, g.x), gelu_grad1(v.y, g.y), gelu_grad1(v.z, g.z), gelu_grad1(v.w, g.w));
 }
 
+@compute @workgroup_size(WG)
+fn gelu_texels(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = index(gid, nwg);
+  if (i >= p.n / 4u) { return; }
+  let v = textureLoad(xT, texel(i));
+  out4[i] = vec4<f32>(gelu1(v.x), gelu1(v.y), gelu1(v.z), gelu1(v.w));
+}
+
+@compute @workgroup_size(WG)
+fn gelu_backward_texels(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = index(gid, nwg);
+  if (i >= p.n / 4u) { return; }
+  let v = textureLoad(xT, texel(i));
+  let g = textureLoad(dyT, texel(i));
+  out4[i] = vec4<f32>(gelu_grad1(v.x, g.x), gelu_grad1(v.y, g.y), gelu_grad1(v.z, g.z), gelu_grad1(v.w, g.w));
+}
+
 // The DPT head's activations. SCALE is the metric head's max_depth (an override constant: one pipeline per
 // checkpoint's value, and the Params layout stays the family's).
 override SCALE: f32 = 1.0;
@@ -224,6 +252,8 @@ struct Params {
   // √(1 − β2^t)
   bc2_sqrt: f32,
   eps: f32,
+  // main_texels: texel t of a texel view at (t mod 2^shift, t >> shift)
+  shift: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -237,6 +267,14 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> param4: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> m4: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> v4: array<vec4<f32>>;
+
+// main_texels (CPU adapters) reads the gradient and the old parameter and moments from texel views
+// (core/gpu/texel_view.ts: on lavapipe an image load is SIMD code where a storage-buffer load is a loop over
+// the lanes) and stores through the vec4 views.
+@group(0) @binding(1) var gradT: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(5) var paramT: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(6) var mT: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(7) var vT: texture_storage_2d<rgba32float, read>;
 
 override WG: u32 = 256u;
 
@@ -264,6 +302,23 @@ fn main_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
   var w = param4[i] - p.decay * param4[i];
   let mi = m4[i] + p.lerp * (g - m4[i]);
   let vi = p.beta2 * v4[i] + p.one_minus_beta2 * g * g;
+  m4[i] = mi;
+  v4[i] = vi;
+  w -= p.step_size * mi / (sqrt(vi) / p.bc2_sqrt + p.eps);
+  param4[i] = w;
+}
+
+@compute @workgroup_size(WG)
+fn main_texels(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.y * nwg.x * WG + gid.x;
+  if (i >= p.n / 4u) { return; }
+  let t = vec2<i32>(i32(i & ((1u << p.shift) - 1u)), i32(i >> p.shift));
+  let g = textureLoad(gradT, t);
+  let w0 = textureLoad(paramT, t);
+  let m0 = textureLoad(mT, t);
+  var w = w0 - p.decay * w0;
+  let mi = m0 + p.lerp * (g - m0);
+  let vi = p.beta2 * textureLoad(vT, t) + p.one_minus_beta2 * g * g;
   m4[i] = mi;
   v4[i] = vi;
   w -= p.step_size * mi / (sqrt(vi) / p.bc2_sqrt + p.eps);
@@ -9147,6 +9202,8 @@ struct Params {
   period: u32,
   alpha: f32,
   beta: f32,
+  // *_texels: texel t of a texel view at (t mod 2^shift, t >> shift)
+  shift: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -9159,6 +9216,11 @@ struct Params {
 @group(0) @binding(1) var<storage, read> a4: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> b4: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> out4: array<vec4<f32>>;
+
+// The same inputs as texel views, for the *_texels entry points (CPU adapters, core/gpu/texel_view.ts: on
+// lavapipe an image load is SIMD code where a storage-buffer load is a loop over the lanes).
+@group(0) @binding(1) var aT: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(2) var bT: texture_storage_2d<rgba32float, read>;
 
 override WG: u32 = 256u;
 
@@ -9219,6 +9281,36 @@ fn fill(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (i >= p.n) { return; }
   out[i] = p.alpha;
 }
+
+// The *_texels entry points: invocation (x, y) takes texel x of the y-th repeat of b's period (a grid of
+// ⌈period/4/WG⌉ × n/period), so no invocation divides: an integer division is a scalar loop on a CPU.
+fn texel(t: u32) -> vec2<i32> {
+  return vec2<i32>(i32(t & ((1u << p.shift) - 1u)), i32(t >> p.shift));
+}
+
+@compute @workgroup_size(WG)
+fn add_texels(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let quads = p.period / 4u;
+  if (gid.x >= quads) { return; }
+  let i = gid.y * quads + gid.x;
+  out4[i] = p.alpha * textureLoad(aT, texel(i)) + p.beta * textureLoad(bT, texel(gid.x));
+}
+
+// out += alpha·a, the old out read from a view bound at b's place (period = n)
+@compute @workgroup_size(WG)
+fn axpy_texels(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x;
+  if (i >= p.n / 4u) { return; }
+  out4[i] = textureLoad(bT, texel(i)) + p.alpha * textureLoad(aT, texel(i));
+}
+
+@compute @workgroup_size(WG)
+fn mul_texels(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let quads = p.period / 4u;
+  if (gid.x >= quads) { return; }
+  let i = gid.y * quads + gid.x;
+  out4[i] = textureLoad(aT, texel(i)) * textureLoad(bT, texel(gid.x));
+}
 `,
   "layernorm.wgsl": `// LayerNorm over the last axis of a row-major [rows, cols] matrix, y = (x − mean)·rstd·γ + β, with
 // rstd = 1/√(var + eps) and the biased variance, as torch.nn.LayerNorm. Every sum runs in a fixed order
@@ -9235,6 +9327,8 @@ struct Params {
   rows: u32,
   cols: u32,
   eps: f32,
+  // forward_rows, backward_input_rows: texel t of a texel view at (t mod 2^shift, t >> shift)
+  shift: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -9251,11 +9345,22 @@ struct Params {
 // backward_params: dβ
 @group(0) @binding(7) var<storage, read_write> out2: array<f32>;
 
-// vec4 views of the same bindings, for forward_rows.
-@group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> in2_4: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> in3_4: array<vec4<f32>>;
+// The row kernels' views (CPU adapters): bindings 1–3 as texel views of the same tensors (core/gpu/texel_view.ts:
+// on lavapipe an image load is SIMD code where a storage-buffer load is a loop over the lanes), the output
+// as vec4s; backward_input_rows with ACCUMULATE reads the gradient it adds to from a view at binding 7.
+@group(0) @binding(1) var xT: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(2) var in2T: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(3) var in3T: texture_storage_2d<rgba32float, read>;
 @group(0) @binding(6) var<storage, read_write> out4: array<vec4<f32>>;
+@group(0) @binding(7) var accT: texture_storage_2d<rgba32float, read>;
+
+// backward_params_rows: dγ and dβ as vec4s (binding 6 is out4).
+@group(0) @binding(7) var<storage, read_write> outb4: array<vec4<f32>>;
+
+// Where texel t of a texel view lies.
+fn texel(t: u32) -> vec2<i32> {
+  return vec2<i32>(i32(t & ((1u << p.shift) - 1u)), i32(t >> p.shift));
+}
 
 var<workgroup> partial: array<f32, WG>;
 var<workgroup> partial2: array<f32, WG>;
@@ -9374,7 +9479,7 @@ fn backward_params(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocati
 
 // The forward for CPU adapters: one invocation a row (the lanes of a SIMD group take 8 rows), its sums in
 // a fixed order over vec4s of the row, no workgroup memory and no barrier (which a CPU rasteriser runs as
-// coroutines). Rows of a multiple of 4 columns.
+// coroutines). Rows of a multiple of 4 columns, read from texel views.
 @compute @workgroup_size(8)
 fn forward_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let r = gid.y * nwg.x * 8u + gid.x;
@@ -9384,25 +9489,26 @@ fn forward_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
   let n = f32(p.cols);
   // Summed about the row's first value: a residual stream's rows sit far from zero, and a sequential sum of
   // them would lose the digits a tree keeps.
-  let x0 = x4[base].x;
+  let x0 = textureLoad(xT, texel(base)).x;
   var s = vec4<f32>(0.0);
-  for (var c = 0u; c < quads; c++) { s += x4[base + c] - x0; }
+  for (var c = 0u; c < quads; c++) { s += textureLoad(xT, texel(base + c)) - x0; }
   let mu = x0 + ((s.x + s.y) + (s.z + s.w)) / n;
   var q = vec4<f32>(0.0);
   for (var c = 0u; c < quads; c++) {
-    let d = x4[base + c] - mu;
+    let d = textureLoad(xT, texel(base + c)) - mu;
     q += d * d;
   }
   let rs = 1.0 / sqrt(((q.x + q.y) + (q.z + q.w)) / n + p.eps);
   for (var c = 0u; c < quads; c++) {
-    out4[base + c] = (x4[base + c] - mu) * rs * in2_4[c] + in3_4[c];
+    out4[base + c] = (textureLoad(xT, texel(base + c)) - mu) * rs * textureLoad(in2T, texel(c)) +
+      textureLoad(in3T, texel(c));
   }
   mean[r] = mu;
   rstd[r] = rs;
 }
 
-// backward_input for CPU adapters, as forward_rows: a row an invocation, vec4s, no barrier. (g·x̂ sums to
-// about zero and g carries no offset, so plain sums keep their digits here.)
+// backward_input for CPU adapters, as forward_rows: a row an invocation, vec4s from texel views, no
+// barrier. (g·x̂ sums to about zero and g carries no offset, so plain sums keep their digits here.)
 @compute @workgroup_size(8)
 fn backward_input_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let r = gid.y * nwg.x * 8u + gid.x;
@@ -9414,20 +9520,50 @@ fn backward_input_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(n
   var sg = vec4<f32>(0.0);
   var sgx = vec4<f32>(0.0);
   for (var c = 0u; c < quads; c++) {
-    let g = in2_4[base + c] * in3_4[c];
+    let g = textureLoad(in2T, texel(base + c)) * textureLoad(in3T, texel(c));
     sg += g;
-    sgx += g * (x4[base + c] - mu) * rs;
+    sgx += g * (textureLoad(xT, texel(base + c)) - mu) * rs;
   }
   let n = f32(p.cols);
   let mg = ((sg.x + sg.y) + (sg.z + sg.w)) / n;
   let mgx = ((sgx.x + sgx.y) + (sgx.z + sgx.w)) / n;
   for (var c = 0u; c < quads; c++) {
-    let g = in2_4[base + c] * in3_4[c];
-    let xhat = (x4[base + c] - mu) * rs;
+    let g = textureLoad(in2T, texel(base + c)) * textureLoad(in3T, texel(c));
+    let xhat = (textureLoad(xT, texel(base + c)) - mu) * rs;
     var v = rs * (g - mg - xhat * mgx);
-    if (ACCUMULATE) { v += out4[base + c]; }
+    if (ACCUMULATE) { v += textureLoad(accT, texel(base + c)); }
     out4[base + c] = v;
   }
+}
+
+// backward_params for CPU adapters: four columns an invocation, dy and x read from texel views at bindings
+// 1 and 2. Row r goes to partial sum r mod 8 and the partials meet in backward_params' tree, so the sums
+// are backward_params' own (8 row lanes there), to the bit.
+@compute @workgroup_size(8)
+fn backward_params_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let quads = p.cols / 4u;
+  let c4 = gid.x;
+  if (c4 >= quads) { return; }
+  var dg: array<vec4<f32>, 8>;
+  var db: array<vec4<f32>, 8>;
+  for (var r0 = 0u; r0 < p.rows; r0 += 8u) {
+    for (var l = 0u; l < 8u; l++) {
+      let r = r0 + l;
+      if (r < p.rows) {
+        let d = textureLoad(in2T, texel(r * quads + c4));
+        dg[l] += d * (textureLoad(xT, texel(r * quads + c4)) - mean[r]) * rstd[r];
+        db[l] += d;
+      }
+    }
+  }
+  var g = ((dg[0] + dg[4]) + (dg[2] + dg[6])) + ((dg[1] + dg[5]) + (dg[3] + dg[7]));
+  var b = ((db[0] + db[4]) + (db[2] + db[6])) + ((db[1] + db[5]) + (db[3] + db[7]));
+  if (ACCUMULATE) {
+    g += out4[c4];
+    b += outb4[c4];
+  }
+  out4[c4] = g;
+  outb4[c4] = b;
 }
 `,
   "layerscale_linear.wgsl": `// The weight and LayerScale gradients of out = x + γ ⊙ (u·Wᵀ + b) (a DINOv2 block's MLP branch), from
@@ -11694,11 +11830,18 @@ struct Params {
   rows: u32,
   cols: u32,
   alpha: f32,
+  // sum_rows_texels: texel t of a texel view at (t mod 2^shift, t >> shift)
+  shift: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
+
+// sum_rows_texels (CPU adapters): x as a texel view (core/gpu/texel_view.ts: on lavapipe an image load is
+// SIMD code where a storage-buffer load is a loop over the lanes), out as vec4s.
+@group(0) @binding(1) var xT: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(2) var<storage, read_write> out4: array<vec4<f32>>;
 
 var<workgroup> partial: array<f32, WG>;
 
@@ -11730,6 +11873,24 @@ fn sum_cols(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) 
     if (ACCUMULATE) { v += out[r]; }
     out[r] = v;
   }
+}
+
+// sum_rows over four columns an invocation, read from a texel view (cols a multiple of 4): the same sums in
+// the same order as sum_rows, so the same bits.
+@compute @workgroup_size(WG)
+fn sum_rows_texels(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let c4 = gid.x;
+  let quads = p.cols / 4u;
+  if (c4 >= quads) { return; }
+  let mask = (1u << p.shift) - 1u;
+  var s = vec4<f32>(0.0);
+  for (var r = 0u; r < p.rows; r++) {
+    let t = r * quads + c4;
+    s += textureLoad(xT, vec2<i32>(i32(t & mask), i32(t >> p.shift)));
+  }
+  var v = p.alpha * s;
+  if (ACCUMULATE) { v += out4[c4]; }
+  out4[c4] = v;
 }
 `,
   "resize.wgsl": `// Bilinear resize with align_corners=True (F.interpolate(..., mode="bilinear", align_corners=True)) over

@@ -3,11 +3,17 @@ import type { KernelSpec } from "./kernels.ts";
 import { f32 } from "./params.ts";
 import type { Runtime } from "./runtime.ts";
 import type { Tensor } from "./tensor.ts";
+import { texelShift, texelView, texelViewsApply } from "./texel_view.ts";
 import { TrompeError } from "../errors.ts";
 
 const WG = 256;
 const BINDINGS = ["uniform", "read", "storage"] as const;
 const SUM_ROWS: KernelSpec = { file: "reduce.wgsl", entry: "sum_rows", bindings: BINDINGS };
+const SUM_ROWS_TEXELS: KernelSpec = {
+  ...SUM_ROWS,
+  entry: "sum_rows_texels",
+  bindings: ["uniform", "texture", "storage"],
+};
 const SUM_COLS: KernelSpec = { file: "reduce.wgsl", entry: "sum_cols", bindings: BINDINGS };
 
 export interface ReduceOptions {
@@ -36,13 +42,29 @@ export function sumRows(
   o: ReduceOptions = {},
 ): void {
   check(x, rows, cols, out, cols);
+  const accumulate = o.accumulate ?? false;
+  const label = o.label ?? "sum_rows";
+  if (cols % 4 === 0 && texelViewsApply(rt, x.size)) {
+    // On a CPU adapter, four columns an invocation from a texel view (core/gpu/texel_view.ts); 8-lane
+    // workgroups where there are few columns, so both threads get some (384 columns are 12 groups).
+    const quads = cols / 4;
+    const wg = quads > 2048 ? 64 : 8;
+    const shift = texelShift(rt, x.size);
+    const view = texelView(rt, x, shift);
+    const params = [rows, cols, f32(o.alpha ?? 1), shift];
+    rt.dispatch(SUM_ROWS_TEXELS, { WG: wg, ACCUMULATE: accumulate }, params, [view, out], [
+      Math.ceil(quads / wg),
+    ], label);
+    rt.pool.free(view);
+    return;
+  }
   rt.dispatch(
     SUM_ROWS,
-    { WG, ACCUMULATE: o.accumulate ?? false },
-    [rows, cols, f32(o.alpha ?? 1)],
+    { WG, ACCUMULATE: accumulate },
+    [rows, cols, f32(o.alpha ?? 1), 0],
     [x, out],
     [Math.ceil(cols / WG)],
-    o.label ?? "sum_rows",
+    label,
   );
 }
 
@@ -59,7 +81,7 @@ export function sumCols(
   rt.dispatch(
     SUM_COLS,
     { WG, ACCUMULATE: o.accumulate ?? false },
-    [rows, cols, f32(o.alpha ?? 1)],
+    [rows, cols, f32(o.alpha ?? 1), 0],
     [x, out],
     [Math.min(rows, 65535), Math.ceil(rows / 65535)],
     o.label ?? "sum_cols",

@@ -7,11 +7,12 @@
  * Each parameter counts its own steps, as torch.optim.AdamW does, so bias correction stays right for
  * parameters that start or stop receiving gradients mid-run.
  */
-import { byQuads } from "../gpu/elementwise.ts";
+import { byQuads, grid1d } from "../gpu/elementwise.ts";
 import type { KernelSpec } from "../gpu/kernels.ts";
-import { f32 } from "../gpu/params.ts";
+import { f32, type Param } from "../gpu/params.ts";
 import type { Runtime } from "../gpu/runtime.ts";
 import type { Tensor } from "../gpu/tensor.ts";
+import { texelShift, texelView, texelViewsApply } from "../gpu/texel_view.ts";
 import { TrompeError } from "../errors.ts";
 
 export interface AdamWOptions {
@@ -33,6 +34,13 @@ const KERNEL: KernelSpec = {
   file: "adamw.wgsl",
   entry: "main",
   bindings: ["uniform", "read", "storage", "storage", "storage"],
+};
+
+/** main_texels: the gradient, the parameter and its moments also read through texel views. */
+const TEXELS_KERNEL: KernelSpec = {
+  file: "adamw.wgsl",
+  entry: "main_texels",
+  bindings: ["uniform", "texture", "storage", "storage", "storage", "texture", "texture", "texture"],
 };
 
 export interface AdamWSlot {
@@ -71,24 +79,29 @@ export class AdamW {
     const slot = this.slot(key, param);
     slot.step += 1;
     const s = adamwScalars(this.options, lr, slot.step);
+    const scalars: Param[] = [
+      param.size,
+      f32(s.decay),
+      f32(s.lerp),
+      f32(s.beta2),
+      f32(s.oneMinusBeta2),
+      f32(s.stepSize),
+      f32(s.bc2Sqrt),
+      f32(s.eps),
+    ];
+    const rt = this.rt;
+    if (texelViewsApply(rt, param.size)) {
+      // On a CPU adapter every operand is read from a texel view (core/gpu/texel_view.ts), taken before the
+      // kernel writes the parameter and moments.
+      const shift = texelShift(rt, param.size);
+      const [g, p, m, v] = [grad, param, slot.m, slot.v].map((t) => texelView(rt, t, shift));
+      const bindings = [g, param, slot.m, slot.v, p, m, v];
+      rt.dispatch(TEXELS_KERNEL, {}, [...scalars, shift], bindings, grid1d(param.size / 4), "adamw");
+      for (const view of [g, p, m, v]) rt.pool.free(view);
+      return;
+    }
     const { kernel, grid } = byQuads(KERNEL, param.size);
-    this.rt.dispatch(
-      kernel,
-      {},
-      [
-        param.size,
-        f32(s.decay),
-        f32(s.lerp),
-        f32(s.beta2),
-        f32(s.oneMinusBeta2),
-        f32(s.stepSize),
-        f32(s.bc2Sqrt),
-        f32(s.eps),
-      ],
-      [grad, param, slot.m, slot.v],
-      grid,
-      "adamw",
-    );
+    rt.dispatch(kernel, {}, [...scalars, 0], [grad, param, slot.m, slot.v], grid, "adamw");
   }
 
   /** The parameter's moments, created zeroed (WebGPU zero-initialises new buffers) on first use. */

@@ -6,7 +6,8 @@ import { randomArray, relL2 } from "../shared.ts";
 
 const rt = await Runtime.create();
 
-// 53 columns: the scalar entry points; 52: every length a multiple of 4, the vec4 ones.
+// 53 columns: the scalar entry points; 52: every length a multiple of 4, the vec4 ones (on a CPU adapter the
+// *_texels ones, reading texel views).
 for (const cols of [53, 52]) {
   Deno.test(`add with broadcast, alpha and beta matches the CPU (rows of ${cols})`, async () => {
     const rows = 37;

@@ -5,15 +5,32 @@
 import { grid1d } from "../../gpu/elementwise.ts";
 import type { KernelSpec } from "../../gpu/kernels.ts";
 import { f32 } from "../../gpu/params.ts";
+import { texelShift, texelView, texelViewsApply } from "../../gpu/texel_view.ts";
 import type { Runtime } from "../../gpu/runtime.ts";
 import type { Tensor } from "../../gpu/tensor.ts";
 import { TrompeError } from "../../errors.ts";
 
 const BINDINGS = ["uniform", "read", "read", "read", "storage", "storage", "storage", "storage"] as const;
 const FORWARD: KernelSpec = { file: "layernorm.wgsl", entry: "forward", bindings: BINDINGS };
-const FORWARD_ROWS: KernelSpec = { file: "layernorm.wgsl", entry: "forward_rows", bindings: BINDINGS };
 const BACKWARD_INPUT: KernelSpec = { file: "layernorm.wgsl", entry: "backward_input", bindings: BINDINGS };
-const BACKWARD_INPUT_ROWS: KernelSpec = { ...BACKWARD_INPUT, entry: "backward_input_rows" };
+/** The row kernels read x, dy and the affine weights (and an accumulated gradient) through texel views. */
+const ROWS_BINDINGS = [
+  "uniform",
+  "texture",
+  "texture",
+  "texture",
+  "storage",
+  "storage",
+  "storage",
+  "texture",
+] as const;
+const FORWARD_ROWS: KernelSpec = { file: "layernorm.wgsl", entry: "forward_rows", bindings: ROWS_BINDINGS };
+const BACKWARD_INPUT_ROWS: KernelSpec = { ...FORWARD_ROWS, entry: "backward_input_rows" };
+const BACKWARD_PARAMS_ROWS: KernelSpec = {
+  file: "layernorm.wgsl",
+  entry: "backward_params_rows",
+  bindings: ["uniform", "texture", "texture", "read", "storage", "storage", "storage", "storage"],
+};
 const BACKWARD_PARAMS: KernelSpec = { file: "layernorm.wgsl", entry: "backward_params", bindings: BINDINGS };
 /** Columns per workgroup of backward_params (WG_C in the kernel). */
 const PARAM_COLUMNS = 16;
@@ -30,11 +47,11 @@ function rowWidth(rt: Runtime): { WG: number } {
 }
 
 /**
- * Whether the row kernels run (forward_rows, backward_input_rows: a row an invocation over vec4s, no
- * barriers, which a CPU rasteriser runs as coroutines) rather than the workgroup-per-row ones.
+ * Whether the row kernels run (forward_rows, backward_input_rows: a row an invocation over vec4s read from
+ * texel views, no barriers, which a CPU rasteriser runs as coroutines) rather than the workgroup-per-row ones.
  */
-function byRows(rt: Runtime, cols: number): boolean {
-  return rt.ctx.isCpu && cols % 4 === 0;
+function byRows(rt: Runtime, rows: number, cols: number): boolean {
+  return cols % 4 === 0 && texelViewsApply(rt, rows * cols);
 }
 
 export interface AffineWeights {
@@ -75,11 +92,15 @@ export function layerNormForward(
   const y = rt.tensor(label, x.shape);
   const mean = rt.tensor(`${label}/mean`, [rows]);
   const rstd = rt.tensor(`${label}/rstd`, [rows]);
-  const bindings = [x, w.weight, w.bias, mean, rstd, y, rt.unused];
-  if (byRows(rt, cols)) {
-    rt.dispatch(FORWARD_ROWS, {}, [rows, cols, f32(eps)], bindings, grid1d(rows, 8), "layernorm");
+  if (byRows(rt, rows, cols)) {
+    const shift = texelShift(rt, x.size);
+    const views = [x, w.weight, w.bias].map((t) => texelView(rt, t, shift));
+    const bindings = [...views, mean, rstd, y, views[0]];
+    rt.dispatch(FORWARD_ROWS, {}, [rows, cols, f32(eps), shift], bindings, grid1d(rows, 8), "layernorm");
+    for (const v of views) rt.pool.free(v);
   } else {
-    rt.dispatch(FORWARD, rowWidth(rt), [rows, cols, f32(eps)], bindings, rowsGrid(rows), "layernorm");
+    const bindings = [x, w.weight, w.bias, mean, rstd, y, rt.unused];
+    rt.dispatch(FORWARD, rowWidth(rt), [rows, cols, f32(eps), 0], bindings, rowsGrid(rows), "layernorm");
   }
   return { y, saved: { mean, rstd } };
 }
@@ -106,35 +127,49 @@ export function layerNormBackward(
       `layernorm backward: dy ${dy.name} [${dy.shape}] vs x [${x.shape}]`,
     );
   }
-  if (grads) {
+  if (grads && byRows(rt, rows, cols)) {
+    const shift = texelShift(rt, x.size);
+    const views = [x, dy].map((t) => texelView(rt, t, shift));
+    rt.dispatch(
+      BACKWARD_PARAMS_ROWS,
+      { ACCUMULATE: true },
+      [rows, cols, f32(0), shift],
+      [...views, rt.unused, saved.mean, saved.rstd, grads.weight, grads.bias],
+      [Math.ceil(cols / 4 / 8)],
+      "layernorm_backward_params",
+    );
+    for (const v of views) rt.pool.free(v);
+  } else if (grads) {
     rt.dispatch(
       BACKWARD_PARAMS,
       { ACCUMULATE: true },
-      [rows, cols, f32(0)],
+      [rows, cols, f32(0), 0],
       [x, dy, rt.unused, saved.mean, saved.rstd, grads.weight, grads.bias],
       [Math.ceil(cols / PARAM_COLUMNS)],
       "layernorm_backward_params",
     );
   }
   const dx = dxInto ?? rt.tensor(label, x.shape);
-  const bindings = [x, dy, w.weight, saved.mean, saved.rstd, dx, rt.unused];
   const accumulate = dxInto !== undefined;
-  if (byRows(rt, cols)) {
-    const grid = grid1d(rows, 8);
+  if (byRows(rt, rows, cols)) {
+    const shift = texelShift(rt, x.size);
+    // With ACCUMULATE the gradient added to is read from a view too (taken before the kernel writes dx).
+    const views = [x, dy, w.weight, ...(accumulate ? [dx] : [])].map((t) => texelView(rt, t, shift));
     rt.dispatch(
       BACKWARD_INPUT_ROWS,
       { ACCUMULATE: accumulate },
-      [rows, cols, f32(0)],
-      bindings,
-      grid,
+      [rows, cols, f32(0), shift],
+      [views[0], views[1], views[2], saved.mean, saved.rstd, dx, views[3] ?? views[0]],
+      grid1d(rows, 8),
       "layernorm_backward_input",
     );
+    for (const v of views) rt.pool.free(v);
   } else {
     rt.dispatch(
       BACKWARD_INPUT,
       { ...rowWidth(rt), ACCUMULATE: accumulate },
-      [rows, cols, f32(0)],
-      bindings,
+      [rows, cols, f32(0), 0],
+      [x, dy, w.weight, saved.mean, saved.rstd, dx, rt.unused],
       rowsGrid(rows),
       "layernorm_backward_input",
     );
