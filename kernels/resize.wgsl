@@ -16,11 +16,22 @@ struct Params {
   in_h: u32, in_w: u32,
   out_h: u32, out_w: u32,
   chunk: u32, // planes per invocation (the forward)
+  // bilinear_texels: the dispatch's first plane, and its planes' texel view's rows of 2^shift texels
+  first: u32, shift: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+// bilinear_texels (CPU adapters) reads src through a texel view of the dispatch's planes
+// (core/gpu/texel_view.ts: on lavapipe an image load is SIMD code where a storage-buffer load is a loop over
+// the lanes): element e of those planes is component e mod 4 of texel e / 4.
+@group(0) @binding(1) var srcT: texture_storage_2d<rgba32float, read>;
+
+fn src_at(e: u32) -> f32 {
+  let t = e >> 2u;
+  return textureLoad(srcT, vec2<i32>(i32(t & ((1u << p.shift) - 1u)), i32(t >> p.shift)))[e & 3u];
+}
 
 struct Taps { i0: u32, i1: u32, l1: f32 }
 
@@ -113,6 +124,23 @@ fn bilinear_adjoint(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
 // host checks) — and then every plane sums the same terms in the same order as bilinear_adjoint.
 const MAX_REACH: u32 = 8u;
 
+// The output indices along one axis whose taps read input index j, with their weights, in order.
+struct Reach { at: array<u32, MAX_REACH>, w: array<f32, MAX_REACH>, n: u32 }
+
+fn nonzero_taps(j: u32, in_size: u32, out_size: u32) -> Reach {
+  let r = reach(j, in_size, out_size);
+  var t: Reach;
+  for (var i = r.x; i < r.y && t.n < MAX_REACH; i++) {
+    let w = weight(i, j, in_size, out_size);
+    if (w != 0.0) {
+      t.at[t.n] = i;
+      t.w[t.n] = w;
+      t.n++;
+    }
+  }
+  return t;
+}
+
 @compute @workgroup_size(WG)
 fn bilinear_adjoint_planes(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = flat(gid, nwg);
@@ -120,42 +148,43 @@ fn bilinear_adjoint_planes(@builtin(global_invocation_id) gid: vec3<u32>, @built
   if (i >= inPlane) { return; }
   let jx = i % p.in_w;
   let jy = i / p.in_w;
-  let ry = reach(jy, p.in_h, p.out_h);
-  let rx = reach(jx, p.in_w, p.out_w);
-  var ys: array<u32, MAX_REACH>;
-  var wys: array<f32, MAX_REACH>;
-  var ny = 0u;
-  for (var y = ry.x; y < ry.y && ny < MAX_REACH; y++) {
-    let w = weight(y, jy, p.in_h, p.out_h);
-    if (w != 0.0) {
-      ys[ny] = y;
-      wys[ny] = w;
-      ny++;
-    }
-  }
-  var xs: array<u32, MAX_REACH>;
-  var wxs: array<f32, MAX_REACH>;
-  var nx = 0u;
-  for (var x = rx.x; x < rx.y && nx < MAX_REACH; x++) {
-    let w = weight(x, jx, p.in_w, p.out_w);
-    if (w != 0.0) {
-      xs[nx] = x;
-      wxs[nx] = w;
-      nx++;
-    }
-  }
+  let ty = nonzero_taps(jy, p.in_h, p.out_h);
+  let tx = nonzero_taps(jx, p.in_w, p.out_w);
   let outPlane = p.out_h * p.out_w;
   let first = gid.z * p.chunk;
   for (var c = first; c < min(first + p.chunk, p.planes); c++) {
     let base = c * outPlane;
     var v = 0.0;
-    for (var a = 0u; a < ny; a++) {
+    for (var a = 0u; a < ty.n; a++) {
       var row = 0.0;
-      for (var b = 0u; b < nx; b++) { row += wxs[b] * src[base + ys[a] * p.out_w + xs[b]]; }
-      v += wys[a] * row;
+      for (var b = 0u; b < tx.n; b++) { row += tx.w[b] * src[base + ty.at[a] * p.out_w + tx.at[b]]; }
+      v += ty.w[a] * row;
     }
     let o = c * inPlane + i;
     if (ACCUMULATE) { v += dst[o]; }
     dst[o] = v;
+  }
+}
+
+// bilinear over planes first .. first + chunk − 1, src read from their texel view: the same sums as
+// bilinear's, so the same bits.
+@compute @workgroup_size(WG)
+fn bilinear_texels(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat(gid, nwg);
+  let outPlane = p.out_h * p.out_w;
+  if (i >= outPlane) { return; }
+  let ty = taps(i / p.out_w, p.in_h, p.out_h);
+  let tx = taps(i % p.out_w, p.in_w, p.out_w);
+  let inPlane = p.in_h * p.in_w;
+  var r0 = ty.i0 * p.in_w;
+  var r1 = ty.i1 * p.in_w;
+  var o = p.first * outPlane + i;
+  for (var c = 0u; c < p.chunk; c++) {
+    let top = (1.0 - tx.l1) * src_at(r0 + tx.i0) + tx.l1 * src_at(r0 + tx.i1);
+    let bottom = (1.0 - tx.l1) * src_at(r1 + tx.i0) + tx.l1 * src_at(r1 + tx.i1);
+    dst[o] = (1.0 - ty.l1) * top + ty.l1 * bottom;
+    r0 += inPlane;
+    r1 += inPlane;
+    o += outPlane;
   }
 }

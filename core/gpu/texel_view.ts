@@ -35,14 +35,26 @@ export function texelShift(rt: Runtime, n: number): number {
 }
 
 /**
- * A copy of `tensor` (its size a multiple of 4) in a new texture, texel t at (t mod 2^shift, t / 2^shift).
- * Sides are made non-powers of two, as the CPU product's (llvmpipe compiles a shader variant per
- * combination: `nonPowerOfTwo`). The caller frees it with `rt.pool.free` once the dispatch that reads it is
- * recorded (the pool keeps a recorded texture safe).
+ * A copy of `size` floats of `tensor` from element `off` (both multiples of 4; default the whole tensor) in a
+ * new texture, texel t (values off + 4t .. off + 4t + 3) at (t mod 2^shift, t / 2^shift). Sides are made
+ * non-powers of two, as the CPU product's (llvmpipe compiles a shader variant per combination:
+ * `nonPowerOfTwo`). The caller frees it with `rt.pool.free` once the dispatch that reads it is recorded (the
+ * pool keeps a recorded texture safe).
  */
-export function texelView(rt: Runtime, tensor: Tensor, shift: number): PoolBuffer {
+export function texelView(
+  rt: Runtime,
+  tensor: Tensor,
+  shift: number,
+  { off, size }: { off: number; size: number } = { off: 0, size: tensor.size },
+): PoolBuffer {
+  if (off % 4 !== 0 || size % 4 !== 0 || off + size > tensor.size) {
+    throw new TrompeError(
+      "bad-argument",
+      `texel view of ${tensor.name} [${off}, ${off + size}) of ${tensor.size}`,
+    );
+  }
   const width = 1 << shift;
-  const texels = tensor.size / 4;
+  const texels = size / 4;
   const full = Math.floor(texels / width);
   const tail = texels - full * width;
   const texture = rt.pool.allocTexture(
@@ -51,7 +63,7 @@ export function texelView(rt: Runtime, tensor: Tensor, shift: number): PoolBuffe
     nonPowerOfTwo(full + (tail > 0 ? 1 : 0)),
     GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.COPY_DST,
   );
-  if (full > 0) rt.copyToTexture(tensor, 0, 4 * width, texture, width, full);
-  if (tail > 0) rt.copyToTexture(tensor, 4 * width * full, 4 * width, texture, tail, 1, full);
+  if (full > 0) rt.copyToTexture(tensor, off, 4 * width, texture, width, full);
+  if (tail > 0) rt.copyToTexture(tensor, off + 4 * width * full, 4 * width, texture, tail, 1, full);
   return texture;
 }

@@ -7,12 +7,25 @@ import { grid1d } from "../../gpu/elementwise.ts";
 import type { KernelSpec } from "../../gpu/kernels.ts";
 import type { Runtime } from "../../gpu/runtime.ts";
 import { numel, type Tensor } from "../../gpu/tensor.ts";
+import { texelShift, texelView, texelViewsApply } from "../../gpu/texel_view.ts";
 import { TrompeError } from "../../errors.ts";
 
 const BINDINGS = ["uniform", "read", "storage"] as const;
 const FORWARD: KernelSpec = { file: "resize.wgsl", entry: "bilinear", bindings: BINDINGS };
 const ADJOINT: KernelSpec = { file: "resize.wgsl", entry: "bilinear_adjoint", bindings: BINDINGS };
 const ADJOINT_PLANES: KernelSpec = { ...ADJOINT, entry: "bilinear_adjoint_planes" };
+const TEXELS_BINDINGS = ["uniform", "texture", "storage"] as const;
+const FORWARD_TEXELS: KernelSpec = {
+  file: "resize.wgsl",
+  entry: "bilinear_texels",
+  bindings: TEXELS_BINDINGS,
+};
+/**
+ * Floats a chunk's texel view holds at most (4 MiB), so a view adds little to a peak. (The adjoint stays on
+ * buffers: by chunks of views it found its taps once a chunk, and 32×296² ← 518² took 920–970 against
+ * 720–800 ms on lavapipe; the forward by views 67–76 against 152–164 ms.)
+ */
+const VIEW_FLOATS = 1 << 20;
 /** The nonzero taps bilinear_adjoint_planes holds per input pixel and axis (MAX_REACH in the kernel). */
 const MAX_REACH = 8;
 
@@ -50,11 +63,37 @@ function dispatch(
   rt.dispatch(
     spec,
     { ACCUMULATE: accumulate },
-    [planes, inH, inW, ...size, chunk],
+    [planes, inH, inW, ...size, chunk, 0, 0],
     [src, dst],
     [x, y, spec === ADJOINT ? 1 : Math.ceil(planes / chunk)],
     label,
   );
+}
+
+/**
+ * On a CPU adapter, runs bilinear_texels over chunks of planes, each reading x through a texel view of its
+ * own planes (core/gpu/texel_view.ts), and returns true; false where x is not whole texels. A chunk starts
+ * on a whole texel: any plane where planes are multiples of 4 floats, else every 2nd or 4th.
+ */
+function forwardTexels(rt: Runtime, x: Tensor, y: Tensor, saved: ResizeSaved, label: string): boolean {
+  if (!texelViewsApply(rt, x.size)) return false;
+  const [inH, inW] = saved.inShape.slice(-2);
+  const [outH, outW] = saved.size;
+  const srcPlane = inH * inW;
+  const planes = x.size / srcPlane;
+  const step = srcPlane % 4 === 0 ? 1 : srcPlane % 2 === 0 ? 2 : 4;
+  const byFloats = Math.floor(VIEW_FLOATS / srcPlane);
+  const chunk = Math.max(step, byFloats - byFloats % step);
+  const shift = texelShift(rt, Math.min(chunk, planes) * srcPlane);
+  const grid = grid1d(outH * outW);
+  for (let first = 0; first < planes; first += chunk) {
+    const count = Math.min(chunk, planes - first);
+    const view = texelView(rt, x, shift, { off: first * srcPlane, size: count * srcPlane });
+    const params = [planes, inH, inW, outH, outW, count, first, shift];
+    rt.dispatch(FORWARD_TEXELS, {}, params, [view, y], grid, label);
+    rt.pool.free(view);
+  }
+  return true;
 }
 
 /**
@@ -74,6 +113,9 @@ export function resizeBilinearForward(
   if (x.shape.length < 2) throw new TrompeError("shape-mismatch", `${name}: input [${x.shape}]`);
   const saved: ResizeSaved = { inShape: x.shape, size: [outH, outW] };
   const y = rt.tensor(`act/${name}`, [...x.shape.slice(0, -2), outH, outW]);
+  if (planesPerInvocation === undefined && forwardTexels(rt, x, y, saved, name)) {
+    return { y, saved };
+  }
   const planes = x.size / (x.shape[x.shape.length - 2] * x.shape[x.shape.length - 1]);
   dispatch(rt, FORWARD, x, y, saved, false, name, planesPerInvocation ?? (rt.ctx.isCpu ? planes : 1));
   return { y, saved };
