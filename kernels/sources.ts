@@ -9221,6 +9221,8 @@ struct Params {
 // lavapipe an image load is SIMD code where a storage-buffer load is a loop over the lanes).
 @group(0) @binding(1) var aT: texture_storage_2d<rgba32float, read>;
 @group(0) @binding(2) var bT: texture_storage_2d<rgba32float, read>;
+// mul_add_texels' third input
+@group(0) @binding(4) var cT: texture_storage_2d<rgba32float, read>;
 
 override WG: u32 = 256u;
 
@@ -9310,6 +9312,16 @@ fn mul_texels(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (gid.x >= quads) { return; }
   let i = gid.y * quads + gid.x;
   out4[i] = textureLoad(aT, texel(i)) * textureLoad(bT, texel(gid.x));
+}
+
+// out = a·b (broadcast) + c, the product rounded before the sum: mul then an axpy of c, in one pass.
+@compute @workgroup_size(WG)
+fn mul_add_texels(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let quads = p.period / 4u;
+  if (gid.x >= quads) { return; }
+  let i = gid.y * quads + gid.x;
+  let product = textureLoad(aT, texel(i)) * textureLoad(bT, texel(gid.x));
+  out4[i] = product + textureLoad(cT, texel(i));
 }
 `,
   "layernorm.wgsl": `// LayerNorm over the last axis of a row-major [rows, cols] matrix, y = (x − mean)·rstd·γ + β, with

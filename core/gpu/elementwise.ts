@@ -40,8 +40,9 @@ export function grid1d(n: number, wg = WG): [number, number] {
   return [MAX_X, Math.ceil(groups / MAX_X)];
 }
 
-/** The *_texels entry points' bindings: both inputs as texel views. */
+/** The *_texels entry points' bindings: both inputs as texel views (mul_add_texels: a third at binding 4). */
 const TEXELS_BINDINGS = ["uniform", "texture", "texture", "storage"] as const;
+const MUL_ADD_BINDINGS = [...TEXELS_BINDINGS, "texture"] as const;
 
 /**
  * On a CPU adapter, where n and b's period are multiples of 4 and the period repeats at most 65535 times,
@@ -51,7 +52,7 @@ const TEXELS_BINDINGS = ["uniform", "texture", "texture", "storage"] as const;
 function dispatchTexels(
   rt: Runtime,
   entry: string,
-  [a, b, out]: [Tensor, Tensor, Tensor],
+  [a, b, out, c]: [Tensor, Tensor, Tensor, Tensor?],
   n: number,
   period: number,
   scalars: [number, number],
@@ -64,12 +65,12 @@ function dispatchTexels(
   // lanes past the period idle, and a 256-wide group over 96 texels took 1.7 against 0.9–1.0 ms.
   const quads = period / 4;
   const wg = quads <= WG && quads % 8 === 0 ? quads : WG;
-  const views = [texelView(rt, a, shift), texelView(rt, b, shift)];
+  const views = [a, b, ...(c ? [c] : [])].map((t) => texelView(rt, t, shift));
   rt.dispatch(
-    { file: "elementwise.wgsl", entry: `${entry}_texels`, bindings: TEXELS_BINDINGS },
+    { file: "elementwise.wgsl", entry: `${entry}_texels`, bindings: c ? MUL_ADD_BINDINGS : TEXELS_BINDINGS },
     { WG: wg },
     [n, period, f32(scalars[0]), f32(scalars[1]), shift],
-    [...views, out],
+    [views[0], views[1], out, ...views.slice(2)],
     [Math.ceil(quads / wg), repeats],
     label,
   );
@@ -118,6 +119,26 @@ export function mul(rt: Runtime, a: Tensor, b: Tensor, out: Tensor, period = a.s
   if (dispatchTexels(rt, "mul", [a, b, out], a.size, period, [1, 0], label)) return;
   const { kernel, grid } = byQuads(MUL, a.size, period);
   rt.dispatch(kernel, {}, [a.size, period, f32(1), f32(0), 0], [a, b, out], grid, label);
+}
+
+/**
+ * out = a·b + c, b repeating every `period` elements, the product rounded before the sum (a mul then an axpy
+ * of c: the same bits either way); one pass where a CPU adapter reads texel views.
+ */
+export function mulAdd(
+  rt: Runtime,
+  a: Tensor,
+  b: Tensor,
+  c: Tensor,
+  out: Tensor,
+  period: number,
+  label = "mul_add",
+): void {
+  checkBroadcast(a, b, period, "mulAdd");
+  if (c.size !== a.size) throw new TrompeError("shape-mismatch", `mulAdd: ${a.name} vs ${c.name}`);
+  if (dispatchTexels(rt, "mul_add", [a, b, out, c], a.size, period, [1, 0], label)) return;
+  mul(rt, a, b, out, period, label);
+  axpy(rt, c, out, 1, label);
 }
 
 export function fill(rt: Runtime, out: Tensor, value: number, label = "fill"): void {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Runtime } from "../../core/gpu/runtime.ts";
-import { add, axpy, fill, mul } from "../../core/gpu/elementwise.ts";
+import { add, axpy, fill, mul, mulAdd } from "../../core/gpu/elementwise.ts";
 import { sumCols, sumRows } from "../../core/gpu/reduce.ts";
 import { randomArray, relL2 } from "../shared.ts";
 
@@ -42,6 +42,23 @@ for (const [n, period] of [[1010, 10], [1000, 20]]) {
     fill(rt, out, 0.25);
     assert.deepEqual([...new Set(await rt.read(out))], [0.25]);
     rt.free(a, out, gamma);
+  });
+}
+
+// Period 20: on a CPU adapter one pass over texel views; 10: a mul then an axpy. Either way the same bits.
+for (const period of [20, 10]) {
+  Deno.test(`mulAdd is a mul then an axpy to the bit, not a fused multiply-add (period ${period})`, async () => {
+    const n = 1000;
+    const [as, bs, cs] = [randomArray(n, 1), randomArray(period, 2), randomArray(n, 3)];
+    const a = rt.upload("act/a", [n], as);
+    const b = rt.upload("weights/b", [period], bs);
+    const c = rt.upload("act/c", [n], cs);
+    const fused = rt.tensor("act/fused", [n]);
+    mulAdd(rt, a, b, c, fused, period);
+    const got = await rt.read(fused);
+    const want = Float32Array.from(as, (v, i) => Math.fround(Math.fround(v * bs[i % period]) + cs[i]));
+    assert.deepEqual(got, want);
+    rt.free(a, b, c, fused);
   });
 }
 

@@ -2,7 +2,7 @@
  * DINOv2's LayerScale fused with the residual it feeds: out = x + γ ⊙ branch, γ per channel. The residual
  * stream is written to a new tensor (not updated in place) so that a block's input survives for its backward.
  */
-import { axpy, mul } from "../../gpu/elementwise.ts";
+import { mul, mulAdd } from "../../gpu/elementwise.ts";
 import { sumRows } from "../../gpu/reduce.ts";
 import type { Runtime } from "../../gpu/runtime.ts";
 import type { Tensor } from "../../gpu/tensor.ts";
@@ -29,8 +29,7 @@ export function layerScaleForward(
 ): Tensor {
   const channels = check(x, branch, gamma);
   const out = rt.tensor(label, x.shape);
-  mul(rt, branch, gamma, out, channels, "layerscale");
-  axpy(rt, x, out, 1, "residual");
+  mulAdd(rt, branch, gamma, x, out, channels, "layerscale");
   return out;
 }
 
