@@ -19,9 +19,19 @@ import { TrompeError } from "../errors.ts";
 /** Texels a row at least: 1 KiB rows, a multiple of the 256 bytes a copy's rows must lie apart. */
 const MIN_SHIFT = 6;
 
-/** Whether a tensor of `n` floats can be read through a texel view: on a CPU adapter, whole texels. */
+/**
+ * Below this many floats a view's copy and texture cost more than the loads they spare: a per-channel
+ * multiply and a LayerNorm of 26×64 floats (the demo model's tokens) took 0.68–0.93 ms by views against
+ * 0.55–0.87 by buffers on lavapipe, 65×64 about the same, 260×64 0.81–1.42 against 1.62–1.73.
+ */
+export const MIN_VIEW_FLOATS = 4096;
+
+/**
+ * Whether a tensor of `n` floats is read through a texel view: on a CPU adapter, whole texels, at least
+ * `MIN_VIEW_FLOATS`.
+ */
 export function texelViewsApply(rt: Runtime, n: number): boolean {
-  return rt.ctx.isCpu && n > 0 && n % 4 === 0;
+  return rt.ctx.isCpu && n >= MIN_VIEW_FLOATS && n % 4 === 0;
 }
 
 /** The row width (log2 texels) that holds `n` floats within the adapter's texture side. */

@@ -6,11 +6,11 @@ import { randomArray, relL2 } from "../shared.ts";
 
 const rt = await Runtime.create();
 
-// 53 columns: the scalar entry points; 52: every length a multiple of 4, the vec4 ones (on a CPU adapter the
-// *_texels ones, reading texel views).
+// 53 columns: the scalar entry points; 52: every length a multiple of 4, the vec4 ones (on a CPU adapter,
+// from 4096 values, the *_texels ones, reading texel views).
 for (const cols of [53, 52]) {
   Deno.test(`add with broadcast, alpha and beta matches the CPU (rows of ${cols})`, async () => {
-    const rows = 37;
+    const rows = 101;
     const x = randomArray(rows * cols, 1);
     const bias = randomArray(cols, 2);
     const a = rt.upload("act/x", [rows, cols], x);
@@ -24,8 +24,8 @@ for (const cols of [53, 52]) {
   });
 }
 
-// n 1010 and period 10: scalar; n 1000 and period 20: vec4.
-for (const [n, period] of [[1010, 10], [1000, 20]]) {
+// n 1010 and period 10: scalar; n 1000 and period 20: vec4; n 8000 and period 20: texel views on a CPU.
+for (const [n, period] of [[1010, 10], [1000, 20], [8000, 20]]) {
   Deno.test(`axpy accumulates, mul broadcasts, fill sets (${n} values, period ${period})`, async () => {
     const x = randomArray(n, 3);
     const y = randomArray(n, 4);
@@ -48,7 +48,7 @@ for (const [n, period] of [[1010, 10], [1000, 20]]) {
 // Period 20: on a CPU adapter one pass over texel views; 10: a mul then an axpy. Either way the same bits.
 for (const period of [20, 10]) {
   Deno.test(`mulAdd is a mul then an axpy to the bit, not a fused multiply-add (period ${period})`, async () => {
-    const n = 1000;
+    const n = 8000;
     const [as, bs, cs] = [randomArray(n, 1), randomArray(period, 2), randomArray(n, 3)];
     const a = rt.upload("act/a", [n], as);
     const b = rt.upload("weights/b", [period], bs);

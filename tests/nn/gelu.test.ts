@@ -48,7 +48,8 @@ for (const n of [48001, 48000]) {
 }
 
 // 257 values: the scalar entry point; 256: the vec4 one.
-for (const n of [257, 256]) {
+// 257 values: the scalar kernel; 256: vec4s; 4096: on a CPU adapter, texel views.
+for (const n of [257, 256, 4096]) {
   Deno.test(`GELU backward: float64 finite differences, then GPU vs CPU (${n} values)`, async () => {
     const xs = randomArray(n, 7).map((v) => 4 * v);
     const fd = finiteDifferenceError(
