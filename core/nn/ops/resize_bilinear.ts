@@ -98,8 +98,9 @@ function forwardTexels(rt: Runtime, x: Tensor, y: Tensor, saved: ResizeSaved, la
 
 /**
  * y [..., outH, outW] from x [..., H, W], pooled as `act/<name>`. Each invocation takes
- * `planesPerInvocation` planes (kernels/resize.wgsl): by default all of them on a CPU adapter, one each on a
- * GPU, which wants its threads many.
+ * `planesPerInvocation` planes (kernels/resize.wgsl): by default one each on a GPU, which wants its threads
+ * many; on a CPU adapter the planes of a texel view (`forwardTexels`), or all of them where x is too small
+ * or not whole texels.
  */
 export function resizeBilinearForward(
   rt: Runtime,
