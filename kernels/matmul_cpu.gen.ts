@@ -86,6 +86,12 @@ override TAP_ROWS: bool = false;
 // padded grid, the run starting at a row) reads row n + ky·pitch + kx at tap (ky, kx). Its store skips the
 // positions between the output's rows (n mod pitch ≥ ow) and puts the others at (n / pitch)·ow + n mod pitch.
 override CONV_ROWS: bool = false;
+// With CONV_ROWS and the whole of C's M rows in one block (M ≤ ${ROWS}), inference's 3×3 → ReLU → 1×1 to one
+// channel (the DPT head's output_conv2): each column's rows, through the epilogue above, are summed with
+// pw's weights (in order, from zero, one FMA each), plus pwBias[0] with PW_BIAS, into C's only row — the
+// same operations as kernels/conv_pointwise1_cpu.wgsl on the stored rows, without storing them.
+override POINTWISE_OUT: bool = false;
+override PW_BIAS: bool = false;
 ${LAYOUT_OVERRIDES}
 
 struct Params {
@@ -106,6 +112,8 @@ struct Params {
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> C: array<f32>;
 @group(0) @binding(5) var<storage, read> res: array<f32>;
+@group(0) @binding(6) var<storage, read> pw: array<f32>;
+@group(0) @binding(7) var<storage, read> pwBias: array<f32>;
 
 const ROWS = ${ROWS}u;
 const COLS = ${COLS}u;
@@ -119,6 +127,28 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {`,
     emit(`  let col${c} = vec4<u32>(${range(4).map((q) => `column(n0 + ${4 * c + q}u)`).join(", ")});`);
   }
   const cols = range(cv).map((c) => `col${c}`).join(", ");
+  emit(`  if (POINTWISE_OUT) {`);
+  emit(`    var ${range(cv).map((c) => `s${c} = vec4<f32>(0.0)`).join("; var ")};`);
+  for (let i = 0; i < ROWS; i++) {
+    emit(`    if (${i}u < p.M) {`);
+    emit(`      var row = 0.0;`);
+    emit(`      if (HAS_BIAS && BIAS_ROWS) { row = bias[${i}u]; }`);
+    emit(`      let w = vec4<f32>(pw[${i}u]);`);
+    for (let c = 0; c < cv; c++) {
+      emit(`      var h${c} = p.alpha * ${acc(i, c)} + bias${c} + vec4<f32>(row);`);
+      emit(`      if (RELU_OUT) { h${c} = max(h${c}, vec4<f32>(0.0)); }`);
+      emit(`      s${c} = fma(w, h${c}, s${c});`);
+    }
+    emit(`    }`);
+  }
+  for (let c = 0; c < cv; c++) {
+    emit(`    if (PW_BIAS) { s${c} += vec4<f32>(pwBias[0]); }`);
+    for (let q = 0; q < 4; q++) {
+      emit(`    if (col${c}.${XYZW[q]} != SKIP) { C[p.offC + col${c}.${XYZW[q]}] = s${c}.${XYZW[q]}; }`);
+    }
+  }
+  emit(`    return;`);
+  emit(`  }`);
   for (let i = 0; i < ROWS; i++) {
     const values = range(cv).map((c) => `p.alpha * ${acc(i, c)} + bias${c}`).join(", ");
     emit(`  store(m0 + ${i}u, ${cols}, ${values});`);

@@ -44,6 +44,12 @@ override TAP_ROWS: bool = false;
 // padded grid, the run starting at a row) reads row n + ky·pitch + kx at tap (ky, kx). Its store skips the
 // positions between the output's rows (n mod pitch ≥ ow) and puts the others at (n / pitch)·ow + n mod pitch.
 override CONV_ROWS: bool = false;
+// With CONV_ROWS and the whole of C's M rows in one block (M ≤ 32), inference's 3×3 → ReLU → 1×1 to one
+// channel (the DPT head's output_conv2): each column's rows, through the epilogue above, are summed with
+// pw's weights (in order, from zero, one FMA each), plus pwBias[0] with PW_BIAS, into C's only row — the
+// same operations as kernels/conv_pointwise1_cpu.wgsl on the stored rows, without storing them.
+override POINTWISE_OUT: bool = false;
+override PW_BIAS: bool = false;
 // A as texels of 4 rows at one k, B as texels of 4 k at one column (see the header).
 override A_MPACKED: bool = false;
 override B_KPACKED: bool = false;
@@ -66,6 +72,8 @@ struct Params {
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> C: array<f32>;
 @group(0) @binding(5) var<storage, read> res: array<f32>;
+@group(0) @binding(6) var<storage, read> pw: array<f32>;
+@group(0) @binding(7) var<storage, read> pwBias: array<f32>;
 
 const ROWS = 32u;
 const COLS = 16u;
@@ -450,6 +458,574 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let col1 = vec4<u32>(column(n0 + 4u), column(n0 + 5u), column(n0 + 6u), column(n0 + 7u));
   let col2 = vec4<u32>(column(n0 + 8u), column(n0 + 9u), column(n0 + 10u), column(n0 + 11u));
   let col3 = vec4<u32>(column(n0 + 12u), column(n0 + 13u), column(n0 + 14u), column(n0 + 15u));
+  if (POINTWISE_OUT) {
+    var s0 = vec4<f32>(0.0); var s1 = vec4<f32>(0.0); var s2 = vec4<f32>(0.0); var s3 = vec4<f32>(0.0);
+    if (0u < p.M) {
+      var row = 0.0;
+      if (HAS_BIAS && BIAS_ROWS) { row = bias[0u]; }
+      let w = vec4<f32>(pw[0u]);
+      var h0 = p.alpha * acc0_0 + bias0 + vec4<f32>(row);
+      if (RELU_OUT) { h0 = max(h0, vec4<f32>(0.0)); }
+      s0 = fma(w, h0, s0);
+      var h1 = p.alpha * acc0_1 + bias1 + vec4<f32>(row);
+      if (RELU_OUT) { h1 = max(h1, vec4<f32>(0.0)); }
+      s1 = fma(w, h1, s1);
+      var h2 = p.alpha * acc0_2 + bias2 + vec4<f32>(row);
+      if (RELU_OUT) { h2 = max(h2, vec4<f32>(0.0)); }
+      s2 = fma(w, h2, s2);
+      var h3 = p.alpha * acc0_3 + bias3 + vec4<f32>(row);
+      if (RELU_OUT) { h3 = max(h3, vec4<f32>(0.0)); }
+      s3 = fma(w, h3, s3);
+    }
+    if (1u < p.M) {
+      var row = 0.0;
+      if (HAS_BIAS && BIAS_ROWS) { row = bias[1u]; }
+      let w = vec4<f32>(pw[1u]);
+      var h0 = p.alpha * acc1_0 + bias0 + vec4<f32>(row);
+      if (RELU_OUT) { h0 = max(h0, vec4<f32>(0.0)); }
+      s0 = fma(w, h0, s0);
+      var h1 = p.alpha * acc1_1 + bias1 + vec4<f32>(row);
+      if (RELU_OUT) { h1 = max(h1, vec4<f32>(0.0)); }
+      s1 = fma(w, h1, s1);
+      var h2 = p.alpha * acc1_2 + bias2 + vec4<f32>(row);
+      if (RELU_OUT) { h2 = max(h2, vec4<f32>(0.0)); }
+      s2 = fma(w, h2, s2);
+      var h3 = p.alpha * acc1_3 + bias3 + vec4<f32>(row);
+      if (RELU_OUT) { h3 = max(h3, vec4<f32>(0.0)); }
+      s3 = fma(w, h3, s3);
+    }
+    if (2u < p.M) {
+      var row = 0.0;
+      if (HAS_BIAS && BIAS_ROWS) { row = bias[2u]; }
+      let w = vec4<f32>(pw[2u]);
+      var h0 = p.alpha * acc2_0 + bias0 + vec4<f32>(row);
+      if (RELU_OUT) { h0 = max(h0, vec4<f32>(0.0)); }
+      s0 = fma(w, h0, s0);
+      var h1 = p.alpha * acc2_1 + bias1 + vec4<f32>(row);
+      if (RELU_OUT) { h1 = max(h1, vec4<f32>(0.0)); }
+      s1 = fma(w, h1, s1);
+      var h2 = p.alpha * acc2_2 + bias2 + vec4<f32>(row);
+      if (RELU_OUT) { h2 = max(h2, vec4<f32>(0.0)); }
+      s2 = fma(w, h2, s2);
+      var h3 = p.alpha * acc2_3 + bias3 + vec4<f32>(row);
+      if (RELU_OUT) { h3 = max(h3, vec4<f32>(0.0)); }
+      s3 = fma(w, h3, s3);
+    }
+    if (3u < p.M) {
+      var row = 0.0;
+      if (HAS_BIAS && BIAS_ROWS) { row = bias[3u]; }
+      let w = vec4<f32>(pw[3u]);
+      var h0 = p.alpha * acc3_0 + bias0 + vec4<f32>(row);
+      if (RELU_OUT) { h0 = max(h0, vec4<f32>(0.0)); }
+      s0 = fma(w, h0, s0);
+      var h1 = p.alpha * acc3_1 + bias1 + vec4<f32>(row);
+      if (RELU_OUT) { h1 = max(h1, vec4<f32>(0.0)); }
+      s1 = fma(w, h1, s1);
+      var h2 = p.alpha * acc3_2 + bias2 + vec4<f32>(row);
+      if (RELU_OUT) { h2 = max(h2, vec4<f32>(0.0)); }
+      s2 = fma(w, h2, s2);
+      var h3 = p.alpha * acc3_3 + bias3 + vec4<f32>(row);
+      if (RELU_OUT) { h3 = max(h3, vec4<f32>(0.0)); }
+      s3 = fma(w, h3, s3);
+    }
+    if (4u < p.M) {
+      var row = 0.0;
+      if (HAS_BIAS && BIAS_ROWS) { row = bias[4u]; }
+      let w = vec4<f32>(pw[4u]);
+      var h0 = p.alpha * acc4_0 + bias0 + vec4<f32>(row);
+      if (RELU_OUT) { h0 = max(h0, vec4<f32>(0.0)); }
+      s0 = fma(w, h0, s0);
+      var h1 = p.alpha * acc4_1 + bias1 + vec4<f32>(row);
+      if (RELU_OUT) { h1 = max(h1, vec4<f32>(0.0)); }
+      s1 = fma(w, h1, s1);
+      var h2 = p.alpha * acc4_2 + bias2 + vec4<f32>(row);
+      if (RELU_OUT) { h2 = max(h2, vec4<f32>(0.0)); }
+      s2 = fma(w, h2, s2);
+      var h3 = p.alpha * acc4_3 + bias3 + vec4<f32>(row);
+      if (RELU_OUT) { h3 = max(h3, vec4<f32>(0.0)); }
+      s3 = fma(w, h3, s3);
+    }
+    if (5u < p.M) {
+      var row = 0.0;
+      if (HAS_BIAS && BIAS_ROWS) { row = bias[5u]; }
+      let w = vec4<f32>(pw[5u]);
+      var h0 = p.alpha * acc5_0 + bias0 + vec4<f32>(row);
+      if (RELU_OUT) { h0 = max(h0, vec4<f32>(0.0)); }
+      s0 = fma(w, h0, s0);
+      var h1 = p.alpha * acc5_1 + bias1 + vec4<f32>(row);
+      if (RELU_OUT) { h1 = max(h1, vec4<f32>(0.0)); }
+      s1 = fma(w, h1, s1);
+      var h2 = p.alpha * acc5_2 + bias2 + vec4<f32>(row);
+      if (RELU_OUT) { h2 = max(h2, vec4<f32>(0.0)); }
+      s2 = fma(w, h2, s2);
+      var h3 = p.alpha * acc5_3 + bias3 + vec4<f32>(row);
+      if (RELU_OUT) { h3 = max(h3, vec4<f32>(0.0)); }
+      s3 = fma(w, h3, s3);
+    }
+    if (6u < p.M) {
+      var row = 0.0;
+      if (HAS_BIAS && BIAS_ROWS) { row = bias[6u]; }
+      let w = vec4<f32>(pw[6u]);
+      var h0 = p.alpha * acc6_0 + bias0 + vec4<f32>(row);
+      if (RELU_OUT) { h0 = max(h0, vec4<f32>(0.0)); }
+      s0 = fma(w, h0, s0);
+      var h1 = p.alpha * acc6_1 + bias1 + vec4<f32>(row);
+      if (RELU_OUT) { h1 = max(h1, vec4<f32>(0.0)); }
+      s1 = fma(w, h1, s1);
+      var h2 = p.alpha * acc6_2 + bias2 + vec4<f32>(row);
+      if (RELU_OUT) { h2 = max(h2, vec4<f32>(0.0)); }
+      s2 = fma(w, h2, s2);
+      var h3 = p.alpha * acc6_3 + bias3 + vec4<f32>(row);
+      if (RELU_OUT) { h3 = max(h3, vec4<f32>(0.0)); }
+      s3 = fma(w, h3, s3);
+    }
+    if (7u < p.M) {
+      var row = 0.0;
+      if (HAS_BIAS && BIAS_ROWS) { row = bias[7u]; }
+      let w = vec4<f32>(pw[7u]);
+      var h0 = p.alpha * acc7_0 + bias0 + vec4<f32>(row);
+      if (RELU_OUT) { h0 = max(h0, vec4<f32>(0.0)); }
+      s0 = fma(w, h0, s0);
+      var h1 = p.alpha * acc7_1 + bias1 + vec4<f32>(row);
+      if (RELU_OUT) { h1 = max(h1, vec4<f32>(0.0)); }
+      s1 = fma(w, h1, s1);
+      var h2 = p.alpha * acc7_2 + bias2 + vec4<f32>(row);
+      if (RELU_OUT) { h2 = max(h2, vec4<f32>(0.0)); }
+      s2 = fma(w, h2, s2);
+      var h3 = p.alpha * acc7_3 + bias3 + vec4<f32>(row);
+      if (RELU_OUT) { h3 = max(h3, vec4<f32>(0.0)); }
+      s3 = fma(w, h3, s3);
+    }
+    if (8u < p.M) {
+      var row = 0.0;
+      if (HAS_BIAS && BIAS_ROWS) { row = bias[8u]; }
+      let w = vec4<f32>(pw[8u]);
+      var h0 = p.alpha * acc8_0 + bias0 + vec4<f32>(row);
+      if (RELU_OUT) { h0 = max(h0, vec4<f32>(0.0)); }
+      s0 = fma(w, h0, s0);
+      var h1 = p.alpha * acc8_1 + bias1 + vec4<f32>(row);
+      if (RELU_OUT) { h1 = max(h1, vec4<f32>(0.0)); }
+      s1 = fma(w, h1, s1);
+      var h2 = p.alpha * acc8_2 + bias2 + vec4<f32>(row);
+      if (RELU_OUT) { h2 = max(h2, vec4<f32>(0.0)); }
+      s2 = fma(w, h2, s2);
+      var h3 = p.alpha * acc8_3 + bias3 + vec4<f32>(row);
+      if (RELU_OUT) { h3 = max(h3, vec4<f32>(0.0)); }
+      s3 = fma(w, h3, s3);
+    }
+    if (9u < p.M) {
+      var row = 0.0;
+      if (HAS_BIAS && BIAS_ROWS) { row = bias[9u]; }
+      let w = vec4<f32>(pw[9u]);
+      var h0 = p.alpha * acc9_0 + bias0 + vec4<f32>(row);
+      if (RELU_OUT) { h0 = max(h0, vec4<f32>(0.0)); }
+      s0 = fma(w, h0, s0);
+      var h1 = p.alpha * acc9_1 + bias1 + vec4<f32>(row);
+      if (RELU_OUT) { h1 = max(h1, vec4<f32>(0.0)); }
+      s1 = fma(w, h1, s1);
+      var h2 = p.alpha * acc9_2 + bias2 + vec4<f32>(row);
+      if (RELU_OUT) { h2 = max(h2, vec4<f32>(0.0)); }
+      s2 = fma(w, h2, s2);
+      var h3 = p.alpha * acc9_3 + bias3 + vec4<f32>(row);
+      if (RELU_OUT) { h3 = max(h3, vec4<f32>(0.0)); }
+      s3 = fma(w, h3, s3);
+    }
+    if (10u < p.M) {
+      var row = 0.0;
+      if (HAS_BIAS && BIAS_ROWS) { row = bias[10u]; }
+      let w = vec4<f32>(pw[10u]);
+      var h0 = p.alpha * acc10_0 + bias0 + vec4<f32>(row);
+      if (RELU_OUT) { h0 = max(h0, vec4<f32>(0.0)); }
+      s0 = fma(w, h0, s0);
+      var h1 = p.alpha * acc10_1 + bias1 + vec4<f32>(row);
+      if (RELU_OUT) { h1 = max(h1, vec4<f32>(0.0)); }
+      s1 = fma(w, h1, s1);
+      var h2 = p.alpha * acc10_2 + bias2 + vec4<f32>(row);
+      if (RELU_OUT) { h2 = max(h2, vec4<f32>(0.0)); }
+      s2 = fma(w, h2, s2);
+      var h3 = p.alpha * acc10_3 + bias3 + vec4<f32>(row);
+      if (RELU_OUT) { h3 = max(h3, vec4<f32>(0.0)); }
+      s3 = fma(w, h3, s3);
+    }
+    if (11u < p.M) {
+      var row = 0.0;
+      if (HAS_BIAS && BIAS_ROWS) { row = bias[11u]; }
+      let w = vec4<f32>(pw[11u]);
+      var h0 = p.alpha * acc11_0 + bias0 + vec4<f32>(row);
+      if (RELU_OUT) { h0 = max(h0, vec4<f32>(0.0)); }
+      s0 = fma(w, h0, s0);
+      var h1 = p.alpha * acc11_1 + bias1 + vec4<f32>(row);
+      if (RELU_OUT) { h1 = max(h1, vec4<f32>(0.0)); }
+      s1 = fma(w, h1, s1);
+      var h2 = p.alpha * acc11_2 + bias2 + vec4<f32>(row);
+      if (RELU_OUT) { h2 = max(h2, vec4<f32>(0.0)); }
+      s2 = fma(w, h2, s2);
+      var h3 = p.alpha * acc11_3 + bias3 + vec4<f32>(row);
+      if (RELU_OUT) { h3 = max(h3, vec4<f32>(0.0)); }
+      s3 = fma(w, h3, s3);
+    }
+    if (12u < p.M) {
+      var row = 0.0;
+      if (HAS_BIAS && BIAS_ROWS) { row = bias[12u]; }
+      let w = vec4<f32>(pw[12u]);
+      var h0 = p.alpha * acc12_0 + bias0 + vec4<f32>(row);
+      if (RELU_OUT) { h0 = max(h0, vec4<f32>(0.0)); }
+      s0 = fma(w, h0, s0);
+      var h1 = p.alpha * acc12_1 + bias1 + vec4<f32>(row);
+      if (RELU_OUT) { h1 = max(h1, vec4<f32>(0.0)); }
+      s1 = fma(w, h1, s1);
+      var h2 = p.alpha * acc12_2 + bias2 + vec4<f32>(row);
+      if (RELU_OUT) { h2 = max(h2, vec4<f32>(0.0)); }
+      s2 = fma(w, h2, s2);
+      var h3 = p.alpha * acc12_3 + bias3 + vec4<f32>(row);
+      if (RELU_OUT) { h3 = max(h3, vec4<f32>(0.0)); }
+      s3 = fma(w, h3, s3);
+    }
+    if (13u < p.M) {
+      var row = 0.0;
+      if (HAS_BIAS && BIAS_ROWS) { row = bias[13u]; }
+      let w = vec4<f32>(pw[13u]);
+      var h0 = p.alpha * acc13_0 + bias0 + vec4<f32>(row);
+      if (RELU_OUT) { h0 = max(h0, vec4<f32>(0.0)); }
+      s0 = fma(w, h0, s0);
+      var h1 = p.alpha * acc13_1 + bias1 + vec4<f32>(row);
+      if (RELU_OUT) { h1 = max(h1, vec4<f32>(0.0)); }
+      s1 = fma(w, h1, s1);
+      var h2 = p.alpha * acc13_2 + bias2 + vec4<f32>(row);
+      if (RELU_OUT) { h2 = max(h2, vec4<f32>(0.0)); }
+      s2 = fma(w, h2, s2);
+      var h3 = p.alpha * acc13_3 + bias3 + vec4<f32>(row);
+      if (RELU_OUT) { h3 = max(h3, vec4<f32>(0.0)); }
+      s3 = fma(w, h3, s3);
+    }
+    if (14u < p.M) {
+      var row = 0.0;
+      if (HAS_BIAS && BIAS_ROWS) { row = bias[14u]; }
+      let w = vec4<f32>(pw[14u]);
+      var h0 = p.alpha * acc14_0 + bias0 + vec4<f32>(row);
+      if (RELU_OUT) { h0 = max(h0, vec4<f32>(0.0)); }
+      s0 = fma(w, h0, s0);
+      var h1 = p.alpha * acc14_1 + bias1 + vec4<f32>(row);
+      if (RELU_OUT) { h1 = max(h1, vec4<f32>(0.0)); }
+      s1 = fma(w, h1, s1);
+      var h2 = p.alpha * acc14_2 + bias2 + vec4<f32>(row);
+      if (RELU_OUT) { h2 = max(h2, vec4<f32>(0.0)); }
+      s2 = fma(w, h2, s2);
+      var h3 = p.alpha * acc14_3 + bias3 + vec4<f32>(row);
+      if (RELU_OUT) { h3 = max(h3, vec4<f32>(0.0)); }
+      s3 = fma(w, h3, s3);
+    }
+    if (15u < p.M) {
+      var row = 0.0;
+      if (HAS_BIAS && BIAS_ROWS) { row = bias[15u]; }
+      let w = vec4<f32>(pw[15u]);
+      var h0 = p.alpha * acc15_0 + bias0 + vec4<f32>(row);
+      if (RELU_OUT) { h0 = max(h0, vec4<f32>(0.0)); }
+      s0 = fma(w, h0, s0);
+      var h1 = p.alpha * acc15_1 + bias1 + vec4<f32>(row);
+      if (RELU_OUT) { h1 = max(h1, vec4<f32>(0.0)); }
+      s1 = fma(w, h1, s1);
+      var h2 = p.alpha * acc15_2 + bias2 + vec4<f32>(row);
+      if (RELU_OUT) { h2 = max(h2, vec4<f32>(0.0)); }
+      s2 = fma(w, h2, s2);
+      var h3 = p.alpha * acc15_3 + bias3 + vec4<f32>(row);
+      if (RELU_OUT) { h3 = max(h3, vec4<f32>(0.0)); }
+      s3 = fma(w, h3, s3);
+    }
+    if (16u < p.M) {
+      var row = 0.0;
+      if (HAS_BIAS && BIAS_ROWS) { row = bias[16u]; }
+      let w = vec4<f32>(pw[16u]);
+      var h0 = p.alpha * acc16_0 + bias0 + vec4<f32>(row);
+      if (RELU_OUT) { h0 = max(h0, vec4<f32>(0.0)); }
+      s0 = fma(w, h0, s0);
+      var h1 = p.alpha * acc16_1 + bias1 + vec4<f32>(row);
+      if (RELU_OUT) { h1 = max(h1, vec4<f32>(0.0)); }
+      s1 = fma(w, h1, s1);
+      var h2 = p.alpha * acc16_2 + bias2 + vec4<f32>(row);
+      if (RELU_OUT) { h2 = max(h2, vec4<f32>(0.0)); }
+      s2 = fma(w, h2, s2);
+      var h3 = p.alpha * acc16_3 + bias3 + vec4<f32>(row);
+      if (RELU_OUT) { h3 = max(h3, vec4<f32>(0.0)); }
+      s3 = fma(w, h3, s3);
+    }
+    if (17u < p.M) {
+      var row = 0.0;
+      if (HAS_BIAS && BIAS_ROWS) { row = bias[17u]; }
+      let w = vec4<f32>(pw[17u]);
+      var h0 = p.alpha * acc17_0 + bias0 + vec4<f32>(row);
+      if (RELU_OUT) { h0 = max(h0, vec4<f32>(0.0)); }
+      s0 = fma(w, h0, s0);
+      var h1 = p.alpha * acc17_1 + bias1 + vec4<f32>(row);
+      if (RELU_OUT) { h1 = max(h1, vec4<f32>(0.0)); }
+      s1 = fma(w, h1, s1);
+      var h2 = p.alpha * acc17_2 + bias2 + vec4<f32>(row);
+      if (RELU_OUT) { h2 = max(h2, vec4<f32>(0.0)); }
+      s2 = fma(w, h2, s2);
+      var h3 = p.alpha * acc17_3 + bias3 + vec4<f32>(row);
+      if (RELU_OUT) { h3 = max(h3, vec4<f32>(0.0)); }
+      s3 = fma(w, h3, s3);
+    }
+    if (18u < p.M) {
+      var row = 0.0;
+      if (HAS_BIAS && BIAS_ROWS) { row = bias[18u]; }
+      let w = vec4<f32>(pw[18u]);
+      var h0 = p.alpha * acc18_0 + bias0 + vec4<f32>(row);
+      if (RELU_OUT) { h0 = max(h0, vec4<f32>(0.0)); }
+      s0 = fma(w, h0, s0);
+      var h1 = p.alpha * acc18_1 + bias1 + vec4<f32>(row);
+      if (RELU_OUT) { h1 = max(h1, vec4<f32>(0.0)); }
+      s1 = fma(w, h1, s1);
+      var h2 = p.alpha * acc18_2 + bias2 + vec4<f32>(row);
+      if (RELU_OUT) { h2 = max(h2, vec4<f32>(0.0)); }
+      s2 = fma(w, h2, s2);
+      var h3 = p.alpha * acc18_3 + bias3 + vec4<f32>(row);
+      if (RELU_OUT) { h3 = max(h3, vec4<f32>(0.0)); }
+      s3 = fma(w, h3, s3);
+    }
+    if (19u < p.M) {
+      var row = 0.0;
+      if (HAS_BIAS && BIAS_ROWS) { row = bias[19u]; }
+      let w = vec4<f32>(pw[19u]);
+      var h0 = p.alpha * acc19_0 + bias0 + vec4<f32>(row);
+      if (RELU_OUT) { h0 = max(h0, vec4<f32>(0.0)); }
+      s0 = fma(w, h0, s0);
+      var h1 = p.alpha * acc19_1 + bias1 + vec4<f32>(row);
+      if (RELU_OUT) { h1 = max(h1, vec4<f32>(0.0)); }
+      s1 = fma(w, h1, s1);
+      var h2 = p.alpha * acc19_2 + bias2 + vec4<f32>(row);
+      if (RELU_OUT) { h2 = max(h2, vec4<f32>(0.0)); }
+      s2 = fma(w, h2, s2);
+      var h3 = p.alpha * acc19_3 + bias3 + vec4<f32>(row);
+      if (RELU_OUT) { h3 = max(h3, vec4<f32>(0.0)); }
+      s3 = fma(w, h3, s3);
+    }
+    if (20u < p.M) {
+      var row = 0.0;
+      if (HAS_BIAS && BIAS_ROWS) { row = bias[20u]; }
+      let w = vec4<f32>(pw[20u]);
+      var h0 = p.alpha * acc20_0 + bias0 + vec4<f32>(row);
+      if (RELU_OUT) { h0 = max(h0, vec4<f32>(0.0)); }
+      s0 = fma(w, h0, s0);
+      var h1 = p.alpha * acc20_1 + bias1 + vec4<f32>(row);
+      if (RELU_OUT) { h1 = max(h1, vec4<f32>(0.0)); }
+      s1 = fma(w, h1, s1);
+      var h2 = p.alpha * acc20_2 + bias2 + vec4<f32>(row);
+      if (RELU_OUT) { h2 = max(h2, vec4<f32>(0.0)); }
+      s2 = fma(w, h2, s2);
+      var h3 = p.alpha * acc20_3 + bias3 + vec4<f32>(row);
+      if (RELU_OUT) { h3 = max(h3, vec4<f32>(0.0)); }
+      s3 = fma(w, h3, s3);
+    }
+    if (21u < p.M) {
+      var row = 0.0;
+      if (HAS_BIAS && BIAS_ROWS) { row = bias[21u]; }
+      let w = vec4<f32>(pw[21u]);
+      var h0 = p.alpha * acc21_0 + bias0 + vec4<f32>(row);
+      if (RELU_OUT) { h0 = max(h0, vec4<f32>(0.0)); }
+      s0 = fma(w, h0, s0);
+      var h1 = p.alpha * acc21_1 + bias1 + vec4<f32>(row);
+      if (RELU_OUT) { h1 = max(h1, vec4<f32>(0.0)); }
+      s1 = fma(w, h1, s1);
+      var h2 = p.alpha * acc21_2 + bias2 + vec4<f32>(row);
+      if (RELU_OUT) { h2 = max(h2, vec4<f32>(0.0)); }
+      s2 = fma(w, h2, s2);
+      var h3 = p.alpha * acc21_3 + bias3 + vec4<f32>(row);
+      if (RELU_OUT) { h3 = max(h3, vec4<f32>(0.0)); }
+      s3 = fma(w, h3, s3);
+    }
+    if (22u < p.M) {
+      var row = 0.0;
+      if (HAS_BIAS && BIAS_ROWS) { row = bias[22u]; }
+      let w = vec4<f32>(pw[22u]);
+      var h0 = p.alpha * acc22_0 + bias0 + vec4<f32>(row);
+      if (RELU_OUT) { h0 = max(h0, vec4<f32>(0.0)); }
+      s0 = fma(w, h0, s0);
+      var h1 = p.alpha * acc22_1 + bias1 + vec4<f32>(row);
+      if (RELU_OUT) { h1 = max(h1, vec4<f32>(0.0)); }
+      s1 = fma(w, h1, s1);
+      var h2 = p.alpha * acc22_2 + bias2 + vec4<f32>(row);
+      if (RELU_OUT) { h2 = max(h2, vec4<f32>(0.0)); }
+      s2 = fma(w, h2, s2);
+      var h3 = p.alpha * acc22_3 + bias3 + vec4<f32>(row);
+      if (RELU_OUT) { h3 = max(h3, vec4<f32>(0.0)); }
+      s3 = fma(w, h3, s3);
+    }
+    if (23u < p.M) {
+      var row = 0.0;
+      if (HAS_BIAS && BIAS_ROWS) { row = bias[23u]; }
+      let w = vec4<f32>(pw[23u]);
+      var h0 = p.alpha * acc23_0 + bias0 + vec4<f32>(row);
+      if (RELU_OUT) { h0 = max(h0, vec4<f32>(0.0)); }
+      s0 = fma(w, h0, s0);
+      var h1 = p.alpha * acc23_1 + bias1 + vec4<f32>(row);
+      if (RELU_OUT) { h1 = max(h1, vec4<f32>(0.0)); }
+      s1 = fma(w, h1, s1);
+      var h2 = p.alpha * acc23_2 + bias2 + vec4<f32>(row);
+      if (RELU_OUT) { h2 = max(h2, vec4<f32>(0.0)); }
+      s2 = fma(w, h2, s2);
+      var h3 = p.alpha * acc23_3 + bias3 + vec4<f32>(row);
+      if (RELU_OUT) { h3 = max(h3, vec4<f32>(0.0)); }
+      s3 = fma(w, h3, s3);
+    }
+    if (24u < p.M) {
+      var row = 0.0;
+      if (HAS_BIAS && BIAS_ROWS) { row = bias[24u]; }
+      let w = vec4<f32>(pw[24u]);
+      var h0 = p.alpha * acc24_0 + bias0 + vec4<f32>(row);
+      if (RELU_OUT) { h0 = max(h0, vec4<f32>(0.0)); }
+      s0 = fma(w, h0, s0);
+      var h1 = p.alpha * acc24_1 + bias1 + vec4<f32>(row);
+      if (RELU_OUT) { h1 = max(h1, vec4<f32>(0.0)); }
+      s1 = fma(w, h1, s1);
+      var h2 = p.alpha * acc24_2 + bias2 + vec4<f32>(row);
+      if (RELU_OUT) { h2 = max(h2, vec4<f32>(0.0)); }
+      s2 = fma(w, h2, s2);
+      var h3 = p.alpha * acc24_3 + bias3 + vec4<f32>(row);
+      if (RELU_OUT) { h3 = max(h3, vec4<f32>(0.0)); }
+      s3 = fma(w, h3, s3);
+    }
+    if (25u < p.M) {
+      var row = 0.0;
+      if (HAS_BIAS && BIAS_ROWS) { row = bias[25u]; }
+      let w = vec4<f32>(pw[25u]);
+      var h0 = p.alpha * acc25_0 + bias0 + vec4<f32>(row);
+      if (RELU_OUT) { h0 = max(h0, vec4<f32>(0.0)); }
+      s0 = fma(w, h0, s0);
+      var h1 = p.alpha * acc25_1 + bias1 + vec4<f32>(row);
+      if (RELU_OUT) { h1 = max(h1, vec4<f32>(0.0)); }
+      s1 = fma(w, h1, s1);
+      var h2 = p.alpha * acc25_2 + bias2 + vec4<f32>(row);
+      if (RELU_OUT) { h2 = max(h2, vec4<f32>(0.0)); }
+      s2 = fma(w, h2, s2);
+      var h3 = p.alpha * acc25_3 + bias3 + vec4<f32>(row);
+      if (RELU_OUT) { h3 = max(h3, vec4<f32>(0.0)); }
+      s3 = fma(w, h3, s3);
+    }
+    if (26u < p.M) {
+      var row = 0.0;
+      if (HAS_BIAS && BIAS_ROWS) { row = bias[26u]; }
+      let w = vec4<f32>(pw[26u]);
+      var h0 = p.alpha * acc26_0 + bias0 + vec4<f32>(row);
+      if (RELU_OUT) { h0 = max(h0, vec4<f32>(0.0)); }
+      s0 = fma(w, h0, s0);
+      var h1 = p.alpha * acc26_1 + bias1 + vec4<f32>(row);
+      if (RELU_OUT) { h1 = max(h1, vec4<f32>(0.0)); }
+      s1 = fma(w, h1, s1);
+      var h2 = p.alpha * acc26_2 + bias2 + vec4<f32>(row);
+      if (RELU_OUT) { h2 = max(h2, vec4<f32>(0.0)); }
+      s2 = fma(w, h2, s2);
+      var h3 = p.alpha * acc26_3 + bias3 + vec4<f32>(row);
+      if (RELU_OUT) { h3 = max(h3, vec4<f32>(0.0)); }
+      s3 = fma(w, h3, s3);
+    }
+    if (27u < p.M) {
+      var row = 0.0;
+      if (HAS_BIAS && BIAS_ROWS) { row = bias[27u]; }
+      let w = vec4<f32>(pw[27u]);
+      var h0 = p.alpha * acc27_0 + bias0 + vec4<f32>(row);
+      if (RELU_OUT) { h0 = max(h0, vec4<f32>(0.0)); }
+      s0 = fma(w, h0, s0);
+      var h1 = p.alpha * acc27_1 + bias1 + vec4<f32>(row);
+      if (RELU_OUT) { h1 = max(h1, vec4<f32>(0.0)); }
+      s1 = fma(w, h1, s1);
+      var h2 = p.alpha * acc27_2 + bias2 + vec4<f32>(row);
+      if (RELU_OUT) { h2 = max(h2, vec4<f32>(0.0)); }
+      s2 = fma(w, h2, s2);
+      var h3 = p.alpha * acc27_3 + bias3 + vec4<f32>(row);
+      if (RELU_OUT) { h3 = max(h3, vec4<f32>(0.0)); }
+      s3 = fma(w, h3, s3);
+    }
+    if (28u < p.M) {
+      var row = 0.0;
+      if (HAS_BIAS && BIAS_ROWS) { row = bias[28u]; }
+      let w = vec4<f32>(pw[28u]);
+      var h0 = p.alpha * acc28_0 + bias0 + vec4<f32>(row);
+      if (RELU_OUT) { h0 = max(h0, vec4<f32>(0.0)); }
+      s0 = fma(w, h0, s0);
+      var h1 = p.alpha * acc28_1 + bias1 + vec4<f32>(row);
+      if (RELU_OUT) { h1 = max(h1, vec4<f32>(0.0)); }
+      s1 = fma(w, h1, s1);
+      var h2 = p.alpha * acc28_2 + bias2 + vec4<f32>(row);
+      if (RELU_OUT) { h2 = max(h2, vec4<f32>(0.0)); }
+      s2 = fma(w, h2, s2);
+      var h3 = p.alpha * acc28_3 + bias3 + vec4<f32>(row);
+      if (RELU_OUT) { h3 = max(h3, vec4<f32>(0.0)); }
+      s3 = fma(w, h3, s3);
+    }
+    if (29u < p.M) {
+      var row = 0.0;
+      if (HAS_BIAS && BIAS_ROWS) { row = bias[29u]; }
+      let w = vec4<f32>(pw[29u]);
+      var h0 = p.alpha * acc29_0 + bias0 + vec4<f32>(row);
+      if (RELU_OUT) { h0 = max(h0, vec4<f32>(0.0)); }
+      s0 = fma(w, h0, s0);
+      var h1 = p.alpha * acc29_1 + bias1 + vec4<f32>(row);
+      if (RELU_OUT) { h1 = max(h1, vec4<f32>(0.0)); }
+      s1 = fma(w, h1, s1);
+      var h2 = p.alpha * acc29_2 + bias2 + vec4<f32>(row);
+      if (RELU_OUT) { h2 = max(h2, vec4<f32>(0.0)); }
+      s2 = fma(w, h2, s2);
+      var h3 = p.alpha * acc29_3 + bias3 + vec4<f32>(row);
+      if (RELU_OUT) { h3 = max(h3, vec4<f32>(0.0)); }
+      s3 = fma(w, h3, s3);
+    }
+    if (30u < p.M) {
+      var row = 0.0;
+      if (HAS_BIAS && BIAS_ROWS) { row = bias[30u]; }
+      let w = vec4<f32>(pw[30u]);
+      var h0 = p.alpha * acc30_0 + bias0 + vec4<f32>(row);
+      if (RELU_OUT) { h0 = max(h0, vec4<f32>(0.0)); }
+      s0 = fma(w, h0, s0);
+      var h1 = p.alpha * acc30_1 + bias1 + vec4<f32>(row);
+      if (RELU_OUT) { h1 = max(h1, vec4<f32>(0.0)); }
+      s1 = fma(w, h1, s1);
+      var h2 = p.alpha * acc30_2 + bias2 + vec4<f32>(row);
+      if (RELU_OUT) { h2 = max(h2, vec4<f32>(0.0)); }
+      s2 = fma(w, h2, s2);
+      var h3 = p.alpha * acc30_3 + bias3 + vec4<f32>(row);
+      if (RELU_OUT) { h3 = max(h3, vec4<f32>(0.0)); }
+      s3 = fma(w, h3, s3);
+    }
+    if (31u < p.M) {
+      var row = 0.0;
+      if (HAS_BIAS && BIAS_ROWS) { row = bias[31u]; }
+      let w = vec4<f32>(pw[31u]);
+      var h0 = p.alpha * acc31_0 + bias0 + vec4<f32>(row);
+      if (RELU_OUT) { h0 = max(h0, vec4<f32>(0.0)); }
+      s0 = fma(w, h0, s0);
+      var h1 = p.alpha * acc31_1 + bias1 + vec4<f32>(row);
+      if (RELU_OUT) { h1 = max(h1, vec4<f32>(0.0)); }
+      s1 = fma(w, h1, s1);
+      var h2 = p.alpha * acc31_2 + bias2 + vec4<f32>(row);
+      if (RELU_OUT) { h2 = max(h2, vec4<f32>(0.0)); }
+      s2 = fma(w, h2, s2);
+      var h3 = p.alpha * acc31_3 + bias3 + vec4<f32>(row);
+      if (RELU_OUT) { h3 = max(h3, vec4<f32>(0.0)); }
+      s3 = fma(w, h3, s3);
+    }
+    if (PW_BIAS) { s0 += vec4<f32>(pwBias[0]); }
+    if (col0.x != SKIP) { C[p.offC + col0.x] = s0.x; }
+    if (col0.y != SKIP) { C[p.offC + col0.y] = s0.y; }
+    if (col0.z != SKIP) { C[p.offC + col0.z] = s0.z; }
+    if (col0.w != SKIP) { C[p.offC + col0.w] = s0.w; }
+    if (PW_BIAS) { s1 += vec4<f32>(pwBias[0]); }
+    if (col1.x != SKIP) { C[p.offC + col1.x] = s1.x; }
+    if (col1.y != SKIP) { C[p.offC + col1.y] = s1.y; }
+    if (col1.z != SKIP) { C[p.offC + col1.z] = s1.z; }
+    if (col1.w != SKIP) { C[p.offC + col1.w] = s1.w; }
+    if (PW_BIAS) { s2 += vec4<f32>(pwBias[0]); }
+    if (col2.x != SKIP) { C[p.offC + col2.x] = s2.x; }
+    if (col2.y != SKIP) { C[p.offC + col2.y] = s2.y; }
+    if (col2.z != SKIP) { C[p.offC + col2.z] = s2.z; }
+    if (col2.w != SKIP) { C[p.offC + col2.w] = s2.w; }
+    if (PW_BIAS) { s3 += vec4<f32>(pwBias[0]); }
+    if (col3.x != SKIP) { C[p.offC + col3.x] = s3.x; }
+    if (col3.y != SKIP) { C[p.offC + col3.y] = s3.y; }
+    if (col3.z != SKIP) { C[p.offC + col3.z] = s3.z; }
+    if (col3.w != SKIP) { C[p.offC + col3.w] = s3.w; }
+    return;
+  }
   store(m0 + 0u, col0, col1, col2, col3, p.alpha * acc0_0 + bias0, p.alpha * acc0_1 + bias1, p.alpha * acc0_2 + bias2, p.alpha * acc0_3 + bias3);
   store(m0 + 1u, col0, col1, col2, col3, p.alpha * acc1_0 + bias0, p.alpha * acc1_1 + bias1, p.alpha * acc1_2 + bias2, p.alpha * acc1_3 + bias3);
   store(m0 + 2u, col0, col1, col2, col3, p.alpha * acc2_0 + bias0, p.alpha * acc2_1 + bias1, p.alpha * acc2_2 + bias2, p.alpha * acc2_3 + bias3);

@@ -23,7 +23,7 @@ import { COLS, ROWS } from "../../kernels/matmul_cpu.gen.ts";
 export const MATMUL_CPU_KERNEL: KernelSpec = {
   file: "matmul_cpu.wgsl",
   entry: "main",
-  bindings: ["uniform", "texture", "texture", "read", "storage", "read"],
+  bindings: ["uniform", "texture", "texture", "read", "storage", "read", "read", "read"],
 };
 
 /** The same product, C stored as an operand texture (kernels/matmul_cpu_texture.wgsl). */
@@ -263,7 +263,7 @@ export function matmulCpu(rt: Runtime, p: MatmulProblem): void {
       MATMUL_CPU_KERNEL,
       constants,
       productParams(kp.m, kp.n, p.k, p.ldc, itemOffset(p.offC, p.strideC, z, p.inner), f32(p.alpha)),
-      [texA, texB, p.bias ?? rt.unused, p.c, rt.unused],
+      [texA, texB, p.bias ?? rt.unused, p.c, rt.unused, rt.unused, rt.unused],
       [Math.ceil(kp.n / (COLS * kp.lanes)), Math.ceil(kp.m / ROWS)],
       p.label,
     );
@@ -329,6 +329,12 @@ export interface TextureProduct {
    * wide, stored at (n / pitch)·ow + n mod pitch where n mod pitch < `ow`.
    */
   convRows?: { tapTexels: number; kw: number; pitch: number; ow: number };
+  /**
+   * With `convRows`, M ≤ the kernel's ROWS and no `res` or `accumulate`: C's rows, after the epilogue, go
+   * through a 1×1 convolution to one channel (weight [1, M, 1, 1], bias [1] or none) into C's one row —
+   * the values, to the bit, of storing them and running that conv (the kernel's POINTWISE_OUT).
+   */
+  pointwise?: { weight: Tensor; bias?: Tensor };
   /** How the textures hold A and B (`textureShapes` with the same layout); plain by default. */
   layout?: OperandLayout;
   label: string;
@@ -354,6 +360,11 @@ function productParams(
 }
 
 export function productOnTextures(rt: Runtime, p: TextureProduct, texA: PoolBuffer, texB: PoolBuffer): void {
+  if (p.pointwise && (!p.convRows || p.m > ROWS || p.res || p.accumulate)) {
+    throw new Error(
+      `${p.label}: a pointwise epilogue needs a conv over rows, M ≤ ${ROWS}, no res, no accumulate`,
+    );
+  }
   const lanes = laneCost(p.m, p.n).lanes;
   rt.dispatch(
     MATMUL_CPU_KERNEL,
@@ -370,11 +381,21 @@ export function productOnTextures(rt: Runtime, p: TextureProduct, texA: PoolBuff
         MASK_RES: p.res !== undefined && (p.maskByRes ?? false),
         TAP_ROWS: p.tapRows !== undefined,
         CONV_ROWS: p.convRows !== undefined,
+        POINTWISE_OUT: p.pointwise !== undefined,
+        PW_BIAS: p.pointwise?.bias !== undefined,
       }),
       ...layoutConstants(p.layout),
     },
     productParams(p.m, p.n, p.k, p.ldc, p.offC, f32(1), p),
-    [texA, texB, p.bias ?? rt.unused, p.c, p.res ?? rt.unused],
+    [
+      texA,
+      texB,
+      p.bias ?? rt.unused,
+      p.c,
+      p.res ?? rt.unused,
+      p.pointwise?.weight ?? rt.unused,
+      p.pointwise?.bias ?? rt.unused,
+    ],
     [Math.ceil(p.n / (COLS * lanes)), Math.ceil(p.m / ROWS)],
     p.label,
   );

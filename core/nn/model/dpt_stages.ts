@@ -3,8 +3,9 @@
  * (projection, resize, layer_rn), a fusion block (refinenet), and the output convs with Sigmoid×max_depth or
  * ReLU. Each forward either keeps what its backward reads (`keep`, the training graph:
  * core/train/model_backward.ts) or frees every intermediate as soon as its last reader is recorded (inference:
- * dpt.ts); both record the same kernels, so their outputs are bit-identical. Each backward hands parameter
- * gradients to the sink.
+ * dpt.ts); both compute the same sums in the same order, so their outputs are bit-identical (inference fuses
+ * output_conv2's ReLU and 1×1 conv into its 3×3 conv: conv2dReluPointwiseForward). Each backward hands
+ * parameter gradients to the sink.
  *
  * Differences from the official order, each exact in real arithmetic:
  * - a fusion block's 1×1 out_conv runs *before* its bilinear upsampling (a 1×1 conv commutes with a resize
@@ -22,6 +23,7 @@ import {
   type Conv2dGradTargets,
   type Conv2dInput,
   type Conv2dOptions,
+  conv2dReluPointwiseForward,
   type Conv2dSaved,
   type ConvWeights,
 } from "../ops/conv2d.ts";
@@ -349,16 +351,14 @@ export function outputOwned(s: OutputSaved): Tensor[] {
 export class OutputStage {
   readonly conv1: HeadConv;
   readonly conv2a: HeadConv;
-  /** The same conv with its ReLU fused, for inference: the same values in one pass fewer. */
-  readonly conv2aRelu: HeadConv;
   readonly conv2b: HeadConv;
 
   constructor(w: WeightLookup, readonly config: ModelConfig) {
     this.conv1 = conv(w, `${HEAD}.scratch.output_conv1`, { pad: 1 });
     // Training runs the ReLU on its own rather than fused (reluOut): the same values, and the two-pass conv
-    // backward can then free the 518² input before the input gradient exists.
+    // backward can then free the 518² input before the input gradient exists. Inference fuses the ReLU and
+    // output_conv2.2 into this conv (conv2dReluPointwiseForward).
     this.conv2a = conv(w, `${HEAD}.scratch.output_conv2.0`, { pad: 1 });
-    this.conv2aRelu = conv(w, `${HEAD}.scratch.output_conv2.0`, { pad: 1, reluOut: true });
     this.conv2b = conv(w, `${HEAD}.scratch.output_conv2.2`);
   }
 
@@ -378,28 +378,19 @@ export class OutputStage {
     if (!keep) release(rt, path);
     const up = resizeBilinearForward(rt, c1.y, [h, w], `${HEAD}.upsample`);
     if (keep || !inspect?.("dbg/output_conv1", c1.y)) release(rt, c1.y);
-    let hidden: Tensor, sHidden: Conv2dSaved;
-    if (keep) {
-      const pre = convForward(rt, this.conv2a, { x: up.y });
-      release(rt, up.y);
-      hidden = rt.tensor(`act/${HEAD}.scratch.output_conv2.1`, pre.y.shape);
-      reluForward(rt, pre.y, hidden, `${HEAD}.output_conv2.relu`);
-      release(rt, pre.y);
-      sHidden = pre.saved;
-    } else {
-      ({ y: hidden, saved: sHidden } = convForward(rt, this.conv2aRelu, { x: up.y }));
+    if (!keep) {
+      const logits = conv2dReluPointwiseForward(rt, up.y, this.conv2a, this.conv2b);
       done(rt, inspect, "dbg/upsampled", up.y);
+      return { depth: this.activation(rt, logits), logits };
     }
+    const pre = convForward(rt, this.conv2a, { x: up.y });
+    release(rt, up.y);
+    const hidden = rt.tensor(`act/${HEAD}.scratch.output_conv2.1`, pre.y.shape);
+    reluForward(rt, pre.y, hidden, `${HEAD}.output_conv2.relu`);
+    release(rt, pre.y);
+    const sHidden = pre.saved;
     const logits = convForward(rt, this.conv2b, { x: hidden });
-    if (!keep) release(rt, hidden);
-    const batch = logits.y.shape[0];
-    const depth = rt.tensor("act/depth", [batch, h, w]);
-    if (this.config.head === "metric") {
-      sigmoidForward(rt, logits.y, depth, this.config.maxDepth!, `${HEAD}.sigmoid`);
-    } else {
-      reluForward(rt, logits.y, depth, `${HEAD}.relu`);
-    }
-    if (!keep) return { depth, logits: logits.y };
+    const depth = this.activation(rt, logits.y);
     return {
       depth,
       logits: logits.y,
@@ -412,6 +403,18 @@ export class OutputStage {
         logits: logits.y,
       },
     };
+  }
+
+  /** depth [B, h, w] from the logits: σ·max_depth (metric) or ReLU (relative). */
+  private activation(rt: Runtime, logits: Tensor): Tensor {
+    const [batch, , h, w] = logits.shape;
+    const depth = rt.tensor("act/depth", [batch, h, w]);
+    if (this.config.head === "metric") {
+      sigmoidForward(rt, logits, depth, this.config.maxDepth!, `${HEAD}.sigmoid`);
+    } else {
+      reluForward(rt, logits, depth, `${HEAD}.relu`);
+    }
+    return depth;
   }
 
   /** Consumes dDepth, the saved tensors and `path`; returns the path's gradient. */

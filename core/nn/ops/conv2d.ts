@@ -15,6 +15,7 @@ import type { Runtime } from "../../gpu/runtime.ts";
 import type { Tensor } from "../../gpu/tensor.ts";
 import { TrompeError } from "../../errors.ts";
 import { runConvCpu } from "./conv_cpu_route.ts";
+import { convRowsProductCpu, rowsPointwiseApplies } from "./conv_rows_product.ts";
 import { sumRows } from "../../gpu/reduce.ts";
 import { release } from "./release.ts";
 import { reluBackward } from "./relu.ts";
@@ -255,14 +256,13 @@ export function convWeightShape(w: ConvWeights, name: string): [number, number, 
   return [shape[0], shape[1], shape[2], shape[3]];
 }
 
-/** y [B, Cout, OH, OW] = conv(x) with `options`' fusions, pool label `act/<name>`. */
-export function conv2dForward(
-  rt: Runtime,
+/** The geometry of conv(x), checked against the input's shape. */
+function forwardGeometry(
   input: Conv2dInput,
   w: ConvWeights,
   name: string,
-  options: Conv2dOptions = {},
-): { y: Tensor; saved: Conv2dSaved } {
+  options: Conv2dOptions,
+): ConvGeometry {
   const [cout, weightCin, kh, kw] = convWeightShape(w, name);
   const { x, grid } = input;
   const tokens = grid !== undefined;
@@ -274,7 +274,21 @@ export function conv2dForward(
   if (cin !== g.cin || x.size !== batch * cin * h * width) {
     throw new TrompeError("shape-mismatch", `${name}: input [${x.shape}] for weight [${w.weight.shape}]`);
   }
-  const y = rt.tensor(`act/${name}`, [batch, g.cout, g.oh, g.ow]);
+  return g;
+}
+
+/** y [B, Cout, OH, OW] = conv(x) with `options`' fusions, pool label `act/<name>`. */
+export function conv2dForward(
+  rt: Runtime,
+  input: Conv2dInput,
+  w: ConvWeights,
+  name: string,
+  options: Conv2dOptions = {},
+): { y: Tensor; saved: Conv2dSaved } {
+  const { x, grid } = input;
+  const tokens = grid !== undefined;
+  const g = forwardGeometry(input, w, name, options);
+  const y = rt.tensor(`act/${name}`, [g.batch, g.cout, g.oh, g.ow]);
   convGemm(rt, {
     mode: ConvMode.Forward,
     geometry: g,
@@ -290,6 +304,46 @@ export function conv2dForward(
   });
   const reluIn = options.reluIn ?? false;
   return { y, saved: { x, tokens, geometry: g, reluIn, y: options.reluOut ? y : undefined } };
+}
+
+/** A named conv's weights and options, for `conv2dReluPointwiseForward`. */
+export interface NamedConv {
+  name: string;
+  w: ConvWeights;
+  options?: Conv2dOptions;
+}
+
+/**
+ * Inference's y [B, 1, OH, OW] = pointwise(relu(first(x))), `pointwise` a 1×1 conv to one channel: the DPT
+ * head's output_conv2, pool label `act/<pointwise's name>`. Where the CPU rows product takes `first`
+ * (conv_rows_product.ts), its epilogue runs the 1×1 on each position's channels, so the hidden activations
+ * (32 channels at the full input size) are never stored; else the two convs. The same bits either way.
+ */
+export function conv2dReluPointwiseForward(
+  rt: Runtime,
+  x: Tensor,
+  first: NamedConv,
+  pointwise: NamedConv,
+): Tensor {
+  const options = { ...first.options, reluOut: true };
+  const g = forwardGeometry({ x }, first.w, first.name, options);
+  const [out, hidden, kh, kw] = convWeightShape(pointwise.w, pointwise.name);
+  if (out !== 1 || hidden !== g.cout || kh !== 1 || kw !== 1) {
+    throw new TrompeError(
+      "shape-mismatch",
+      `${pointwise.name}: weight [${pointwise.w.weight.shape}] is not a 1×1 conv from ${g.cout} channels to 1`,
+    );
+  }
+  if (rt.ctx.isCpu && rowsPointwiseApplies(rt, g)) {
+    const y = rt.tensor(`act/${pointwise.name}`, [g.batch, 1, g.oh, g.ow]);
+    const args = { mode: ConvMode.Forward, geometry: g, a: first.w.weight, b: x, out: y, label: first.name };
+    convRowsProductCpu(rt, { ...args, bias: first.w.bias, reluOut: true }, pointwise.w);
+    return y;
+  }
+  const h = conv2dForward(rt, { x }, first.w, first.name, options).y;
+  const y = conv2dForward(rt, { x: h }, pointwise.w, pointwise.name).y;
+  release(rt, h);
+  return y;
 }
 
 /**

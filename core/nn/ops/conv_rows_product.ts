@@ -11,7 +11,8 @@
 import type { KernelSpec } from "../../gpu/kernels.ts";
 import { nonPowerOfTwo, operandTexture, productOnTextures, textureShapes } from "../../gpu/matmul_cpu.ts";
 import type { Runtime } from "../../gpu/runtime.ts";
-import { type ConvGemmArgs, type ConvGeometry, ConvMode } from "./conv2d.ts";
+import { type ConvGemmArgs, type ConvGeometry, ConvMode, type ConvWeights } from "./conv2d.ts";
+import { ROWS } from "../../../kernels/matmul_cpu.gen.ts";
 import { packWeights, runGeometry } from "./conv_cpu.ts";
 import { paddedGrid } from "./conv_weight_grad_rows.ts";
 
@@ -53,7 +54,19 @@ export function rowsProductApplies(rt: Runtime, mode: ConvMode, g: ConvGeometry,
   return runRows(rt, r).rows > 0 && weights.every((d) => d <= side);
 }
 
-export function convRowsProductCpu(rt: Runtime, args: ConvGemmArgs): void {
+/**
+ * Whether a forward's product can also run a 1×1 conv to one channel in its epilogue (`convRowsProductCpu`'s
+ * `pointwise`): this path takes it, and its output channels fit one block of the product's rows.
+ */
+export function rowsPointwiseApplies(rt: Runtime, g: ConvGeometry): boolean {
+  return g.cout <= ROWS && rowsProductApplies(rt, ConvMode.Forward, g, false);
+}
+
+/**
+ * With `pointwise` (a forward without res or accumulate, `rowsPointwiseApplies`): `args.out` is [B, 1, OH,
+ * OW], the 1×1 conv of the conv's output after its epilogue, which is not stored.
+ */
+export function convRowsProductCpu(rt: Runtime, args: ConvGemmArgs, pointwise?: ConvWeights): void {
   const inputGrad = args.mode === ConvMode.InputGrad;
   const r = runGeometry(args.mode, args.geometry);
   const label = args.label ?? "conv";
@@ -93,13 +106,14 @@ export function convRowsProductCpu(rt: Runtime, args: ConvGemmArgs): void {
           k,
           c: args.out,
           ldc: plane,
-          offC: b * r.cout * plane + y0 * r.ow,
+          offC: (pointwise ? b : b * r.cout) * plane + y0 * r.ow,
           accumulate: args.accumulate ?? false,
           bias: args.bias,
           reluOut: args.reluOut,
           res: args.res,
           maskByRes: inputGrad,
           convRows: { tapTexels, kw: r.kw, pitch, ow: r.ow },
+          pointwise,
           layout,
           label,
         },
