@@ -188,3 +188,79 @@ fn bilinear_texels(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
     o += outPlane;
   }
 }
+
+// The planes adjoint in two passes for CPU adapters, reading texel views: the columns' sums of every output
+// row (adjoint_rows), then the rows' sums of those (adjoint_cols) — bilinear_adjoint_planes' `row` and `v`,
+// the same terms in the same order, so the same bits. Each index's nonzero taps, found once for the whole
+// resize by adjoint_taps, are read from `tapsT`: row j < in_h the taps of input row j, row in_h + j those
+// of input column j; texels 0–1 the output indices (as floats, exact), 2–3 the weights, 4 the count.
+@group(0) @binding(1) var tapsOut: texture_storage_2d<rgba32float, write>;
+@group(0) @binding(3) var tapsT: texture_storage_2d<rgba32float, read>;
+
+@compute @workgroup_size(WG)
+fn adjoint_taps(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let j = flat(gid, nwg);
+  if (j >= p.in_h + p.in_w) { return; }
+  var t: Reach;
+  if (j < p.in_h) { t = nonzero_taps(j, p.in_h, p.out_h); } else { t = nonzero_taps(j - p.in_h, p.in_w, p.out_w); }
+  let row = i32(j);
+  textureStore(tapsOut, vec2<i32>(0, row), vec4<f32>(f32(t.at[0]), f32(t.at[1]), f32(t.at[2]), f32(t.at[3])));
+  textureStore(tapsOut, vec2<i32>(1, row), vec4<f32>(f32(t.at[4]), f32(t.at[5]), f32(t.at[6]), f32(t.at[7])));
+  textureStore(tapsOut, vec2<i32>(2, row), vec4<f32>(t.w[0], t.w[1], t.w[2], t.w[3]));
+  textureStore(tapsOut, vec2<i32>(3, row), vec4<f32>(t.w[4], t.w[5], t.w[6], t.w[7]));
+  textureStore(tapsOut, vec2<i32>(4, row), vec4<f32>(f32(t.n), 0.0, 0.0, 0.0));
+}
+
+struct TapRow { at0: vec4<u32>, at1: vec4<u32>, w0: vec4<f32>, w1: vec4<f32>, n: u32 }
+
+fn tap_row(row: u32) -> TapRow {
+  let r = i32(row);
+  return TapRow(
+    vec4<u32>(textureLoad(tapsT, vec2<i32>(0, r))),
+    vec4<u32>(textureLoad(tapsT, vec2<i32>(1, r))),
+    textureLoad(tapsT, vec2<i32>(2, r)),
+    textureLoad(tapsT, vec2<i32>(3, r)),
+    u32(textureLoad(tapsT, vec2<i32>(4, r)).x),
+  );
+}
+
+fn tap_at(t: TapRow, b: u32) -> u32 { return select(t.at1[b & 3u], t.at0[b & 3u], b < 4u); }
+fn tap_w(t: TapRow, b: u32) -> f32 { return select(t.w1[b & 3u], t.w0[b & 3u], b < 4u); }
+
+// One invocation an (output row y, input column jx) of the view's `chunk` planes of dy (its texel view,
+// srcT): dst (a C×out_h×in_w scratch for this chunk) = Σ over jx's taps, in order, of w·dy[c, y, at].
+@compute @workgroup_size(WG)
+fn adjoint_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat(gid, nwg);
+  let rowsPlane = p.out_h * p.in_w;
+  if (i >= rowsPlane) { return; }
+  let jx = i % p.in_w;
+  let y = i / p.in_w;
+  let tx = tap_row(p.in_h + jx);
+  let outPlane = p.out_h * p.out_w;
+  for (var c = 0u; c < p.chunk; c++) {
+    let base = c * outPlane + y * p.out_w;
+    var row = 0.0;
+    for (var b = 0u; b < tx.n; b++) { row += tap_w(tx, b) * src_at(base + tap_at(tx, b)); }
+    dst[c * rowsPlane + i] = row;
+  }
+}
+
+// One invocation an input pixel (jy, jx) of the chunk's planes first .. first + chunk − 1, reading
+// adjoint_rows' scratch through its texel view (srcT): dx = Σ over jy's taps, in order, of w·rows[c, at, jx].
+@compute @workgroup_size(WG)
+fn adjoint_cols(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat(gid, nwg);
+  let inPlane = p.in_h * p.in_w;
+  if (i >= inPlane) { return; }
+  let jx = i % p.in_w;
+  let ty = tap_row(i / p.in_w);
+  let rowsPlane = p.out_h * p.in_w;
+  for (var c = 0u; c < p.chunk; c++) {
+    var v = 0.0;
+    for (var a = 0u; a < ty.n; a++) { v += tap_w(ty, a) * src_at(c * rowsPlane + tap_at(ty, a) * p.in_w + jx); }
+    let o = (p.first + c) * inPlane + i;
+    if (ACCUMULATE) { v += dst[o]; }
+    dst[o] = v;
+  }
+}

@@ -79,6 +79,20 @@ export function relL2(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return Math.sqrt(num) / Math.sqrt(den);
 }
 
+/**
+ * Asserts two float arrays hold the same bits, naming the first index where they differ: assert.deepEqual's
+ * diff of two long arrays that differ takes more memory than a test has.
+ */
+export function assertSameBits(actual: Float32Array, expected: Float32Array, what = "values"): void {
+  if (actual.length !== expected.length) {
+    throw new Error(`${what}: ${actual.length} values, expected ${expected.length}`);
+  }
+  const a = new Uint32Array(actual.buffer, actual.byteOffset, actual.length);
+  const b = new Uint32Array(expected.buffer, expected.byteOffset, expected.length);
+  const at = a.findIndex((v, i) => v !== b[i]);
+  if (at >= 0) throw new Error(`${what}: element ${at} is ${actual[at]}, expected ${expected[at]}`);
+}
+
 /** A deterministic pseudo-random float array in [-1, 1) (mulberry32), for kernel tests. */
 export function randomArray(n: number, seed: number): Float32Array {
   let s = seed >>> 0;

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Runtime } from "../../core/gpu/runtime.ts";
 import { conv2dForward, conv2dReluPointwiseForward } from "../../core/nn/ops/conv2d.ts";
 import { rowsPointwiseApplies } from "../../core/nn/ops/conv_rows_product.ts";
-import { randomArray, relL2 } from "../shared.ts";
+import { assertSameBits, randomArray, relL2 } from "../shared.ts";
 import { conv2dRef, type Geom } from "./ref/dpt_conv.ts";
 
 const cpuRt = await Runtime.create();
@@ -63,7 +63,7 @@ Deno.test("conv → ReLU → 1×1 on a CPU adapter: the fused product gives the 
   const fused = conv2dReluPointwiseForward(cpuRt, x, first, pointwise);
   const hidden = conv2dForward(cpuRt, { x }, first.w, first.name, { pad: 1, reluOut: true }).y;
   const separate = conv2dForward(cpuRt, { x: hidden }, pointwise.w, pointwise.name).y;
-  assert.deepEqual(await cpuRt.read(fused), await cpuRt.read(separate));
+  assertSameBits(await cpuRt.read(fused), await cpuRt.read(separate), "fused product");
   cpuRt.free(x, fused, hidden, separate);
 });
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Runtime } from "../../core/gpu/runtime.ts";
 import { resizeBilinearBackward, resizeBilinearForward } from "../../core/nn/ops/resize_bilinear.ts";
 import { bilinearAlignCorners, bilinearAlignCornersBackward } from "../../core/nn/resize_ref.ts";
-import { randomArray, relL2 } from "../shared.ts";
+import { assertSameBits, randomArray, relL2 } from "../shared.ts";
 
 const rt = await Runtime.create();
 
@@ -55,6 +55,35 @@ Deno.test("bilinear adjoint: the planes kernel, at every split, gives the plain 
   assert.throws(() => resizeBilinearBackward(rt, far, dyt, "resize", undefined, 1), /reaches past/);
   gpu.free(dyt, plain);
 });
+
+// On a CPU adapter the adjoint runs in two passes over chunks of planes read through texel views: the head's
+// last upsampling in small (planes of 518², chunks of 3: a last chunk of 1), and odd planes (chunks of 4
+// planes, so that every chunk is whole texels), accumulating.
+const TWO_PASS: [number, number, number, number, number, boolean][] = [
+  [4, 296, 296, 518, 518, false],
+  [8, 300, 333, 517, 599, true],
+];
+for (const [c, inH, inW, outH, outW, accumulate] of TWO_PASS) {
+  Deno.test(`bilinear adjoint ${c}×${inH}×${inW} ← ${outH}×${outW} by texel views: the plain kernel's bits`, async () => {
+    const dy = randomArray(c * outH * outW, 7);
+    const start = randomArray(c * inH * inW, 8);
+    const gpu = new Runtime({ ...rt.ctx, isCpu: false });
+    const saved = { inShape: [1, c, inH, inW], size: [outH, outW] as const };
+    const results = [];
+    for (const runtime of [gpu, rt]) {
+      const dyt = runtime.upload("grads/dy", [1, c, outH, outW], dy);
+      const dx = runtime.upload("grads/dx", [1, c, inH, inW], start);
+      resizeBilinearBackward(runtime, saved, dyt, "resize", { dx, accumulate });
+      results.push(await runtime.read(dx));
+      runtime.free(dyt, dx);
+    }
+    assertSameBits(results[1], results[0], "two-pass adjoint");
+    const want = bilinearAlignCornersBackward(dy, c, inH, inW, outH, outW).map((v, i) =>
+      accumulate ? v + start[i] : v
+    );
+    assert(relL2(results[1], want) < 1e-6);
+  });
+}
 
 Deno.test("bilinear forward: every split of the planes over invocations gives the same bits", async () => {
   // 4 planes of 63 values: the texel views (a CPU adapter's default) start a chunk every 4th plane.

@@ -9,6 +9,7 @@ import type { Runtime } from "../../gpu/runtime.ts";
 import { numel, type Tensor } from "../../gpu/tensor.ts";
 import { texelShift, texelView, texelViewsApply } from "../../gpu/texel_view.ts";
 import { TrompeError } from "../../errors.ts";
+import { release } from "./release.ts";
 
 const BINDINGS = ["uniform", "read", "storage"] as const;
 const FORWARD: KernelSpec = { file: "resize.wgsl", entry: "bilinear", bindings: BINDINGS };
@@ -20,11 +21,25 @@ const FORWARD_TEXELS: KernelSpec = {
   entry: "bilinear_texels",
   bindings: TEXELS_BINDINGS,
 };
-/**
- * Floats a chunk's texel view holds at most (4 MiB), so a view adds little to a peak. (The adjoint stays on
- * buffers: by chunks of views it found its taps once a chunk, and 32×296² ← 518² took 920–970 against
- * 720–800 ms on lavapipe; the forward by views 67–76 against 152–164 ms.)
- */
+const ADJOINT_TAPS: KernelSpec = {
+  file: "resize.wgsl",
+  entry: "adjoint_taps",
+  bindings: ["uniform", "storage-texture"],
+};
+const ADJOINT_PASS_BINDINGS = ["uniform", "texture", "storage", "texture"] as const;
+const ADJOINT_ROWS: KernelSpec = {
+  file: "resize.wgsl",
+  entry: "adjoint_rows",
+  bindings: ADJOINT_PASS_BINDINGS,
+};
+const ADJOINT_COLS: KernelSpec = {
+  file: "resize.wgsl",
+  entry: "adjoint_cols",
+  bindings: ADJOINT_PASS_BINDINGS,
+};
+/** Texels a row of adjoint_taps' table: the output indices (2), the weights (2), the count. */
+const TAP_TEXELS = 5;
+/** Floats a chunk's texel view holds at most (4 MiB), so a view adds little to a peak. */
 const VIEW_FLOATS = 1 << 20;
 /** The nonzero taps bilinear_adjoint_planes holds per input pixel and axis (MAX_REACH in the kernel). */
 const MAX_REACH = 8;
@@ -81,9 +96,7 @@ function forwardTexels(rt: Runtime, x: Tensor, y: Tensor, saved: ResizeSaved, la
   const [outH, outW] = saved.size;
   const srcPlane = inH * inW;
   const planes = x.size / srcPlane;
-  const step = srcPlane % 4 === 0 ? 1 : srcPlane % 2 === 0 ? 2 : 4;
-  const byFloats = Math.floor(VIEW_FLOATS / srcPlane);
-  const chunk = Math.max(step, byFloats - byFloats % step);
+  const chunk = chunkPlanes(srcPlane);
   const shift = texelShift(rt, Math.min(chunk, planes) * srcPlane);
   const grid = grid1d(outH * outW);
   for (let first = 0; first < planes; first += chunk) {
@@ -93,6 +106,84 @@ function forwardTexels(rt: Runtime, x: Tensor, y: Tensor, saved: ResizeSaved, la
     rt.dispatch(FORWARD_TEXELS, {}, params, [view, y], grid, label);
     rt.pool.free(view);
   }
+  return true;
+}
+
+/**
+ * Planes a chunk of views takes: as many as keep the largest of `sizes` (floats a plane) within VIEW_FLOATS,
+ * and a multiple of 1, 2 or 4 that keeps every chunk of every size whole texels.
+ */
+function chunkPlanes(...sizes: number[]): number {
+  const step = Math.max(...sizes.map((n) => (n % 4 === 0 ? 1 : n % 2 === 0 ? 2 : 4)));
+  const byFloats = Math.floor(VIEW_FLOATS / Math.max(...sizes));
+  return Math.max(step, byFloats - byFloats % step);
+}
+
+/**
+ * On a CPU adapter, the planes adjoint in two passes over chunks of planes, each reading a texel view
+ * (kernels/resize.wgsl's adjoint_rows and adjoint_cols, the same bits), and returns true; false where dy
+ * is not whole texels. The taps are found once (adjoint_taps), where the one-pass kernel finds them for
+ * every input pixel and keeps them in arrays a CPU adapter indexes lane by lane. A chunk's scratch of
+ * column sums, C×outH×W, stays under the view's size.
+ */
+function adjointTexels(
+  rt: Runtime,
+  dy: Tensor,
+  dx: Tensor,
+  saved: ResizeSaved,
+  accumulate: boolean,
+  label: string,
+): boolean {
+  if (!texelViewsApply(rt, dy.size)) return false;
+  const [inH, inW] = saved.inShape.slice(-2);
+  const [outH, outW] = saved.size;
+  const outPlane = outH * outW;
+  const rowsPlane = outH * inW;
+  const planes = dy.size / outPlane;
+  if (inH + inW > rt.ctx.limits.maxTextureDimension2D) return false;
+  const chunk = chunkPlanes(outPlane, rowsPlane);
+  const taps = rt.pool.allocTexture(
+    "scratch/resize-taps",
+    TAP_TEXELS,
+    inH + inW,
+    GPUTextureUsage.STORAGE_BINDING,
+  );
+  const params = (
+    count: number,
+    first: number,
+    shift: number,
+  ) => [planes, inH, inW, outH, outW, count, first, shift];
+  rt.dispatch(ADJOINT_TAPS, {}, params(0, 0, 0), [taps], grid1d(inH + inW), `${label}/taps`);
+  // A last chunk's rows may end inside a texel: its view reads on to the texel's end.
+  const rows = rt.tensor(`tmp/${label}/rows`, [Math.ceil(Math.min(chunk, planes) * rowsPlane / 4) * 4]);
+  const dyShift = texelShift(rt, chunk * outPlane);
+  const rowsShift = texelShift(rt, chunk * rowsPlane);
+  for (let first = 0; first < planes; first += chunk) {
+    const count = Math.min(chunk, planes - first);
+    const dyView = texelView(rt, dy, dyShift, { off: first * outPlane, size: count * outPlane });
+    rt.dispatch(
+      ADJOINT_ROWS,
+      {},
+      params(count, first, dyShift),
+      [dyView, rows, taps],
+      grid1d(rowsPlane),
+      label,
+    );
+    rt.pool.free(dyView);
+    const rowsView = texelView(rt, rows, rowsShift, { off: 0, size: Math.ceil(count * rowsPlane / 4) * 4 });
+    const cols = params(count, first, rowsShift);
+    rt.dispatch(
+      ADJOINT_COLS,
+      { ACCUMULATE: accumulate },
+      cols,
+      [rowsView, dx, taps],
+      grid1d(inH * inW),
+      label,
+    );
+    rt.pool.free(rowsView);
+  }
+  release(rt, rows);
+  rt.pool.free(taps);
   return true;
 }
 
@@ -126,7 +217,11 @@ export function resizeBilinearForward(
  * Backward of `resizeBilinearForward`: dx = adjoint(dy) as a new `grads/act/<name>/dx`, or added into
  * `into.dx` with `into.accumulate`. On a CPU adapter, where the resize allows, each invocation finds its
  * taps once and takes `planesPerInvocation` planes (default all): the plain adjoint works the taps out again
- * for every plane, 3.5–5.5× the forward's CPU time at the DPT head's shapes on lavapipe.
+ * for every plane, 3.5–5.5× the forward's CPU time at the DPT head's shapes on lavapipe. By default, where dy
+ * is whole texels, the two passes over texel views (`adjointTexels`) instead: on lavapipe, alternated with
+ * the one-pass planes kernel in one process, 5 runs, wall / CPU ms (readback included): 32×296² ← 518²
+ * 885–964 / 1681–1805 against 169–241 / 264–282; 64×148² ← 296² 481–550 / 838–1023 against 88–120 / 129–169;
+ * 64×74² ← 148² 119–153 / 203–271 against 32–36 / 35–39. The same bits.
  */
 export function resizeBilinearBackward(
   rt: Runtime,
@@ -151,6 +246,10 @@ export function resizeBilinearBackward(
   }
   const byPlanes = planesPerInvocation !== undefined || (rt.ctx.isCpu && fits);
   const accumulate = into?.accumulate ?? false;
+  const label = `${name}.backward`;
+  if (planesPerInvocation === undefined && byPlanes && adjointTexels(rt, dy, dx, saved, accumulate, label)) {
+    return dx;
+  }
   if (byPlanes) {
     dispatch(
       rt,
