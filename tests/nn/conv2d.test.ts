@@ -249,3 +249,24 @@ Deno.test("the committed kernels/conv_cpu.wgsl is what kernels/conv_cpu.gen.ts g
   const committed = await Deno.readTextFile(new URL("../../kernels/conv_cpu.wgsl", import.meta.url));
   assert.equal(committed, generateConvCpu());
 });
+
+Deno.test("conv2d 1×1 to one channel, weight gradient by texel views: chunks of channels, batch 2, accumulate", async () => {
+  // Planes of 120000 values: on a CPU adapter the views take 8 channels at a time (chunks of 8, 8 and 4) for
+  // each batch item; the GPU kernels are the reference path.
+  const g: Geom = { batch: 2, cin: 20, h: 300, w: 400, cout: 1, k: 1, stride: 1, pad: 0 };
+  const x = randomArray(2 * 20 * 120000, 13);
+  const w = randomArray(20, 14);
+  const dy = randomArray(2 * 120000, 15);
+  const want = conv2dBackwardRef(x, w, dy, g).dw.map((v) => v + 0.5);
+  for (const runtime of [cpuRt, gpuRt]) {
+    const xt = runtime.upload("act/x", [2, 20, 300, 400], x);
+    const wt = runtime.upload("weights/w", [1, 20, 1, 1], w);
+    const dyt = runtime.upload("grads/dy", [2, 1, 300, 400], dy);
+    const dw = runtime.upload("grads/w", [1, 20, 1, 1], new Float32Array(20).fill(0.5));
+    const { y, saved } = conv2dForward(runtime, { x: xt }, { weight: wt }, "c");
+    conv2dBackward(runtime, saved, { weight: wt }, dyt, { weight: dw, accumulate: true }, "c");
+    const e = relL2(await runtime.read(dw), want);
+    assert(e < 1e-6, `${runtime === cpuRt ? "CPU" : "GPU"} kernels: dw rel_l2 ${e}`);
+    runtime.free(xt, wt, dyt, dw, y);
+  }
+});

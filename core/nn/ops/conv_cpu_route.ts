@@ -24,12 +24,18 @@
  *   567 against 1532 ms at output_conv2.0 (32 → 32 at 518²), 382 against 1140 (64 → 32 at 296²), 226
  *   against 464 (64 → 64 at 148²); other strides, products over patches.
  * - a 1×1 forward to one output channel (output_conv2.2, 32 → 1 at 518²): its own kernel
- *   (conv_pointwise1_cpu.ts), median CPU time of 5 alternated 23 against the direct kernel's 237 ms.
+ *   (conv_pointwise1_cpu.ts), median CPU time of 5 alternated 23 against the direct kernel's 237 ms; its
+ *   weight gradient too, by partial sums over texel views.
  */
 import type { Runtime } from "../../gpu/runtime.ts";
 import { type ConvGemmArgs, ConvMode } from "./conv2d.ts";
 import { convCpu, cpuConvApplies, runGeometry } from "./conv_cpu.ts";
-import { convPointwiseToOne, pointwiseToOneApplies } from "./conv_pointwise1_cpu.ts";
+import {
+  convPointwiseToOne,
+  convPointwiseToOneWeightGrad,
+  pointwiseToOneApplies,
+  pointwiseToOneWeightGradApplies,
+} from "./conv_pointwise1_cpu.ts";
 import {
   columnsInputGradApplies,
   convInputGradColumnsCpu,
@@ -53,6 +59,10 @@ export function runConvCpu(rt: Runtime, args: ConvGemmArgs): boolean {
   const g = args.geometry;
   if (pointwiseToOneApplies(args.mode, g, args.tokens ?? false)) {
     convPointwiseToOne(rt, args);
+    return true;
+  }
+  if (pointwiseToOneWeightGradApplies(rt, args)) {
+    convPointwiseToOneWeightGrad(rt, args);
     return true;
   }
   const rowsWide = runGeometry(args.mode, g).cout >= ROWS_PRODUCT_CHANNELS;
