@@ -18,6 +18,8 @@ struct Params {
   chunk: u32, // planes per invocation (the forward)
   // bilinear_texels: the dispatch's first plane, and its planes' texel view's rows of 2^shift texels
   first: u32, shift: u32,
+  // bilinear_rows: the conv's padding and padded row length, and the run's first padded position
+  pad: u32, pitch: u32, q0: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -262,5 +264,42 @@ fn adjoint_cols(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     let o = (p.first + c) * inPlane + i;
     if (ACCUMULATE) { v += dst[o]; }
     dst[o] = v;
+  }
+}
+
+// The forward of one batch item's `chunk` planes (its channels, read from their texel view) written as the
+// input rows of a stride-1 conv over the resized image (kernels/conv_rows.wgsl's input_rows layout: texel
+// (c4, r) = channels 4c4 .. 4c4+3 of padded position q0 + r, zero in the padding and past the channels), so
+// the resized image is never stored. One invocation a row, its taps worked out once; bilinear_texels' sums,
+// so the conv reads the same bits as from the resized tensor.
+@group(0) @binding(2) var rowsOut: texture_storage_2d<rgba32float, write>;
+
+@compute @workgroup_size(WG)
+fn bilinear_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let size = textureDimensions(rowsOut);
+  let r = flat(gid, nwg);
+  if (r >= size.y) { return; }
+  let at = p.q0 + r;
+  let iy = i32(at / p.pitch) - i32(p.pad);
+  let ix = i32(at % p.pitch) - i32(p.pad);
+  let inside = iy >= 0 && ix >= 0 && iy < i32(p.out_h) && ix < i32(p.out_w);
+  let ty = taps(u32(max(iy, 0)), p.in_h, p.out_h);
+  let tx = taps(u32(max(ix, 0)), p.in_w, p.out_w);
+  let inPlane = p.in_h * p.in_w;
+  for (var c4 = 0u; c4 < size.x; c4++) {
+    var v = vec4<f32>(0.0);
+    if (inside) {
+      for (var j = 0u; j < 4u; j++) {
+        let c = 4u * c4 + j;
+        if (c < p.chunk) {
+          let r0 = c * inPlane + ty.i0 * p.in_w;
+          let r1 = c * inPlane + ty.i1 * p.in_w;
+          let top = (1.0 - tx.l1) * src_at(r0 + tx.i0) + tx.l1 * src_at(r0 + tx.i1);
+          let bottom = (1.0 - tx.l1) * src_at(r1 + tx.i0) + tx.l1 * src_at(r1 + tx.i1);
+          v[j] = (1.0 - ty.l1) * top + ty.l1 * bottom;
+        }
+      }
+    }
+    textureStore(rowsOut, vec2<u32>(c4, r), v);
   }
 }

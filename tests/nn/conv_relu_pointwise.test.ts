@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { Runtime } from "../../core/gpu/runtime.ts";
 import { conv2dForward, conv2dReluPointwiseForward } from "../../core/nn/ops/conv2d.ts";
 import { rowsPointwiseApplies } from "../../core/nn/ops/conv_rows_product.ts";
+import { resizeBilinearForward } from "../../core/nn/ops/resize_bilinear.ts";
+import { bilinearAlignCorners } from "../../core/nn/resize_ref.ts";
 import { assertSameBits, randomArray, relL2 } from "../shared.ts";
 import { conv2dRef, type Geom } from "./ref/dpt_conv.ts";
 
@@ -72,4 +74,39 @@ Deno.test("conv → ReLU → 1×1: a second conv that is not 1×1 to one channel
   const wide = { name: "wide", w: { weight: cpuRt.upload("weights/w3", [2, 16, 1, 1], randomArray(32, 5)) } };
   assert.throws(() => conv2dReluPointwiseForward(cpuRt, x, first, wide), /wide: weight \[2,16,1,1\]/);
   cpuRt.free(x);
+});
+
+// With the upsampling before it (the head's output stage at inference): on a CPU adapter each run's input
+// rows are the resize's, the resized image never stored. Batch 2, 40×61 → 120×230 (two runs an item).
+Deno.test("resize → conv → ReLU → 1×1: float64 on both kernels, and the fused rows give the separate ops' bits", async () => {
+  const c = CASES[0];
+  const [inH, inW] = [40, 61];
+  const small = randomArray(c.batch * c.cin * inH * inW, 21);
+  const up = bilinearAlignCorners(small, c.batch * c.cin, inH, inW, c.h, c.w);
+  const results: Float32Array[] = [];
+  for (const rt of [cpuRt, gpuRt]) {
+    const { x, first, pointwise } = upload(rt, c);
+    const xs = rt.upload("act/small", [c.batch, c.cin, inH, inW], small);
+    const y = conv2dReluPointwiseForward(rt, xs, first, pointwise, { size: [c.h, c.w], name: "upsample" });
+    assert.deepEqual(y.shape, [c.batch, 1, c.h, c.w]);
+    results.push(await rt.read(y));
+    const hidden = conv2dRef(up, await rt.read(first.w.weight), await rt.read(first.w.bias!), c).map((v) =>
+      Math.max(v, 0)
+    );
+    const want = conv2dRef(hidden, await rt.read(pointwise.w.weight), Float32Array.of(0.375), {
+      ...c,
+      cin: c.cout,
+      cout: 1,
+      k: 1,
+      pad: 0,
+    });
+    assert(relL2(results[results.length - 1], want) < 1e-6);
+    rt.free(x, xs, y);
+  }
+  const { first, pointwise } = upload(cpuRt, c);
+  const xs = cpuRt.upload("act/small", [c.batch, c.cin, inH, inW], small);
+  const resized = resizeBilinearForward(cpuRt, xs, [c.h, c.w], "upsample").y;
+  const separate = conv2dReluPointwiseForward(cpuRt, resized, first, pointwise);
+  assertSameBits(results[0], await cpuRt.read(separate), "resized rows");
+  cpuRt.free(xs, resized, separate);
 });

@@ -4,8 +4,8 @@
  * ReLU. Each forward either keeps what its backward reads (`keep`, the training graph:
  * core/train/model_backward.ts) or frees every intermediate as soon as its last reader is recorded (inference:
  * dpt.ts); both compute the same sums in the same order, so their outputs are bit-identical (inference fuses
- * output_conv2's ReLU and 1×1 conv into its 3×3 conv: conv2dReluPointwiseForward). Each backward hands
- * parameter gradients to the sink.
+ * the upsampling before output_conv2, its ReLU and its 1×1 conv into its 3×3 conv:
+ * conv2dReluPointwiseForward). Each backward hands parameter gradients to the sink.
  *
  * Differences from the official order, each exact in real arithmetic:
  * - a fusion block's 1×1 out_conv runs *before* its bilinear upsampling (a 1×1 conv commutes with a resize
@@ -376,6 +376,12 @@ export class OutputStage {
   ): { depth: Tensor; logits: Tensor; saved?: OutputSaved } {
     const c1 = convForward(rt, this.conv1, { x: path });
     if (!keep) release(rt, path);
+    if (!keep && !inspect) {
+      const upsample = { size: [h, w] as const, name: `${HEAD}.upsample` };
+      const logits = conv2dReluPointwiseForward(rt, c1.y, this.conv2a, this.conv2b, upsample);
+      release(rt, c1.y);
+      return { depth: this.activation(rt, logits), logits };
+    }
     const up = resizeBilinearForward(rt, c1.y, [h, w], `${HEAD}.upsample`);
     if (keep || !inspect?.("dbg/output_conv1", c1.y)) release(rt, c1.y);
     if (!keep) {

@@ -16,6 +16,7 @@ import type { Tensor } from "../../gpu/tensor.ts";
 import { TrompeError } from "../../errors.ts";
 import { runConvCpu } from "./conv_cpu_route.ts";
 import { convRowsProductCpu, rowsPointwiseApplies } from "./conv_rows_product.ts";
+import { resizeBilinearForward, resizedRowsApply } from "./resize_bilinear.ts";
 import { sumRows } from "../../gpu/reduce.ts";
 import { release } from "./release.ts";
 import { reluBackward } from "./relu.ts";
@@ -258,7 +259,7 @@ export function convWeightShape(w: ConvWeights, name: string): [number, number, 
 
 /** The geometry of conv(x), checked against the input's shape. */
 function forwardGeometry(
-  input: Conv2dInput,
+  input: { x: Pick<Tensor, "shape" | "size">; grid?: readonly [number, number] },
   w: ConvWeights,
   name: string,
   options: Conv2dOptions,
@@ -317,16 +318,24 @@ export interface NamedConv {
  * Inference's y [B, 1, OH, OW] = pointwise(relu(first(x))), `pointwise` a 1×1 conv to one channel: the DPT
  * head's output_conv2, pool label `act/<pointwise's name>`. Where the CPU rows product takes `first`
  * (conv_rows_product.ts), its epilogue runs the 1×1 on each position's channels, so the hidden activations
- * (32 channels at the full input size) are never stored; else the two convs. The same bits either way.
+ * (32 channels at the full input size) are never stored; else the two convs. With `resize`, x [B, C, H, W]
+ * is first resized (bilinear, align_corners) to `resize.size` — on that path straight into each run's input
+ * rows, so the resized image is never stored either. The same bits on every path.
  */
 export function conv2dReluPointwiseForward(
   rt: Runtime,
   x: Tensor,
   first: NamedConv,
   pointwise: NamedConv,
+  resize?: { size: readonly [number, number]; name: string },
 ): Tensor {
   const options = { ...first.options, reluOut: true };
-  const g = forwardGeometry({ x }, first.w, first.name, options);
+  if (resize && x.shape.length !== 4) {
+    throw new TrompeError("shape-mismatch", `${resize.name}: input [${x.shape}] is not [B, C, H, W]`);
+  }
+  const [h, w] = resize?.size ?? [x.shape[2], x.shape[3]];
+  const resized = { shape: [x.shape[0], x.shape[1], h, w], size: x.shape[0] * x.shape[1] * h * w };
+  const g = forwardGeometry({ x: resize ? resized : x }, first.w, first.name, options);
   const [out, hidden, kh, kw] = convWeightShape(pointwise.w, pointwise.name);
   if (out !== 1 || hidden !== g.cout || kh !== 1 || kw !== 1) {
     throw new TrompeError(
@@ -334,15 +343,22 @@ export function conv2dReluPointwiseForward(
       `${pointwise.name}: weight [${pointwise.w.weight.shape}] is not a 1×1 conv from ${g.cout} channels to 1`,
     );
   }
-  if (rt.ctx.isCpu && rowsPointwiseApplies(rt, g)) {
-    const y = rt.tensor(`act/${pointwise.name}`, [g.batch, 1, g.oh, g.ow]);
-    const args = { mode: ConvMode.Forward, geometry: g, a: first.w.weight, b: x, out: y, label: first.name };
-    convRowsProductCpu(rt, { ...args, bias: first.w.bias, reluOut: true }, pointwise.w);
+  const fused = rt.ctx.isCpu && rowsPointwiseApplies(rt, g);
+  if (resize && !(fused && resizedRowsApply(rt, x))) {
+    const up = resizeBilinearForward(rt, x, resize.size, resize.name).y;
+    const y = conv2dReluPointwiseForward(rt, up, first, pointwise);
+    release(rt, up);
     return y;
   }
-  const h = conv2dForward(rt, { x }, first.w, first.name, options).y;
-  const y = conv2dForward(rt, { x: h }, pointwise.w, pointwise.name).y;
-  release(rt, h);
+  if (fused) {
+    const y = rt.tensor(`act/${pointwise.name}`, [g.batch, 1, g.oh, g.ow]);
+    const args = { mode: ConvMode.Forward, geometry: g, a: first.w.weight, b: x, out: y, label: first.name };
+    convRowsProductCpu(rt, { ...args, bias: first.w.bias, reluOut: true }, pointwise.w, resize && { x });
+    return y;
+  }
+  const hiddenY = conv2dForward(rt, { x }, first.w, first.name, options).y;
+  const y = conv2dForward(rt, { x: hiddenY }, pointwise.w, pointwise.name).y;
+  release(rt, hiddenY);
   return y;
 }
 

@@ -13,6 +13,8 @@ import { nonPowerOfTwo, operandTexture, productOnTextures, textureShapes } from 
 import type { Runtime } from "../../gpu/runtime.ts";
 import { type ConvGemmArgs, type ConvGeometry, ConvMode, type ConvWeights } from "./conv2d.ts";
 import { ROWS } from "../../../kernels/matmul_cpu.gen.ts";
+import type { Tensor } from "../../gpu/tensor.ts";
+import { resizedRows, resizedRowsView } from "./resize_bilinear.ts";
 import { packWeights, runGeometry } from "./conv_cpu.ts";
 import { paddedGrid } from "./conv_weight_grad_rows.ts";
 
@@ -66,7 +68,13 @@ export function rowsPointwiseApplies(rt: Runtime, g: ConvGeometry): boolean {
  * With `pointwise` (a forward without res or accumulate, `rowsPointwiseApplies`): `args.out` is [B, 1, OH,
  * OW], the 1×1 conv of the conv's output after its epilogue, which is not stored.
  */
-export function convRowsProductCpu(rt: Runtime, args: ConvGemmArgs, pointwise?: ConvWeights): void {
+export function convRowsProductCpu(
+  rt: Runtime,
+  args: ConvGemmArgs,
+  pointwise?: ConvWeights,
+  /** The conv's input is x resized to its h×w (`args.b` unused): each run's rows are the resize's. */
+  resized?: { x: Tensor },
+): void {
   const inputGrad = args.mode === ConvMode.InputGrad;
   const r = runGeometry(args.mode, args.geometry);
   const label = args.label ?? "conv";
@@ -87,17 +95,23 @@ export function convRowsProductCpu(rt: Runtime, args: ConvGemmArgs, pointwise?: 
   };
   const plane = r.oh * r.ow;
   for (let b = 0; b < r.batch; b++) {
+    const source = resized && resizedRowsView(rt, resized.x, b);
     for (let y0 = 0; y0 < r.oh; y0 += rows) {
       const count = Math.min(rows, r.oh - y0) * pitch;
-      const params = [r.cin, r.h, r.w, r.pad, pitch, r.oh, r.ow, r.cout, b, y0 * pitch, count];
-      rt.dispatch(
-        INPUT_ROWS,
-        constants,
-        params,
-        [args.b, input],
-        [Math.ceil(inputSize[1] / ROWS_WG), 1],
-        `${label}/x-rows`,
-      );
+      if (source) {
+        const run = { pad: r.pad, pitch, q0: y0 * pitch, height: inputSize[1] };
+        resizedRows(rt, resized!.x, source, [r.h, r.w], input, run, `${label}/resized-rows`);
+      } else {
+        const params = [r.cin, r.h, r.w, r.pad, pitch, r.oh, r.ow, r.cout, b, y0 * pitch, count];
+        rt.dispatch(
+          INPUT_ROWS,
+          constants,
+          params,
+          [args.b, input],
+          [Math.ceil(inputSize[1] / ROWS_WG), 1],
+          `${label}/x-rows`,
+        );
+      }
       productOnTextures(
         rt,
         {
@@ -121,6 +135,7 @@ export function convRowsProductCpu(rt: Runtime, args: ConvGemmArgs, pointwise?: 
         input,
       );
     }
+    if (source) rt.pool.free(source.view);
   }
   // Freed while recorded: the pool reuses or destroys them safely (core/gpu/runtime.ts).
   rt.pool.free(weights);

@@ -6,6 +6,7 @@
 import { grid1d } from "../../gpu/elementwise.ts";
 import type { KernelSpec } from "../../gpu/kernels.ts";
 import type { Runtime } from "../../gpu/runtime.ts";
+import type { PoolBuffer } from "../../gpu/pool.ts";
 import { numel, type Tensor } from "../../gpu/tensor.ts";
 import { texelShift, texelView, texelViewsApply } from "../../gpu/texel_view.ts";
 import { TrompeError } from "../../errors.ts";
@@ -78,7 +79,7 @@ function dispatch(
   rt.dispatch(
     spec,
     { ACCUMULATE: accumulate },
-    [planes, inH, inW, ...size, chunk, 0, 0],
+    [planes, inH, inW, ...size, chunk, 0, 0, 0, 0, 0],
     [src, dst],
     [x, y, spec === ADJOINT ? 1 : Math.ceil(planes / chunk)],
     label,
@@ -102,7 +103,7 @@ function forwardTexels(rt: Runtime, x: Tensor, y: Tensor, saved: ResizeSaved, la
   for (let first = 0; first < planes; first += chunk) {
     const count = Math.min(chunk, planes - first);
     const view = texelView(rt, x, shift, { off: first * srcPlane, size: count * srcPlane });
-    const params = [planes, inH, inW, outH, outW, count, first, shift];
+    const params = [planes, inH, inW, outH, outW, count, first, shift, 0, 0, 0];
     rt.dispatch(FORWARD_TEXELS, {}, params, [view, y], grid, label);
     rt.pool.free(view);
   }
@@ -152,7 +153,7 @@ function adjointTexels(
     count: number,
     first: number,
     shift: number,
-  ) => [planes, inH, inW, outH, outW, count, first, shift];
+  ) => [planes, inH, inW, outH, outW, count, first, shift, 0, 0, 0];
   rt.dispatch(ADJOINT_TAPS, {}, params(0, 0, 0), [taps], grid1d(inH + inW), `${label}/taps`);
   // A last chunk's rows may end inside a texel: its view reads on to the texel's end.
   const rows = rt.tensor(`tmp/${label}/rows`, [Math.ceil(Math.min(chunk, planes) * rowsPlane / 4) * 4]);
@@ -185,6 +186,60 @@ function adjointTexels(
   release(rt, rows);
   rt.pool.free(taps);
   return true;
+}
+
+const ROWS: KernelSpec = {
+  file: "resize.wgsl",
+  entry: "bilinear_rows",
+  bindings: ["uniform", "texture", "storage-texture"],
+};
+const WG = 256; // kernels/resize.wgsl's WG
+
+/**
+ * Where a stride-1 conv's input is this resize of `x` [B, C, H, W] (a CPU adapter's conv over padded rows,
+ * conv_rows_product.ts): the resize written straight into each run's rows texture, the resized image never
+ * stored. `texelView` of batch item b's planes, once for all its runs (`resizedRows`).
+ */
+export function resizedRowsApply(rt: Runtime, x: Tensor): boolean {
+  return texelViewsApply(rt, x.size) && (x.size / x.shape[0]) % 4 === 0;
+}
+
+/** The texel view `resizedRows` reads for batch item `b` of x (freed by the caller with `rt.pool.free`). */
+export function resizedRowsView(rt: Runtime, x: Tensor, b: number): { view: PoolBuffer; shift: number } {
+  const item = x.size / x.shape[0];
+  const shift = texelShift(rt, item);
+  return { view: texelView(rt, x, shift, { off: b * item, size: item }), shift };
+}
+
+/**
+ * Fills `rows` (conv_rows.wgsl's input_rows layout: a texel of channels a padded position, from `q0`) with
+ * batch item b's channels of x resized to `size`, zero in the padding: bilinear_texels' sums, the same bits.
+ */
+export function resizedRows(
+  rt: Runtime,
+  x: Tensor,
+  source: { view: PoolBuffer; shift: number },
+  size: readonly [number, number],
+  rows: PoolBuffer,
+  run: { pad: number; pitch: number; q0: number; height: number },
+  label: string,
+): void {
+  const [inH, inW] = x.shape.slice(-2);
+  const channels = x.shape[1];
+  const params = [
+    x.size / (inH * inW),
+    inH,
+    inW,
+    ...size,
+    channels,
+    0,
+    source.shift,
+    run.pad,
+    run.pitch,
+    run.q0,
+  ];
+  // Every row of the texture (`height`) is written, the halo's and those past it included.
+  rt.dispatch(ROWS, {}, params, [source.view, rows], grid1d(run.height, WG), label);
 }
 
 /**
