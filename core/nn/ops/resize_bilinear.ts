@@ -38,6 +38,12 @@ const ADJOINT_COLS: KernelSpec = {
   entry: "adjoint_cols",
   bindings: ADJOINT_PASS_BINDINGS,
 };
+const ROWS: KernelSpec = {
+  file: "resize.wgsl",
+  entry: "bilinear_rows",
+  bindings: ["uniform", "texture", "storage-texture"],
+};
+const WG = 256; // kernels/resize.wgsl's WG
 /** Texels a row of adjoint_taps' table: the output indices (2), the weights (2), the count. */
 const TAP_TEXELS = 5;
 /** Floats a chunk's texel view holds at most (4 MiB), so a view adds little to a peak. */
@@ -187,13 +193,6 @@ function adjointTexels(
   rt.pool.free(taps);
   return true;
 }
-
-const ROWS: KernelSpec = {
-  file: "resize.wgsl",
-  entry: "bilinear_rows",
-  bindings: ["uniform", "texture", "storage-texture"],
-};
-const WG = 256; // kernels/resize.wgsl's WG
 
 /**
  * Where a stride-1 conv's input is this resize of `x` [B, C, H, W] (a CPU adapter's conv over padded rows,
