@@ -195,9 +195,9 @@ function adjointTexels(
 }
 
 /**
- * Where a stride-1 conv's input is this resize of `x` [B, C, H, W] (a CPU adapter's conv over padded rows,
- * conv_rows_product.ts): the resize written straight into each run's rows texture, the resized image never
- * stored. `texelView` of batch item b's planes, once for all its runs (`resizedRows`).
+ * Whether a stride-1 conv over padded rows (conv_rows_product.ts) can take its input as this resize of `x`
+ * [B, C, H, W] written straight into each run's rows texture (`resizedRows`), the resized image never stored:
+ * on a CPU adapter, where each batch item's planes make one texel view of whole texels (`resizedRowsView`).
  */
 export function resizedRowsApply(rt: Runtime, x: Tensor): boolean {
   return texelViewsApply(rt, x.size) && (x.size / x.shape[0]) % 4 === 0;
