@@ -11,6 +11,15 @@ const TINY = join(REFERENCE_DIR, "tiny-a");
 
 const run = (args: string[]) => runTaskFile("eval", args);
 
+/** Each frame's official metrics in an eval --out folder, as one JSON line. */
+async function officialPerImage(out: string): Promise<string> {
+  const lines = (await Deno.readTextFile(join(out, "per_image.jsonl"))).trim().split("\n");
+  return JSON.stringify(lines.map((line) => {
+    const frame = JSON.parse(line);
+    return { id: frame.id, official: frame.models[0].official };
+  }));
+}
+
 const close = (a: number | null | undefined, b: number | null | undefined, tol: number) =>
   a === b ||
   (typeof a === "number" && typeof b === "number" && Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)));
@@ -64,11 +73,15 @@ sharedTest(
         JSON.parse(await Deno.readTextFile(join(dir, d, "summary.json")));
       const [a, b] = [(await read("gpu")).models[0], (await read("onnx")).models[0]];
       assert.equal(a.official.images, 3);
+      assert.equal(b.official.images, 3);
+      // Each frame's metrics from both runs go into a failure's message, so a mismatch says where it lies.
+      const frames = `\nwebgpu per image: ${await officialPerImage(join(dir, "gpu"))}` +
+        `\nonnx per image: ${await officialPerImage(join(dir, "onnx"))}`;
       for (const k of METRIC_NAMES) {
         const [ao, bo] = [a.official.mean![k], b.official.mean![k]];
-        assert(close(ao, bo, 1e-4), `official ${k}: webgpu ${ao}, onnx ${bo}`);
+        assert(close(ao, bo, 1e-4), `official ${k}: webgpu ${ao}, onnx ${bo}${frames}`);
         const [ab, bb] = [a.background.mean![k], b.background.mean![k]];
-        assert(close(ab, bb, 1e-4), `background ${k}: webgpu ${ab}, onnx ${bb}`);
+        assert(close(ab, bb, 1e-4), `background ${k}: webgpu ${ab}, onnx ${bb}${frames}`);
       }
       assert(close(a.flat.meanFlatnessError, b.flat.meanFlatnessError, 1e-4));
       assert(close(a.flat.meanAbsRel, b.flat.meanAbsRel, 1e-4));
