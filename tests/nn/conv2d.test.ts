@@ -144,14 +144,15 @@ Deno.test("conv2d 1×1 to one channel: relu(x) in, relu out and residual add, ba
 });
 
 // On a CPU adapter, a pointwise conv with ≥ 16 channels both ways runs as products, forward and dx; a 3×3
-// stride-1 conv with ≥ 32 both ways over padded rows (conv_rows_product.ts), its dx into tokens excepted.
+// stride-1 conv with ≥ 32 both ways over padded rows (conv_rows_product.ts), its dx into tokens excepted,
+// and its weight gradient too (conv_weight_grad_rows.ts).
 const PRODUCT_FUSIONS: Geom[] = [
   { batch: 2, cin: 20, h: 3, w: 7, cout: 18, k: 1, stride: 1, pad: 0 },
   { batch: 2, cin: 36, h: 5, w: 9, cout: 34, k: 3, stride: 1, pad: 1 },
 ];
 for (const g of PRODUCT_FUSIONS) {
   const kernel = `${g.k}×${g.k}`;
-  Deno.test(`conv2d ${kernel} products: tokens in and out, relu in and out, residual, ReLU mask`, async () => {
+  Deno.test(`conv2d ${kernel} products: tokens in and out, relu in and out, residual, ReLU mask, dw`, async () => {
     const pixels = g.h * g.w;
     const x = randomArray(g.batch * g.cin * pixels, 17);
     const w = randomArray(g.cout * g.cin * g.k * g.k, 18);
@@ -192,12 +193,21 @@ for (const g of PRODUCT_FUSIONS) {
     const pre = conv2dRef(x, w, b, g);
     assert(relL2(await rt.read(withResidual), relu64(pre).map((v, i) => v + r[i])) < 1e-6, "tokens forward");
     const { y, saved } = conv2dForward(rt, tokensIn, weights, "proj", { reluOut: true, pad: g.pad });
-    const dx = conv2dBackward(rt, saved, weights, dyt, { input: true, maskInputBy: maskT }, "proj")!;
+    const dw = rt.tensor("grads/w", wt.shape);
+    const dx = conv2dBackward(
+      rt,
+      saved,
+      weights,
+      dyt,
+      { input: true, maskInputBy: maskT, weight: dw },
+      "proj",
+    )!;
     const dpre = dy.map((v, i) => (pre[i] > 0 ? v : 0));
     const ref = conv2dBackwardRef(x, w, dpre, g);
     const want = toTokens(ref.dx.map((v, i) => (mask[i] > 0 ? v : 0)), new Float64Array(x.length), g.cin);
     assert.deepEqual(dx.shape, [g.batch, pixels, g.cin]);
     assert(relL2(await rt.read(dx), want) < 1e-6, "tokens dx");
+    assert(relL2(await rt.read(dw), ref.dw) < 1e-6, "tokens dw");
 
     // ReLU in (read through the patches), and dx masked by x itself.
     const { y: y2, saved: saved2 } = conv2dForward(rt, { x: xt }, weights, "unit", {
@@ -205,10 +215,12 @@ for (const g of PRODUCT_FUSIONS) {
       pad: g.pad,
     });
     assert(relL2(await rt.read(y2), conv2dRef(relu64(x), w, b, g)) < 1e-6, "relu-in forward");
-    const dx2 = conv2dBackward(rt, saved2, weights, dyt, { input: true }, "unit")!;
+    const dw2 = rt.tensor("grads/w2", wt.shape);
+    const dx2 = conv2dBackward(rt, saved2, weights, dyt, { input: true, weight: dw2 }, "unit")!;
     const ref2 = conv2dBackwardRef(relu64(x), w, dy, g);
     assert(relL2(await rt.read(dx2), ref2.dx.map((v, i) => (x[i] > 0 ? v : 0))) < 1e-6, "relu-in dx");
-    rt.free(wt, bt, tt, xt, rtn, dyt, maskT, withResidual, y, dx, y2, dx2);
+    assert(relL2(await rt.read(dw2), ref2.dw) < 1e-6, "relu-in dw");
+    rt.free(wt, bt, tt, xt, rtn, dyt, maskT, withResidual, y, dx, dw, y2, dx2, dw2);
   });
 }
 
