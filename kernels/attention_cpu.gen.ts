@@ -4,8 +4,8 @@
  * kernels/matmul_cpu.gen.ts, the kernels need one named variable per register — WGSL cannot unroll over
  * names and arrays indexed in loops stay in memory — so their bodies are generated, not typed.
  *
- * Each invocation (a SIMD lane on lavapipe) owns ROWS rows — queries in the forward and in the backward's
- * `queries` entry, keys in its `keys` entry — held in named vec4 registers for the whole pass, and walks the
+ * Each invocation (a SIMD lane on lavapipe) owns ROWS rows — queries in the forward, keys in the backward's
+ * `keys` entry — held in named vec4 registers for the whole pass, and walks the
  * other side in blocks of COLS. The walked rows are the same for every lane of a workgroup, so each texel
  * fetched from them feeds 4·ROWS FMAs per lane, and the softmax needs nothing from another lane: no
  * workgroup memory, no barrier. The head dimension is HEAD_D4 texels, an override constant (at most
@@ -23,8 +23,9 @@ export const MAX_D4 = 16;
  */
 export const FORWARD = { rows: 16, cols: 4 };
 /**
- * Rows per lane and walked rows per block of the backward's two entries; CPU time of both at the same shape:
- * 8×4 860–910 ms, 4×4 854–1189, 8×2 958 (bench/results/2026-12-06-attention-fused-before-after.md).
+ * Rows per lane and walked rows per block of the backward's `keys` entry (walked rows a multiple of 4: dS
+ * is stored a texel per 4 queries). Measured when a `queries` entry shared them, the CPU time of both at
+ * the same shape: 8×4 860–910 ms, 4×4 854–1189, 8×2 958 (bench/results/2026-12-06-attention-fused-before-after.md).
  */
 export const BACKWARD = { rows: 8, cols: 4 };
 
@@ -165,12 +166,15 @@ export function generateBackward(): string {
     `  var ${range(MAX_D4).map((d) => `${name}${r}_${d} = vec4<f32>(0.0)`).join("; var ")};`;
   emit(`${HEADER}
 // The backward of kernels/attention_cpu.wgsl, one batch item, recomputing P block by block from the
-// forward's log2-sum-exp rows (flash-attention style; no T×T matrix is written). With the scores in log2
-// units, P = exp2(s − lse), dP = dO·Vᵀ, Δ = rowsum(dO ⊙ O), dS = P ⊙ (dP − Δ):
-//   queries: each lane owns ${R} queries and walks the keys ${K} at a time: dQ = dS·K/√D; also writes Δ.
-//   keys:    each lane owns ${R} keys and walks the queries ${K} at a time: dK = dSᵀ·Q/√D, dV = Pᵀ·dO.
-// Either way the lane's own rows live in named registers and the walked rows are texel fetches shared by
-// every lane (see the forward's header). \`keys\` reads Δ, so it runs after \`queries\`.
+// forward's log2-sum-exp rows (flash-attention style). With the scores in log2 units, P = exp2(s − lse),
+// dP = dO·Vᵀ, Δ = rowsum(dO ⊙ O), dS = P ⊙ (dP − Δ):
+//   delta: each lane one query of one head: Δ, into stats.
+//   keys:  each lane owns ${R} keys of head p.head and walks the queries ${K} at a time: dK = dSᵀ·Q/√D,
+//          dV = Pᵀ·dO; and stores dS/√D as the B operand of the CPU product (kernels/matmul_cpu.wgsl), which
+//          then takes dQ = (dS/√D)·K (core/nn/ops/attention_cpu.ts). dS is the only T×T matrix written, one
+//          head's at a time; a fused pass for dQ would recompute P and dP, two of its three T×T×D products.
+// The lane's own rows live in named registers and the walked rows are texel fetches shared by every lane
+// (see the forward's header). \`keys\` reads Δ, so it runs after \`delta\`.
 
 ${COMMON}
 
@@ -182,94 +186,49 @@ struct Params {
   statsOff: u32, // this batch item's first float of stats
   scale: f32, // log2(e)/√D
   alpha: f32, // 1/√D
+  head: u32, // keys: the head
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-// texel (x, t) = qkv[t, 4x .. 4x+3], as in the forward
-@group(0) @binding(1) var QKV: texture_storage_2d<rgba32float, read>;
 // texel (x, t) = dctx[t, 4x .. 4x+3]: dO
-@group(0) @binding(2) var DCTX: texture_storage_2d<rgba32float, read>;
-// queries: texel (x, t) = ctx[t, 4x .. 4x+3] (O); keys: texel (h, t) = stats[t, h, 0 .. 3]
-@group(0) @binding(3) var AUX: texture_storage_2d<rgba32float, read>;
-// [T, H, 4]: (log2-sum-exp from the forward, Δ written by \`queries\`, unused, unused)
-@group(0) @binding(4) var<storage, read_write> stats: array<f32>;
+@group(0) @binding(1) var DCTX: texture_storage_2d<rgba32float, read>;
+// delta: texel (x, t) = ctx[t, 4x .. 4x+3] (O); keys: texel (h, t) = stats[t, h, 0 .. 3]
+@group(0) @binding(2) var AUX: texture_storage_2d<rgba32float, read>;
+// [T, H, 4]: (log2-sum-exp from the forward, Δ written by \`delta\`, unused, unused)
+@group(0) @binding(3) var<storage, read_write> stats: array<f32>;
+// texel (x, t) = qkv[t, 4x .. 4x+3], as in the forward
+@group(0) @binding(4) var QKV: texture_storage_2d<rgba32float, read>;
 // [T, 3C] as vec4s, laid out as qkv
 @group(0) @binding(5) var<storage, read_write> dqkv: array<vec4<f32>>;
+// texel (i4, j) = dS[4·i4 .. 4·i4+3, j]/√D of head p.head; rows T .. 4⌈T/4⌉−1 zero (the product reads them)
+@group(0) @binding(6) var DS: texture_storage_2d<rgba32float, write>;
 
 const ROWS = ${R}u;
 const COLS = ${K}u;
 
 @compute @workgroup_size(WG_X, 1, 1)
-fn queries(@builtin(global_invocation_id) gid: vec3<u32>) {
+fn delta(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let t = gid.x;
   let h = gid.y;
-  let i0 = gid.x * ROWS;
-  let last = p.T - 1u;
+  if (t >= p.T) {
+    return;
+  }
   let hx = i32(h * HEAD_D4);
-  let qx = hx;
-  let kx = i32(p.C4 + h * HEAD_D4);
-  let vx = i32(2u * p.C4 + h * HEAD_D4);`);
-  for (let r = 0; r < R; r++) {
-    emit(`  let row${r} = i32(min(i0 + ${r}u, last));`);
-    emit(zeros("q", r), zeros("g", r), zeros("dq", r));
-    emit(`  var delta${r} = 0.0;`);
-    emit(`  let lse${r} = stats[p.statsOff + (u32(row${r}) * p.H + h) * 4u];`);
-  }
-  emit(...perTexel("  ", (d) =>
-    range(R).flatMap((r) => [
-      `q${r}_${d} = p.scale * textureLoad(QKV, vec2<i32>(qx + ${d}, row${r}));`,
-      `g${r}_${d} = textureLoad(DCTX, vec2<i32>(hx + ${d}, row${r}));`,
-      `delta${r} = ${dot4(`delta${r}`, `g${r}_${d}`, `textureLoad(AUX, vec2<i32>(hx + ${d}, row${r}))`)};`,
-    ])));
-  emit(`  for (var j0 = 0u; j0 < p.T; j0 += COLS) {`);
-  for (let c = 0; c < K; c++) {
-    emit(`    let key${c} = i32(min(j0 + ${c}u, last));`);
-    emit(`    let past${c} = j0 + ${c}u >= p.T;`);
-    emit(`    var ${range(MAX_D4).map((d) => `k${c}_${d} = vec4<f32>(0.0)`).join("; var ")};`);
-  }
-  for (let r = 0; r < R; r++) {
-    emit(`    var ${range(K).map((c) => `s${r}_${c} = 0.0; var dp${r}_${c} = 0.0`).join("; var ")};`);
-  }
-  emit(...perTexel("    ", (d) => [
-    ...range(K).map((c) => `k${c}_${d} = textureLoad(QKV, vec2<i32>(kx + ${d}, key${c}));`),
-    ...range(K).map((c) => `let v${c} = textureLoad(QKV, vec2<i32>(vx + ${d}, key${c}));`),
-    ...range(R).flatMap((r) =>
-      range(K).flatMap((c) => [
-        `s${r}_${c} = ${dot4(`s${r}_${c}`, `q${r}_${d}`, `k${c}_${d}`)};`,
-        `dp${r}_${c} = ${dot4(`dp${r}_${c}`, `g${r}_${d}`, `v${c}`)};`,
-      ])
-    ),
+  var delta = 0.0;`);
+  emit(...perTexel("  ", (d) => [
+    `let g${d} = textureLoad(DCTX, vec2<i32>(hx + ${d}, i32(t)));`,
+    `let o${d} = textureLoad(AUX, vec2<i32>(hx + ${d}, i32(t)));`,
+    `delta = ${dot4("delta", `g${d}`, `o${d}`)};`,
   ]));
-  for (let r = 0; r < R; r++) {
-    for (let c = 0; c < K; c++) {
-      emit(
-        `    let ds${r}_${c} = select(exp2(s${r}_${c} - lse${r}), 0.0, past${c}) * (dp${r}_${c} - delta${r});`,
-      );
-    }
-  }
-  emit(
-    ...perTexel(
-      "    ",
-      (d) =>
-        range(R).map((r) =>
-          `dq${r}_${d} = ${axpyChain(`dq${r}_${d}`, K, (c) => `ds${r}_${c}`, (c) => `k${c}_${d}`)};`
-        ),
-    ),
-  );
-  emit(`  }`);
-  for (let r = 0; r < R; r++) {
-    emit(`  if (i0 + ${r}u < p.T) {`);
-    emit(`    let at = p.gradOff4 + (i0 + ${r}u) * 3u * p.C4 + u32(qx);`);
-    emit(...perTexel("    ", (d) => [`dqkv[at + ${d}u] = p.alpha * dq${r}_${d};`]));
-    emit(`    stats[p.statsOff + ((i0 + ${r}u) * p.H + h) * 4u + 1u] = delta${r};`);
-    emit(`  }`);
-  }
+  emit(`  stats[p.statsOff + (t * p.H + h) * 4u + 1u] = delta;`);
   emit(`}
 
 @compute @workgroup_size(WG_X, 1, 1)
 fn keys(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let h = gid.y;
+  let h = p.head;
   let j0 = gid.x * ROWS;
   let last = p.T - 1u;
+  let paddedT = (p.T + 3u) / 4u * 4u;
   let hx = i32(h * HEAD_D4);
   let qx = hx;
   let kx = i32(p.C4 + h * HEAD_D4);
@@ -316,6 +275,16 @@ fn keys(@builtin(global_invocation_id) gid: vec3<u32>) {
       emit(`    let p${r}_${c} = select(exp2(s${r}_${c} - st${c}.x), 0.0, past${c});`);
       emit(`    let ds${r}_${c} = p${r}_${c} * (dp${r}_${c} - st${c}.y);`);
     }
+    // dS of this key at the walked queries, a texel per 4; zeros on the rows past T up to a whole texel.
+    emit(`    if (j0 + ${r}u < paddedT) {`);
+    for (let q = 0; q < K / 4; q++) {
+      const texel = range(4).map((c) => `ds${r}_${4 * q + c}`).join(", ");
+      emit(
+        `      textureStore(DS, vec2<i32>(i32(i0 / 4u + ${q}u), i32(j0 + ${r}u)), ` +
+          `select(p.alpha * vec4<f32>(${texel}), vec4<f32>(0.0), j0 + ${r}u >= p.T));`,
+      );
+    }
+    emit(`    }`);
   }
   emit(...perTexel("    ", (d) =>
     range(R).flatMap((r) => [

@@ -1,12 +1,20 @@
 /**
- * Attention fused into one kernel per pass on CPU adapters (kernels/attention_cpu.wgsl and its backward):
- * scores, online softmax and the value product per block of keys, with no T×T matrix written and no operand
- * copy per head. The kernels read Q, K and V from one rgba32float copy of each batch item's qkv rows (a
- * texel fetch is straight-line SIMD code on lavapipe, a storage load in a loop is not: see
- * kernels/matmul_cpu.wgsl), copied as the CPU product's operands are (`packOperand`: a buffer-to-texture copy where aligned).
+ * Attention fused on CPU adapters (kernels/attention_cpu.wgsl and its backward): the forward's scores,
+ * online softmax and value product per block of keys in one kernel, with no T×T matrix written and no
+ * operand copy per head; the backward's dK and dV in one fused pass per head, which also writes that head's
+ * dS for the CPU product to take dQ. The kernels read Q, K and V from one rgba32float copy of each batch
+ * item's qkv rows (a texel fetch is straight-line SIMD code on lavapipe, a storage load in a loop is not:
+ * see kernels/matmul_cpu.wgsl), copied as the CPU product's operands are (`packOperand`: a buffer-to-texture
+ * copy where aligned).
  */
 import type { KernelSpec } from "../../gpu/kernels.ts";
-import { nonPowerOfTwo, operandTexture, packOperand } from "../../gpu/matmul_cpu.ts";
+import {
+  nonPowerOfTwo,
+  operandTexture,
+  packOperand,
+  productOnTextures,
+  textureShapes,
+} from "../../gpu/matmul_cpu.ts";
 import { f32 } from "../../gpu/params.ts";
 import type { PoolBuffer } from "../../gpu/pool.ts";
 import type { Runtime } from "../../gpu/runtime.ts";
@@ -18,13 +26,16 @@ const FORWARD_KERNEL: KernelSpec = {
   entry: "forward",
   bindings: ["uniform", "texture", "storage", "storage"],
 };
-const BACKWARD_BINDINGS = ["uniform", "texture", "texture", "texture", "storage", "storage"] as const;
-const QUERIES_KERNEL: KernelSpec = {
+const DELTA_KERNEL: KernelSpec = {
   file: "attention_cpu_backward.wgsl",
-  entry: "queries",
-  bindings: BACKWARD_BINDINGS,
+  entry: "delta",
+  bindings: ["uniform", "texture", "texture", "storage"],
 };
-const KEYS_KERNEL: KernelSpec = { ...QUERIES_KERNEL, entry: "keys" };
+const KEYS_KERNEL: KernelSpec = {
+  ...DELTA_KERNEL,
+  entry: "keys",
+  bindings: [...DELTA_KERNEL.bindings, "texture", "storage", "storage-texture"],
+};
 
 /** Invocations per workgroup: one 8-wide SIMD group of lavapipe's (256-bit AVX2). */
 const WG_X = 8;
@@ -111,52 +122,88 @@ export function fusedForwardOnTexture(
 }
 
 /**
- * Writes dqkv [B, T, 3C] (every element) from qkv, ctx, dctx [B, T, C] and the forward's `stats`, whose Δ
- * column it fills on the way.
+ * Writes dqkv [B, T, 3C] (every element) from qkv, ctx, dctx [B, T, C] and the forward's \`stats\`, whose Δ
+ * column it fills on the way. Per batch item: Δ; then per head, the fused \`keys\` pass (dK, dV, and dS/√D
+ * into a texture) and dQ = (dS/√D)·K on the CPU product, run as dQᵀ = Kᵀ·(dS/√D)ᵀ (64 rows of C rather than
+ * 64 columns: fewer lanes past the last column) stored transposed into dqkv's Q columns.
  */
 export function fusedBackward(
   rt: Runtime,
   g: FusedGeometry,
   tensors: { qkv: Tensor; ctx: Tensor; dCtx: Tensor; stats: Tensor; dQkv: Tensor },
 ): void {
-  const { tokens: T, channels: C, heads: H } = g;
+  const { tokens: T, channels: C, heads: H, headDim: D } = g;
   const label = "attention_fused_backward";
+  // dQᵀ = Kᵀ·dSᵀ: A is a head's K rows as stored (A_MPACKED), B is dS stored a texel per 4 queries.
+  const layout = { aMPacked: true, bKPacked: false };
+  const shapes = textureShapes({ m: D, n: T, k: T }, layout);
   for (let b = 0; b < g.batch; b++) {
     const statsOff = b * T * H * STATS_PER_HEAD;
-    const params = [
+    const params = (head: number) => [
       T,
       C / 4,
       H,
       b * T * 3 * C / 4,
       statsOff,
-      f32(Math.LOG2E / Math.sqrt(g.headDim)),
-      f32(
-        1 / Math.sqrt(g.headDim),
-      ),
+      f32(Math.LOG2E / Math.sqrt(D)),
+      f32(1 / Math.sqrt(D)),
+      head,
     ];
-    const qkv = packRows(rt, tensors.qkv, T, 3 * C, b * T * 3 * C, label);
     const dCtx = packRows(rt, tensors.dCtx, T, C, b * T * C, label);
     const ctx = packRows(rt, tensors.ctx, T, C, b * T * C, label);
     rt.dispatch(
-      QUERIES_KERNEL,
+      DELTA_KERNEL,
       constants(g),
-      params,
-      [qkv, dCtx, ctx, tensors.stats, tensors.dQkv],
-      [Math.ceil(T / (BACKWARD.rows * WG_X)), H],
-      `${label}/queries`,
+      params(0),
+      [dCtx, ctx, tensors.stats],
+      [Math.ceil(T / WG_X), H],
+      `${label}/delta`,
     );
-    const stats = packRows(rt, tensors.stats, T, H * STATS_PER_HEAD, statsOff, label);
-    rt.dispatch(
-      KEYS_KERNEL,
-      constants(g),
-      params,
-      [qkv, dCtx, stats, tensors.stats, tensors.dQkv],
-      [Math.ceil(T / (BACKWARD.rows * WG_X)), H],
-      `${label}/keys`,
-    );
-    rt.pool.free(qkv);
-    rt.pool.free(dCtx);
     rt.pool.free(ctx);
+    const stats = packRows(rt, tensors.stats, T, H * STATS_PER_HEAD, statsOff, label);
+    const qkv = packRows(rt, tensors.qkv, T, 3 * C, b * T * 3 * C, label);
+    const keys = operandTexture(rt, shapes.a);
+    const dScores = operandTexture(rt, shapes.b);
+    for (let h = 0; h < H; h++) {
+      rt.dispatch(
+        KEYS_KERNEL,
+        constants(g),
+        params(h),
+        [dCtx, stats, tensors.stats, qkv, tensors.dQkv, dScores],
+        [Math.ceil(T / (BACKWARD.rows * WG_X)), 1],
+        `${label}/keys`,
+      );
+      const kOff = b * T * 3 * C + C + h * D;
+      packOperand(
+        rt,
+        { tensor: tensors.qkv, rows: T, cols: D, ld: 3 * C, trans: false, off: kOff },
+        keys,
+        shapes.a,
+        label,
+      );
+      productOnTextures(
+        rt,
+        {
+          m: D,
+          n: T,
+          k: T,
+          c: tensors.dQkv,
+          ldc: 3 * C,
+          offC: b * T * 3 * C + h * D,
+          transC: true,
+          accumulate: false,
+          layout,
+          label: `${label}/queries`,
+        },
+        keys,
+        dScores,
+      );
+    }
+    // Freed while recorded: the pool reuses or destroys them safely (core/gpu/runtime.ts).
+    rt.pool.free(dCtx);
     rt.pool.free(stats);
+    rt.pool.free(qkv);
+    rt.pool.free(keys);
+    rt.pool.free(dScores);
   }
 }
