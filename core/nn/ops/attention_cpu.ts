@@ -122,8 +122,8 @@ export function fusedForwardOnTexture(
 }
 
 /**
- * Writes dqkv [B, T, 3C] (every element) from qkv, ctx, dctx [B, T, C] and the forward's \`stats\`, whose Δ
- * column it fills on the way. Per batch item: Δ; then per head, the fused \`keys\` pass (dK, dV, and dS/√D
+ * Writes dqkv [B, T, 3C] (every element) from qkv, ctx, dctx [B, T, C] and the forward's `stats`, whose Δ
+ * column it fills on the way. Per batch item: Δ; then per head, the fused `keys` pass (dK, dV, and dS/√D
  * into a texture) and dQ = (dS/√D)·K on the CPU product, run as dQᵀ = Kᵀ·(dS/√D)ᵀ (64 rows of C rather than
  * 64 columns: fewer lanes past the last column) stored transposed into dqkv's Q columns.
  */
@@ -193,7 +193,7 @@ export function fusedBackward(
           transC: true,
           accumulate: false,
           layout,
-          label: `${label}/queries`,
+          label: `${label}/dq`,
         },
         keys,
         dScores,
