@@ -8,6 +8,8 @@ import {
   type AttentionOptions,
   attentionSavedTensors,
 } from "../../core/nn/ops/attention.ts";
+import { fusedBackward, fusedForward, STATS_PER_HEAD } from "../../core/nn/ops/attention_cpu.ts";
+import { operandTexture, textureShapes } from "../../core/gpu/matmul_cpu.ts";
 import { TrompeError } from "../../core/errors.ts";
 import { generateBackward, generateForward } from "../../kernels/attention_cpu.gen.ts";
 import { randomArray, relL2 } from "../shared.ts";
@@ -239,4 +241,36 @@ Deno.test("attention backward: float64 finite differences, then GPU vs CPU for d
   }
   console.log(`attention backward: fd ${fd.toExponential(2)}; GPU vs CPU rel_l2 ${results.join(", ")}`);
   rt.free(x, dy, ...tensors(w));
+});
+
+Deno.test("fused attention backward never reads what reused textures held past the last token", async () => {
+  // 70 tokens: the dQ product reads dS and K to 72 rows (whole texels of k), rows the backward must zero.
+  const g = { batch: 1, tokens: 70, channels: 128, heads: 2, headDim: 64 };
+  const { tokens: T, channels: c } = g;
+  const qkv = rt.upload("act/qkv", [1, T, 3 * c], randomArray(T * 3 * c, 31));
+  const dCtx = rt.upload("act/dctx", [1, T, c], randomArray(T * c, 32));
+  const ctx = rt.tensor("act/ctx", [1, T, c]);
+  const stats = rt.tensor("act/stats", [1, T, g.heads, STATS_PER_HEAD]);
+  const dQkv = rt.tensor("act/dqkv", [1, T, 3 * c]);
+  fusedForward(rt, g, qkv, ctx, stats);
+  const backward = async () => {
+    fusedBackward(rt, g, { qkv, ctx, dCtx, stats, dQkv });
+    return await rt.read(dQkv);
+  };
+  const clean = await backward();
+  // NaN in every texel of the two scratch textures the backward takes from the pool, then freed to it.
+  const { a, b } = textureShapes({ m: g.headDim, n: T, k: T }, { aMPacked: true, bKPacked: false });
+  const poisoned = [a, b].map(([width, height]) => {
+    const ld = Math.ceil((4 * width) / 64) * 64; // floats a row: a multiple of 256 bytes
+    const nan = rt.upload("tmp/nan", [height * ld], new Float32Array(height * ld).fill(NaN));
+    const texture = operandTexture(rt, [width, height]);
+    rt.copyToTexture(nan, 0, ld, texture, width, height);
+    rt.free(nan);
+    return texture;
+  });
+  for (const texture of poisoned) rt.pool.free(texture);
+  const again = await backward();
+  assert.ok(again.every(Number.isFinite), "dqkv finite after the pool's textures held NaN");
+  assert.deepEqual(again, clean);
+  rt.free(qkv, dCtx, ctx, stats, dQkv);
 });
