@@ -31,6 +31,8 @@ const DELTA_KERNEL: KernelSpec = {
   entry: "delta",
   bindings: ["uniform", "texture", "texture", "storage"],
 };
+// `keys` reads the statistics as a texture (AUX) and leaves binding 3 (the stats buffer) unused: bindings are
+// positional, and `delta`'s four come first.
 const KEYS_KERNEL: KernelSpec = {
   ...DELTA_KERNEL,
   entry: "keys",
