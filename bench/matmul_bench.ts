@@ -60,7 +60,7 @@ async function timeOnce(work: () => Promise<unknown>): Promise<{ ms: number; cpu
  * Deno's WebGPU about 12 ms of polling latency on lavapipe (an empty submit measured 11.6–13.3 ms), which
  * is not the product's time.
  */
-const PRODUCTS_PER_WAIT = 4;
+export const PRODUCTS_PER_WAIT = 4;
 
 /** An engine's product at one shape, ready to run: `run` does one timed unit, `products` of them. */
 interface Runner {

@@ -7,7 +7,11 @@ import {
   generateForward as attentionCpu,
 } from "./attention_cpu.gen.ts";
 import { generate as convCpu } from "./conv_cpu.gen.ts";
-import { generate as matmulCpu, generateToTexture as matmulCpuTexture } from "./matmul_cpu.gen.ts";
+import {
+  generate as matmulCpu,
+  generateToTexture as matmulCpuTexture,
+  generateVec4Store as matmulCpuVec4,
+} from "./matmul_cpu.gen.ts";
 import { generate as matmulTile128 } from "./matmul_tile128.gen.ts";
 import { generate as sourcesModule } from "./sources.gen.ts";
 
@@ -19,6 +23,7 @@ const generatedWgsl: Record<string, () => string> = {
   "conv_cpu.wgsl": convCpu,
   "matmul_cpu.wgsl": matmulCpu,
   "matmul_cpu_texture.wgsl": matmulCpuTexture,
+  "matmul_cpu_vec4.wgsl": matmulCpuVec4,
   "matmul_tile128.wgsl": matmulTile128,
 };
 for (const [name, generate] of Object.entries(generatedWgsl)) Deno.writeTextFileSync(here(name), generate());

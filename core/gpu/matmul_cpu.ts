@@ -26,6 +26,16 @@ export const MATMUL_CPU_KERNEL: KernelSpec = {
   bindings: ["uniform", "texture", "texture", "read", "storage", "read", "read", "read"],
 };
 
+/**
+ * The same product with C's rows whole aligned texels, stored a vec4 at a time (kernels/matmul_cpu_vec4.wgsl:
+ * on lavapipe each store is a loop over the lanes, and one vec4 costs about half of four floats).
+ */
+const MATMUL_CPU_VEC4_KERNEL: KernelSpec = {
+  file: "matmul_cpu_vec4.wgsl",
+  entry: "main",
+  bindings: ["uniform", "texture", "texture", "read", "storage"],
+};
+
 /** The same product, C stored as an operand texture (kernels/matmul_cpu_texture.wgsl). */
 const MATMUL_CPU_TEXTURE_KERNEL: KernelSpec = {
   file: "matmul_cpu_texture.wgsl",
@@ -249,21 +259,23 @@ export function matmulCpu(rt: Runtime, p: MatmulProblem): void {
   const shapes = textureShapes({ m: kp.m, n: kp.n, k: p.k }, kp.layout);
   const texA = operandTexture(rt, shapes.a);
   const texB = operandTexture(rt, shapes.b);
+  const vec4 = storesTexels(p, kp.transC);
   const constants = {
     WG_X: kp.lanes,
     HAS_BIAS: p.bias !== undefined,
     ACCUMULATE: p.accumulate,
-    TRANS_C: kp.transC,
+    ...(vec4 ? {} : { TRANS_C: kp.transC }),
     ...layoutConstants(kp.layout),
   };
+  const unusedEpilogue = vec4 ? [] : [rt.unused, rt.unused, rt.unused];
   for (let z = 0; z < p.batch; z++) {
     pack(rt, kp.a, itemOffset(kp.a.off, kp.a.stride, z, p.inner), texA, shapes.a, p.label);
     pack(rt, kp.b, itemOffset(kp.b.off, kp.b.stride, z, p.inner), texB, shapes.b, p.label);
     rt.dispatch(
-      MATMUL_CPU_KERNEL,
+      vec4 ? MATMUL_CPU_VEC4_KERNEL : MATMUL_CPU_KERNEL,
       constants,
       productParams(kp.m, kp.n, p.k, p.ldc, itemOffset(p.offC, p.strideC, z, p.inner), f32(p.alpha)),
-      [texA, texB, p.bias ?? rt.unused, p.c, rt.unused, rt.unused, rt.unused],
+      [texA, texB, p.bias ?? rt.unused, p.c, ...unusedEpilogue],
       [Math.ceil(kp.n / (COLS * kp.lanes)), Math.ceil(kp.m / ROWS)],
       p.label,
     );
@@ -271,6 +283,14 @@ export function matmulCpu(rt: Runtime, p: MatmulProblem): void {
   // Freed while recorded: the pool reuses or destroys it safely (core/gpu/runtime.ts).
   rt.pool.free(texA);
   rt.pool.free(texB);
+}
+
+/**
+ * Whether every batch item's C is rows of whole texels on 16-byte boundaries, stored straight: what
+ * kernels/matmul_cpu_vec4.wgsl stores. (A transposed C would need vec4s down its columns.)
+ */
+function storesTexels(p: MatmulProblem, transC: boolean): boolean {
+  return !transC && [p.n, p.ldc, p.offC, ...p.strideC].every((v) => v % 4 === 0);
 }
 
 /** An operand texture of the CPU path, for a caller that fills it itself (`packOperand`, its own kernel). */

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Runtime } from "../../core/gpu/runtime.ts";
 import { type BatchStride, matmul, type MatmulArgs } from "../../core/gpu/matmul.ts";
 import { TrompeError } from "../../core/errors.ts";
-import { generate } from "../../kernels/matmul_cpu.gen.ts";
+import { generate, generateVec4Store } from "../../kernels/matmul_cpu.gen.ts";
 import { generate as generateTile128 } from "../../kernels/matmul_tile128.gen.ts";
 import {
   operandTexture,
@@ -413,6 +413,48 @@ for (const variant of ["cpu", "tile128", "tiled", "vec4"] as const) {
   });
 }
 
+/** Products whose C the CPU path stores a vec4 at a time (true) or a float at a time (false). */
+const STORES: [Case, boolean][] = [
+  [{ name: "A·Bᵀ 45×132×40 with bias", m: 45, n: 132, k: 40, transB: true, bias: true }, true],
+  [{
+    name: "accumulate, alpha, ldc and offC on texels",
+    m: 37,
+    n: 64,
+    k: 29,
+    accumulate: true,
+    alpha: 0.5,
+    ldc: 72,
+    offC: 8,
+  }, true],
+  [
+    { name: "batched with strides on texels", m: 20, n: 24, k: 16, batch: 4, inner: 2, strideC: [1024, 480] },
+    true,
+  ],
+  [{ name: "offC inside a texel", m: 37, n: 64, k: 29, offC: 2 }, false],
+  [{ name: "N not a multiple of 4", m: 37, n: 66, k: 29, bias: true }, false],
+  [{ name: "ldc not a multiple of 4", m: 9, n: 16, k: 8, ldc: 18 }, false],
+  [{ name: "narrow C, run transposed", m: 300, n: 8, k: 16 }, false],
+];
+
+Deno.test("matmul (cpu) stores C a vec4 at a time only where its rows are whole aligned texels", async () => {
+  const dispatch = rt.dispatch.bind(rt);
+  const files: string[] = [];
+  rt.dispatch = (...args: Parameters<typeof dispatch>) => {
+    if (args[0].file.startsWith("matmul_cpu")) files.push(args[0].file);
+    dispatch(...args);
+  };
+  try {
+    for (const [i, [spec, vec4]] of STORES.entries()) {
+      files.length = 0;
+      await check("cpu", spec, 950 + 10 * i);
+      const want = vec4 ? "matmul_cpu_vec4.wgsl" : "matmul_cpu.wgsl";
+      assert.deepEqual(files, Array(spec.batch ?? 1).fill(want), spec.name);
+    }
+  } finally {
+    rt.dispatch = dispatch;
+  }
+});
+
 Deno.test("matmul (cpu) at a ViT shape: 197×384×1536 with bias", async () => {
   await check("cpu", { name: "vit-s fc2 at 224²", m: 197, n: 384, k: 1536, transB: true, bias: true }, 900);
 });
@@ -459,10 +501,14 @@ Deno.test("kernels/matmul_tile128.wgsl is what kernels/matmul_tile128.gen.ts gen
   assert.equal(committed, generateTile128());
 });
 
-Deno.test("kernels/matmul_cpu.wgsl is what kernels/matmul_cpu.gen.ts generates", () => {
-  const committed = Deno.readTextFileSync(new URL("../../kernels/matmul_cpu.wgsl", import.meta.url));
-  assert.equal(committed, generate());
-});
+for (
+  const [file, write] of [["matmul_cpu.wgsl", generate], ["matmul_cpu_vec4.wgsl", generateVec4Store]] as const
+) {
+  Deno.test(`kernels/${file} is what kernels/matmul_cpu.gen.ts generates`, () => {
+    const committed = Deno.readTextFileSync(new URL(`../../kernels/${file}`, import.meta.url));
+    assert.equal(committed, write());
+  });
+}
 
 Deno.test("matmul refuses bad shapes with a clear error", () => {
   const a = rt.tensor("act/a", [4, 8]);
