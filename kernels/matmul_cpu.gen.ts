@@ -298,10 +298,11 @@ function productBody(emit: (line?: string) => void): void {
 /**
  * Writes kernels/matmul_cpu_vec4.wgsl: the same product, C stored a vec4 at a time where its rows are whole
  * aligned texels (N, ldc and offC multiples of 4; C not transposed), with only a linear layer's epilogue
- * (a bias per column, ACCUMULATE). lavapipe compiles every store into a loop over the SIMD lanes, and a vec4
- * store costs about half of what four scalar ones with their per-column checks do: at 1370×1152×4, 3.9
- * against 7.6 ms (bench/results/2026-12-07-cpu-product-anatomy.md). Same FMAs in the same order, then the
- * same `alpha · acc + bias` (and `C + v`): the stored values are bit-identical to kernels/matmul_cpu.wgsl's.
+ * (a bias per column, ACCUMULATE). lavapipe compiles every store into a loop over the SIMD lanes, and one
+ * loop per vec4 costs far less than four per float with their per-column checks: the 1370×1152 output alone
+ * (k = 4) took 31–35 % less wall and 35–46 % less CPU time, the checkouts in turns in one process
+ * (bench/results/2026-12-07-vec4-stores-before-after.md). Same FMAs in the same order, then the same
+ * `alpha · acc + bias` (and `C + v`): the stored values are bit-identical to kernels/matmul_cpu.wgsl's.
  */
 export function generateVec4Store(): string {
   const cv = COLS / 4;

@@ -28,7 +28,7 @@ export const MATMUL_CPU_KERNEL: KernelSpec = {
 
 /**
  * The same product with C's rows whole aligned texels, stored a vec4 at a time (kernels/matmul_cpu_vec4.wgsl:
- * on lavapipe each store is a loop over the lanes, and one vec4 costs about half of four floats).
+ * on lavapipe each store is a loop over the lanes, one per vec4 there rather than one per float).
  */
 const MATMUL_CPU_VEC4_KERNEL: KernelSpec = {
   file: "matmul_cpu_vec4.wgsl",
