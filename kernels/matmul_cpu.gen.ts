@@ -300,7 +300,7 @@ function productBody(emit: (line?: string) => void): void {
  * aligned texels (N, ldc and offC multiples of 4; C not transposed), with only a linear layer's epilogue
  * (a bias per column, ACCUMULATE). lavapipe compiles every store into a loop over the SIMD lanes, and one
  * loop per vec4 costs far less than four per float with their per-column checks: the 1370×1152 output alone
- * (k = 4) took 31–35 % less wall and 35–46 % less CPU time, the checkouts in turns in one process
+ * (k = 4) took 20–34 % less wall and 35–46 % less CPU time, the checkouts in turns in one process
  * (bench/results/2026-12-07-vec4-stores-before-after.md). Same FMAs in the same order, then the same
  * `alpha · acc + bias` (and `C + v`): the stored values are bit-identical to kernels/matmul_cpu.wgsl's.
  */
