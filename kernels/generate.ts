@@ -22,7 +22,7 @@ const generatedWgsl: Record<string, () => string> = {
   "attention_cpu_backward.wgsl": attentionCpuBackward,
   "conv_cpu.wgsl": convCpu,
   "matmul_cpu.wgsl": matmulCpu,
-  "matmul_cpu_texture.wgsl": matmulCpuTexture,
+  "matmul_cpu_texture.wgsl": () => matmulCpuTexture(Deno.readTextFileSync(here("activation.wgsl"))),
   "matmul_cpu_vec4.wgsl": matmulCpuVec4,
   "matmul_tile128.wgsl": matmulTile128,
 };

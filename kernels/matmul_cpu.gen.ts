@@ -22,6 +22,38 @@ export const COLS = 16;
 const range = (n: number) => [...Array(n).keys()];
 
 /**
+ * The lanes of a subgroup, where a kernel variant shares A's texels through it: every lane of a workgroup
+ * needs the same ROWS texels of A at each step (the lanes differ in their columns only), so each lane
+ * fetches ROWS / lanes of them and subgroupBroadcast hands them round. On lavapipe a texel fetch is ~56
+ * instructions for 8 lanes (8 scalar loads and a transpose) and a broadcast with a constant lane a register
+ * extract and a splat. `undefined`: no subgroups, every lane fetches every texel (the committed kernels).
+ * Same texels, same FMAs in the same order: the same bits.
+ */
+export type SubgroupLanes = number | undefined;
+
+function checkLanes(lanes: SubgroupLanes): void {
+  if (lanes !== undefined && (lanes < 1 || ROWS % lanes !== 0)) {
+    throw new Error(`kernels/matmul_cpu.gen.ts: subgroups of ${lanes} lanes do not divide ${ROWS} rows`);
+  }
+}
+
+/** The entry point's first line, with the lane's index in its subgroup where A's texels are shared. */
+function entryPoint(lanes: SubgroupLanes): string {
+  const lane = lanes ? ", @builtin(subgroup_invocation_id) lane: u32" : "";
+  return `@compute @workgroup_size(WG_X, 1, 1)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>${lane}) {`;
+}
+
+/** The header's note on a variant for subgroups (generated at run time: core/gpu/subgroup_kernels.ts). */
+function subgroupNote(lanes: SubgroupLanes): string {
+  if (!lanes) return "";
+  return `
+//
+// This variant (not committed; generated at run time for devices with subgroups of ${lanes} lanes): each lane
+// fetches ${ROWS / lanes} of A's ${ROWS} texels a step and subgroupBroadcast hands them round.`;
+}
+
+/**
  * The operand layouts besides the plain one. Either way round, the kernel assembles the same vec4s of A's
  * rows and B's columns — in SIMD code a vec4 is four registers, so regrouping components costs nothing — and
  * runs the same FMAs in the same order: the layouts give bit-identical results.
@@ -32,7 +64,8 @@ override A_MPACKED: bool = false;
 override B_KPACKED: bool = false;`;
 const XYZW = "xyzw";
 
-export function generate(): string {
+export function generate(lanes?: SubgroupLanes): string {
+  checkLanes(lanes);
   const cv = COLS / 4;
   const acc = (i: number, c: number) => `acc${i}_${c}`;
   const out: string[] = [];
@@ -58,7 +91,9 @@ export function generate(): string {
 // memory does not help there: its loads are lane loops too, and a barrier turns the shader into coroutines.
 // Nor does an FMA unit: lavapipe lowers fma() to a multiply and an add (gallivm's NIR options; the loop's
 // JIT code holds vmulps and vaddps, no vfmadd), which caps the product at half the FMA peak.
-// Rows past M and columns past N are clamped onto the last ones (their results are never stored).
+// Rows past M and columns past N are clamped onto the last ones (their results are never stored).${
+      subgroupNote(lanes)
+    }
 
 override WG_X: u32 = 16u; // invocations per workgroup: 8 or 16 (workgroupWidth in core/gpu/matmul_cpu.ts)
 // Constants rather than flags: every storage access in the epilogue is a lane loop in the compiled code,
@@ -118,10 +153,9 @@ struct Params {
 const ROWS = ${ROWS}u;
 const COLS = ${COLS}u;
 
-@compute @workgroup_size(WG_X, 1, 1)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {`,
+${entryPoint(lanes)}`,
   );
-  productBody(emit);
+  productBody(emit, lanes);
   // Where each column goes, worked out once for all rows (an integer division is a scalar loop over the lanes).
   for (let c = 0; c < cv; c++) {
     emit(`  let col${c} = vec4<u32>(${range(4).map((q) => `column(n0 + ${4 * c + q}u)`).join(", ")});`);
@@ -199,7 +233,7 @@ fn store1(m: u32, col: u32, value: f32, row: f32) {
 }
 
 /** The kernel's body up to its stores: the product of one ROWS×COLS block in acc{i}_{c}, and bias{c}. */
-function productBody(emit: (line?: string) => void): void {
+function productBody(emit: (line?: string) => void, lanes: SubgroupLanes): void {
   const cv = COLS / 4;
   const acc = (i: number, c: number) => `acc${i}_${c}`;
   emit(`  let m0 = gid.y * ROWS;
@@ -233,9 +267,27 @@ function productBody(emit: (line?: string) => void): void {
   // a{i}: row m0+i at depths 4kq .. 4kq+3.
   emit(`    var ${range(ROWS).map((i) => `a${i}: vec4<f32>`).join("; var ")};`);
   emit(`    if (A_MPACKED) {`);
-  for (let j = 0; j < 4; j++) {
-    for (let t = 0; t < ROWS / 4; t++) {
-      emit(`      let at${j}_${t} = textureLoad(A, vec2<i32>(i32(min(m0 / 4u + ${t}u, lastM4)), k + ${j}));`);
+  if (lanes) {
+    // Texel q = 4t + j of the 4 · ROWS/4 the block needs: lane l fetches q = s · lanes + l.
+    for (let s = 0; s < ROWS / lanes; s++) {
+      emit(`      let q${s} = ${s * lanes}u + lane;`);
+      emit(
+        `      let f${s} = textureLoad(A, vec2<i32>(i32(min(m0 / 4u + q${s} / 4u, lastM4)), k + i32(q${s} % 4u)));`,
+      );
+    }
+    for (let j = 0; j < 4; j++) {
+      for (let t = 0; t < ROWS / 4; t++) {
+        const q = 4 * t + j;
+        emit(`      let at${j}_${t} = subgroupBroadcast(f${Math.floor(q / lanes)}, ${q % lanes}u);`);
+      }
+    }
+  } else {
+    for (let j = 0; j < 4; j++) {
+      for (let t = 0; t < ROWS / 4; t++) {
+        emit(
+          `      let at${j}_${t} = textureLoad(A, vec2<i32>(i32(min(m0 / 4u + ${t}u, lastM4)), k + ${j}));`,
+        );
+      }
     }
   }
   for (let i = 0; i < ROWS; i++) {
@@ -243,8 +295,20 @@ function productBody(emit: (line?: string) => void): void {
     emit(`      a${i} = vec4<f32>(${range(4).map((j) => `at${j}_${i >> 2}.${q}`).join(", ")});`);
   }
   emit(`    } else {`);
-  for (let i = 0; i < ROWS; i++) {
-    emit(`      a${i} = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + ${i}u, lastM))));`);
+  if (lanes) {
+    // Row m0 + s · lanes + l fetched by lane l.
+    for (let s = 0; s < ROWS / lanes; s++) {
+      emit(
+        `      let f${s} = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + ${s * lanes}u + lane, lastM))));`,
+      );
+    }
+    for (let i = 0; i < ROWS; i++) {
+      emit(`      a${i} = subgroupBroadcast(f${Math.floor(i / lanes)}, ${i % lanes}u);`);
+    }
+  } else {
+    for (let i = 0; i < ROWS; i++) {
+      emit(`      a${i} = textureLoad(A, vec2<i32>(i32(kq), i32(min(m0 + ${i}u, lastM))));`);
+    }
   }
   emit(`    }`);
   // b{j}_{c}: columns n0+4c .. n0+4c+3 at depth 4kq+j.
@@ -304,14 +368,17 @@ function productBody(emit: (line?: string) => void): void {
  * (bench/results/2026-12-07-vec4-stores-before-after.md). Same FMAs in the same order, then the same
  * `alpha · acc + bias` (and `C + v`): the stored values are bit-identical to kernels/matmul_cpu.wgsl's.
  */
-export function generateVec4Store(): string {
+export function generateVec4Store(lanes?: SubgroupLanes): string {
+  checkLanes(lanes);
   const cv = COLS / 4;
   const out: string[] = [];
   const emit = (line = "") => out.push(line);
   emit(`// GENERATED by kernels/matmul_cpu.gen.ts — edit that file, then \`deno task kernels\`.
 //
 // C = alpha · op(A) · op(B) (+ bias per column) (+ C) with C's rows whole aligned texels, stored a vec4 at a
-// time: kernels/matmul_cpu.wgsl's product (generated by the same code) with a linear layer's epilogue only.
+// time: kernels/matmul_cpu.wgsl's product (generated by the same code) with a linear layer's epilogue only.${
+    subgroupNote(lanes)
+  }
 
 override WG_X: u32 = 16u;
 override HAS_BIAS: bool = false;
@@ -339,9 +406,8 @@ struct Params {
 const ROWS = ${ROWS}u;
 const COLS = ${COLS}u;
 
-@compute @workgroup_size(WG_X, 1, 1)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {`);
-  productBody(emit);
+${entryPoint(lanes)}`);
+  productBody(emit, lanes);
   // N is a multiple of 4, so each of a lane's vec4 columns lies wholly inside C or wholly past it.
   for (let c = 0; c < cv; c++) emit(`  let inside${c} = n0 + ${4 * c}u < p.N;`);
   for (let i = 0; i < ROWS; i++) {
@@ -361,8 +427,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {`);
 }
 
 /** kernels/activation.wgsl's GELU (gelu1 and what it calls), between its two marker comments. */
-function geluMaths(): string {
-  const text = Deno.readTextFileSync(new URL("./activation.wgsl", import.meta.url));
+function geluMaths(text: string): string {
   const begin = text.indexOf("// GELU's maths begin");
   const end = text.indexOf("// GELU's maths end");
   if (begin < 0 || end < begin) {
@@ -377,7 +442,8 @@ function geluMaths(): string {
  * GELU — an MLP's hidden layer straight into fc2's operand (core/nn/ops/mlp.ts): no hidden-layer buffer,
  * no GELU pass, no copy of it into a texture, and one texel store per four values.
  */
-export function generateToTexture(): string {
+export function generateToTexture(activationWgsl: string, lanes?: SubgroupLanes): string {
+  checkLanes(lanes);
   const cv = COLS / 4;
   const out: string[] = [];
   const emit = (line = "") => out.push(line);
@@ -385,7 +451,9 @@ export function generateToTexture(): string {
 //
 // C = alpha · op(A) · op(B) + bias per column, then GELU if GELU_OUT, stored as an operand texture of the
 // CPU product: texel (n4, m) = C[m, 4n4 .. 4n4+3], components past N zero (a K padding for the product that
-// reads it). The product itself is kernels/matmul_cpu.wgsl's, generated by the same code.
+// reads it). The product itself is kernels/matmul_cpu.wgsl's, generated by the same code.${
+    subgroupNote(lanes)
+  }
 
 override WG_X: u32 = 16u;
 override HAS_BIAS: bool = false;
@@ -412,15 +480,14 @@ struct Params {
 const ROWS = ${ROWS}u;
 const COLS = ${COLS}u;
 
-${geluMaths()}
+${geluMaths(activationWgsl)}
 
 fn gelu4(v: vec4<f32>) -> vec4<f32> {
   return vec4<f32>(gelu1(v.x), gelu1(v.y), gelu1(v.z), gelu1(v.w));
 }
 
-@compute @workgroup_size(WG_X, 1, 1)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {`);
-  productBody(emit);
+${entryPoint(lanes)}`);
+  productBody(emit, lanes);
   for (let c = 0; c < cv; c++) {
     emit(`  let inside${c} = vec4<u32>(n0 + ${4 * c}u) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(p.N);`);
   }

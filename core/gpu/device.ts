@@ -40,6 +40,11 @@ export interface GpuContext {
    * CPU-shaped kernels instead.
    */
   readonly isCpu: boolean;
+  /**
+   * The lanes of every subgroup, where the device has subgroups of one fixed size (see `subgroupLanes`):
+   * CPU kernels then share texels across a subgroup (core/gpu/subgroup_kernels.ts). Undefined: they don't.
+   */
+  readonly subgroupLanes?: number;
   /** Which adapter this is among those WebGPU offers, for printing and for run records. */
   readonly summary: AdapterSummary;
   /** Why this adapter may not be the one the user wants (a software one where a GPU exists). */
@@ -196,6 +201,22 @@ function summarise(adapter: GPUAdapter, index: number, of: number, chosenBy: str
   };
 }
 
+/**
+ * Only CPU adapters under Deno ask for subgroups: the CPU kernels are what use them, and Deno's shader
+ * compiler (naga) takes subgroup builtins without the \`enable subgroups;\` a browser's (Tint) requires — and
+ * naga refuses that directive — so one WGSL text cannot serve both.
+ */
+function wantsSubgroups(summary: AdapterSummary): boolean {
+  return underDeno() && summary.software;
+}
+
+/** The subgroup size where the device has subgroups and they all have one size, else undefined. */
+export function subgroupLanes(device: GPUDevice, info: GPUAdapterInfo): number | undefined {
+  if (!device.features.has("subgroups")) return undefined;
+  const min = info.subgroupMinSize;
+  return min > 0 && min === info.subgroupMaxSize ? min : undefined;
+}
+
 const acquiredListeners: ((ctx: GpuContext) => void)[] = [];
 let acquired: AdapterSummary | undefined;
 
@@ -282,9 +303,17 @@ export async function acquireGpu(): Promise<GpuContext> {
   const requiredLimits: Record<string, number> = {};
   for (const name of Object.keys(REQUIRED_LIMITS) as LimitName[]) requiredLimits[name] = adapter.limits[name];
   const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f));
-  let device: GPUDevice;
+  let device: GPUDevice | undefined;
+  if (wantsSubgroups(summary)) {
+    // Deno's adapter.features leaves "subgroups" out even where its device request grants it (2.9.6 on
+    // lavapipe): ask, and ask again without it if refused.
+    const withSubgroups = [...requiredFeatures, "subgroups" as GPUFeatureName];
+    device = await adapter.requestDevice({ requiredLimits, requiredFeatures: withSubgroups }).catch(() =>
+      undefined
+    );
+  }
   try {
-    device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
+    device ??= await adapter.requestDevice({ requiredLimits, requiredFeatures });
   } catch (error) {
     throw new TrompeError("adapter-limits", `adapter "${adapterName}" refused the device request`, {
       hint: `asked for ${JSON.stringify(requiredLimits)} and features [${requiredFeatures}]`,
@@ -304,6 +333,7 @@ export async function acquireGpu(): Promise<GpuContext> {
     hasTimestamps: device.features.has("timestamp-query"),
     hasF16: device.features.has("shader-f16"),
     isCpu: summary.software,
+    subgroupLanes: subgroupLanes(device, adapter.info),
     summary,
     warnings: softwareWarnings(summary, offered, underDeno() ? hostGpus() : []),
   };

@@ -5,6 +5,7 @@
  */
 import { TrompeError } from "../errors.ts";
 import { KERNEL_SOURCES } from "../../kernels/sources.ts";
+import { subgroupVariant } from "./subgroup_kernels.ts";
 
 /**
  * Buffers ("uniform", "read" = read-only storage, "storage"), or rgba32float 2D storage textures read with
@@ -74,7 +75,8 @@ export class PipelineCache {
   private pipelines = new Map<string, CompiledKernel>();
   private layouts = new Map<string, GPUBindGroupLayout>();
 
-  constructor(private readonly device: GPUDevice) {}
+  /** `subgroupLanes`: the device's subgroup size, where CPU kernels take their variants for subgroups. */
+  constructor(private readonly device: GPUDevice, private readonly subgroupLanes?: number) {}
 
   get size(): number {
     return this.pipelines.size;
@@ -83,7 +85,8 @@ export class PipelineCache {
   private module(file: string): GPUShaderModule {
     let module = this.modules.get(file);
     if (!module) {
-      module = this.device.createShaderModule({ label: file, code: kernelSource(file) });
+      const code = subgroupVariant(file, this.subgroupLanes) ?? kernelSource(file);
+      module = this.device.createShaderModule({ label: file, code });
       this.modules.set(file, module);
     }
     return module;

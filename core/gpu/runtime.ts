@@ -56,7 +56,7 @@ export class Runtime {
 
   constructor(readonly ctx: GpuContext) {
     this.pool = new BufferPool(ctx.device, { reuse: true });
-    this.pipelines = new PipelineCache(ctx.device);
+    this.pipelines = new PipelineCache(ctx.device, ctx.subgroupLanes);
     const align = ctx.device?.limits.minUniformBufferOffsetAlignment ?? 256;
     this.paramStride = Math.ceil(MAX_PARAM_BYTES / align) * align;
   }

@@ -63,5 +63,6 @@ Deno.test("mlp refuses mismatched layers with a clear error", () => {
 
 Deno.test("the committed kernels/matmul_cpu_texture.wgsl is what kernels/matmul_cpu.gen.ts generates", () => {
   const committed = Deno.readTextFileSync(new URL("../../kernels/matmul_cpu_texture.wgsl", import.meta.url));
-  assert.equal(committed, generateToTexture());
+  const activation = Deno.readTextFileSync(new URL("../../kernels/activation.wgsl", import.meta.url));
+  assert.equal(committed, generateToTexture(activation));
 });
