@@ -5,7 +5,8 @@
  * wait, the time per product), of two checkouts of trompe in one process, taking turns, each on its own
  * Runtime with its own kernels. A shared host moves a run by ±10–20 % from one process to the next;
  * alternating in one process is what separates a change of a few percent from that (e.g. one checkout made
- * with `git worktree add /tmp/before <rev>`, with node_modules linked). Prints each checkout's median wall
+ * with `git worktree add /tmp/before <rev>`, with node_modules linked); each turn swaps which runs first, so an
+ * even --reps gives each checkout each place equally often. Prints each checkout's median wall
  * and CPU time, and whether their outputs (depth, the step's losses, C) are identical.
  */
 import process from "node:process";
@@ -98,8 +99,11 @@ for (const [c, [name]] of checkouts[0].entries()) {
     cpu: [] as number[],
     outputs: [] as (Float32Array | number)[],
   }));
+  // ABBA: the checkouts swap places every turn, as the one that runs second in a turn has read up to 8 %
+  // less CPU time than its twin (a step of the same code measured both ways round, 12-07 12:26Z and 12:54Z).
   for (let r = 0; r < reps; r++) {
-    for (const [i, run] of runs.entries()) {
+    for (const i of r % 2 === 0 ? [0, 1] : [1, 0]) {
+      const run = runs[i];
       const cpu0 = process.cpuUsage();
       const wall0 = performance.now();
       times[i].outputs.push(await run());

@@ -8,8 +8,9 @@
  * largest sources in kernels/sources.ts.
  *
  * Measured on lavapipe (2 shared cores), each kernel against its committed twin, alternated in one process,
- * CPU ms median of 9–21: the product at ViT-L's fc1 945 → 849; attention's forward at ViT-S 518² 219 → 204
- * and 170 → 164 (bench/results/2026-12-07-subgroup-texels-before-after.md for the forward and the step).
+ * CPU ms median of 9–21: the product at ViT-L's fc1 945 → 849, and 676 → 610 with the variant first in each
+ * turn; attention's forward at ViT-S 518² 219 → 204 and 170 → 164, and 143 → 129 with the variant first
+ * (bench/results/2026-12-07-subgroup-texels-before-after.md, with the forward and the step).
  */
 import {
   generate as matmulCpu,
