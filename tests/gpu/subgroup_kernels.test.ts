@@ -135,6 +135,33 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "the variants for subgroups of 4, 8, 16 and 32 lanes are valid WGSL, each lane fetching its share",
+  ignore,
+  fn: async () => {
+    const files = [
+      "matmul_cpu.wgsl",
+      "matmul_cpu_vec4.wgsl",
+      "matmul_cpu_texture.wgsl",
+      "attention_cpu.wgsl",
+      "attention_cpu_backward.wgsl",
+    ];
+    for (const lanes of [4, 8, 16, 32]) {
+      for (const file of files) {
+        const code = subgroupVariant(file, lanes)!;
+        rt.ctx.device.pushErrorScope("validation");
+        rt.ctx.device.createShaderModule({ label: `${file} for ${lanes} lanes`, code });
+        const error = await rt.ctx.device.popErrorScope();
+        assert.equal(error, null, `${file} for ${lanes} lanes: ${error?.message}`);
+      }
+      // The product's 32 texels of A, 32 / lanes a lane: f0 .. f(32/lanes − 1) and no more.
+      const product = subgroupVariant("matmul_cpu.wgsl", lanes)!;
+      assert.ok(product.includes(`let f${32 / lanes - 1} = textureLoad(A`), `${lanes} lanes`);
+      assert.ok(!product.includes(`let f${32 / lanes} = textureLoad(A`), `${lanes} lanes`);
+    }
+  },
+});
+
 Deno.test("CPU kernels take their subgroup variants only for a subgroup size that divides their rows", () => {
   const variant = subgroupVariant("matmul_cpu_vec4.wgsl", 8);
   assert.ok(variant?.includes("subgroupBroadcast("), "the vec4-store product for 8 lanes");
