@@ -7005,6 +7005,9 @@ fn weight_grad(@builtin(global_invocation_id) gid: vec3<u32>) {
 //   past the image and past cin; every texel of the texture is written;
 // - grad_rows (A): texel (kq, m) = dy[b, m, oy, ox] for q = q0 + 4kq + j (j = 0..3), 0 where ox ≥ ow (the
 //   positions between the output's rows) and past the run.
+// input_rows_texels (CPU adapters) writes input_rows' texels from a view of the run's image rows rather than
+// from the buffer: on lavapipe a storage-buffer load is a loop over the SIMD lanes, an image load straight-line
+// code (core/nn/ops/conv_input_rows.ts has the figures and the view's layout).
 
 override RELU_IN: bool = false; // x is read through ReLU (a residual unit's pre-activation)
 override TOKENS: bool = false; // x is ViT tokens [B, H·W, Cin], not [B, Cin, H, W]
@@ -7014,11 +7017,16 @@ struct Params {
   pad: u32, pitch: u32,
   oh: u32, ow: u32, cout: u32,
   b: u32, q0: u32, count: u32,
+  // input_rows_texels: the view's rows of 2^shift texels, its texture rows a channel, its first image row
+  shift: u32, viewRows: u32, viewY0: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var tex: texture_storage_2d<rgba32float, write>;
+// input_rows_texels: channel ci's image rows viewY0 .. of batch item b, from the texel holding the first value
+// (its plane offset rounded down to a texel), flat from texture row ci · viewRows
+@group(0) @binding(1) var view: texture_storage_2d<rgba32float, read>;
 
 fn x_at(ci: u32, iy: u32, ix: u32) -> f32 {
   if (ci >= p.cin) { return 0.0; }
@@ -7032,6 +7040,28 @@ fn x_at(ci: u32, iy: u32, ix: u32) -> f32 {
   return v;
 }
 
+fn view_at(ci: u32, iy: u32, ix: u32) -> f32 {
+  if (ci >= p.cin) { return 0.0; }
+  let first = ((p.b * p.cin + ci) * p.h + p.viewY0) * p.w;
+  let e = (first & 3u) + (iy - p.viewY0) * p.w + ix;
+  let t = e >> 2u;
+  let row = ci * p.viewRows + (t >> p.shift);
+  var v = textureLoad(view, vec2<u32>(t & ((1u << p.shift) - 1u), row))[e & 3u];
+  if (RELU_IN) { v = max(v, 0.0); }
+  return v;
+}
+
+// The image pixel under padded position q0 + r, and whether it lies inside the image.
+struct Pixel { inside: bool, y: u32, x: u32 }
+
+fn pixel(r: u32) -> Pixel {
+  let at = p.q0 + r;
+  let iy = i32(at / p.pitch) - i32(p.pad);
+  let ix = i32(at % p.pitch) - i32(p.pad);
+  let inside = iy >= 0 && ix >= 0 && iy < i32(p.h) && ix < i32(p.w);
+  return Pixel(inside, u32(max(iy, 0)), u32(max(ix, 0)));
+}
+
 // One invocation a row (a padded pixel) — its position divided out once for all its texels — lanes along
 // the rows (neighbouring pixels of one channel plane).
 @compute @workgroup_size(64, 1, 1)
@@ -7039,17 +7069,34 @@ fn input_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
   let size = textureDimensions(tex);
   let r = gid.x;
   if (r >= size.y) { return; }
-  let at = p.q0 + r;
-  let iy = i32(at / p.pitch) - i32(p.pad);
-  let ix = i32(at % p.pitch) - i32(p.pad);
-  let inside = iy >= 0 && ix >= 0 && iy < i32(p.h) && ix < i32(p.w);
-  let y = u32(max(iy, 0));
-  let x = u32(max(ix, 0));
+  let px = pixel(r);
   for (var c4 = 0u; c4 < size.x; c4++) {
     var v = vec4<f32>(0.0);
-    if (inside) {
+    if (px.inside) {
       let c = 4u * c4;
-      v = vec4<f32>(x_at(c, y, x), x_at(c + 1u, y, x), x_at(c + 2u, y, x), x_at(c + 3u, y, x));
+      v = vec4<f32>(x_at(c, px.y, px.x), x_at(c + 1u, px.y, px.x), x_at(c + 2u, px.y, px.x), x_at(c + 3u, px.y, px.x));
+    }
+    textureStore(tex, vec2<u32>(c4, r), v);
+  }
+}
+
+// input_rows through the view (x as [B, Cin, H, W]).
+@compute @workgroup_size(64, 1, 1)
+fn input_rows_texels(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let size = textureDimensions(tex);
+  let r = gid.x;
+  if (r >= size.y) { return; }
+  let px = pixel(r);
+  for (var c4 = 0u; c4 < size.x; c4++) {
+    var v = vec4<f32>(0.0);
+    if (px.inside) {
+      let c = 4u * c4;
+      v = vec4<f32>(
+        view_at(c, px.y, px.x),
+        view_at(c + 1u, px.y, px.x),
+        view_at(c + 2u, px.y, px.x),
+        view_at(c + 3u, px.y, px.x),
+      );
     }
     textureStore(tex, vec2<u32>(c4, r), v);
   }

@@ -8,7 +8,6 @@
  * At the DPT head's shapes this took 1.04–1.45× less CPU time than the direct kernel (conv_cpu.ts), whose
  * scratch is the whole padded input (conv_cpu_route.ts has the figures).
  */
-import type { KernelSpec } from "../../gpu/kernels.ts";
 import { nonPowerOfTwo, operandTexture, productOnTextures, textureShapes } from "../../gpu/matmul_cpu.ts";
 import type { Runtime } from "../../gpu/runtime.ts";
 import { type ConvGemmArgs, type ConvGeometry, ConvMode, type ConvWeights } from "./conv2d.ts";
@@ -17,13 +16,7 @@ import type { Tensor } from "../../gpu/tensor.ts";
 import { resizedRows, resizedRowsView } from "./resize_bilinear.ts";
 import { packWeights, runGeometry } from "./conv_cpu.ts";
 import { paddedGrid } from "./conv_weight_grad_rows.ts";
-
-const ROWS_WG = 64; // kernels/conv_rows.wgsl's @workgroup_size
-const INPUT_ROWS: KernelSpec = {
-  file: "conv_rows.wgsl",
-  entry: "input_rows",
-  bindings: ["uniform", "read", "storage-texture"],
-};
+import { recordInputRows } from "./conv_input_rows.ts";
 
 /**
  * A run's input rows hold at most this many floats (3 MiB), so the scratch stays a fraction of the direct
@@ -102,15 +95,8 @@ export function convRowsProductCpu(
         const run = { pad: r.pad, pitch, q0: y0 * pitch, height: inputSize[1] };
         resizedRows(rt, resized!.x, source, [r.h, r.w], input, run, `${label}/resized-rows`);
       } else {
-        const params = [r.cin, r.h, r.w, r.pad, pitch, r.oh, r.ow, r.cout, b, y0 * pitch, count];
-        rt.dispatch(
-          INPUT_ROWS,
-          constants,
-          params,
-          [args.b, input],
-          [Math.ceil(inputSize[1] / ROWS_WG), 1],
-          `${label}/x-rows`,
-        );
+        const run = { b, q0: y0 * pitch, count };
+        recordInputRows(rt, args.b, r, pitch, run, input, inputSize[1], constants, label);
       }
       productOnTextures(
         rt,

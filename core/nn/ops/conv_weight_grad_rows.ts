@@ -12,11 +12,14 @@ import type { KernelSpec } from "../../gpu/kernels.ts";
 import { nonPowerOfTwo, operandTexture, productOnTextures } from "../../gpu/matmul_cpu.ts";
 import type { Runtime } from "../../gpu/runtime.ts";
 import type { ConvGemmArgs, ConvGeometry } from "./conv2d.ts";
+import { recordInputRows, rowsParams } from "./conv_input_rows.ts";
 
 const ROWS_WG = 64; // kernels/conv_rows.wgsl's @workgroup_size
-const BINDINGS = ["uniform", "read", "storage-texture"] as const;
-const INPUT_ROWS: KernelSpec = { file: "conv_rows.wgsl", entry: "input_rows", bindings: BINDINGS };
-const GRAD_ROWS: KernelSpec = { file: "conv_rows.wgsl", entry: "grad_rows", bindings: BINDINGS };
+const GRAD_ROWS: KernelSpec = {
+  file: "conv_rows.wgsl",
+  entry: "grad_rows",
+  bindings: ["uniform", "read", "storage-texture"],
+};
 
 /**
  * The two operand textures of one run hold at most this many floats together (3 MiB). Every run copies
@@ -68,18 +71,17 @@ export function convWeightGradRowsCpu(rt: Runtime, args: ConvGemmArgs): void {
   const inputSize: [number, number] = [nonPowerOfTwo(tapTexels), nonPowerOfTwo(run + halo)];
   const texA = operandTexture(rt, gradSize);
   const texB = operandTexture(rt, inputSize);
-  // kernels/conv_rows.wgsl: a texel an invocation for dy, a row an invocation for the input
+  // kernels/conv_rows.wgsl: a texel an invocation for dy
   const gradGrid: [number, number] = [Math.ceil(gradSize[0] / ROWS_WG), gradSize[1]];
-  const inputGrid: [number, number] = [Math.ceil(inputSize[1] / ROWS_WG), 1];
   const constants = { RELU_IN: args.reluIn ?? false, TOKENS: args.tokens ?? false };
   const tapRows = { tapTexels, kh: g.kh, kw: g.kw, pitch, cin: g.cin };
   let first = true;
   for (let b = 0; b < g.batch; b++) {
     for (let q0 = 0; q0 < positions; q0 += run) {
       const count = Math.min(run, positions - q0);
-      const params = [g.cin, g.h, g.w, g.pad, pitch, g.oh, g.ow, g.cout, b, q0, count];
-      rt.dispatch(GRAD_ROWS, {}, params, [args.a, texA], gradGrid, `${label}/dy-rows`);
-      rt.dispatch(INPUT_ROWS, constants, params, [args.b, texB], inputGrid, `${label}/x-rows`);
+      const slice = { b, q0, count };
+      rt.dispatch(GRAD_ROWS, {}, rowsParams(g, pitch, slice), [args.a, texA], gradGrid, `${label}/dy-rows`);
+      recordInputRows(rt, args.b, g, pitch, slice, texB, inputSize[1], constants, label);
       productOnTextures(
         rt,
         {
