@@ -19,15 +19,17 @@ struct Params {
   pad: u32, pitch: u32,
   oh: u32, ow: u32, cout: u32,
   b: u32, q0: u32, count: u32,
-  // input_rows_texels: the view's rows of 2^shift texels, its texture rows a channel, its first image row
-  shift: u32, viewRows: u32, viewY0: u32,
+  // input_rows_texels: the view's rows of 2^shift texels; x's index of its first value (channel 0, image row
+  // y0 of the run); the texels of each channel's block, or 0 where the view is one span of every channel
+  shift: u32, viewFirst: u32, channelTexels: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var tex: texture_storage_2d<rgba32float, write>;
-// input_rows_texels: channel ci's image rows viewY0 .. of batch item b, from the texel holding the first value
-// (its plane offset rounded down to a texel), flat from texture row ci · viewRows
+// input_rows_texels: the run's image rows of batch item b, flat (value f at component f mod 4 of texel
+// (t mod 2^shift, t / 2^shift), t = f / 4): one span of every channel from the texel holding x[viewFirst], or
+// each channel's span from the texel holding its first value, in its own block of channelTexels texels
 @group(0) @binding(1) var view: texture_storage_2d<rgba32float, read>;
 
 fn x_at(ci: u32, iy: u32, ix: u32) -> f32 {
@@ -44,11 +46,14 @@ fn x_at(ci: u32, iy: u32, ix: u32) -> f32 {
 
 fn view_at(ci: u32, iy: u32, ix: u32) -> f32 {
   if (ci >= p.cin) { return 0.0; }
-  let first = ((p.b * p.cin + ci) * p.h + p.viewY0) * p.w;
-  let e = (first & 3u) + (iy - p.viewY0) * p.w + ix;
-  let t = e >> 2u;
-  let row = ci * p.viewRows + (t >> p.shift);
-  var v = textureLoad(view, vec2<u32>(t & ((1u << p.shift) - 1u), row))[e & 3u];
+  let at = ((p.b * p.cin + ci) * p.h + iy) * p.w + ix;
+  var f = at - (p.viewFirst & ~3u);
+  if (p.channelTexels != 0u) {
+    let first = p.viewFirst + ci * p.h * p.w;
+    f = at - (first & ~3u) + 4u * ci * p.channelTexels;
+  }
+  let t = f >> 2u;
+  var v = textureLoad(view, vec2<u32>(t & ((1u << p.shift) - 1u), t >> p.shift))[f & 3u];
   if (RELU_IN) { v = max(v, 0.0); }
   return v;
 }

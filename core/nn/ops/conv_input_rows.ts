@@ -34,7 +34,7 @@ export interface RowsRun {
   count: number;
 }
 
-/** kernels/conv_rows.wgsl's parameters (the view's three are zero where none is read). */
+/** kernels/conv_rows.wgsl's parameters (the view's three are zero where no view is read). */
 export function rowsParams(g: ConvGeometry, pitch: number, run: RowsRun, view = [0, 0, 0]): Param[] {
   return [g.cin, g.h, g.w, g.pad, pitch, g.oh, g.ow, g.cout, run.b, run.q0, run.count, ...view];
 }
@@ -55,51 +55,86 @@ export function recordInputRows(
   label: string,
 ): void {
   const grid: [number, number] = [Math.ceil(height / ROWS_WG), 1];
-  const layout = constants.TOKENS ? undefined : viewLayout(rt, x, g, pitch, run.q0, height);
+  const layout = constants.TOKENS ? undefined : viewLayout(rt, x, g, pitch, run, height);
   if (!layout) {
     rt.dispatch(INPUT_ROWS, constants, rowsParams(g, pitch, run), [x, texture], grid, `${label}/x-rows`);
     return;
   }
-  const { shift, rowsPerChannel, y0, y1 } = layout;
+  const { shift, rows, spans } = layout;
   const width = 1 << shift;
   const view = rt.pool.allocTexture(
     "scratch/texel-view",
     nonPowerOfTwo(width),
-    nonPowerOfTwo(g.cin * rowsPerChannel),
+    nonPowerOfTwo(rows),
     GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.COPY_DST,
   );
-  for (let c = 0; c < g.cin; c++) {
-    const plane = (run.b * g.cin + c) * g.h;
-    const first = (plane + y0) * g.w;
-    const from = first - (first % 4);
-    const texels = Math.ceil(((plane + y1 + 1) * g.w - from) / 4);
-    const full = Math.floor(texels / width);
-    const tail = texels - full * width;
-    const at = c * rowsPerChannel;
-    if (full > 0) rt.copyToTexture(x, from, 4 * width, view, width, full, at);
-    if (tail > 0) rt.copyToTexture(x, from + 4 * width * full, 4 * width, view, tail, 1, at + full);
-  }
-  const params = rowsParams(g, pitch, run, [shift, rowsPerChannel, y0]);
+  for (const span of spans) copySpan(rt, x, span, view, width);
+  const params = rowsParams(g, pitch, run, [shift, layout.first, layout.channelTexels]);
   rt.dispatch(INPUT_ROWS_TEXELS, constants, params, [view, texture], grid, `${label}/x-rows`);
   // Freed while recorded: the pool reuses or destroys it safely (core/gpu/runtime.ts).
   rt.pool.free(view);
 }
 
+/** x's values [from, to) (from a multiple of 4) at flat texel `at` of a view `width` texels wide. */
+interface Span {
+  from: number;
+  to: number;
+  at: number;
+}
+
 /**
- * The view of the image rows under padded positions q0 .. q0 + height − 1 (y0 .. y1), each channel's
- * span in `rowsPerChannel` rows of 2^shift texels; undefined where x's end is not a whole texel (a span's
- * last texel would reach past it) or no width fits the texture side.
+ * Records the copy of a span: its whole rows of the view in one copy where they stay inside x (the last
+ * row's values past the span are never read), else the whole rows and the partial last one apart.
  */
-function viewLayout(rt: Runtime, x: Tensor, g: ConvGeometry, pitch: number, q0: number, height: number) {
+function copySpan(rt: Runtime, x: Tensor, { from, to, at }: Span, view: PoolBuffer, width: number): void {
+  const texels = Math.ceil((to - from) / 4);
+  const y = at / width;
+  const rows = Math.ceil(texels / width);
+  if (from + 4 * width * rows <= x.size) {
+    rt.copyToTexture(x, from, 4 * width, view, width, rows, y);
+    return;
+  }
+  const full = Math.floor(texels / width);
+  const tail = texels - full * width;
+  if (full > 0) rt.copyToTexture(x, from, 4 * width, view, width, full, y);
+  if (tail > 0) rt.copyToTexture(x, from + 4 * width * full, 4 * width, view, tail, 1, y + full);
+}
+
+/**
+ * The view of batch item b's image rows under padded positions q0 .. q0 + height − 1 (y0 .. y1): where they
+ * are every row, one span of all channels (channelTexels 0); else each channel's span in its own block of
+ * channelTexels, a whole number of the view's rows of 2^shift texels. Undefined where x's end is not a whole
+ * texel (a span's last texel would reach past it) or no width fits the texture side.
+ */
+function viewLayout(
+  rt: Runtime,
+  x: Tensor,
+  g: ConvGeometry,
+  pitch: number,
+  run: { b: number; q0: number },
+  height: number,
+) {
   if (x.size % 4 !== 0) return undefined;
-  const y0 = Math.min(g.h - 1, Math.max(0, Math.floor(q0 / pitch) - g.pad));
-  const y1 = Math.max(y0, Math.min(g.h - 1, Math.floor((q0 + height - 1) / pitch) - g.pad));
-  // A span starts up to 3 values before its first row (at the texel holding it).
-  const spanTexels = Math.ceil(((y1 - y0 + 1) * g.w + 3) / 4);
+  const y0 = Math.min(g.h - 1, Math.max(0, Math.floor(run.q0 / pitch) - g.pad));
+  const y1 = Math.max(y0, Math.min(g.h - 1, Math.floor((run.q0 + height - 1) / pitch) - g.pad));
+  const plane = g.h * g.w;
+  const first = run.b * g.cin * plane + y0 * g.w;
   const side = rt.ctx.limits.maxTextureDimension2D;
+  const whole = y0 === 0 && y1 === g.h - 1;
+  // A span starts up to 3 values before its first (at the texel holding it).
+  const spanTexels = Math.ceil(((whole ? g.cin * plane : (y1 - y0 + 1) * g.w) + 3) / 4);
   for (let shift = MIN_SHIFT; (1 << shift) < side; shift++) {
-    const rowsPerChannel = Math.ceil(spanTexels / (1 << shift));
-    if (nonPowerOfTwo(g.cin * rowsPerChannel) <= side) return { shift, rowsPerChannel, y0, y1 };
+    const width = 1 << shift;
+    const rowsPerSpan = Math.ceil(spanTexels / width);
+    const rows = whole ? rowsPerSpan : g.cin * rowsPerSpan;
+    if (nonPowerOfTwo(rows) > side) continue;
+    const spans: Span[] = [];
+    for (let c = 0; c < (whole ? 1 : g.cin); c++) {
+      const start = first + c * plane;
+      const to = whole ? start + g.cin * plane - y0 * g.w : start + (y1 - y0 + 1) * g.w;
+      spans.push({ from: start - (start % 4), to, at: c * rowsPerSpan * width });
+    }
+    return { shift, rows, spans, first, channelTexels: whole ? 0 : rowsPerSpan * width };
   }
   return undefined;
 }
