@@ -16,6 +16,13 @@ import { DptHead, type DptOutput, type Tap } from "./dpt.ts";
 import { vitForward } from "./vit.ts";
 import { freeWeights, type GpuWeights, uploadWeights } from "./weights.ts";
 
+/** The encoder's output as the head takes it: feature maps [B, h·w, C] of the four layers, the patch grid. */
+export interface Encoded {
+  features: Tensor[];
+  h: number;
+  w: number;
+}
+
 /**
  * Depth Anything V2 on trompe's WGSL kernels. Under Deno, `loadDepthAnythingV2` reads a checkpoint file into
  * one; anywhere, `DepthAnythingV2.fromStateDict` takes weights already in memory.
@@ -55,13 +62,23 @@ export class DepthAnythingV2 implements DepthEngine {
         `the network input must be [B, 3, 14·m, 14·n], got [${image.shape}]`,
       );
     }
+    const encoded = this.encode(image);
+    for (let i = 0; i < 4; i++) if (tap) await tap(`feat${i}`, encoded.features[i]);
+    return this.decode(encoded, tap);
+  }
+
+  /** The encoder's part of `forwardTensor`: the four feature maps the head reads, and the patch grid. */
+  encode(image: Tensor): Encoded {
     const encoded = vitForward(this.rt, this.config, this.weights, image);
     // use_clstoken is False in Depth Anything V2: the class tokens go unread.
-    release(this.rt, ...encoded.layers.map((l) => l.cls));
-    const features = encoded.layers.map((l) => l.patches);
-    for (let i = 0; i < 4; i++) if (tap) await tap(`feat${i}`, features[i]);
-    const out = await this.head.forward(this.rt, features, encoded.h, encoded.w, tap);
-    release(this.rt, ...features, ...encoded.kept.values());
+    release(this.rt, ...encoded.layers.map((l) => l.cls), ...encoded.kept.values());
+    return { features: encoded.layers.map((l) => l.patches), h: encoded.h, w: encoded.w };
+  }
+
+  /** The head's part of `forwardTensor`, on `encode`'s features (freed once read). */
+  async decode(encoded: Encoded, tap?: Tap): Promise<DptOutput> {
+    const out = await this.head.forward(this.rt, encoded.features, encoded.h, encoded.w, tap);
+    release(this.rt, ...encoded.features);
     return out;
   }
 
