@@ -17,7 +17,7 @@ import type { Tensor } from "./tensor.ts";
 import { TrompeError } from "../errors.ts";
 
 /** Texels a row at least: 1 KiB rows, a multiple of the 256 bytes a copy's rows must lie apart. */
-const MIN_SHIFT = 6;
+export const MIN_SHIFT = 6;
 
 /**
  * Below this many floats a view's copy and texture cost more than the loads they spare: a per-channel
@@ -65,15 +65,31 @@ export function texelView(
   }
   const width = 1 << shift;
   const texels = size / 4;
-  const full = Math.floor(texels / width);
-  const tail = texels - full * width;
   const texture = rt.pool.allocTexture(
     "scratch/texel-view",
     nonPowerOfTwo(width),
-    nonPowerOfTwo(full + (tail > 0 ? 1 : 0)),
+    nonPowerOfTwo(Math.ceil(texels / width)),
     GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.COPY_DST,
   );
-  if (full > 0) rt.copyToTexture(tensor, off, 4 * width, texture, width, full);
-  if (tail > 0) rt.copyToTexture(tensor, off + 4 * width * full, 4 * width, texture, tail, 1, full);
+  copyTexels(rt, tensor, off, texels, texture, width);
   return texture;
+}
+
+/**
+ * Records the copy of `texels` texels of `tensor` from element `off` (a multiple of 4) into `texture`, flat
+ * from row `y`, `width` texels a row: the whole rows in one copy, the partial last one in another.
+ */
+export function copyTexels(
+  rt: Runtime,
+  tensor: Tensor,
+  off: number,
+  texels: number,
+  texture: PoolBuffer,
+  width: number,
+  y = 0,
+): void {
+  const full = Math.floor(texels / width);
+  const tail = texels - full * width;
+  if (full > 0) rt.copyToTexture(tensor, off, 4 * width, texture, width, full, y);
+  if (tail > 0) rt.copyToTexture(tensor, off + 4 * width * full, 4 * width, texture, tail, 1, y + full);
 }

@@ -14,6 +14,7 @@ import type { Param } from "../../gpu/params.ts";
 import type { PoolBuffer } from "../../gpu/pool.ts";
 import type { Runtime } from "../../gpu/runtime.ts";
 import type { Tensor } from "../../gpu/tensor.ts";
+import { copyTexels, MIN_SHIFT } from "../../gpu/texel_view.ts";
 import type { ConvGeometry } from "./conv2d.ts";
 
 const ROWS_WG = 64; // kernels/conv_rows.wgsl's @workgroup_size
@@ -24,8 +25,6 @@ const INPUT_ROWS_TEXELS: KernelSpec = {
   entry: "input_rows_texels",
   bindings: ["uniform", "texture", "storage-texture"],
 };
-/** The view's rows are at least 64 texels (1 KiB: a multiple of the 256 bytes a copy's rows lie apart). */
-const MIN_SHIFT = 6;
 
 /** The run: batch item `b`, padded positions from `q0`, `count` of them the product's. */
 export interface RowsRun {
@@ -84,20 +83,16 @@ interface Span {
 
 /**
  * Records the copy of a span: its whole rows of the view in one copy where they stay inside x (the last
- * row's values past the span are never read), else the whole rows and the partial last one apart.
+ * row's values past the span are never read), else as `copyTexels` copies.
  */
 function copySpan(rt: Runtime, x: Tensor, { from, to, at }: Span, view: PoolBuffer, width: number): void {
   const texels = Math.ceil((to - from) / 4);
-  const y = at / width;
   const rows = Math.ceil(texels / width);
   if (from + 4 * width * rows <= x.size) {
-    rt.copyToTexture(x, from, 4 * width, view, width, rows, y);
-    return;
+    rt.copyToTexture(x, from, 4 * width, view, width, rows, at / width);
+  } else {
+    copyTexels(rt, x, from, texels, view, width, at / width);
   }
-  const full = Math.floor(texels / width);
-  const tail = texels - full * width;
-  if (full > 0) rt.copyToTexture(x, from, 4 * width, view, width, full, y);
-  if (tail > 0) rt.copyToTexture(x, from + 4 * width * full, 4 * width, view, tail, 1, y + full);
 }
 
 /**
