@@ -4,9 +4,10 @@
  * the weight gradient (conv_weight_grad_rows.ts) alike. With x as [B, Cin, H, W], the run's image rows of
  * each channel are first copied into a view (a buffer-to-texture copy is lavapipe's memcpy) that
  * input_rows_texels reads: on lavapipe a load from a storage buffer is a loop over the SIMD lanes, an image
- * load straight-line code. The view holds the run's rows only — each channel's span from the texel holding
- * its first value, flat from its own block of texture rows — so it adds about one run's scratch to a peak,
- * never a copy of x. ViT tokens (the projections' weight gradients, 1369 pixels) still read the buffer.
+ * load straight-line code. The view holds the run's rows only — one span of every channel where the run is
+ * the whole image, else each channel's span from the texel holding its first value in a block of texture
+ * rows of its own — so it adds about one run's scratch to a peak, never a copy of x. ViT tokens (the
+ * projections' weight gradients, 1369 pixels) still read the buffer.
  */
 import type { KernelSpec } from "../../gpu/kernels.ts";
 import { nonPowerOfTwo } from "../../gpu/matmul_cpu.ts";
