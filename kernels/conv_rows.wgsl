@@ -87,7 +87,8 @@ fn input_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
 }
 
-// input_rows through the view (x as [B, Cin, H, W]).
+// input_rows through the view (x as [B, Cin, H, W]): an entry point of its own, not a flag on input_rows,
+// because one entry point may not use two variables bound at one binding (src and view).
 @compute @workgroup_size(64, 1, 1)
 fn input_rows_texels(@builtin(global_invocation_id) gid: vec3<u32>) {
   let size = textureDimensions(tex);
